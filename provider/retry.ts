@@ -1,0 +1,86 @@
+// The one retry policy: data, plus one pure function that says how long to wait before the next
+// attempt (0 = stop). Every retry loop in the provider goes through `retrying`; no sleeps elsewhere.
+
+import { isLaunchpadError, PveHttpError, PveNetworkError } from "./errors";
+
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  readonly limit: number;
+  /** HTTP statuses that may be retried (only for idempotent requests, or when the server said it did nothing). */
+  readonly statuses: readonly number[];
+  /** Proxmox messages that mean "busy, try again" (lock contention). */
+  readonly retryableMessages: readonly RegExp[];
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** 0..1: the share of each delay that is randomised. */
+  readonly jitter: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  limit: 6,
+  statuses: [500, 502, 503, 504, 596, 599],
+  retryableMessages: [/can't lock file .* got timeout/i, /\bis locked\b/i, /got timeout/i],
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+  jitter: 0.5,
+};
+
+export interface RetryContext {
+  /** GET, PUT of config, DELETE of an already-stopped thing: safe to send twice. */
+  readonly idempotent: boolean;
+}
+
+/** True when the server reported it is busy with a lock: it did not act, so even a POST may be resent. */
+export function isLockContention(error: unknown, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+  if (!(isLaunchpadError(error, "ERR_PVE_HTTP"))) return false;
+  const http = error as PveHttpError;
+  return policy.retryableMessages.some((re) => re.test(http.pveMessage));
+}
+
+export function isRetryable(error: unknown, context: RetryContext, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+  if (isLaunchpadError(error, "ERR_PVE_NETWORK")) {
+    return context.idempotent || (error as PveNetworkError).notSent;
+  }
+  if (isLaunchpadError(error, "ERR_PVE_HTTP")) {
+    const http = error as PveHttpError;
+    if (isLockContention(http, policy)) return true;
+    return context.idempotent && policy.statuses.includes(http.status);
+  }
+  return false;
+}
+
+/**
+ * How long to wait before attempt `attempt + 1` (attempt counts from 1), or 0 to stop.
+ * Exponential from `baseDelayMs`, capped at `maxDelayMs`, with `jitter` of it randomised.
+ */
+export function delay(
+  attempt: number,
+  error: unknown,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  context: RetryContext = { idempotent: true },
+  random: () => number = Math.random,
+): number {
+  if (attempt > policy.limit || !isRetryable(error, context, policy)) return 0;
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = exponential * (1 - policy.jitter) + exponential * policy.jitter * random();
+  return Math.max(1, Math.round(jittered));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `operation` until it succeeds or `delay` says stop; the last error is thrown. */
+export async function retrying<T>(
+  operation: (attempt: number) => Promise<T>,
+  context: RetryContext,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      const wait = delay(attempt, error, policy, context);
+      if (wait === 0) throw error;
+      await sleep(wait);
+    }
+  }
+}
