@@ -4,7 +4,7 @@
 # SQLite backend, LXC (real containers for the sandbox), and the tools they are driven with.
 # Idempotent; needs root. Services are installed, never started: the tests start their own.
 set -euo pipefail
-packages=(nginx-light openssh-server openssh-client pdns-server pdns-backend-sqlite3 sqlite3
+packages=(nginx-light libnginx-mod-stream openssh-server openssh-client pdns-server pdns-backend-sqlite3 sqlite3
   lxc iproute2 iptables dnsutils util-linux procps curl openssl ca-certificates rsync)
 missing=()
 for p in "${packages[@]}"; do
