@@ -1,0 +1,443 @@
+// The one Proxmox VE API client: auth (API token or ticket), pinned TLS, structured errors, task waiting,
+// and the one retry policy.
+//
+// Why not proxmox-api's own ProxmoxEngine for the requests: it re-sends *any* request, POSTs included, once
+// after a network error (a create could run twice), rejects API token secrets that are not UUIDs, prints
+// to console, and flattens errors into strings that embed the URL and body. So the requests are made here
+// with undici, and proxmox-api is used for what it is good at: its types and its typed path proxy, which
+// `ProxmoxClient.api` serves over this client (see `api`).
+
+import { performance } from "node:perf_hooks";
+import type { Proxmox } from "proxmox-api";
+import { fetch, type Dispatcher } from "undici";
+import { ConfigError, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
+import { DEFAULT_RETRY_POLICY, retrying, sleep, type RetryPolicy } from "../retry";
+import type { ProxmoxConnection } from "./connection";
+import { DEFAULT_TASK_POLL, taskPollDelay, taskWarnings, type TaskPollPolicy } from "./tasks";
+import { createDispatchers, PIN_MISMATCH, TLS_VERIFY_CODES, tlsHint, type Dispatchers } from "./tls";
+import type { TaskLogLine, TaskStatus, TicketResponse } from "./types";
+import { isUpid, parseUpid } from "./upid";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+/** Parameters of a call: sent as the query (GET, DELETE) or a form body (POST, PUT). `undefined` is left out, booleans become 1/0. */
+export type ApiParams = Record<string, string | number | boolean | readonly (string | number)[] | undefined | null>;
+
+/** One HTTP exchange, for metrics and debugging. `status` is 0 when no response came. */
+export interface RequestInfo {
+  method: HttpMethod;
+  /** Relative to `/api2/json`, without the query. */
+  path: string;
+  status: number;
+  ms: number;
+}
+
+export interface ProxmoxClientOptions {
+  /** @default DEFAULT_RETRY_POLICY from provider/retry.ts */
+  retry?: RetryPolicy;
+  /** @default { initialMs: 50, maxMs: 2000, factor: 2 } */
+  taskPoll?: TaskPollPolicy;
+  /** Called after every HTTP exchange (retries, logins and task polls included). */
+  onRequest?: (info: RequestInfo) => void;
+  /** Default overall timeout of `waitForTask`. @default 600000 (10 min) */
+  taskTimeoutMs?: number;
+  /** A ticket is renewed once it is this old (Proxmox tickets live 2 h). @default 5400000 (90 min) */
+  ticketRenewAfterMs?: number;
+}
+
+export interface RequestOptions {
+  /**
+   * Safe to send twice: retried on 5xx and on network errors. Defaults to true for GET, PUT and DELETE,
+   * false for POST. A non-idempotent request is re-sent only when the server surely did not act
+   * (lock contention, or a network error with `notSent`).
+   */
+  idempotent?: boolean;
+  /** Overrides the connection's per-request timeout. */
+  timeoutMs?: number;
+}
+
+export interface WaitOptions {
+  /** Overall deadline for the task; PveTimeoutError after it. @default the client's taskTimeoutMs */
+  timeoutMs?: number;
+}
+
+export interface RunTaskOptions extends WaitOptions {
+  /** As for `request`: false (the default for POST) means the dispatch is never re-sent when it may have arrived. */
+  idempotent?: boolean;
+}
+
+/** A task that ended successfully (`OK` or `WARNINGS: n`). */
+export interface TaskResult {
+  upid: string;
+  node: string;
+  /** `vzcreate`, `vzstart`, ... */
+  type: string;
+  /** Usually the VMID. */
+  id: string;
+  exitstatus: string;
+  /** 0 for `OK`, n for `WARNINGS: n`. */
+  warnings: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TASK_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_TICKET_RENEW_MS = 90 * 60_000;
+/** Right after dispatch the status call can answer 400 for a moment: tolerated this long. */
+const TASK_STATUS_GRACE_MS = 10_000;
+const TASK_LOG_TAIL_LINES = 20;
+
+/** Failures that happen before a byte of the request is written: DNS, refused connect, connect timeout. */
+const CONNECT_PHASE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_NONAME",
+  "EAI_FAIL",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+]);
+
+interface Ticket {
+  ticket: string;
+  csrf: string;
+  obtainedAt: number;
+}
+
+interface ApiBody {
+  data?: unknown;
+  message?: unknown;
+  errors?: unknown;
+  total?: unknown;
+}
+
+/**
+ * A client for one Proxmox VE cluster. Paths are relative to `/api2/json` (`/nodes`, `/cluster/nextid`);
+ * results are the response's `data`. Errors are PveHttpError (status, pveMessage, per-parameter
+ * `errors`), PveNetworkError (`notSent` when the request surely never reached the server), PveTaskError
+ * (with the task log's tail) and PveTimeoutError; no credential ever appears in their messages.
+ *
+ * @example
+ *   const client = new ProxmoxClient(resolveConnection());
+ *   const vmid = Number(await client.get("/cluster/nextid"));
+ *   await client.runTask("POST", "/nodes/pve1/lxc", { vmid, ostemplate: "local:vztmpl/debian-12.tar.zst" });
+ */
+export class ProxmoxClient {
+  readonly connection: Readonly<ProxmoxConnection>;
+  readonly #apiBase: string;
+  readonly #timeoutMs: number;
+  readonly #retry: RetryPolicy;
+  readonly #taskPoll: TaskPollPolicy;
+  readonly #taskTimeoutMs: number;
+  readonly #ticketRenewAfterMs: number;
+  readonly #onRequest?: (info: RequestInfo) => void;
+  readonly #dispatchers: Dispatchers;
+  #ticket?: Ticket;
+  #login?: Promise<Ticket>;
+  #requestCount = 0;
+  #api?: Proxmox.Api;
+
+  constructor(connection: ProxmoxConnection, options: ProxmoxClientOptions = {}) {
+    this.connection = Object.freeze({ ...connection });
+    this.#apiBase = `${connection.endpoint.replace(/\/+$/, "")}/api2/json`;
+    this.#timeoutMs = connection.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.#taskPoll = options.taskPoll ?? DEFAULT_TASK_POLL;
+    this.#taskTimeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+    this.#ticketRenewAfterMs = options.ticketRenewAfterMs ?? DEFAULT_TICKET_RENEW_MS;
+    this.#onRequest = options.onRequest;
+    this.#dispatchers = createDispatchers(connection, this.#timeoutMs);
+    // The connection holds secrets: keep it out of JSON.stringify / util.inspect of the client.
+    Object.defineProperty(this, "connection", { enumerable: false });
+  }
+
+  /** HTTP exchanges made so far (retries, logins and task polls included). */
+  get requestCount(): number {
+    return this.#requestCount;
+  }
+
+  /**
+   * proxmox-api's typed path proxy, served by this client (its retries, TLS and errors):
+   * `await client.api.nodes.$(node).lxc.$get()`. `$post` counts as non-idempotent.
+   */
+  get api(): Proxmox.Api {
+    if (!this.#api) {
+      // Loaded on first use only: proxmox-api pulls in its own copy of undici.
+      const { proxmoxApi } = require("proxmox-api") as typeof import("proxmox-api");
+      this.#api = proxmoxApi({
+        doRequest: (method: string, path: string, _template: string, params?: ApiParams) =>
+          this.request(method.toUpperCase() as HttpMethod, path.replace(/^\/api2\/json/, ""), params),
+      });
+    }
+    return this.#api;
+  }
+
+  /** GET `path`; retried on 5xx and network errors. */
+  get<T = unknown>(path: string, params?: ApiParams, opts?: RequestOptions): Promise<T> {
+    return this.request<T>("GET", path, params, opts);
+  }
+
+  /** POST `path`. Not idempotent unless `opts.idempotent` says so: never re-sent when it may have arrived. */
+  post<T = unknown>(path: string, params?: ApiParams, opts?: RequestOptions): Promise<T> {
+    return this.request<T>("POST", path, params, opts);
+  }
+
+  /** PUT `path` (idempotent by default). */
+  put<T = unknown>(path: string, params?: ApiParams, opts?: RequestOptions): Promise<T> {
+    return this.request<T>("PUT", path, params, opts);
+  }
+
+  /** DELETE `path` (idempotent by default). */
+  delete<T = unknown>(path: string, params?: ApiParams, opts?: RequestOptions): Promise<T> {
+    return this.request<T>("DELETE", path, params, opts);
+  }
+
+  /** One API call through the retry policy; returns the response's `data`. */
+  async request<T = unknown>(method: HttpMethod, path: string, params?: ApiParams, opts: RequestOptions = {}): Promise<T> {
+    const idempotent = opts.idempotent ?? method !== "POST";
+    const body = await retrying(() => this.#authenticated(method, path, params, idempotent, opts.timeoutMs), { idempotent }, this.#retry);
+    return body.data as T;
+  }
+
+  /** Dispatches a task-starting call (it returns a UPID) and waits for the task to end. */
+  async runTask(
+    method: HttpMethod,
+    path: string,
+    params?: ApiParams,
+    opts: RunTaskOptions = {},
+  ): Promise<TaskResult> {
+    const upid = await this.request<unknown>(method, path, params, { idempotent: opts.idempotent });
+    if (!isUpid(upid)) {
+      throw new PveTaskError({ upid: "(none)", exitstatus: `${method} ${path} started no task: it answered ${JSON.stringify(upid)}`, log: [] });
+    }
+    return this.waitForTask(upid, { timeoutMs: opts.timeoutMs });
+  }
+
+  /**
+   * Polls `GET /nodes/{node}/tasks/{upid}/status` (fast at first, then capped) until the task stops.
+   * `OK` and `WARNINGS: n` resolve; any other exit status throws PveTaskError with the log's last lines;
+   * past `timeoutMs` throws PveTimeoutError (the task may still be running).
+   */
+  async waitForTask(upid: string, opts: WaitOptions = {}): Promise<TaskResult> {
+    const task = parseUpid(upid);
+    const statusPath = `/nodes/${encodeURIComponent(task.node)}/tasks/${encodeURIComponent(upid)}/status`;
+    const timeoutMs = opts.timeoutMs ?? this.#taskTimeoutMs;
+    const started = Date.now();
+    for (let poll = 1; ; poll++) {
+      let status: TaskStatus | undefined;
+      try {
+        status = await this.get<TaskStatus>(statusPath);
+      } catch (error) {
+        const justDispatched = Date.now() - started < TASK_STATUS_GRACE_MS;
+        if (!(justDispatched && isLaunchpadError(error, "ERR_PVE_HTTP") && (error as PveHttpError).status === 400)) throw error;
+      }
+      if (status?.status === "stopped") {
+        const warnings = taskWarnings(status.exitstatus);
+        if (warnings !== undefined) {
+          return { upid, node: task.node, type: task.type, id: task.id, exitstatus: status.exitstatus!, warnings };
+        }
+        throw new PveTaskError(
+          { upid, exitstatus: status.exitstatus ?? "stopped without an exit status", log: await this.#logTail(task.node, upid) },
+          { context: { node: task.node, type: task.type, id: task.id } },
+        );
+      }
+      const remaining = timeoutMs - (Date.now() - started);
+      if (remaining <= 0) {
+        throw new PveTimeoutError(
+          `Proxmox task ${upid} (${task.type} ${task.id} on ${task.node}) did not finish within ${timeoutMs} ms; it may still be running`,
+          { context: { upid, node: task.node } },
+        );
+      }
+      await sleep(Math.min(taskPollDelay(poll, this.#taskPoll), remaining));
+    }
+  }
+
+  /** Closes pooled connections. The client must not be used afterwards. */
+  async close(): Promise<void> {
+    await Promise.all([this.#dispatchers.pooled.close(), this.#dispatchers.fresh.close()]);
+  }
+
+  /** The last lines of a task's log; a failure to read it never hides the task's own failure. */
+  async #logTail(node: string, upid: string): Promise<string[]> {
+    const logPath = `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/log`;
+    const read = (start: number, limit: number) =>
+      retrying(() => this.#authenticated("GET", logPath, { start, limit }, true), { idempotent: true }, this.#retry);
+    try {
+      let body = await read(0, 5_000);
+      let lines = Array.isArray(body.data) ? (body.data as TaskLogLine[]) : [];
+      if (typeof body.total === "number" && body.total > lines.length) {
+        body = await read(Math.max(0, body.total - TASK_LOG_TAIL_LINES), TASK_LOG_TAIL_LINES);
+        lines = Array.isArray(body.data) ? (body.data as TaskLogLine[]) : lines;
+      }
+      return lines.slice(-TASK_LOG_TAIL_LINES).map((line) => String(line.t));
+    } catch (error) {
+      return [`(task log unavailable: ${(error as Error).message})`];
+    }
+  }
+
+  /** One exchange with credentials; under ticket auth a 401 renews the ticket and resends once (the server did nothing). */
+  async #authenticated(method: HttpMethod, path: string, params: ApiParams | undefined, idempotent: boolean, timeoutMs?: number): Promise<ApiBody> {
+    const { apiToken } = this.connection;
+    if (apiToken) {
+      return this.#exchange(method, path, params, { authorization: `PVEAPIToken=${apiToken}` }, idempotent, timeoutMs);
+    }
+    for (let stale: Ticket | undefined, renewed = false; ; renewed = true) {
+      const ticket = await this.#currentTicket(stale);
+      const headers: Record<string, string> = { cookie: `PVEAuthCookie=${ticket.ticket}` };
+      if (method !== "GET") headers["CSRFPreventionToken"] = ticket.csrf;
+      try {
+        return await this.#exchange(method, path, params, headers, idempotent, timeoutMs);
+      } catch (error) {
+        if (renewed || !isLaunchpadError(error, "ERR_PVE_HTTP") || (error as PveHttpError).status !== 401) throw error;
+        stale = ticket;
+      }
+    }
+  }
+
+  /**
+   * The current ticket, logging in (once, shared by concurrent callers) when there is none, it is old,
+   * or it is the `stale` one the server just refused.
+   */
+  #currentTicket(stale?: Ticket): Promise<Ticket> {
+    const ticket = this.#ticket;
+    if (ticket && ticket !== stale && Date.now() - ticket.obtainedAt < this.#ticketRenewAfterMs) return Promise.resolve(ticket);
+    if (!this.#login) {
+      this.#login = this.#loginOnce().finally(() => (this.#login = undefined));
+    }
+    return this.#login;
+  }
+
+  async #loginOnce(): Promise<Ticket> {
+    const { username, password } = this.connection;
+    if (!username || !password) {
+      throw new ConfigError("Proxmox connection has neither an apiToken nor a username and password");
+    }
+    // A login creates nothing on the server: safe to retry like a read.
+    const body = await retrying(() => this.#exchange("POST", "/access/ticket", { username, password }, {}, true), { idempotent: true }, this.#retry);
+    const data = body.data as TicketResponse | null;
+    if (!data?.ticket || !data.CSRFPreventionToken) {
+      throw new PveHttpError({ status: 200, message: "login answered without a ticket", method: "POST", path: "/access/ticket" });
+    }
+    this.#ticket = { ticket: data.ticket, csrf: data.CSRFPreventionToken, obtainedAt: Date.now() };
+    return this.#ticket;
+  }
+
+  /** One HTTP request and its response, parsed; no retries here. */
+  async #exchange(
+    method: HttpMethod,
+    path: string,
+    params: ApiParams | undefined,
+    authHeaders: Record<string, string>,
+    idempotent: boolean,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<ApiBody> {
+    const relative = path.startsWith("/") ? path : `/${path}`;
+    const url = new URL(this.#apiBase + relative);
+    const form = encodeParams(params);
+    const headers: Record<string, string> = { accept: "application/json", ...authHeaders };
+    let body: string | undefined;
+    if (method === "GET" || method === "DELETE") {
+      for (const [key, value] of form) url.searchParams.append(key, value);
+    } else if ([...form.keys()].length) {
+      body = form.toString();
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    }
+    const dispatcher: Dispatcher = idempotent ? this.#dispatchers.pooled : this.#dispatchers.fresh;
+    const started = performance.now();
+    const report = (status: number) => this.#onRequest?.({ method, path: relative, status, ms: Math.round(performance.now() - started) });
+    this.#requestCount++;
+
+    let status: number;
+    let statusText: string;
+    let contentType: string;
+    let text: string;
+    try {
+      const response = await fetch(url, { method, headers, body, dispatcher, redirect: "error", signal: AbortSignal.timeout(timeoutMs) });
+      status = response.status;
+      statusText = response.statusText;
+      contentType = response.headers.get("content-type") ?? "";
+      text = await response.text();
+    } catch (error) {
+      report(0);
+      throw this.#networkError(method, relative, error, timeoutMs);
+    }
+    report(status);
+
+    let parsed: ApiBody | undefined;
+    if (/json/i.test(contentType) || /^\s*[{[]/.test(text)) {
+      try {
+        parsed = JSON.parse(text) as ApiBody;
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (status >= 200 && status < 300) {
+      if (!parsed || typeof parsed !== "object") {
+        throw new PveHttpError({ status, message: `unreadable response body (${contentType || "no content type"})`, method, path: relative });
+      }
+      return parsed;
+    }
+    const bodyMessage = typeof parsed?.message === "string" ? parsed.message.trim() : "";
+    throw new PveHttpError(
+      { status, message: bodyMessage || statusText || `HTTP ${status}`, errors: stringRecord(parsed?.errors), method, path: relative },
+      { context: { endpoint: this.connection.endpoint, reason: statusText } },
+    );
+  }
+
+  #networkError(method: HttpMethod, path: string, error: unknown, timeoutMs: number): PveNetworkError {
+    const where = `Proxmox ${method} ${path} at ${this.connection.endpoint}`;
+    const name = (error as Error)?.name;
+    if (name === "TimeoutError" || name === "AbortError") {
+      return new PveNetworkError(`${where}: no answer within ${timeoutMs} ms (the request may have reached the server)`, { notSent: false }, { cause: error });
+    }
+    const cause = rootCause(error);
+    const code = errorCode(cause);
+    const tls = code !== undefined && (TLS_VERIFY_CODES.has(code) || code === PIN_MISMATCH);
+    const notSent = code !== undefined && (tls || CONNECT_PHASE_CODES.has(code));
+    const detail = `${(cause as Error)?.message ?? String(cause)}${code && !String((cause as Error)?.message).includes(code) ? ` (${code})` : ""}`;
+    const message = tls
+      ? `${where}: TLS verification failed: ${detail}. ${tlsHint(code!, this.connection)}`
+      : `${where}: ${detail}${notSent ? "" : " (the request may have reached the server)"}`;
+    return new PveNetworkError(message, { notSent }, { cause: error, context: { code } });
+  }
+}
+
+/** Form / query encoding as Proxmox reads it: booleans as 1/0, arrays repeated, undefined and null left out. */
+export function encodeParams(params: ApiParams | undefined): URLSearchParams {
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(params ?? {})) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) for (const item of value) form.append(key, String(item));
+    else form.append(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
+  }
+  return form;
+}
+
+function stringRecord(value: unknown): Record<string, string> | undefined {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** fetch wraps the socket's error as `cause`; happy-eyeballs connects wrap several in an AggregateError. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const next = (current as { cause?: unknown })?.cause;
+    if (next === undefined || errorCode(current) !== undefined) break;
+    current = next;
+  }
+  return current;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === "string") return code;
+  const inner = (error as { errors?: unknown[] })?.errors;
+  if (Array.isArray(inner) && inner.length) {
+    const codes = new Set(inner.map(errorCode));
+    return codes.size === 1 ? [...codes][0] : undefined;
+  }
+  return undefined;
+}

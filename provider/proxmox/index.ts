@@ -1,0 +1,12 @@
+// The one Proxmox VE client and where its credentials come from.
+export { ProxmoxClient, encodeParams } from "./client";
+export type { ApiParams, HttpMethod, ProxmoxClientOptions, RequestInfo, RequestOptions, RunTaskOptions, TaskResult, WaitOptions } from "./client";
+export { resolveConnection, normaliseEndpoint, normaliseApiToken, normaliseFingerprint, ENV } from "./connection";
+export type { ProxmoxConnection, ResolveConnectionArgs } from "./connection";
+export { parseUpid, isUpid } from "./upid";
+export type { Upid } from "./upid";
+export { DEFAULT_TASK_POLL, taskPollDelay, taskWarnings } from "./tasks";
+export type { TaskPollPolicy } from "./tasks";
+export { PinMismatchError, PIN_MISMATCH } from "./tls";
+export type * from "./types";
+export type { RetryPolicy } from "../retry";

@@ -1,0 +1,25 @@
+// Pure rules for waiting on Proxmox tasks: how long between status polls, and what an exit status means.
+
+/** How often `waitForTask` polls: fast at first (most API tasks finish in well under a second), then capped. */
+export interface TaskPollPolicy {
+  /** Delay before the second poll. */
+  readonly initialMs: number;
+  /** Upper bound of any delay. */
+  readonly maxMs: number;
+  /** Growth per poll. */
+  readonly factor: number;
+}
+
+export const DEFAULT_TASK_POLL: TaskPollPolicy = { initialMs: 50, maxMs: 2_000, factor: 2 };
+
+/** Delay after poll number `poll` (counting from 1). */
+export function taskPollDelay(poll: number, policy: TaskPollPolicy = DEFAULT_TASK_POLL): number {
+  return Math.min(policy.maxMs, Math.round(policy.initialMs * policy.factor ** Math.max(0, poll - 1)));
+}
+
+/** `OK` and `WARNINGS: n` are success; anything else is Proxmox's failure message. Returns the warning count, or undefined on failure. */
+export function taskWarnings(exitstatus: string | undefined): number | undefined {
+  if (exitstatus === "OK") return 0;
+  const warnings = /^WARNINGS: (\d+)$/.exec(exitstatus ?? "");
+  return warnings ? Number(warnings[1]) : undefined;
+}

@@ -1,0 +1,99 @@
+// How the client trusts the Proxmox server: the system CAs (default), a pinned CA PEM, a pinned
+// SHA-256 certificate fingerprint, or nothing at all when `insecure` is asked for. Done per connection
+// with undici Agents, never with NODE_TLS_REJECT_UNAUTHORIZED (which would weaken the whole process).
+
+import type { TLSSocket } from "node:tls";
+import { Agent, buildConnector } from "undici";
+import type { ProxmoxConnection } from "./connection";
+
+/** Error code of a fingerprint pin mismatch, raised before any byte of the request is written. */
+export const PIN_MISMATCH = "ERR_LAUNCHPAD_TLS_PIN_MISMATCH";
+
+export class PinMismatchError extends Error {
+  readonly code = PIN_MISMATCH;
+  constructor(
+    readonly expected: string,
+    readonly got: string,
+    host: string,
+  ) {
+    super(`certificate of ${host} does not match the pinned SHA-256 fingerprint: expected ${expected}, got ${got}`);
+  }
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+function connectOptions(connection: ProxmoxConnection, timeoutMs: number): buildConnector.BuildOptions {
+  const timeout = Math.min(timeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+  if (connection.caCert) return { ca: connection.caCert, timeout };
+  if (connection.insecure || connection.fingerprint) {
+    // Fingerprint: the chain check is off for this pinned connection only, the pin replaces it below.
+    // No session resumption, so every connection presents (and is checked against) a certificate.
+    return { rejectUnauthorized: false, timeout, maxCachedSessions: 0 };
+  }
+  return { timeout };
+}
+
+/** A connector that completes only when the peer's certificate has the pinned SHA-256 fingerprint. */
+function pinnedConnector(options: buildConnector.BuildOptions, fingerprint: string): buildConnector.connector {
+  const connect = buildConnector(options);
+  return (target, callback) =>
+    connect(target, (error, socket) => {
+      if (error) return callback(error, null);
+      const got = (socket as TLSSocket).getPeerCertificate?.()?.fingerprint256 ?? "(no certificate)";
+      if (got.toUpperCase() !== fingerprint) {
+        socket!.destroy();
+        return callback(new PinMismatchError(fingerprint, got, `${target.hostname}:${target.port}`), null);
+      }
+      callback(null, socket!);
+    });
+}
+
+export interface Dispatchers {
+  /** Keep-alive pool for reads and idempotent writes. */
+  pooled: Agent;
+  /**
+   * One fresh connection per request, for writes that must not be sent twice: a request written on a
+   * stale keep-alive socket fails ambiguously, a request on a fresh one fails before sending or not at all.
+   */
+  fresh: Agent;
+}
+
+export function createDispatchers(connection: ProxmoxConnection, timeoutMs: number): Dispatchers {
+  const options = connectOptions(connection, timeoutMs);
+  const connect = connection.fingerprint ? pinnedConnector(options, connection.fingerprint) : options;
+  return {
+    pooled: new Agent({ connect, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000 }),
+    fresh: new Agent({ connect, pipelining: 0 }),
+  };
+}
+
+/** Certificate verification failures: raised during the handshake, so the request was never sent. */
+export const TLS_VERIFY_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** A hint that says how to fix a TLS verification failure. */
+export function tlsHint(code: string, connection: ProxmoxConnection): string {
+  if (code === PIN_MISMATCH) {
+    return "the server is not the one pinned (or its certificate was renewed): check launchpad:fingerprint / PROXMOX_VE_FINGERPRINT";
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return "the certificate does not name this host: connect by a name the certificate holds, or pin its SHA-256 fingerprint (launchpad:fingerprint)";
+  }
+  if (connection.caCert) return "the server's certificate is not signed by the pinned CA (launchpad:caCert / PROXMOX_VE_CA_CERT)";
+  return (
+    "Proxmox uses a self-signed certificate by default: pin its CA with launchpad:caCert / PROXMOX_VE_CA_CERT " +
+    "(/etc/pve/pve-root-ca.pem), or its SHA-256 fingerprint with launchpad:fingerprint / PROXMOX_VE_FINGERPRINT " +
+    "(Datacenter > node > System > Certificates); launchpad:insecure=true turns verification off"
+  );
+}
