@@ -1,0 +1,166 @@
+// Changes on the proxy host, each in one SSH session under an exclusive flock, so that concurrent
+// stacks never interleave their edits, their `nginx -t` or their port choices. A route file goes
+// into place, nginx checks the whole configuration, and on failure the previous file comes back
+// and nothing is reloaded: the routes already serving keep serving.
+
+import { isLaunchpadError, NginxTestError, SshExecError, ValidationError } from "../errors";
+import { shellQuote, shScript, withSshSession, type SshSession, type SshTarget } from "../ssh";
+import { allocatePort, claimedStreamPorts, listeningPorts } from "./ports";
+import { hostLayout, renderRoute, renderSharedHttpInclude, routeUrl, sha256 } from "./render";
+import { SCHEMA_VERSION, type ProxyHost, type ProxyRouteInputs, type ProxyRouteOutputs } from "./schema";
+
+export function sshTargetOf(proxy: ProxyHost): SshTarget {
+  return {
+    host: proxy.host,
+    port: proxy.port,
+    username: proxy.user,
+    privateKey: proxy.privateKey,
+    passphrase: proxy.passphrase,
+    agent: proxy.agent,
+    hostKeyFingerprint: proxy.hostKeyFingerprint,
+  };
+}
+
+/** The natural key: which host, which file. */
+export const routeId = (proxy: ProxyHost, configPath: string) => `${proxy.host}:${configPath}`;
+
+function withProxyLock<T>(proxy: ProxyHost, work: (session: SshSession) => Promise<T>): Promise<T> {
+  return withSshSession(sshTargetOf(proxy), (session) =>
+    session.withLock(hostLayout(proxy).lockFile, () => work(session), { timeoutSeconds: proxy.lockTimeoutSeconds }),
+  );
+}
+
+/** A command's failure output, or undefined when it exited 0. */
+async function failureOf(session: SshSession, command: string): Promise<SshExecError | undefined> {
+  try {
+    await session.exec(command);
+    return undefined;
+  } catch (error) {
+    if (isLaunchpadError(error, "ERR_SSH_EXEC")) return error as SshExecError;
+    throw error;
+  }
+}
+
+async function putBack(session: SshSession, path: string, previous: string | undefined): Promise<void> {
+  if (previous === undefined) await session.exec(`rm -f -- ${shellQuote(path)}`);
+  else await session.writeFileAtomic(path, previous);
+}
+
+/**
+ * Puts `files` in place (content undefined = remove), then `nginx -t`, then reload. Any failure
+ * puts every file back as it was and reloads nothing. Must run under the proxy lock.
+ */
+async function replaceFilesChecked(session: SshSession, proxy: ProxyHost, files: Map<string, string | undefined>): Promise<void> {
+  const previous = new Map<string, string | undefined>();
+  for (const [path, content] of files) {
+    const before = await session.readFile(path);
+    if (before === content) continue;
+    previous.set(path, before);
+    if (content === undefined) await session.exec(`rm -f -- ${shellQuote(path)}`);
+    else await session.writeFileAtomic(path, content);
+  }
+  if (previous.size === 0) return;
+  const rollBack = async () => {
+    for (const [path, before] of previous) await putBack(session, path, before);
+  };
+  const testFailure = await failureOf(session, proxy.testCommand);
+  if (testFailure) {
+    await rollBack();
+    throw new NginxTestError(testFailure.stderr || testFailure.stdout, { context: { command: proxy.testCommand } });
+  }
+  const reloadFailure = await failureOf(session, proxy.reloadCommand);
+  if (reloadFailure) {
+    await rollBack();
+    throw reloadFailure;
+  }
+}
+
+async function ensureDirectories(session: SshSession, proxy: ProxyHost): Promise<void> {
+  const layout = hostLayout(proxy);
+  await session.exec(`mkdir -p -- ${shellQuote(layout.httpDir)} ${shellQuote(layout.streamDir)}`);
+}
+
+/** Every stream route file's text, to see which ports they claim (hand-written ones included). */
+async function streamRouteFiles(session: SshSession, proxy: ProxyHost): Promise<string[]> {
+  const dir = shellQuote(hostLayout(proxy).streamDir);
+  const { stdout } = await session.exec(shScript(`for f in ${dir}/*.conf; do [ -f "$f" ] && cat -- "$f"; echo; done; true`));
+  return [stdout];
+}
+
+async function portsListening(session: SshSession, protocol: "tcp" | "udp"): Promise<Set<number>> {
+  const { stdout } = await session.exec(protocol === "tcp" ? "ss -Hlnt" : "ss -Hlnu");
+  return listeningPorts(stdout);
+}
+
+function outputsFor(inputs: ProxyRouteInputs, port: number | undefined, path: string, content: string): ProxyRouteOutputs {
+  return {
+    ...inputs,
+    schemaVersion: SCHEMA_VERSION,
+    ...(inputs.http ? { url: routeUrl(inputs.proxy, inputs.http) } : { port }),
+    configPath: path,
+    configSha256: sha256(content),
+  };
+}
+
+function sharedFiles(inputs: ProxyRouteInputs): [string, string][] {
+  return inputs.http ? [[hostLayout(inputs.proxy).sharedHttpInclude, renderSharedHttpInclude()]] : [];
+}
+
+export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: string; outs: ProxyRouteOutputs }> {
+  const { proxy } = inputs;
+  return withProxyLock(proxy, async (session) => {
+    await ensureDirectories(session, proxy);
+    let port: number | undefined;
+    if (inputs.stream) {
+      const stream = inputs.stream;
+      const claimed = claimedStreamPorts(await streamRouteFiles(session, proxy))[stream.protocol];
+      const listening = await portsListening(session, stream.protocol);
+      if (stream.listenPort !== undefined) {
+        port = stream.listenPort;
+        const ownFile = renderRoute(inputs, port);
+        const existing = await session.readFile(ownFile.path);
+        if (existing !== ownFile.content && (claimed.has(port) || listening.has(port))) {
+          throw new ValidationError([{ property: "stream.listenPort", reason: `${stream.protocol} port ${port} is already in use on ${proxy.host}` }]);
+        }
+      } else {
+        const range = stream.portRange!;
+        port = allocatePort(range, new Set([...claimed, ...listening]));
+        if (port === undefined) {
+          throw new ValidationError([{ property: "stream.portRange", reason: `no free ${stream.protocol} port in ${range.from}-${range.to} on ${proxy.host}` }]);
+        }
+      }
+    }
+    const { path, content } = renderRoute(inputs, port);
+    const existing = await session.readFile(path);
+    // The same text is this route's own file from an interrupted run: adopt it. Other text is someone else's.
+    if (existing !== undefined && existing !== content && inputs.http) {
+      throw new ValidationError([{ property: "http.hostname", reason: `${inputs.http.hostname} is already routed on ${proxy.host} by another route (${path})` }]);
+    }
+    await replaceFilesChecked(session, proxy, new Map([...sharedFiles(inputs), [path, content]]));
+    return { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content) };
+  });
+}
+
+export async function updateRoute(olds: ProxyRouteOutputs, inputs: ProxyRouteInputs): Promise<ProxyRouteOutputs> {
+  const port = inputs.stream ? olds.port : undefined;
+  const { path, content } = renderRoute(inputs, port);
+  await withProxyLock(inputs.proxy, async (session) => {
+    await ensureDirectories(session, inputs.proxy);
+    await replaceFilesChecked(session, inputs.proxy, new Map([...sharedFiles(inputs), [path, content]]));
+  });
+  return outputsFor(inputs, port, path, content);
+}
+
+/** The route as it is on the host now: gone (undefined), or with the hash of what the file holds. */
+export async function readRoute(stored: ProxyRouteOutputs): Promise<ProxyRouteOutputs | undefined> {
+  const content = await withSshSession(sshTargetOf(stored.proxy), (session) => session.readFile(stored.configPath));
+  if (content === undefined) return undefined;
+  return { ...stored, configSha256: sha256(content) };
+}
+
+/** Removes the route; a route already gone is success, anything else that fails is an error. */
+export async function deleteRoute(stored: ProxyRouteOutputs): Promise<void> {
+  await withProxyLock(stored.proxy, async (session) => {
+    await replaceFilesChecked(session, stored.proxy, new Map([[stored.configPath, undefined]]));
+  });
+}
