@@ -45,7 +45,12 @@ export function setStackConfig(config: ConfigLike | Record<string, unknown> | un
   } else if (config) {
     for (const [key, value] of Object.entries(config)) next[key] = asString(value);
   }
-  for (const key of SECRET_KEYS) registerSecret(next[key]);
+  for (const key of SECRET_KEYS) {
+    registerSecret(next[key]);
+    // An API token's SECRET part alone must be masked too.
+    const eq = next[key]?.lastIndexOf("=") ?? -1;
+    if (eq >= 0) registerSecret(next[key]!.slice(eq + 1));
+  }
   current = next;
 }
 

@@ -91,7 +91,7 @@ export function resolveConnection(args: ResolveConnectionArgs = {}): ProxmoxConn
     try {
       endpoint = normaliseEndpoint(String(endpointLayer.values.endpoint));
     } catch (error) {
-      problems.push(`${endpointLayer.describe("endpoint")}: ${(error as Error).message}`);
+      problems.push(`${endpointLayer.describe("endpoint")} is not usable: ${(error as Error).message}`);
     }
   }
 
@@ -108,7 +108,7 @@ export function resolveConnection(args: ResolveConnectionArgs = {}): ProxmoxConn
     try {
       connection.apiToken = normaliseApiToken(String(authLayer.values.apiToken));
     } catch (error) {
-      problems.push(`${authLayer.describe("apiToken")}: ${(error as Error).message}`);
+      problems.push(`${authLayer.describe("apiToken")} is not usable: ${(error as Error).message}`);
     }
   } else if (blank(authLayer.values.username)) {
     problems.push(`${authLayer.describe("password")} is set but ${authLayer.describe("username")} is not`);
@@ -128,7 +128,7 @@ export function resolveConnection(args: ResolveConnectionArgs = {}): ProxmoxConn
     try {
       insecureFlag = parseFlag(insecure);
     } catch (error) {
-      problems.push(`${trustLayer.describe("insecure")}: ${(error as Error).message}`);
+      problems.push(`${trustLayer.describe("insecure")} is not usable: ${(error as Error).message}`);
     }
     const given = [!blank(caCert) && "caCert", !blank(fingerprint) && "fingerprint", insecureFlag && "insecure"].filter(Boolean);
     if (given.length > 1) {
@@ -136,13 +136,13 @@ export function resolveConnection(args: ResolveConnectionArgs = {}): ProxmoxConn
     } else if (!blank(caCert)) {
       const pem = String(caCert).trim();
       if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
-        problems.push(`${trustLayer.describe("caCert")}: expected a PEM certificate (-----BEGIN CERTIFICATE----- ...)`);
+        problems.push(`${trustLayer.describe("caCert")} is not usable: expected a PEM certificate (-----BEGIN CERTIFICATE----- ...)`);
       } else connection.caCert = pem;
     } else if (!blank(fingerprint)) {
       try {
         connection.fingerprint = normaliseFingerprint(String(fingerprint));
       } catch (error) {
-        problems.push(`${trustLayer.describe("fingerprint")}: ${(error as Error).message}`);
+        problems.push(`${trustLayer.describe("fingerprint")} is not usable: ${(error as Error).message}`);
       }
     } else if (insecureFlag) {
       connection.insecure = true;
@@ -151,10 +151,11 @@ export function resolveConnection(args: ResolveConnectionArgs = {}): ProxmoxConn
 
   const timeoutMs = args.override?.timeoutMs;
   if (timeoutMs !== undefined) {
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) problems.push(`resource override timeoutMs: expected a positive number of milliseconds`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) problems.push(`resource override timeoutMs is not usable: expected a positive number of milliseconds`);
     else connection.timeoutMs = timeoutMs;
   }
 
+  // "<name>: <text>" after a word like token or password would be masked as if it held a secret.
   if (problems.length) throw new ConfigError(`Proxmox connection: ${problems.join("; ")}`);
   return connection;
 }
