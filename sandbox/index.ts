@@ -1,0 +1,165 @@
+// A Proxmox-VE-API-compatible HTTPS server for tests, benchmarks and local development.
+import * as crypto from "crypto";
+import type { ContainerBackend } from "./backend";
+import { Authenticator, SandboxUser } from "./server/auth";
+import { Cluster, OciImage } from "./server/cluster";
+import { FaultInjector, Faults } from "./server/faults";
+import { RequestLogEntry, SandboxHttpServer } from "./server/http";
+import { makeCertificate } from "./server/tls";
+import { MemoryBackend } from "./memory";
+
+export type { ContainerBackend } from "./backend";
+export type { EndpointFault, FaultInjector, TaskFault } from "./server/faults";
+export type { RequestLogEntry } from "./server/http";
+export type { SandboxUser } from "./server/auth";
+export type { OciImage } from "./server/cluster";
+export { MemoryBackend } from "./memory";
+
+export interface SandboxOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Cluster node names (default pve1, pve2, pve3). */
+  nodes?: string[];
+  /** `memory` (default), `lxc` (real containers when run as root with LXC; falls back to memory), or a backend object. */
+  backend?: "memory" | "lxc" | ContainerBackend;
+  /** Task durations by task type (`vzcreate`, `vzstart`, ...), default 30 ms each. */
+  taskDurationsMs?: Partial<Record<string, number>>;
+  /** How long after start a DHCP address shows in `.../interfaces` (memory backend; default 0). */
+  ipDelayMs?: number;
+  /** Ticket lifetime (default 2 h, as PVE). */
+  ticketLifetimeMs?: number;
+  /** How long a config change waits for a busy config lock before `got timeout` (default 10 s, as PVE). */
+  lockWaitMs?: number;
+  /** Users besides `root@pam` (which always exists, with the token `launchpad`). */
+  users?: SandboxUser[];
+  /** The root password (default: random). */
+  password?: string;
+  /** Fake OCI images by reference, for `oci-registry-pull` (default: a digest derived from the reference). */
+  ociImages?: Record<string, OciImage>;
+  /** Print one line per request on stderr. */
+  logRequests?: boolean;
+}
+
+export interface SandboxContainer {
+  vmid: number;
+  node: string;
+  status: "running" | "stopped";
+  /** The current config (pending changes not applied), as GET config with current=1 returns it. */
+  config: Record<string, string | number>;
+  tags: string[];
+  lock?: string;
+}
+
+export interface Sandbox {
+  /** `https://127.0.0.1:PORT` */
+  endpoint: string;
+  /** `root@pam!launchpad=<uuid>`: what goes after `PVEAPIToken=`. */
+  apiToken: string;
+  username: string;
+  password: string;
+  /** SHA-256 fingerprint of the certificate, `AB:CD:...`. */
+  fingerprint: string;
+  /** The self-signed certificate (PEM), to trust as a CA. */
+  caCert: string;
+  nodes: string[];
+  backendKind: "memory" | "lxc";
+  faults: FaultInjector;
+  /** Every request received, in order. */
+  requests: RequestLogEntry[];
+  resetRequests(): void;
+  containers(): SandboxContainer[];
+  close(): Promise<void>;
+}
+
+const TOKEN_ID = "launchpad";
+
+async function chooseBackend(choice: SandboxOptions["backend"], ipDelayMs: number): Promise<ContainerBackend> {
+  if (choice && typeof choice === "object") return choice;
+  if (choice === "lxc") {
+    let reason: string;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const lxc = require("./lxc") as {
+        lxcAvailability(): { ok: true } | { ok: false; reason: string };
+        createLxcBackend(options: { ipDelayMs?: number }): Promise<ContainerBackend>;
+      };
+      const availability = lxc.lxcAvailability();
+      if (availability.ok) return await lxc.createLxcBackend({ ipDelayMs });
+      reason = availability.reason;
+    } catch (error) {
+      reason = `the LXC backend could not be loaded: ${(error as Error).message.split("\n")[0]}`;
+    }
+    process.stderr.write(`sandbox: LXC backend unavailable (${reason}); using the in-memory backend\n`);
+  }
+  return new MemoryBackend({ ipDelayMs });
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const host = options.host ?? "127.0.0.1";
+  const nodes = options.nodes ?? ["pve1", "pve2", "pve3"];
+  const password = options.password ?? crypto.randomBytes(18).toString("base64url");
+  const secret = crypto.randomUUID();
+  const users: SandboxUser[] = [
+    { userid: "root@pam", password, tokens: { [TOKEN_ID]: secret } },
+    ...(options.users ?? []).filter((user) => user.userid !== "root@pam"),
+  ];
+  const backend = await chooseBackend(options.backend, options.ipDelayMs ?? 0);
+  await backend.cleanup();
+  const faults = new Faults();
+  const cluster = new Cluster({
+    nodes,
+    backend,
+    faults,
+    taskDurationsMs: options.taskDurationsMs ?? {},
+    lockWaitMs: options.lockWaitMs ?? 10_000,
+    ociImages: options.ociImages ?? {},
+  });
+  const auth = new Authenticator(users, options.ticketLifetimeMs ?? 2 * 3600_000);
+  const certificate = await makeCertificate(host);
+  const requests: RequestLogEntry[] = [];
+  const server = new SandboxHttpServer({
+    host, port: options.port ?? 0, cert: certificate.cert, key: certificate.key, cluster, auth, faults, log: requests,
+    logRequests: options.logRequests ?? false,
+  });
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    apiToken: `root@pam!${TOKEN_ID}=${secret}`,
+    username: "root@pam",
+    password,
+    fingerprint: certificate.fingerprint,
+    caCert: certificate.cert,
+    nodes,
+    backendKind: backend.kind,
+    faults,
+    requests,
+    resetRequests: () => void requests.splice(0, requests.length),
+    containers: () =>
+      [...cluster.containers.values()].map((ct) => {
+        const container: SandboxContainer = {
+          vmid: ct.vmid,
+          node: ct.node,
+          status: ct.running ? "running" : "stopped",
+          config: cluster.readConfig(ct.node, ct.vmid, true),
+          tags: ct.conf.tags ? ct.conf.tags.split(";") : [],
+        };
+        if (ct.conf.lock) container.lock = ct.conf.lock;
+        return container;
+      }),
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        await cluster.close();
+        await backend.close();
+      })()),
+  };
+}

@@ -1,0 +1,87 @@
+// The in-memory container backend: containers are records; a DHCP-like IPv4 from 10.99.0.0/16
+// shows up on `dhcp` interfaces `ipDelayMs` after start, the way a real lease arrives late.
+import type { BackendContainerSpec, BackendInterface, ContainerBackend } from "./backend";
+
+interface MemoryContainer {
+  spec: BackendContainerSpec;
+  running: boolean;
+  startedAt: number;
+  /** One address per dhcp interface name, kept across restarts like a lease. */
+  leases: Map<string, string>;
+}
+
+export interface MemoryBackendOptions {
+  /** How long after start a `dhcp` interface reports its IPv4 (default 0). */
+  ipDelayMs?: number;
+}
+
+export class MemoryBackend implements ContainerBackend {
+  readonly kind = "memory" as const;
+  private readonly containers = new Map<number, MemoryContainer>();
+  private nextHost = 10;
+
+  constructor(private readonly options: MemoryBackendOptions = {}) {}
+
+  private get(vmid: number): MemoryContainer {
+    const container = this.containers.get(vmid);
+    if (!container) throw new Error(`container ${vmid} is not known to the memory backend`);
+    return container;
+  }
+
+  private lease(): string {
+    const host = this.nextHost++;
+    return `10.99.${Math.floor(host / 254) % 256}.${(host % 254) + 1}`;
+  }
+
+  async create(spec: BackendContainerSpec): Promise<void> {
+    this.containers.set(spec.vmid, { spec, running: false, startedAt: 0, leases: new Map() });
+  }
+
+  async reconfigure(spec: BackendContainerSpec): Promise<void> {
+    this.get(spec.vmid).spec = spec;
+  }
+
+  async start(vmid: number): Promise<void> {
+    const container = this.get(vmid);
+    container.running = true;
+    container.startedAt = Date.now();
+  }
+
+  async stop(vmid: number): Promise<void> {
+    this.get(vmid).running = false;
+  }
+
+  async shutdown(vmid: number): Promise<void> {
+    this.get(vmid).running = false;
+  }
+
+  async destroy(vmid: number): Promise<void> {
+    this.containers.delete(vmid);
+  }
+
+  async interfaces(vmid: number): Promise<BackendInterface[]> {
+    const container = this.containers.get(vmid);
+    if (!container || !container.running) return [];
+    const leased = Date.now() - container.startedAt >= (this.options.ipDelayMs ?? 0);
+    const result: BackendInterface[] = [{ name: "lo", hwaddr: "00:00:00:00:00:00", inet: "127.0.0.1/8", inet6: "::1/128" }];
+    for (const network of container.spec.networks) {
+      const entry: BackendInterface = { name: network.name, hwaddr: network.hwaddr };
+      if (network.ip === "dhcp" && leased) {
+        let address = container.leases.get(network.name);
+        if (!address) container.leases.set(network.name, (address = this.lease()));
+        entry.inet = `${address}/16`;
+      } else if (network.ip && /^[\d.]+\/\d+$/.test(network.ip)) {
+        entry.inet = network.ip;
+      }
+      if (network.ip6 && /\//.test(network.ip6)) entry.inet6 = network.ip6;
+      result.push(entry);
+    }
+    return result;
+  }
+
+  async cleanup(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.containers.clear();
+  }
+}

@@ -1,0 +1,113 @@
+// Proxmox authentication: `PVEAuthCookie` tickets with a CSRFPreventionToken for writes, and
+// `PVEAPIToken=USER@REALM!TOKENID=SECRET` API tokens. Messages are pve-access-control's.
+import * as crypto from "crypto";
+import { ApiError } from "./errors";
+
+export interface SandboxUser {
+  /** `user@realm` */
+  userid: string;
+  password: string;
+  /** API tokens of this user: token id (the part after `!`) -> secret (a UUID). */
+  tokens?: Record<string, string>;
+}
+
+export interface Identity {
+  /** `root@pam`, or `root@pam!launchpad` for a token: what goes into UPIDs and task lists. */
+  principal: string;
+  userid: string;
+  viaToken: boolean;
+}
+
+const hex8 = (seconds: number) => seconds.toString(16).toUpperCase().padStart(8, "0");
+
+export class Authenticator {
+  private readonly secret = crypto.randomBytes(32);
+  private readonly users = new Map<string, SandboxUser>();
+
+  constructor(users: SandboxUser[], private readonly ticketLifetimeMs: number) {
+    for (const user of users) this.users.set(user.userid, { ...user, tokens: { ...(user.tokens ?? {}) } });
+  }
+
+  listUsers(): SandboxUser[] {
+    return [...this.users.values()];
+  }
+
+  private sign(text: string): string {
+    return crypto.createHmac("sha256", this.secret).update(text).digest("base64").replace(/=+$/, "");
+  }
+
+  private issue(userid: string): { ticket: string; CSRFPreventionToken: string } {
+    const stamp = hex8(Math.floor(Date.now() / 1000));
+    const plain = `PVE:${userid}:${stamp}`;
+    return { ticket: `${plain}::${this.sign(plain)}`, CSRFPreventionToken: `${stamp}:${this.sign(`${stamp}:${userid}`)}` };
+  }
+
+  /** The user a ticket belongs to, or undefined when it is forged, malformed or expired. */
+  private ticketUser(ticket: string): string | undefined {
+    const match = /^PVE:([^:\s]+):([0-9A-F]{8})::(\S+)$/.exec(ticket);
+    if (!match) return undefined;
+    const [, userid, stamp, signature] = match;
+    const expected = this.sign(`PVE:${userid}:${stamp}`);
+    if (signature.length !== expected.length || !crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) return undefined;
+    const ageMs = Date.now() - parseInt(stamp, 16) * 1000;
+    if (ageMs < -300_000 || ageMs >= this.ticketLifetimeMs) return undefined;
+    return this.users.has(userid) ? userid : undefined;
+  }
+
+  /** `POST /access/ticket`: a password, or a still valid ticket (renewal), gets a new ticket. */
+  login(username: string, password: string, realm?: string): { ticket: string; CSRFPreventionToken: string; username: string } {
+    const userid = username.includes("@") ? username : `${username}@${realm ?? "pam"}`;
+    const user = this.users.get(userid);
+    const byPassword = user !== undefined && user.password === password;
+    const byTicket = user !== undefined && this.ticketUser(password) === userid;
+    // PVE answers every login failure alike, so user names cannot be probed.
+    if (!byPassword && !byTicket) throw new ApiError(401, "authentication failure");
+    return { ...this.issue(userid), username: userid };
+  }
+
+  /**
+   * Who sent the request. `needsCsrf` is true for non-GET requests, which must carry the
+   * CSRFPreventionToken when authenticated by ticket.
+   */
+  authenticate(headers: Record<string, string | string[] | undefined>, needsCsrf: boolean): Identity {
+    const authorization = String(headers.authorization ?? "");
+    if (authorization.startsWith("PVEAPIToken")) {
+      const match = /^PVEAPIToken[= ]([^@\s]+@[^!\s]+)!([^=\s]+)[=:](\S+)$/.exec(authorization.trim());
+      const user = match && this.users.get(match[1]);
+      const secret = user?.tokens?.[match![2]];
+      if (!match || !secret || !safeEqual(secret, match[3])) throw new ApiError(401, "invalid token value!");
+      return { principal: `${match[1]}!${match[2]}`, userid: match[1], viaToken: true };
+    }
+    const ticket = cookieValue(String(headers.cookie ?? ""), "PVEAuthCookie");
+    if (!ticket) throw new ApiError(401, "No ticket");
+    const userid = this.ticketUser(ticket);
+    if (!userid) throw new ApiError(401, "permission denied - invalid PVE ticket");
+    if (needsCsrf) {
+      const token = String(headers.csrfpreventiontoken ?? "");
+      if (!this.csrfValid(userid, token)) throw new ApiError(401, "Permission denied - invalid csrf token");
+    }
+    return { principal: userid, userid, viaToken: false };
+  }
+
+  private csrfValid(userid: string, token: string): boolean {
+    const match = /^([0-9A-F]{8}):(\S+)$/.exec(token);
+    if (!match) return false;
+    const ageMs = Date.now() - parseInt(match[1], 16) * 1000;
+    if (ageMs < -300_000 || ageMs >= this.ticketLifetimeMs) return false;
+    return safeEqual(this.sign(`${match[1]}:${userid}`), match[2]);
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && crypto.timingSafeEqual(left, right);
+}
+
+function cookieValue(cookieHeader: string, name: string): string | undefined {
+  for (const part of cookieHeader.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return undefined;
+}

@@ -1,0 +1,747 @@
+// The sandbox's cluster: nodes, storages, containers with their config files, pending changes,
+// locks, and the tasks that change them. Every Proxmox semantic lives here; the backend only
+// makes containers real.
+import * as crypto from "crypto";
+import type { BackendContainerSpec, BackendNetwork, ContainerBackend } from "../backend";
+import { ApiError, fail, lockTimeout, noSuchConfig, paramError } from "./errors";
+import type { Faults } from "./faults";
+import { parseSize, splitList } from "./formats";
+import { Task, TaskRegistry, TaskWork } from "./tasks";
+import { parseBoolean, parsePropertyString, propertyFor, PropertySchema } from "./validate";
+import subset = require("../schema/pve-api-subset.json");
+
+export type Params = Record<string, string | number | boolean | undefined>;
+
+export interface StorageVolume {
+  volid: string;
+  content: string;
+  format: string;
+  size: number;
+  ctime: number;
+  vmid?: number;
+}
+
+export interface Storage {
+  storage: string;
+  type: "dir" | "lvmthin";
+  content: string[];
+  shared: 0;
+  total: number;
+  volumes: Map<string, StorageVolume>;
+}
+
+export interface OciImage {
+  digest: string;
+  entrypoint?: string;
+  env?: Record<string, string>;
+}
+
+export interface Container {
+  vmid: number;
+  node: string;
+  /** The config file's keys as stored (strings, like the `.conf` file). */
+  conf: Record<string, string>;
+  pending: Record<string, string>;
+  pendingDelete: Set<string>;
+  running: boolean;
+  startedAt: number;
+  /** Write-only create parameters: never returned by the API. */
+  secrets: { password?: string; sshPublicKeys?: string };
+  /** The config as it will be once the create task finished (during it, the file holds only `lock: create`). */
+  creating?: Record<string, string>;
+  /** The config flock (`/run/lock/lxc/pve-config-<vmid>.lock`), held by running tasks. */
+  flock: { held: boolean; waiters: Array<() => void> };
+  digest: string;
+}
+
+export interface ClusterOptions {
+  nodes: string[];
+  backend: ContainerBackend;
+  faults: Faults;
+  taskDurationsMs: Partial<Record<string, number>>;
+  /** How long a config change waits for the config flock before `got timeout` (PVE: 10 s). */
+  lockWaitMs: number;
+  ociImages: Record<string, OciImage>;
+}
+
+export const DEFAULT_TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+const DEFAULT_TASK_MS = 30;
+const GiB = 1024 ** 3;
+
+// Keys of the create call that are not config file entries.
+const CREATE_ONLY = new Set([
+  "node", "vmid", "ostemplate", "password", "ssh-public-keys", "storage", "start", "pool", "force",
+  "restore", "unique", "bwlimit", "ignore-unpack-errors", "ha-managed",
+]);
+// pve-container applies these at once on a running container; everything else goes to pending.
+const HOTPLUG = new Set([
+  "description", "onboot", "startup", "protection", "hostname", "hookscript", "cores", "tags", "memory",
+  "swap", "cpulimit", "cpuunits",
+]);
+const isHotplug = (key: string, exists: boolean) => HOTPLUG.has(key) || /^net\d+$/.test(key) || (/^mp\d+$/.test(key) && !exists);
+
+type Schemas = typeof subset.endpoints;
+const configReturns = (subset.endpoints as Schemas)["/nodes/{node}/lxc/{vmid}/config"].GET.returns.properties as Record<string, PropertySchema>;
+const createProps = (subset.endpoints as Schemas)["/nodes/{node}/lxc"].POST.parameters.properties as Record<string, PropertySchema>;
+
+/** Config values typed as the GET config schema says (numbers and 0/1 booleans are JSON numbers). */
+function typed(key: string, value: string): string | number {
+  const type = propertyFor(configReturns, key)?.type;
+  if ((type === "integer" || type === "number" || type === "boolean") && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return value;
+}
+
+function randomMac(): string {
+  const bytes = crypto.randomBytes(6);
+  // Proxmox's prefix style: locally administered, unicast.
+  bytes[0] = (bytes[0] & 0xfc) | 0x02;
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":").toUpperCase();
+}
+
+/** Tags as PVE stores them: lower-cased, de-duplicated, sorted, `;`-separated. */
+export function normalizeTags(tags: string): string {
+  return [...new Set(splitList(tags).map((tag) => tag.toLowerCase()))].sort().join(";");
+}
+
+function printPropertyString(parsed: Record<string, string>, defaultKey?: string): string {
+  const parts: string[] = [];
+  if (defaultKey && parsed[defaultKey] !== undefined) parts.push(parsed[defaultKey]);
+  for (const key of Object.keys(parsed).sort()) if (key !== defaultKey) parts.push(`${key}=${parsed[key]}`);
+  return parts.join(",");
+}
+
+const formatOf = (key: string) => propertyFor(createProps, key)?.format as Record<string, PropertySchema>;
+
+function formatSize(bytes: number): string {
+  for (const [unit, size] of [["T", 1024 ** 4], ["G", GiB], ["M", 1024 ** 2], ["K", 1024]] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+export class Cluster {
+  readonly nodes: string[];
+  readonly containers = new Map<number, Container>();
+  readonly storages = new Map<string, Map<string, Storage>>();
+  readonly tasks: TaskRegistry;
+  readonly acl: Array<{ path: string; roleid: string; type: "user" | "group" | "token"; ugid: string; propagate: 0 | 1 }> = [];
+  readonly pools = new Map<string, Set<number>>();
+  private readonly backend: ContainerBackend;
+  private readonly faults: Faults;
+  private readonly options: ClusterOptions;
+
+  constructor(options: ClusterOptions) {
+    this.options = options;
+    this.nodes = options.nodes;
+    this.backend = options.backend;
+    this.faults = options.faults;
+    this.tasks = new TaskRegistry({
+      durationMs: (type) => options.taskDurationsMs[type] ?? DEFAULT_TASK_MS,
+      extraDelayMs: (type) => this.faults.taskDelayMs(type),
+      injectedFailure: (type) => this.faults.taskFailure(type),
+    });
+    const now = Math.floor(Date.now() / 1000);
+    for (const node of this.nodes) {
+      const local: Storage = { storage: "local", type: "dir", content: ["vztmpl", "iso", "backup"], shared: 0, total: 100 * GiB, volumes: new Map() };
+      const [volid, content] = [DEFAULT_TEMPLATE, "vztmpl"];
+      local.volumes.set(volid, { volid, content, format: "tzst", size: 129_000_000, ctime: now - 86_400 });
+      const lvm: Storage = { storage: "local-lvm", type: "lvmthin", content: ["rootdir", "images"], shared: 0, total: 400 * GiB, volumes: new Map() };
+      this.storages.set(node, new Map([["local", local], ["local-lvm", lvm]]));
+    }
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  assertNode(node: string): void {
+    if (!this.nodes.includes(node)) {
+      throw fail(`hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`);
+    }
+  }
+
+  /** load_config: the container on exactly this node, or `Configuration file ... does not exist`. */
+  container(node: string, vmid: number): Container {
+    this.assertNode(node);
+    const ct = this.containers.get(vmid);
+    if (!ct || ct.node !== node) throw noSuchConfig(node, vmid);
+    return ct;
+  }
+
+  storage(node: string, storeid: string): Storage {
+    const storage = this.storages.get(node)?.get(storeid);
+    if (!storage) throw fail(`storage '${storeid}' does not exist`);
+    return storage;
+  }
+
+  nextId(): number {
+    for (let vmid = 100; ; vmid++) if (!this.containers.has(vmid)) return vmid;
+  }
+
+  // ---- locks ---------------------------------------------------------------------------------
+
+  /** check_lock: a `lock:` entry in the config blocks changes. */
+  private checkLock(ct: Container): void {
+    if (ct.conf.lock) throw fail(`CT is locked (${ct.conf.lock})`);
+  }
+
+  /** Takes the config flock, waiting up to lockWaitMs like PVE's lock_file (then `got timeout`). */
+  private async takeFlock(ct: Container): Promise<() => void> {
+    if (this.faults.lockFails(ct.vmid)) throw lockTimeout(ct.vmid);
+    if (ct.flock.held) {
+      const acquired = await new Promise<boolean>((resolve) => {
+        const waiter = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          ct.flock.waiters = ct.flock.waiters.filter((entry) => entry !== waiter);
+          resolve(false);
+        }, this.options.lockWaitMs);
+        ct.flock.waiters.push(waiter);
+      });
+      if (!acquired) throw lockTimeout(ct.vmid);
+    }
+    ct.flock.held = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = ct.flock.waiters.shift();
+      if (next) next();
+      else ct.flock.held = false;
+    };
+  }
+
+  private writeConf(ct: Container, conf: Record<string, string>): void {
+    ct.conf = conf;
+    ct.digest = crypto.createHash("sha1").update(this.confText(ct)).digest("hex");
+  }
+
+  private confText(ct: Container): string {
+    const lines = Object.keys(ct.conf).sort().map((key) => `${key}: ${ct.conf[key]}`);
+    const pending = Object.keys(ct.pending).sort().map((key) => `${key}: ${ct.pending[key]}`);
+    if (pending.length || ct.pendingDelete.size) {
+      lines.push("", "[pve:pending]", ...pending);
+      if (ct.pendingDelete.size) lines.push(`delete: ${[...ct.pendingDelete].sort().join(",")}`);
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  // ---- tasks ---------------------------------------------------------------------------------
+
+  private startTask(node: string, type: string, id: string | number, user: string, work: TaskWork): Task {
+    return this.tasks.start(node, type, String(id), user, work);
+  }
+
+  /** A task that holds the container's config flock while it runs (start, stop, destroy, ...). */
+  private async lockedTask(ct: Container, type: string, user: string, run: (task: Task) => Promise<void>): Promise<string> {
+    const release = await this.takeFlock(ct);
+    const task = this.startTask(ct.node, type, ct.vmid, user, {
+      run: async (current) => run(current),
+      finally: () => release(),
+    });
+    return task.upid;
+  }
+
+  // ---- container spec for the backend --------------------------------------------------------
+
+  private spec(ct: Container, conf = ct.conf): BackendContainerSpec {
+    const networks: BackendNetwork[] = [];
+    for (const key of Object.keys(conf).filter((k) => /^net\d+$/.test(k)).sort()) {
+      const net = parsePropertyString(formatOf("net0"), conf[key], key);
+      networks.push({
+        name: net.name, hwaddr: net.hwaddr, ip: net.ip, gw: net.gw, ip6: net.ip6, gw6: net.gw6, bridge: net.bridge,
+        tag: net.tag ? Number(net.tag) : undefined,
+      });
+    }
+    const env: Record<string, string> = {};
+    for (const pair of (conf.env ?? "").split("\0").filter(Boolean)) {
+      const eq = pair.indexOf("=");
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    return {
+      vmid: ct.vmid,
+      hostname: conf.hostname ?? `CT${ct.vmid}`,
+      ostemplate: conf["_ostemplate"],
+      cores: conf.cores ? Number(conf.cores) : undefined,
+      memory: Number(conf.memory ?? 512),
+      swap: Number(conf.swap ?? 512),
+      networks,
+      nameserver: conf.nameserver,
+      searchdomain: conf.searchdomain,
+      sshPublicKeys: (ct.secrets.sshPublicKeys ?? "").split("\n").map((line) => line.trim()).filter(Boolean),
+      env,
+      entrypoint: conf.entrypoint,
+      unprivileged: conf.unprivileged === "1",
+    };
+  }
+
+  // ---- config normalisation ------------------------------------------------------------------
+
+  /** What PVE stores for a config value: tags normalized, net hwaddr filled in, booleans 0/1. */
+  private normalizeValue(key: string, value: string, previous?: string): string {
+    if (key === "tags") return normalizeTags(value);
+    if (/^net\d+$/.test(key)) {
+      const net = parsePropertyString(formatOf(key), value, key);
+      if (!net.hwaddr) {
+        const old = previous ? parsePropertyString(formatOf(key), previous, key).hwaddr : undefined;
+        net.hwaddr = old ?? randomMac();
+      }
+      return printPropertyString(net);
+    }
+    const schema = propertyFor(createProps, key);
+    if (schema?.type === "boolean") return String(parseBoolean(String(value)) ?? value);
+    return String(value);
+  }
+
+  /** rootfs / mpN `STORAGE:SIZE_GB` allocates a volume; an existing volume is kept as it is. */
+  private allocateVolume(node: string, vmid: number, key: string, value: string, diskIndex: number): string {
+    const format = formatOf(key === "rootfs" ? "rootfs" : "mp0");
+    const parsed = parsePropertyString(format, value, key);
+    const alloc = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(\d+(?:\.\d+)?)$/i.exec(parsed.volume);
+    if (!alloc) return printPropertyString(parsed, "volume");
+    const storage = this.storage(node, alloc[1]);
+    if (!storage.content.includes("rootdir")) throw fail(`storage '${alloc[1]}' does not support container directories`);
+    const bytes = Math.round(Number(alloc[2]) * GiB);
+    const volid = `${storage.storage}:vm-${vmid}-disk-${diskIndex}`;
+    storage.volumes.set(volid, { volid, content: "rootdir", format: "raw", size: bytes, ctime: Math.floor(Date.now() / 1000), vmid });
+    parsed.volume = volid;
+    parsed.size = formatSize(bytes);
+    return printPropertyString(parsed, "volume");
+  }
+
+  private freeVolumes(ct: Container): void {
+    for (const storages of this.storages.get(ct.node)?.values() ?? []) {
+      for (const [volid, volume] of storages.volumes) if (volume.vmid === ct.vmid) storages.volumes.delete(volid);
+    }
+  }
+
+  // ---- containers: create, clone, destroy ----------------------------------------------------
+
+  private reserve(node: string, vmid: number): Container {
+    const existing = this.containers.get(vmid);
+    if (existing) throw fail(`CT ${vmid} already exists on node '${existing.node}'`);
+    if (this.faults.lockFails(vmid)) throw lockTimeout(vmid);
+    const ct: Container = {
+      vmid, node, conf: {}, pending: {}, pendingDelete: new Set(), running: false, startedAt: 0, secrets: {},
+      flock: { held: false, waiters: [] }, digest: "",
+    };
+    this.writeConf(ct, { lock: "create" });
+    this.containers.set(vmid, ct);
+    return ct;
+  }
+
+  async createContainer(node: string, params: Params, user: string): Promise<string> {
+    this.assertNode(node);
+    const vmid = Number(params.vmid);
+    const ostemplate = String(params.ostemplate);
+    const templateStorage = /^([a-z][a-z0-9\-_.]*[a-z0-9]):/i.exec(ostemplate);
+    if (templateStorage) this.storage(node, templateStorage[1]);
+    else if (!ostemplate.startsWith("/")) throw fail(`unable to parse volume ID '${ostemplate}'`);
+    const storeid = String(params.storage ?? "local");
+    const rootfs = String(params.rootfs ?? `${storeid}:4`);
+    const rootStorage = /^([a-z][a-z0-9\-_.]*[a-z0-9]):/i.exec(rootfs);
+    if (rootStorage) {
+      const storage = this.storage(node, rootStorage[1]);
+      if (!storage.content.includes("rootdir")) throw fail(`storage '${storage.storage}' does not support container directories`);
+    }
+    if (params.pool !== undefined && !this.pools.has(String(params.pool))) throw fail(`pool '${params.pool}' does not exist`);
+
+    const ct = this.reserve(node, vmid);
+    ct.secrets = {
+      password: params.password !== undefined ? String(params.password) : undefined,
+      sshPublicKeys: params["ssh-public-keys"] !== undefined ? String(params["ssh-public-keys"]) : undefined,
+    };
+    const conf: Record<string, string> = { arch: "amd64", hostname: `CT${vmid}`, memory: "512", swap: "512" };
+    for (const [key, value] of Object.entries(params)) {
+      if (value === undefined || CREATE_ONLY.has(key)) continue;
+      conf[key] = this.normalizeValue(key, String(value));
+    }
+    const startAfter = params.start !== undefined && parseBoolean(String(params.start)) === 1;
+    if (params.pool !== undefined) this.pools.get(String(params.pool))!.add(vmid);
+
+    const task = this.startTask(node, "vzcreate", vmid, user, {
+      run: async (current) => {
+        const template = this.findVolume(node, ostemplate);
+        if (!template) throw new Error(`unable to create CT ${vmid} - volume '${ostemplate}' does not exist`);
+        current.log.push(`extracting archive '${ostemplate}'`);
+        try {
+          conf.rootfs = this.allocateVolume(node, vmid, "rootfs", rootfs, 0);
+        } catch (error) {
+          throw new Error(`unable to create CT ${vmid} - ${(error as Error).message.trim()}`);
+        }
+        conf.ostype = conf.ostype ?? (template.oci ? "unmanaged" : ostemplate.includes("alpine") ? "alpine" : ostemplate.includes("ubuntu") ? "ubuntu" : "debian");
+        if (template.oci) this.applyOciImage(conf, template.oci);
+        const backendConf = { ...conf, _ostemplate: ostemplate };
+        await this.backend.create(this.spec(ct, backendConf));
+        this.writeConf(ct, conf);
+        current.log.push(`Creating container ${vmid} done`);
+        if (startAfter) {
+          await this.backend.start(vmid);
+          ct.running = true;
+          ct.startedAt = Date.now();
+        }
+      },
+      rollback: async () => {
+        await this.backend.destroy(vmid).catch(() => undefined);
+        this.freeVolumes(ct);
+        for (const members of this.pools.values()) members.delete(vmid);
+        if (this.containers.get(vmid) === ct) this.containers.delete(vmid);
+      },
+    });
+    return task.upid;
+  }
+
+  /** PVE copies an OCI image's Entrypoint+Cmd and Env into the config and lets the host manage the network. */
+  private applyOciImage(conf: Record<string, string>, image: OciImage): void {
+    if (image.entrypoint && conf.entrypoint === undefined) conf.entrypoint = image.entrypoint;
+    if (image.env && conf.env === undefined) conf.env = Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join("\0");
+    for (const key of Object.keys(conf).filter((k) => /^net\d+$/.test(k))) {
+      const net = parsePropertyString(formatOf(key), conf[key], key);
+      net["host-managed"] = "1";
+      conf[key] = printPropertyString(net);
+    }
+  }
+
+  private findVolume(node: string, volid: string): (StorageVolume & { oci?: OciImage }) | undefined {
+    const storeid = volid.split(":")[0];
+    const volume = this.storages.get(node)?.get(storeid)?.volumes.get(volid);
+    return volume as (StorageVolume & { oci?: OciImage }) | undefined;
+  }
+
+  async cloneContainer(node: string, params: Params, user: string): Promise<string> {
+    const source = this.container(node, Number(params.vmid));
+    const newid = Number(params.newid);
+    const target = params.target !== undefined ? String(params.target) : node;
+    this.assertNode(target);
+    if (source.running && !source.conf.template) throw fail(`CT ${source.vmid} is running - clone of a running container is not possible`);
+    this.checkLock(source);
+    const ct = this.reserve(target, newid);
+    const conf: Record<string, string> = { ...source.conf };
+    delete conf.template;
+    if (params.hostname !== undefined) conf.hostname = String(params.hostname);
+    for (const key of Object.keys(conf).filter((k) => /^net\d+$/.test(k))) {
+      const net = parsePropertyString(formatOf(key), conf[key], key);
+      net.hwaddr = randomMac();
+      conf[key] = printPropertyString(net);
+    }
+    source.conf.lock = "disk";
+    this.writeConf(source, source.conf);
+    const task = this.startTask(node, "vzclone", source.vmid, user, {
+      run: async () => {
+        const rootfs = parsePropertyString(formatOf("rootfs"), conf.rootfs ?? "local-lvm:vm-0-disk-0", "rootfs");
+        const storeid = String(params.storage ?? rootfs.volume.split(":")[0]);
+        const sizeGiB = (parseSize(rootfs.size ?? "4G") ?? 4 * GiB) / GiB;
+        delete rootfs.volume;
+        delete rootfs.size;
+        const rest = printPropertyString(rootfs);
+        conf.rootfs = this.allocateVolume(target, newid, "rootfs", `${storeid}:${sizeGiB}${rest ? `,${rest}` : ""}`, 0);
+        await this.backend.create(this.spec(ct, conf));
+        this.writeConf(ct, conf);
+      },
+      rollback: async () => {
+        await this.backend.destroy(newid).catch(() => undefined);
+        this.freeVolumes(ct);
+        if (this.containers.get(newid) === ct) this.containers.delete(newid);
+      },
+      finally: () => {
+        delete source.conf.lock;
+        this.writeConf(source, source.conf);
+      },
+    });
+    if (params.pool !== undefined) this.pools.get(String(params.pool))?.add(newid);
+    return task.upid;
+  }
+
+  async destroyContainer(node: string, vmid: number, params: Params, user: string): Promise<string> {
+    const ct = this.container(node, vmid);
+    this.checkLock(ct);
+    const force = parseBoolean(String(params.force ?? "0")) === 1;
+    if (ct.conf.protection === "1") throw fail(`can't remove CT ${vmid} - protection mode enabled`);
+    if (ct.running && !force) throw fail(`CT ${vmid} is running - destroy failed`);
+    const purge = parseBoolean(String(params.purge ?? "0")) === 1;
+    return this.lockedTask(ct, "vzdestroy", user, async () => {
+      if (ct.running) {
+        await this.backend.stop(vmid);
+        ct.running = false;
+      }
+      await this.backend.destroy(vmid);
+      this.freeVolumes(ct);
+      this.containers.delete(vmid);
+      if (purge) {
+        for (const members of this.pools.values()) members.delete(vmid);
+        for (let i = this.acl.length - 1; i >= 0; i--) if (this.acl[i].path === `/vms/${vmid}`) this.acl.splice(i, 1);
+      }
+    });
+  }
+
+  // ---- power ---------------------------------------------------------------------------------
+
+  /** On start PVE first applies what is pending, then starts the container. */
+  private async applyPendingAndStart(ct: Container): Promise<void> {
+    if (Object.keys(ct.pending).length || ct.pendingDelete.size) {
+      const conf = { ...ct.conf, ...ct.pending };
+      for (const key of ct.pendingDelete) delete conf[key];
+      ct.pending = {};
+      ct.pendingDelete = new Set();
+      this.writeConf(ct, conf);
+      await this.backend.reconfigure(this.spec(ct));
+    }
+    await this.backend.start(ct.vmid);
+    ct.running = true;
+    ct.startedAt = Date.now();
+  }
+
+  async power(node: string, vmid: number, action: "start" | "stop" | "shutdown" | "reboot", params: Params, user: string): Promise<string> {
+    const ct = this.container(node, vmid);
+    const skiplock = parseBoolean(String(params.skiplock ?? "0")) === 1;
+    if (!skiplock && action !== "stop") this.checkLock(ct);
+    if (action === "start" && ct.running) throw fail(`CT ${vmid} already running`);
+    if (action !== "start" && !ct.running) throw fail(`CT ${vmid} not running`);
+    if (action === "start" && ct.conf.template === "1") throw fail(`cannot start container template`);
+    const type = { start: "vzstart", stop: "vzstop", shutdown: "vzshutdown", reboot: "vzreboot" }[action];
+    return this.lockedTask(ct, type, user, async () => {
+      if (action === "start") return this.applyPendingAndStart(ct);
+      if (action === "stop") await this.backend.stop(vmid);
+      else if (action === "shutdown") {
+        const forceStop = parseBoolean(String(params.forceStop ?? "0")) === 1;
+        await this.backend.shutdown(vmid, { timeoutSeconds: Number(params.timeout ?? 60), forceStop });
+      } else {
+        await this.backend.stop(vmid);
+        ct.running = false;
+        return this.applyPendingAndStart(ct);
+      }
+      ct.running = false;
+    });
+  }
+
+  // ---- config --------------------------------------------------------------------------------
+
+  readConfig(node: string, vmid: number, current: boolean): Record<string, string | number> {
+    const ct = this.container(node, vmid);
+    const conf: Record<string, string> = { ...ct.conf };
+    if (!current) {
+      Object.assign(conf, ct.pending);
+      for (const key of ct.pendingDelete) delete conf[key];
+    }
+    const result: Record<string, string | number> = {};
+    for (const key of Object.keys(conf).sort()) result[key] = typed(key, conf[key]);
+    result.digest = ct.digest;
+    return result;
+  }
+
+  readPending(node: string, vmid: number): Array<Record<string, string | number>> {
+    const ct = this.container(node, vmid);
+    const keys = new Set([...Object.keys(ct.conf), ...Object.keys(ct.pending), ...ct.pendingDelete]);
+    return [...keys].sort().map((key) => {
+      const entry: Record<string, string | number> = { key };
+      if (ct.conf[key] !== undefined) entry.value = typed(key, ct.conf[key]);
+      if (ct.pending[key] !== undefined) entry.pending = typed(key, ct.pending[key]);
+      if (ct.pendingDelete.has(key)) entry.delete = 1;
+      return entry;
+    });
+  }
+
+  async updateConfig(node: string, vmid: number, params: Params): Promise<null> {
+    const ct = this.container(node, vmid);
+    const changes: Record<string, string> = {};
+    for (const [key, value] of Object.entries(params)) {
+      if (value === undefined || ["node", "vmid", "digest", "delete", "revert"].includes(key)) continue;
+      changes[key] = String(value);
+    }
+    const deletes = params.delete !== undefined ? splitList(String(params.delete)) : [];
+    const reverts = params.revert !== undefined ? splitList(String(params.revert)) : [];
+    if (Object.keys(changes).length === 0 && deletes.length === 0 && reverts.length === 0) throw fail("no options specified");
+    const problems: Record<string, string> = {};
+    for (const key of deletes) {
+      if (changes[key] !== undefined) problems.delete = `cannot set and delete '${key}' at the same time`;
+    }
+    if (Object.keys(problems).length) throw paramError(problems);
+
+    const release = await this.takeFlock(ct);
+    try {
+      if (params.digest !== undefined && params.digest !== ct.digest) {
+        throw fail("detected modified configuration - file changed by other user? Try again.");
+      }
+      this.checkLock(ct);
+      for (const key of [...deletes, ...Object.keys(changes)]) {
+        if (key === "unprivileged") throw fail(`unable to ${deletes.includes(key) ? "delete" : "modify"} read-only option: '${key}'`);
+      }
+      const conf = { ...ct.conf };
+      for (const key of reverts) {
+        delete ct.pending[key];
+        ct.pendingDelete.delete(key);
+      }
+      for (const key of deletes) {
+        if (ct.running && !isHotplug(key, true)) {
+          delete ct.pending[key];
+          if (conf[key] !== undefined) ct.pendingDelete.add(key);
+        } else {
+          delete conf[key];
+          delete ct.pending[key];
+          ct.pendingDelete.delete(key);
+        }
+      }
+      for (const [key, raw] of Object.entries(changes)) {
+        let value = this.normalizeValue(key, raw, ct.pending[key] ?? conf[key]);
+        if (/^mp\d+$/.test(key) && (ct.pending[key] ?? conf[key]) === undefined) {
+          value = this.allocateVolume(node, vmid, key, value, this.nextDiskIndex(ct));
+        }
+        if (ct.running && !isHotplug(key, conf[key] !== undefined)) {
+          ct.pending[key] = value;
+          ct.pendingDelete.delete(key);
+        } else {
+          conf[key] = value;
+          delete ct.pending[key];
+          ct.pendingDelete.delete(key);
+        }
+      }
+      this.writeConf(ct, conf);
+      await this.backend.reconfigure(this.spec(ct));
+    } finally {
+      release();
+    }
+    return null;
+  }
+
+  private nextDiskIndex(ct: Container): number {
+    let index = 0;
+    for (const storages of this.storages.get(ct.node)?.values() ?? []) {
+      for (const volume of storages.volumes.values()) {
+        const match = volume.vmid === ct.vmid ? /-disk-(\d+)$/.exec(volume.volid) : null;
+        if (match) index = Math.max(index, Number(match[1]) + 1);
+      }
+    }
+    return index;
+  }
+
+  async resize(node: string, vmid: number, params: Params, user: string): Promise<string> {
+    const ct = this.container(node, vmid);
+    const disk = String(params.disk);
+    this.checkLock(ct);
+    if (params.digest !== undefined && params.digest !== ct.digest) {
+      throw fail("detected modified configuration - file changed by other user? Try again.");
+    }
+    const value = ct.conf[disk];
+    if (!value) throw fail(`unable to parse config - no such disk '${disk}'`);
+    const mount = parsePropertyString(formatOf(disk === "rootfs" ? "rootfs" : "mp0"), value, disk);
+    const current = parseSize(mount.size ?? "0") ?? 0;
+    const text = String(params.size);
+    const match = /^(\+)?(\d+(?:\.\d+)?[KMGT]?)$/.exec(text)!;
+    let bytes = parseSize(match[2])!;
+    if (!/[KMGT]$/.test(match[2])) bytes = Number(match[2]); // plain numbers are bytes
+    const wanted = match[1] ? current + bytes : bytes;
+    if (wanted < current) throw fail("unable to shrink disk size");
+    return this.lockedTask(ct, "resize", user, async () => {
+      mount.size = formatSize(wanted);
+      const volume = this.findVolume(node, mount.volume);
+      if (volume) volume.size = wanted;
+      this.writeConf(ct, { ...ct.conf, [disk]: printPropertyString(mount, "volume") });
+    });
+  }
+
+  async interfaces(node: string, vmid: number): Promise<unknown> {
+    const ct = this.container(node, vmid);
+    if (!ct.running) return null;
+    const list = await this.backend.interfaces(vmid);
+    return list.map((iface) => {
+      const addresses: Array<{ "ip-address": string; "ip-address-type": string; prefix: number }> = [];
+      for (const [cidr, type] of [[iface.inet, "inet"], [iface.inet6, "inet6"]] as const) {
+        if (!cidr) continue;
+        const [address, prefix] = cidr.split("/");
+        addresses.push({ "ip-address": address, "ip-address-type": type, prefix: Number(prefix) });
+      }
+      const entry: Record<string, unknown> = {
+        name: iface.name, hwaddr: iface.hwaddr, "hardware-address": iface.hwaddr, "ip-addresses": addresses,
+      };
+      if (iface.inet) entry.inet = iface.inet;
+      if (iface.inet6) entry.inet6 = iface.inet6;
+      return entry;
+    });
+  }
+
+  status(ct: Container): Record<string, unknown> {
+    const conf = ct.conf;
+    const maxdisk = parseSize(conf.rootfs ? parsePropertyString(formatOf("rootfs"), conf.rootfs, "rootfs").size ?? "0" : "0") ?? 0;
+    const result: Record<string, unknown> = {
+      vmid: ct.vmid,
+      name: conf.hostname ?? `CT${ct.vmid}`,
+      status: ct.running ? "running" : "stopped",
+      type: "lxc",
+      maxmem: Number(conf.memory ?? 512) * 1024 ** 2,
+      maxswap: Number(conf.swap ?? 512) * 1024 ** 2,
+      maxdisk,
+      cpus: Number(conf.cores ?? 1),
+      cpu: 0,
+      mem: ct.running ? 32 * 1024 ** 2 : 0,
+      disk: 0,
+      netin: 0,
+      netout: 0,
+      diskread: 0,
+      diskwrite: 0,
+      uptime: ct.running ? Math.floor((Date.now() - ct.startedAt) / 1000) : 0,
+      ha: { managed: 0 },
+    };
+    if (conf.lock) result.lock = conf.lock;
+    if (conf.tags) result.tags = conf.tags;
+    if (conf.template === "1") result.template = 1;
+    return result;
+  }
+
+  // ---- storage -------------------------------------------------------------------------------
+
+  ociPull(node: string, storeid: string, params: Params, user: string): string {
+    const storage = this.storage(node, storeid);
+    if (!storage.content.includes("vztmpl")) throw fail(`storage '${storeid}' does not support templates`);
+    const reference = String(params.reference);
+    const [, name, tag] = /^(?:.*\/)?([^/:]+):([^:/]+)$/.exec(reference) ?? [undefined, "image", "latest"];
+    const filename = String(params.filename ?? `${name}_${tag}`).replace(/\.tar$/, "") + ".tar";
+    const volid = `${storeid}:vztmpl/${filename}`;
+    const image = this.options.ociImages[reference] ?? {
+      digest: `sha256:${crypto.createHash("sha256").update(reference).digest("hex")}`,
+    };
+    return this.startTask(node, "download", filename, user, {
+      run: (task) => {
+        task.log.push(`pulling ${reference}`, `digest: ${image.digest}`);
+        const volume: StorageVolume & { oci?: OciImage; notes?: string } = {
+          volid, content: "vztmpl", format: "tar", size: 10_000_000, ctime: Math.floor(Date.now() / 1000), oci: image,
+        };
+        storage.volumes.set(volid, volume);
+        task.log.push(`stored as ${volid}`);
+      },
+    }).upid;
+  }
+
+  storageContent(node: string, storeid: string, params: Params): unknown[] {
+    const storage = this.storage(node, storeid);
+    const content = params.content !== undefined ? String(params.content) : undefined;
+    const vmid = params.vmid !== undefined ? Number(params.vmid) : undefined;
+    return [...storage.volumes.values()]
+      .filter((volume) => (!content || volume.content === content) && (vmid === undefined || volume.vmid === vmid))
+      .map((volume) => {
+        const entry: Record<string, unknown> = { volid: volume.volid, content: volume.content, format: volume.format, size: volume.size, ctime: volume.ctime };
+        if (volume.vmid !== undefined) entry.vmid = volume.vmid;
+        return entry;
+      });
+  }
+
+  storageList(node: string, params: Params): unknown[] {
+    this.assertNode(node);
+    const content = params.content !== undefined ? splitList(String(params.content)) : [];
+    const wanted = params.storage !== undefined ? String(params.storage) : undefined;
+    return [...this.storages.get(node)!.values()]
+      .filter((storage) => content.every((kind) => storage.content.includes(kind)) && (!wanted || storage.storage === wanted))
+      .map((storage) => {
+        const used = [...storage.volumes.values()].reduce((sum, volume) => sum + volume.size, 0);
+        return {
+          storage: storage.storage, type: storage.type, content: storage.content.join(","), shared: 0, active: 1, enabled: 1,
+          total: storage.total, used, avail: storage.total - used, used_fraction: used / storage.total,
+        };
+      });
+  }
+
+  async close(): Promise<void> {
+    await this.tasks.close();
+  }
+}
+
+export { ApiError };

@@ -1,0 +1,232 @@
+// The HTTPS front: `/api2/json/...`, request bodies (form or JSON), authentication, parameter
+// verification, fault injection, Proxmox's response shape, and the request log.
+import * as https from "https";
+import type { IncomingMessage, ServerResponse } from "http";
+import type { AddressInfo, Socket } from "net";
+import type { Authenticator, Identity } from "./auth";
+import type { Cluster, Params } from "./cluster";
+import { ApiError } from "./errors";
+import type { Faults } from "./faults";
+import { resolve, Route } from "./routes";
+import { validateParameters, RawValue } from "./validate";
+
+export interface RequestLogEntry {
+  method: string;
+  /** API path without `/api2/json`, e.g. `/nodes/pve1/lxc`. */
+  path: string;
+  /** The matched route template, e.g. `/nodes/{node}/lxc`, when there is one. */
+  template?: string;
+  /** Parameters (body and query, not path) with secrets replaced by `<redacted>`. */
+  params: Record<string, unknown>;
+  /** HTTP status sent; 0 when the connection was dropped instead. */
+  status: number;
+  /** `user@realm` or `user@realm!token`, when authenticated. */
+  user?: string;
+  time: Date;
+  durationMs: number;
+  /** `before` / `after`: dropped by fault injection before or after the handler ran. */
+  dropped?: "before" | "after";
+}
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  cert: string;
+  key: string;
+  cluster: Cluster;
+  auth: Authenticator;
+  faults: Faults;
+  log: RequestLogEntry[];
+  logRequests: boolean;
+}
+
+const SECRET_PARAMS = new Set(["password", "ssh-public-keys", "new-password", "otp", "tfa-challenge"]);
+const MAX_BODY = 1024 * 1024;
+const API_PREFIX = /^\/api2\/(json|extjs)(\/.*)?$/;
+
+function redact(params: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) copy[key] = SECRET_PARAMS.has(key) ? "<redacted>" : value;
+  return copy;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError(413, "request too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolveBody(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** Form decoding as pve-http-server does it: repeated keys are joined with NUL. */
+function decodeForm(text: string, into: Record<string, RawValue>): void {
+  for (const [key, value] of new URLSearchParams(text)) {
+    const old = into[key];
+    into[key] = old === undefined ? value : `${old}\0${value}`;
+  }
+}
+
+async function requestParams(req: IncomingMessage, url: URL): Promise<Record<string, RawValue>> {
+  const params: Record<string, RawValue> = {};
+  if (req.method === "POST" || req.method === "PUT") {
+    const body = await readBody(req);
+    const type = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+    if (body.trim() !== "") {
+      if (type === "application/json") {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          throw new ApiError(400, "malformed JSON request body");
+        }
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new ApiError(400, "JSON body must be an object");
+        for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+          if (value !== null) params[key] = value as RawValue;
+        }
+      } else {
+        decodeForm(body, params);
+      }
+    }
+  }
+  decodeForm(url.search.slice(1), params);
+  delete params._dc; // ExtJS cache buster, dropped by PVE too
+  return params;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, reason?: string): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  if (reason) res.statusMessage = reason.split("\n")[0].replace(/[^\x20-\x7e]/g, "?");
+  res.setHeader("Content-Type", "application/json;charset=UTF-8");
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.setHeader("Cache-Control", "max-age=0");
+  res.setHeader("Pragma", "no-cache");
+  res.setHeader("Server", "pve-api-daemon/3.0");
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: ApiError): void {
+  const body: Record<string, unknown> = { data: null, message: error.message };
+  if (error.errors) body.errors = error.errors;
+  send(res, error.status, body, error.message);
+}
+
+export class SandboxHttpServer {
+  private readonly server: https.Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly options: HttpOptions) {
+    this.server = https.createServer({ cert: options.cert, key: options.key, keepAliveTimeout: 5_000 }, (req, res) => {
+      this.handle(req, res).catch((error) => {
+        if (!res.headersSent && !res.destroyed) sendError(res, new ApiError(500, String(error?.message ?? error)));
+      });
+    });
+    this.server.on("secureConnection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    this.server.on("tlsClientError", () => undefined);
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolveListen, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () => resolveListen());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolveClose) => this.server.close(() => resolveClose()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = String(req.method ?? "GET").toUpperCase();
+    const url = new URL(req.url ?? "/", "https://sandbox.invalid");
+    const entry: RequestLogEntry = { method, path: url.pathname, params: {}, status: 0, time: new Date(started), durationMs: 0 };
+    const finish = (status: number) => {
+      entry.status = status;
+      entry.durationMs = Date.now() - started;
+      this.options.log.push(entry);
+      if (this.options.logRequests) {
+        process.stderr.write(`${entry.time.toISOString()} ${method} ${entry.path} ${status || "dropped"} ${entry.durationMs}ms\n`);
+      }
+    };
+    const drop = (when: "before" | "after") => {
+      entry.dropped = when;
+      finish(0);
+      req.socket.destroy();
+    };
+
+    const prefix = API_PREFIX.exec(url.pathname);
+    if (!prefix) {
+      finish(501);
+      return sendError(res, new ApiError(501, "no such uri"));
+    }
+    const path = prefix[2] && prefix[2] !== "/" ? prefix[2].replace(/\/+$/, "") : "/";
+    entry.path = path;
+
+    let params: Record<string, RawValue>;
+    try {
+      params = await requestParams(req, url);
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError(400, String(error));
+      finish(apiError.status);
+      return sendError(res, apiError);
+    }
+    entry.params = redact(params);
+
+    const fault = this.options.faults.matchEndpoint(method, path);
+    if (fault && (fault.action ?? "error") === "drop-before") return drop("before");
+    if (fault && (fault.action ?? "error") === "error") {
+      const apiError = new ApiError(fault.status ?? 500, fault.message ?? "injected fault");
+      finish(apiError.status);
+      return sendError(res, apiError);
+    }
+
+    let status = 200;
+    let data: unknown;
+    try {
+      const { route, pathParams } = resolve(method, path);
+      entry.template = route.template;
+      const identity = this.authenticate(route, req, method);
+      if (identity) entry.user = identity.principal;
+      const all: Record<string, RawValue> = { ...params, ...pathParams };
+      const errors = validateParameters(route.schema, all);
+      if (errors) throw new ApiError(400, "Parameter verification failed.", errors);
+      data = await route.handler({
+        params: all as Params,
+        identity,
+        cluster: this.options.cluster,
+        auth: this.options.auth,
+        faults: this.options.faults,
+      });
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError(500, String((error as Error)?.message ?? error));
+      if (fault?.action === "drop-after") return drop("after");
+      finish(apiError.status);
+      return sendError(res, apiError);
+    }
+    if (fault?.action === "drop-after") return drop("after");
+    finish(status);
+    send(res, status, { data: data === undefined ? null : data });
+  }
+
+  private authenticate(route: Route, req: IncomingMessage, method: string): Identity | undefined {
+    if (route.open) return undefined;
+    return this.options.auth.authenticate(req.headers, method !== "GET");
+  }
+}

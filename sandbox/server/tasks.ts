@@ -1,0 +1,149 @@
+// Proxmox worker tasks: a UPID handed out at once, the work done in the background after the
+// configured duration, a log, and `exitstatus` OK / `WARNINGS: n` / the error message.
+
+export interface TaskOutcome {
+  /** Count of warnings: the task ends with `WARNINGS: n` instead of `OK`. */
+  warnings?: number;
+}
+
+export interface Task {
+  upid: string;
+  node: string;
+  pid: number;
+  pstart: number;
+  starttime: number;
+  type: string;
+  id: string;
+  user: string;
+  status: "running" | "stopped";
+  exitstatus?: string;
+  endtime?: number;
+  log: string[];
+  /** Set when `DELETE .../tasks/{upid}` asked the task to stop. */
+  aborted: boolean;
+  done: Promise<void>;
+}
+
+export interface TaskWork {
+  /** Runs when the task's time is up, unless the task was stopped; throws to fail the task. */
+  run(task: Task): Promise<TaskOutcome | void> | TaskOutcome | void;
+  /** Runs when the task failed or was stopped, to undo what dispatch prepared (e.g. a `lock: create`). */
+  rollback?(task: Task, error: string): Promise<void> | void;
+  /** Runs after the task ended either way (e.g. to release the config lock). */
+  finally?(task: Task): void;
+}
+
+const hex8 = (value: number) => (value >>> 0).toString(16).toUpperCase().padStart(8, "0");
+
+/** `UPID:node:pid:pstart:starttime:type:id:user:` with PVE's 8-digit upper-case hex fields. */
+export function formatUpid(task: Pick<Task, "node" | "pid" | "pstart" | "starttime" | "type" | "id" | "user">): string {
+  return `UPID:${task.node}:${hex8(task.pid)}:${hex8(task.pstart)}:${hex8(task.starttime)}:${task.type}:${task.id}:${task.user}:`;
+}
+
+export function parseUpid(upid: string): { node: string; type: string; id: string; user: string } | undefined {
+  const match = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/.exec(upid);
+  if (!match) return undefined;
+  return { node: match[1], type: match[6], id: match[7], user: match[8] };
+}
+
+export interface TaskTiming {
+  durationMs(type: string): number;
+  /** Extra time from the fault injector (slow tasks). */
+  extraDelayMs(type: string): number;
+  /** An error message when the fault injector fails this task type. */
+  injectedFailure(type: string): string | undefined;
+}
+
+export class TaskRegistry {
+  private readonly byUpid = new Map<string, Task>();
+  private nextPid = 0x10000 + Math.floor(Math.random() * 0x100000);
+  private readonly pstart = Math.floor(Math.random() * 0x1000000) + 0x100000;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly timing: TaskTiming) {}
+
+  get(upid: string): Task | undefined {
+    return this.byUpid.get(upid);
+  }
+
+  list(node: string): Task[] {
+    return [...this.byUpid.values()].filter((task) => task.node === node);
+  }
+
+  start(node: string, type: string, id: string, user: string, work: TaskWork): Task {
+    const pid = this.nextPid++;
+    const starttime = Math.floor(Date.now() / 1000);
+    const fields = { node, pid, pstart: this.pstart + (pid % 1000), starttime, type, id, user };
+    const task: Task = { ...fields, upid: formatUpid(fields), status: "running", log: [], aborted: false, done: Promise.resolve() };
+    this.byUpid.set(task.upid, task);
+    task.done = this.execute(task, work);
+    return task;
+  }
+
+  /** `DELETE /nodes/{node}/tasks/{upid}`: the worker gets a signal and ends as interrupted. */
+  stop(task: Task): void {
+    if (task.status === "running") task.aborted = true;
+  }
+
+  private sleep(ms: number, task: Task): Promise<void> {
+    return new Promise((resolve) => {
+      const step = Math.min(ms, 20);
+      let left = ms;
+      const tick = () => {
+        if (task.aborted || this.closed || left <= 0) return resolve();
+        const wait = Math.min(step, left);
+        left -= wait;
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          tick();
+        }, wait);
+        this.timers.add(timer);
+      };
+      tick();
+    });
+  }
+
+  private async execute(task: Task, work: TaskWork): Promise<void> {
+    const delay = Math.max(0, this.timing.durationMs(task.type)) + this.timing.extraDelayMs(task.type);
+    let error: string | undefined;
+    let warnings = 0;
+    try {
+      await this.sleep(delay, task);
+      if (task.aborted) throw new Error("interrupted by signal");
+      if (this.closed) throw new Error("sandbox shut down");
+      const injected = this.timing.injectedFailure(task.type);
+      if (injected) throw new Error(injected);
+      const outcome = await work.run(task);
+      warnings = (outcome && outcome.warnings) || 0;
+    } catch (caught) {
+      error = (caught instanceof Error ? caught.message : String(caught)).replace(/\n+$/, "");
+    }
+    if (error !== undefined) {
+      try {
+        await work.rollback?.(task, error);
+      } catch (rollbackError) {
+        task.log.push(`rollback failed: ${String(rollbackError)}`);
+      }
+      task.log.push(`TASK ERROR: ${error}`);
+      task.exitstatus = error;
+    } else if (warnings > 0) {
+      task.log.push(`TASK WARNINGS: ${warnings}`);
+      task.exitstatus = `WARNINGS: ${warnings}`;
+    } else {
+      task.log.push("TASK OK");
+      task.exitstatus = "OK";
+    }
+    task.endtime = Math.floor(Date.now() / 1000);
+    task.status = "stopped";
+    work.finally?.(task);
+  }
+
+  /** Ends all running tasks (as failed) and waits for them. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.all([...this.byUpid.values()].map((task) => task.done));
+  }
+}
