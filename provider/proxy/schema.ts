@@ -147,11 +147,13 @@ const fieldName = (path: readonly PropertyKey[]) => path.map(String).join(".");
 /** Rules across fields: zod stops before object-level refinements when a field fails, so these run on the raw value. */
 function crossFieldProblems(raw: Record<string, unknown>): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const given = (value: unknown) => value !== undefined && value !== null;
+  // A value unknown during preview can neither break nor satisfy a rule: such rules are skipped.
+  const missing = (value: unknown) => value === undefined || value === null;
+  const given = (value: unknown) => !missing(value) && value !== UNKNOWN;
   const http = raw.http;
   const stream = raw.stream;
   if (given(http) && given(stream)) problems.push({ property: "http", reason: "Only one of `http` and `stream` can be given" });
-  if (!given(http) && !given(stream)) problems.push({ property: "http", reason: "One of `http` and `stream` is required" });
+  if (missing(http) && missing(stream)) problems.push({ property: "http", reason: "One of `http` and `stream` is required" });
   const proxy = raw.proxy as Record<string, unknown> | undefined;
   if (proxy && typeof proxy === "object" && given(proxy.privateKey) && given(proxy.agent)) {
     problems.push({ property: "proxy.agent", reason: "Only one of `proxy.privateKey` and `proxy.agent` can be given" });
@@ -205,17 +207,48 @@ export function parseRouteInputs(raw: Record<string, unknown>): CheckOutcome {
     }
   }
   if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
-  if (!parsed.success || containsUnknown(inputs)) return { ok: true, inputs, complete: false };
+  if (!parsed.success || containsUnknown(inputs)) {
+    const known = normalizeKnown(ProxyRouteInputsSchema, inputs) as Record<string, unknown>;
+    return { ok: true, inputs: withDerivedDefaults(known as ProxyRouteInputs) as unknown as Record<string, unknown>, complete: false };
+  }
   return { ok: true, inputs: withDerivedDefaults(parsed.data), complete: true };
+}
+
+/**
+ * Normalizes every part of `value` that is fully known (defaults filled in), leaving unknown
+ * parts as they are, so that a preview diff compares like with like.
+ */
+function normalizeKnown(schema: z.ZodType, value: unknown): unknown {
+  if (value === UNKNOWN) return value;
+  if (!containsUnknown(value)) {
+    const parsed = schema.safeParse(value);
+    return parsed.success ? parsed.data : value;
+  }
+  let inner = schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> } } };
+  while (inner._zod.def.type === "optional" || inner._zod.def.type === "default") inner = inner._zod.def.innerType as never;
+  const shape = inner._zod.def.shape;
+  if (inner._zod.def.type !== "object" || !shape || typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [key, child] of Object.entries(shape)) {
+    const normalized = normalizeKnown(child, (value as Record<string, unknown>)[key]);
+    if (normalized === undefined) delete out[key];
+    else out[key] = normalized;
+  }
+  return out;
 }
 
 /** Defaults that depend on other fields, resolved once so that every hook sees them. */
 function withDerivedDefaults(inputs: ProxyRouteInputs): ProxyRouteInputs {
-  const proxy = { ...inputs.proxy, lockFile: inputs.proxy.lockFile ?? `${inputs.proxy.confDir}/.launchpad.lock` };
-  if (inputs.stream && inputs.stream.listenPort === undefined && inputs.stream.portRange === undefined) {
-    return { ...inputs, proxy, stream: { ...inputs.stream, portRange: { ...DEFAULT_PORT_RANGE } } };
+  let result = inputs;
+  const proxy = inputs.proxy;
+  if (proxy && typeof proxy === "object" && proxy.lockFile === undefined && typeof proxy.confDir === "string" && proxy.confDir !== UNKNOWN) {
+    result = { ...result, proxy: { ...proxy, lockFile: `${proxy.confDir}/.launchpad.lock` } };
   }
-  return { ...inputs, proxy };
+  const stream = inputs.stream;
+  if (stream && typeof stream === "object" && stream.listenPort === undefined && stream.portRange === undefined) {
+    result = { ...result, stream: { ...stream, portRange: { ...DEFAULT_PORT_RANGE } } };
+  }
+  return result;
 }
 
 function dedupe(problems: FieldProblem[]): FieldProblem[] {
