@@ -175,9 +175,14 @@ export class LxcBackend implements ContainerBackend {
     this.specs.set(spec.vmid, spec);
     // Limits apply at once, as Proxmox hot-plugs cores and memory; the rest on the next start.
     if ((await this.state(spec.vmid)) === "RUNNING") {
+      // v1 refuses memory above memsw and memsw below memory: whichever comes second in this
+      // direction of change fails first time round, so failed keys get one more pass.
+      const set = (key: string, value: string) => run(this.lxc("lxc-cgroup", spec.vmid, key.replace(/^lxc\.cgroup2?\./, ""), value));
+      const retry: Array<[string, string]> = [];
       for (const [key, value] of this.limitsFor(spec)) {
-        await run(this.lxc("lxc-cgroup", spec.vmid, key.replace(/^lxc\.cgroup2?\./, ""), value));
+        try { await set(key, value); } catch { retry.push([key, value]); }
       }
+      for (const [key, value] of retry) await set(key, value);
     }
   }
 
