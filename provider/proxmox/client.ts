@@ -9,8 +9,8 @@
 
 import { performance } from "node:perf_hooks";
 import type { Proxmox } from "proxmox-api";
-import { fetch, type Dispatcher } from "undici";
-import { ConfigError, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
+import type { Dispatcher } from "undici";
+import { ConfigError, registerSecret, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
 import { DEFAULT_RETRY_POLICY, retrying, sleep, type RetryPolicy } from "../retry";
 import type { ProxmoxConnection } from "./connection";
 import { DEFAULT_TASK_POLL, taskPollDelay, taskWarnings, type TaskPollPolicy } from "./tasks";
@@ -141,6 +141,10 @@ export class ProxmoxClient {
 
   constructor(connection: ProxmoxConnection, options: ProxmoxClientOptions = {}) {
     this.connection = Object.freeze({ ...connection });
+    // Registered here too, for connections not built by resolveConnection.
+    registerSecret(connection.apiToken);
+    registerSecret(connection.apiToken?.slice(connection.apiToken.lastIndexOf("=") + 1));
+    registerSecret(connection.password);
     this.#apiBase = `${connection.endpoint.replace(/\/+$/, "")}/api2/json`;
     this.#timeoutMs = connection.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
@@ -354,11 +358,19 @@ export class ProxmoxClient {
     let contentType: string;
     let text: string;
     try {
-      const response = await fetch(url, { method, headers, body, dispatcher, redirect: "error", signal: AbortSignal.timeout(timeoutMs) });
-      status = response.status;
-      statusText = response.statusText;
-      contentType = response.headers.get("content-type") ?? "";
-      text = await response.text();
+      // undici's own request API, not fetch: no "bad port" list, no redirects, errors not wrapped.
+      const response = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = response.statusCode;
+      statusText = response.statusText ?? "";
+      contentType = String(response.headers["content-type"] ?? "");
+      text = await response.body.text();
     } catch (error) {
       report(0);
       throw this.#networkError(method, relative, error, timeoutMs);
@@ -389,14 +401,15 @@ export class ProxmoxClient {
   #networkError(method: HttpMethod, path: string, error: unknown, timeoutMs: number): PveNetworkError {
     const where = `Proxmox ${method} ${path} at ${this.connection.endpoint}`;
     const name = (error as Error)?.name;
-    if (name === "TimeoutError" || name === "AbortError") {
+    if (name === "TimeoutError" || name === "AbortError" || errorCode(error) === "UND_ERR_ABORTED") {
       return new PveNetworkError(`${where}: no answer within ${timeoutMs} ms (the request may have reached the server)`, { notSent: false }, { cause: error });
     }
     const cause = rootCause(error);
     const code = errorCode(cause);
     const tls = code !== undefined && (TLS_VERIFY_CODES.has(code) || code === PIN_MISMATCH);
     const notSent = code !== undefined && (tls || CONNECT_PHASE_CODES.has(code));
-    const detail = `${(cause as Error)?.message ?? String(cause)}${code && !String((cause as Error)?.message).includes(code) ? ` (${code})` : ""}`;
+    const text = (cause as Error)?.message ?? String(cause);
+    const detail = code && !text.includes(code) && code !== PIN_MISMATCH ? `${text} (${code})` : text;
     const message = tls
       ? `${where}: TLS verification failed: ${detail}. ${tlsHint(code!, this.connection)}`
       : `${where}: ${detail}${notSent ? "" : " (the request may have reached the server)"}`;

@@ -85,12 +85,12 @@ export const TLS_VERIFY_CODES = new Set([
 /** A hint that says how to fix a TLS verification failure. */
 export function tlsHint(code: string, connection: ProxmoxConnection): string {
   if (code === PIN_MISMATCH) {
-    return "the server is not the one pinned (or its certificate was renewed): check launchpad:fingerprint / PROXMOX_VE_FINGERPRINT";
+    return "Either this is not the pinned server, or its certificate was renewed: check launchpad:fingerprint / PROXMOX_VE_FINGERPRINT";
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    return "the certificate does not name this host: connect by a name the certificate holds, or pin its SHA-256 fingerprint (launchpad:fingerprint)";
+    return "The certificate does not name this host: connect by a name the certificate holds, or pin its SHA-256 fingerprint (launchpad:fingerprint)";
   }
-  if (connection.caCert) return "the server's certificate is not signed by the pinned CA (launchpad:caCert / PROXMOX_VE_CA_CERT)";
+  if (connection.caCert) return "The server's certificate is not signed by the pinned CA (launchpad:caCert / PROXMOX_VE_CA_CERT)";
   return (
     "Proxmox uses a self-signed certificate by default: pin its CA with launchpad:caCert / PROXMOX_VE_CA_CERT " +
     "(/etc/pve/pve-root-ca.pem), or its SHA-256 fingerprint with launchpad:fingerprint / PROXMOX_VE_FINGERPRINT " +
