@@ -1,0 +1,95 @@
+// A real OpenSSH server for tests: own sshd_config, host key and authorized key in a temp dir,
+// loopback only, a free port, in the foreground; stop() ends it and removes the dir.
+
+import { ChildProcess, execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { requireBinary } from "./binaries";
+import { freePort, waitForPort } from "./ports";
+
+const run = promisify(execFile);
+
+export interface TestSshd {
+  readonly host: "127.0.0.1";
+  readonly port: number;
+  readonly user: string;
+  /** OpenSSH-format private key authorized for `user`. */
+  readonly privateKey: string;
+  /** "SHA256:..." of the server's host key, as `ssh-keygen -lf` prints it. */
+  readonly hostKeyFingerprint: string;
+  stop(): Promise<void>;
+}
+
+async function keygen(sshKeygen: string, file: string, comment: string): Promise<void> {
+  await run(sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+}
+
+export async function fingerprintOf(sshKeygen: string, publicKeyFile: string): Promise<string> {
+  const { stdout } = await run(sshKeygen, ["-l", "-E", "sha256", "-f", publicKeyFile]);
+  const fingerprint = stdout.split(/\s+/)[1];
+  if (!fingerprint?.startsWith("SHA256:")) throw new Error(`unexpected ssh-keygen output: ${stdout}`);
+  return fingerprint;
+}
+
+export async function startSshd(context: Mocha.Context): Promise<TestSshd> {
+  const sshd = requireBinary(context, "sshd", "openssh-server");
+  const sshKeygen = requireBinary(context, "ssh-keygen", "openssh-client");
+  const asRoot = process.getuid?.() === 0;
+  // sshd insists on its privilege separation directory when started as root.
+  if (asRoot) fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "launchpad-sshd-"));
+  const hostKey = path.join(dir, "host_ed25519");
+  const clientKey = path.join(dir, "client_ed25519");
+  await keygen(sshKeygen, hostKey, "launchpad-test-host");
+  await keygen(sshKeygen, clientKey, "launchpad-test-client");
+  fs.copyFileSync(`${clientKey}.pub`, path.join(dir, "authorized_keys"));
+  const port = await freePort();
+  const user = os.userInfo().username;
+  const config = path.join(dir, "sshd_config");
+  fs.writeFileSync(config, [
+    `Port ${port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${hostKey}`,
+    `PidFile ${path.join(dir, "sshd.pid")}`,
+    `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "UsePAM no",
+    "StrictModes no",
+    asRoot ? "PermitRootLogin prohibit-password" : "",
+    // Many provider processes connect at once in the parallel test.
+    "MaxStartups 200:30:400",
+    "MaxSessions 50",
+    "LogLevel ERROR",
+    "",
+  ].join("\n"));
+  let child: ChildProcess | undefined = spawn(sshd, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => { stderr += chunk; });
+  const exited = new Promise<void>((resolve) => child!.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await exited;
+    }
+    child = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.race([waitForPort(port), exited.then(() => { throw new Error(`sshd exited: ${stderr}`); })]);
+    return {
+      host: "127.0.0.1",
+      port,
+      user,
+      privateKey: fs.readFileSync(clientKey, "utf8"),
+      hostKeyFingerprint: await fingerprintOf(sshKeygen, `${hostKey}.pub`),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
