@@ -268,15 +268,15 @@ describe("ProxmoxClient transport", function () {
       const tokenClient = client();
       const passwordClient = client({ apiToken: undefined, username: "root@pam", password: PASSWORD });
       const port = await freePort();
-      const errors: Error[] = await Promise.all([
+      const errors = (await Promise.all([
         tokenClient.get("/nodes").catch((e: Error) => e),
         passwordClient.get("/nodes").catch((e: Error) => e),
         client({ endpoint: `https://127.0.0.1:${port}` }).post("/nodes/pve1/lxc").catch((e: Error) => e),
         client({ endpoint: `https://127.0.0.1:${port}`, apiToken: undefined, username: "root@pam", password: PASSWORD }).get("/nodes").catch((e: Error) => e),
-      ]);
+      ])) as Error[];
       for (const text of [
-        ...errors.flatMap((e) => [e.message, e.stack, JSON.stringify(e), util.inspect(e, { depth: 5 })]),
-        JSON.stringify(tokenClient),
+        ...errors.flatMap((e) => [e.message, String(e.stack), JSON.stringify(e), util.inspect(e, { depth: 5 })]),
+        String(JSON.stringify(tokenClient)),
         util.inspect(tokenClient),
         util.inspect(passwordClient),
       ]) {
