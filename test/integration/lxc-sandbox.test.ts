@@ -1,0 +1,95 @@
+// The sandbox's API layer on the real LXC backend: what a client creates over HTTP is a real
+// container, and `/interfaces` shows the address it really has.
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { Sandbox, startSandbox } from "../../sandbox";
+import { addressOf, generateTestKey, requireLxc, sshExec, waitForSsh } from "../support/lxc";
+
+interface Reply { status: number; data: any }
+
+function api(sandbox: Sandbox, method: string, apiPath: string, form?: Record<string, string>): Promise<Reply> {
+  const body = form ? new URLSearchParams(form).toString() : undefined;
+  const url = new URL(`/api2/json${apiPath}`, sandbox.endpoint);
+  return new Promise((resolve, reject) => {
+    const request = https.request(url, {
+      method, ca: sandbox.caCert,
+      headers: {
+        Authorization: `PVEAPIToken=${sandbox.apiToken}`,
+        ...(body ? { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) } : {}),
+      },
+    }, (response) => {
+      let text = "";
+      response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, data: text ? (JSON.parse(text).data ?? { message: response.statusMessage, ...JSON.parse(text) }) : undefined }));
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+async function waitTask(sandbox: Sandbox, node: string, upid: string): Promise<void> {
+  for (;;) {
+    const reply = await api(sandbox, "GET", `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
+    if (reply.data?.status === "stopped") {
+      assert.equal(reply.data.exitstatus, "OK", `task ${upid}`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function lxcNames(lxcPath: string): string[] {
+  return execFileSync("lxc-ls", ["-P", lxcPath, "-1"], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+}
+
+describe("sandbox API on the LXC backend", function () {
+  this.timeout(120_000);
+  let sandbox: Sandbox | undefined;
+  const node = "pve1";
+  const vmid = 7000 + Math.floor(Math.random() * 2000);
+  // startSandbox({backend: "lxc"}) uses the backend's default lxcPath.
+  const lxcPath = path.join(os.tmpdir(), "launchpad-sandbox-lxc");
+
+  before(function () {
+    requireLxc(this);
+  });
+
+  after(async function () {
+    await sandbox?.close();
+  });
+
+  it("creates a real container over HTTP, reports its address in /interfaces, lands SSH in it, and deletes it", async function () {
+    sandbox = await startSandbox({ backend: "lxc" });
+    assert.equal(sandbox.backendKind, "lxc");
+    const key = generateTestKey();
+    const before = new Set(lxcNames(lxcPath));
+
+    const created = await api(sandbox, "POST", `/nodes/${node}/lxc`, {
+      vmid: String(vmid), ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+      storage: "local-lvm", hostname: "api-made", memory: "256", cores: "1", net0: "name=eth0,bridge=vmbr0,ip=dhcp",
+      "ssh-public-keys": key.publicKey, start: "1",
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.data));
+    await waitTask(sandbox, node, created.data);
+    const made = lxcNames(lxcPath).filter((name) => !before.has(name) && name.endsWith(`-${vmid}`));
+    assert.equal(made.length, 1, `one new LXC container for ${vmid}: ${made.join(", ")}`);
+
+    const interfaces = await api(sandbox, "GET", `/nodes/${node}/lxc/${vmid}/interfaces`);
+    assert.equal(interfaces.status, 200);
+    const eth0 = (interfaces.data as Array<{ name: string; inet?: string }>).find((entry) => entry.name === "eth0");
+    assert.ok(eth0?.inet, JSON.stringify(interfaces.data));
+    const address = addressOf(eth0.inet);
+    await waitForSsh(address, key.privateKey);
+    assert.equal((await sshExec(address, key.privateKey, "hostname")).stdout.trim(), "api-made");
+
+    const stopped = await api(sandbox, "POST", `/nodes/${node}/lxc/${vmid}/status/stop`);
+    await waitTask(sandbox, node, stopped.data);
+    assert.equal(execFileSync("lxc-info", ["-P", lxcPath, "-n", made[0], "-sH"], { encoding: "utf8" }).trim(), "STOPPED");
+    const destroyed = await api(sandbox, "DELETE", `/nodes/${node}/lxc/${vmid}`);
+    await waitTask(sandbox, node, destroyed.data);
+    assert.ok(!lxcNames(lxcPath).includes(made[0]), "the LXC container is gone");
+  });
+});
