@@ -1,0 +1,174 @@
+// The single source of truth for DnsRecord inputs: field shapes and defaults (zod), then the
+// DNS rules zod cannot say (names inside the zone, per-type record data), all problems at once.
+import { z } from "zod";
+import type { FieldProblem } from "../errors";
+import { canonicalName, isInZone, nameProblems, qualify, relativeName } from "./names";
+import { canonicalSet, parseValue, RECORD_TYPES, RecordType } from "./rdata";
+
+/** What the engine sends for a value not known yet (preview): skipped, never validated as a value. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Bumped when the stored shape changes; older state must still parse (see `parseState`). */
+export const SCHEMA_VERSION = 1;
+
+/** RFC 2181 §8: a TTL is an unsigned 31-bit number; 0 is legal but useless for previews and refused by some servers on update. */
+const MAX_TTL = 2_147_483_647;
+
+const base64Key = z.string().min(1, "must not be empty").refine(
+  (s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0,
+  "must be the key in base64 (as in `tsig-keygen` or `pdnsutil generate-tsig-key` output)",
+);
+
+export const PowerDnsServer = z.object({
+  kind: z.literal("powerdns"),
+  url: z.string().refine((s) => { try { return ["http:", "https:"].includes(new URL(s).protocol); } catch { return false; } },
+    "must be the http(s) URL of the PowerDNS webserver, e.g. https://dns.example.com:8081"),
+  apiKey: z.string().min(1, "must not be empty"),
+  serverId: z.string().min(1).default("localhost"),
+});
+
+export const TsigKey = z.object({
+  name: z.string().min(1, "must not be empty"),
+  algorithm: z.enum(["hmac-sha256", "hmac-sha512"]).default("hmac-sha256"),
+  secret: base64Key,
+});
+
+export const Rfc2136Server = z.object({
+  kind: z.literal("rfc2136"),
+  host: z.string().min(1, "must not be empty"),
+  port: z.number().int().min(1).max(65535).default(53),
+  tsig: TsigKey,
+});
+
+export const DnsServer = z.discriminatedUnion("kind", [PowerDnsServer, Rfc2136Server]);
+
+export const DnsRecordArgs = z.object({
+  zone: z.string(),
+  name: z.string(),
+  type: z.enum(RECORD_TYPES),
+  values: z.array(z.string()).min(1, "needs at least one value"),
+  ttl: z.number().int().min(1).max(MAX_TTL).default(300),
+  overwrite: z.boolean().default(false),
+  server: DnsServer,
+});
+
+export type PowerDnsServer = z.infer<typeof PowerDnsServer>;
+export type Rfc2136Server = z.infer<typeof Rfc2136Server>;
+export type TsigKey = z.infer<typeof TsigKey>;
+export type DnsServer = z.infer<typeof DnsServer>;
+/** Inputs after `check`: defaults filled, names and values in canonical form. */
+export type DnsRecordInputs = z.infer<typeof DnsRecordArgs>;
+
+/** What a DnsRecord stores: its inputs plus what it computed. */
+export interface DnsRecordOutputs extends DnsRecordInputs {
+  fqdn: string;
+  schemaVersion: number;
+}
+
+/** The record set a resource owns, as the backends see it. */
+export interface RecordSet {
+  zone: string;
+  fqdn: string;
+  type: RecordType;
+  ttl: number;
+  values: string[];
+}
+
+export function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+function issuesToProblems(field: string, error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    property: [field, ...issue.path.map(String)].join("."),
+    reason: issue.message,
+  }));
+}
+
+export interface CheckResult {
+  inputs: Record<string, unknown>;
+  failures: FieldProblem[];
+}
+
+/**
+ * Validates and normalizes raw inputs. Known fields are parsed; unknown ones (preview) are kept as
+ * they are and any rule that needs them is skipped.
+ */
+export function checkDnsRecord(news: Record<string, unknown>): CheckResult {
+  const failures: FieldProblem[] = [];
+  const inputs: Record<string, unknown> = { ...news };
+  const known: Partial<DnsRecordInputs> = {};
+  const shape = DnsRecordArgs.shape;
+  for (const field of Object.keys(shape) as (keyof typeof shape)[]) {
+    if (containsUnknown(news[field])) continue;
+    const parsed = shape[field].safeParse(news[field]);
+    if (parsed.success) (known as Record<string, unknown>)[field] = parsed.data;
+    else failures.push(...issuesToProblems(field, parsed.error));
+  }
+
+  if (known.zone !== undefined) {
+    const problems = nameProblems(known.zone);
+    failures.push(...problems.map((reason) => ({ property: "zone", reason })));
+    known.zone = problems.length ? undefined : canonicalName(known.zone);
+    if (known.zone !== undefined) inputs.zone = known.zone;
+  }
+
+  let fqdn: string | undefined;
+  if (known.name !== undefined && known.zone !== undefined) {
+    fqdn = qualify(known.name, known.zone);
+    const problems = nameProblems(fqdn, { wildcard: true });
+    if (!isInZone(fqdn, known.zone)) problems.push(`"${known.name}" is not inside the zone ${known.zone}`);
+    failures.push(...problems.map((reason) => ({ property: "name", reason })));
+    if (problems.length) fqdn = undefined;
+    else inputs.name = relativeName(fqdn, known.zone);
+  }
+
+  if (known.type !== undefined && known.values !== undefined) {
+    const canonical: string[] = [];
+    const seen = new Map<string, number>();
+    known.values.forEach((text, index) => {
+      const parsed = parseValue(known.type!, text);
+      if ("problem" in parsed) { failures.push({ property: `values[${index}]`, reason: parsed.problem }); return; }
+      const first = seen.get(parsed.value);
+      if (first !== undefined) failures.push({ property: `values[${index}]`, reason: `is the same record as values[${first}]` });
+      seen.set(parsed.value, index);
+      canonical.push(parsed.value);
+    });
+    if (known.type === "CNAME" && known.values.length > 1) {
+      failures.push({ property: "values", reason: "a CNAME holds exactly one target (RFC 1034 §3.6.2)" });
+    }
+    inputs.values = canonicalSet(canonical);
+  }
+  if (known.type === "CNAME" && fqdn !== undefined && fqdn === known.zone) {
+    failures.push({ property: "name", reason: "a CNAME cannot be at the zone apex, where SOA and NS records live" });
+  }
+
+  for (const field of ["ttl", "overwrite", "server"] as const) {
+    if (known[field] !== undefined) inputs[field] = known[field];
+  }
+  if (known.type !== undefined) inputs.type = known.type;
+  return { inputs: failures.length ? news : inputs, failures };
+}
+
+/** Strict parse of inputs that `check` already accepted (create/update see only these). */
+export function parseInputs(props: Record<string, unknown>): DnsRecordInputs {
+  return DnsRecordArgs.parse(props);
+}
+
+export function recordSetOf(inputs: DnsRecordInputs): RecordSet {
+  return {
+    zone: inputs.zone,
+    fqdn: qualify(inputs.name, inputs.zone),
+    type: inputs.type,
+    ttl: inputs.ttl,
+    values: canonicalSet(inputs.values),
+  };
+}
+
+/** The natural id: `<zone>/<fqdn>/<type>`. */
+export function recordSetId(set: Pick<RecordSet, "zone" | "fqdn" | "type">): string {
+  return `${set.zone}/${set.fqdn}/${set.type}`;
+}
