@@ -43,13 +43,17 @@ const ENDPOINTS = {
   "/pools": ["GET"],
 };
 
-// Prose is left out: the sandbox needs the rules, and the file stays small enough to review.
-const DROP = new Set(["description", "verbose_description", "permissions"]);
+// Prose is left out (the sandbox needs the rules, and the file stays reviewable). Only string
+// values are prose: a *parameter* called `description` is an object and stays.
+const PROSE = new Set(["description", "verbose_description"]);
 function strip(value) {
   if (Array.isArray(value)) return value.map(strip);
   if (value && typeof value === "object") {
     const out = {};
-    for (const key of Object.keys(value).sort()) if (!DROP.has(key)) out[key] = strip(value[key]);
+    for (const key of Object.keys(value).sort()) {
+      if (PROSE.has(key) && typeof value[key] === "string") continue;
+      out[key] = strip(value[key]);
+    }
     return out;
   }
   return value;
@@ -73,14 +77,15 @@ for (const [apiPath, methods] of Object.entries(ENDPOINTS)) {
   for (const method of methods) {
     const info = node.info && node.info[method];
     if (!info) throw new Error(`${method} ${apiPath} is not in ${source}`);
-    endpoints[apiPath][method] = strip(info);
+    const { permissions, ...rules } = info; // who may call it is not the sandbox's concern
+    endpoints[apiPath][method] = strip(rules);
   }
 }
 
 const subset = {
   _origin:
     "Subset of the Proxmox VE 9.1 API schema (pve-docs api-viewer apidoc.json), " +
-    "Copyright Proxmox Server Solutions GmbH, AGPL-3.0. Descriptions and permissions removed. " +
+    "Copyright Proxmox Server Solutions GmbH, AGPL-3.0. Prose descriptions and permissions removed. " +
     "Regenerate with: node scripts/extract-pve-schema.js",
   endpoints,
 };
