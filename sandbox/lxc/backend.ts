@@ -2,7 +2,6 @@
 // rootfs = the host's /usr read-only plus a small writable root with sshd as the first service.
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { BackendContainerSpec, BackendInterface, ContainerBackend } from "../backend";
 import { LeaseTable, Subnet, contains, formatIpv4, formatSubnet, gatewayOf, parseCidr, parseSubnet } from "./addresses";
@@ -23,13 +22,15 @@ export interface LxcBackendOptions {
   bridge?: string;
   /** IPv4 subnet of the bridge; the gateway (the bridge's address) is its first host. @default a free `10.213.N.0/24` */
   subnet?: string;
-  /** A dedicated LXC path, so the host's own containers are never touched. @default `<tmpdir>/launchpad-sandbox-lxc` */
+  /** A dedicated LXC path, so the host's own containers are never touched. @default `/var/lib/launchpad-sandbox/lxc` */
   lxcPath?: string;
   /** Prefix of container and bridge names; cleanup() only removes names with it. @default `lpsb` */
   namePrefix?: string;
 }
 
 const DEFAULT_PREFIX = "lpsb";
+/** Root-owned and outside /tmp: the backend runs as root and must not follow another user's planted paths. */
+export const DEFAULT_LXC_PATH = "/var/lib/launchpad-sandbox/lxc";
 const SUBNET_ATTEMPTS = 20;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -70,7 +71,7 @@ export class LxcBackend implements ContainerBackend {
   constructor(options: LxcBackendOptions) {
     this.namePrefix = options.namePrefix ?? DEFAULT_PREFIX;
     if (!/^[a-z][a-z0-9]{0,7}$/.test(this.namePrefix)) throw new Error(`namePrefix: 1-8 lower-case letters or digits, starting with a letter: ${this.namePrefix}`);
-    this.lxcPath = path.resolve(options.lxcPath ?? path.join(os.tmpdir(), "launchpad-sandbox-lxc"));
+    this.lxcPath = path.resolve(options.lxcPath ?? DEFAULT_LXC_PATH);
     this.bridge = options.bridge ?? `${this.namePrefix}${this.runId}`;
     if (this.bridge.length > 15) throw new Error(`bridge: an interface name has at most 15 characters: ${this.bridge}`);
     const initLxc = findInitLxc();
@@ -95,6 +96,10 @@ export class LxcBackend implements ContainerBackend {
   /** Makes the run record first (so a concurrent cleanup never takes our bridge for a leftover), then the bridge. */
   async open(requestedSubnet: string | undefined): Promise<void> {
     fs.mkdirSync(this.lxcPath, { recursive: true, mode: 0o755 });
+    const owner = fs.lstatSync(this.lxcPath);
+    if (!owner.isDirectory() || owner.uid !== 0 || (owner.mode & 0o022) !== 0) {
+      throw new Error(`lxcPath: ${this.lxcPath} must be a directory owned by root and writable only by it`);
+    }
     if (requestedSubnet !== undefined) {
       const subnet = parseSubnet(requestedSubnet);
       if (!subnet || subnet.prefix > 30) throw new Error(`subnet: expected A.B.C.D/N with N <= 30: ${requestedSubnet}`);
@@ -194,11 +199,29 @@ export class LxcBackend implements ContainerBackend {
     const logFile = path.join(this.containerDir(vmid), "lxc.log");
     fs.rmSync(logFile, { force: true });
     try {
-      await run(this.lxc("lxc-start", vmid, "-d", "-o", logFile, "-l", "WARN"), { timeoutMs: START_TIMEOUT_MS });
-      await run(this.lxc("lxc-wait", vmid, "-s", "RUNNING", "-t", String(START_TIMEOUT_MS / 1000)), { timeoutMs: START_TIMEOUT_MS + 5_000 });
+      await this.startOnce(vmid, logFile);
     } catch (error) {
-      throw new Error(`container ${vmid} did not start: ${(error as Error).message}\n${this.logTail(vmid)}`, { cause: error });
+      const spec = this.requireSpec(vmid);
+      if (this.limitsFor(spec).length === 0 || !/cgroup/i.test(this.logTail(vmid))) {
+        throw new Error(`container ${vmid} did not start: ${(error as Error).message}\n${this.logTail(vmid)}`, { cause: error });
+      }
+      // Some hosts (delegated or read-only cgroup trees) refuse limits: run unlimited rather than not at all, and say so.
+      process.stderr.write(`sandbox: LXC could not apply cgroup limits to container ${vmid}; started it without them\n`);
+      this.writeDefinition(spec, { withoutLimits: true });
+      await run(this.lxc("lxc-stop", vmid, "-k"), { allowFailure: true });
+      try {
+        await this.startOnce(vmid, logFile);
+      } catch (retryError) {
+        throw new Error(`container ${vmid} did not start: ${(retryError as Error).message}\n${this.logTail(vmid)}`, { cause: retryError });
+      } finally {
+        this.writeDefinition(spec);
+      }
     }
+  }
+
+  private async startOnce(vmid: number, logFile: string): Promise<void> {
+    await run(this.lxc("lxc-start", vmid, "-d", "-o", logFile, "-l", "WARN"), { timeoutMs: START_TIMEOUT_MS });
+    await run(this.lxc("lxc-wait", vmid, "-s", "RUNNING", "-t", String(START_TIMEOUT_MS / 1000)), { timeoutMs: START_TIMEOUT_MS + 5_000 });
   }
 
   async stop(vmid: number): Promise<void> {
@@ -389,7 +412,7 @@ export class LxcBackend implements ContainerBackend {
   }
 
   /** Everything that follows from the spec: config, hostname, keys, env, init. */
-  private writeDefinition(spec: BackendContainerSpec): void {
+  private writeDefinition(spec: BackendContainerSpec, options: { withoutLimits?: boolean } = {}): void {
     const rootfs = this.rootfs(spec.vmid);
     let hostResolvConf = "";
     try { hostResolvConf = fs.readFileSync("/etc/resolv.conf", "utf8"); } catch { /* none */ }
@@ -406,7 +429,7 @@ export class LxcBackend implements ContainerBackend {
       rootfs,
       networks: this.planNetworks(spec),
       mounts: this.layout.mounts,
-      cgroupLimits: this.limitsFor(spec),
+      cgroupLimits: options.withoutLimits ? [] : this.limitsFor(spec),
       initLxc: this.initLxc,
       consoleLog: path.join(this.containerDir(spec.vmid), "console.log"),
     };

@@ -20,7 +20,7 @@ export function detectCgroups(): HostCgroups {
       cpuset: controllers.includes("cpuset"),
       memory: controllers.includes("memory"),
       memsw: false,
-      swap: controllers.includes("memory") && fs.existsSync("/sys/fs/cgroup/init.scope/memory.swap.max"),
+      swap: controllers.includes("memory") && anyChildHas("/sys/fs/cgroup", "memory.swap.max"),
     };
   }
   const cpuset = fs.existsSync("/sys/fs/cgroup/cpuset/cpuset.cpus");
@@ -34,6 +34,15 @@ export function detectCgroups(): HostCgroups {
     memsw: fs.existsSync("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
     swap: false,
   };
+}
+
+/** The root cgroup has no memory.* files: whether swap is accounted shows in its children. */
+function anyChildHas(root: string, file: string): boolean {
+  try {
+    return fs.readdirSync(root, { withFileTypes: true }).some((entry) => entry.isDirectory() && fs.existsSync(path.join(root, entry.name, file)));
+  } catch {
+    return false;
+  }
 }
 
 /** What of the host's root a container shares: merged-/usr symlinks are copied, real directories bound read-only. */

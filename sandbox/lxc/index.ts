@@ -1,3 +1,3 @@
 export { lxcAvailability, LxcAvailability } from "./availability";
-export { createLxcBackend, LxcBackend, LxcBackendOptions } from "./backend";
+export { createLxcBackend, DEFAULT_LXC_PATH, LxcBackend, LxcBackendOptions } from "./backend";
 export { LxcCommandError } from "./exec";

@@ -3,9 +3,8 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as https from "https";
-import * as os from "os";
-import * as path from "path";
 import { Sandbox, startSandbox } from "../../sandbox";
+import { DEFAULT_LXC_PATH } from "../../sandbox/lxc";
 import { addressOf, generateTestKey, requireLxc, sshExec, waitForSsh } from "../support/lxc";
 
 interface Reply { status: number; data: any }
@@ -51,7 +50,7 @@ describe("sandbox API on the LXC backend", function () {
   const node = "pve1";
   const vmid = 7000 + Math.floor(Math.random() * 2000);
   // startSandbox({backend: "lxc"}) uses the backend's default lxcPath.
-  const lxcPath = path.join(os.tmpdir(), "launchpad-sandbox-lxc");
+  const lxcPath = DEFAULT_LXC_PATH;
 
   before(function () {
     requireLxc(this);
