@@ -36,7 +36,7 @@ export class SandboxClient {
         body = JSON.stringify(params);
         headers["Content-Type"] = "application/json";
       } else {
-        body = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+        body = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
         headers["Content-Type"] = "application/x-www-form-urlencoded";
       }
     }
