@@ -14,6 +14,8 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** 0..1: the share of each delay that is randomised. */
   readonly jitter: number;
+  /** Network error codes (PveNetworkError `context.code`) that no retry can fix, such as a TLS verification failure. */
+  readonly permanentNetworkCodes?: readonly string[];
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -23,6 +25,20 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseDelayMs: 200,
   maxDelayMs: 5_000,
   jitter: 0.5,
+  permanentNetworkCodes: [
+    "ERR_LAUNCHPAD_TLS_PIN_MISMATCH",
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "CERT_HAS_EXPIRED",
+    "CERT_NOT_YET_VALID",
+    "CERT_UNTRUSTED",
+    "CERT_REJECTED",
+    "CERT_SIGNATURE_FAILURE",
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+  ],
 };
 
 export interface RetryContext {
@@ -39,6 +55,8 @@ export function isLockContention(error: unknown, policy: RetryPolicy = DEFAULT_R
 
 export function isRetryable(error: unknown, context: RetryContext, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
   if (isLaunchpadError(error, "ERR_PVE_NETWORK")) {
+    const code = (error as PveNetworkError).context?.code;
+    if (typeof code === "string" && policy.permanentNetworkCodes?.includes(code)) return false;
     return context.idempotent || (error as PveNetworkError).notSent;
   }
   if (isLaunchpadError(error, "ERR_PVE_HTTP")) {
