@@ -201,6 +201,7 @@ describe("ProxmoxClient transport", function () {
       assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"));
       assert.equal(error.notSent, true);
       assert.match(error.message, /ECONNREFUSED/);
+      assert.equal(seen.length, 0);
     });
 
     it("times out a request that gets no answer", async () => {
@@ -237,9 +238,11 @@ describe("ProxmoxClient transport", function () {
 
     it("refuses a server with another fingerprint before sending anything, naming expected and got", async () => {
       const wrong = fingerprint.replace(/^../, fingerprint.startsWith("00") ? "11" : "00");
-      const error = (await client({ fingerprint: wrong }).post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveNetworkError;
+      const pve = client({ fingerprint: wrong });
+      const error = (await pve.post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveNetworkError;
       assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"), String(error));
       assert.equal(error.notSent, true);
+      assert.equal(pve.requestCount, 1, "a pin mismatch is not retried: no retry can fix it");
       assert.ok(error.message.includes(`expected ${wrong}, got ${fingerprint}`), error.message);
       assert.equal(seen.length, 0);
     });
@@ -249,9 +252,11 @@ describe("ProxmoxClient transport", function () {
     });
 
     it("refuses a self-signed server when nothing is pinned, saying how to pin", async () => {
-      const error = (await client({ fingerprint: undefined }).get("/nodes").catch((e) => e)) as PveNetworkError;
+      const pve = client({ fingerprint: undefined });
+      const error = (await pve.get("/nodes").catch((e) => e)) as PveNetworkError;
       assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"), String(error));
       assert.equal(error.notSent, true);
+      assert.equal(pve.requestCount, 1, "a verification failure is not retried");
       assert.match(error.message, /TLS verification failed: self[- ]signed certificate/);
       assert.match(error.message, /launchpad:fingerprint/);
       assert.equal(seen.length, 0);

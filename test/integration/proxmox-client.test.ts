@@ -1,0 +1,253 @@
+// The Proxmox client against the sandbox (a PVE-API-compatible server started here on loopback):
+// both auth modes, TLS trust, tasks, retries, and the create that must not happen twice.
+import { strict as assert } from "assert";
+import { startSandbox, type Sandbox } from "../../sandbox";
+import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError } from "../../provider/errors";
+import { ProxmoxClient, resolveConnection, type ProxmoxConnection, type RequestInfo, type TaskResult } from "../../provider/proxmox";
+import type { ClusterResource, LxcConfig, NodeSummary } from "../../provider/proxmox";
+import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
+
+const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+const FAST_RETRY = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 5, maxDelayMs: 50 };
+
+describe("ProxmoxClient against the sandbox", function () {
+  let sandbox: Sandbox;
+  let nextVmid = 900;
+  const clients: ProxmoxClient[] = [];
+
+  const connect = (connection: Partial<ProxmoxConnection> = {}, options: ConstructorParameters<typeof ProxmoxClient>[1] = {}) => {
+    const client = new ProxmoxClient(
+      { endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint, ...connection },
+      { retry: FAST_RETRY, ...options },
+    );
+    clients.push(client);
+    return client;
+  };
+  const create = (client: ProxmoxClient, vmid: number, extra: Record<string, string | number> = {}): Promise<TaskResult> =>
+    client.runTask("POST", `/nodes/${sandbox.nodes[0]}/lxc`, { vmid, ostemplate: TEMPLATE, hostname: `ct${vmid}`, rootfs: "local-lvm:8", ...extra });
+  const creates = () => sandbox.requests.filter((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc$/.test(r.path));
+
+  before(async () => {
+    sandbox = await startSandbox({ taskDurationsMs: { vzcreate: 40, vzstart: 40 } });
+  });
+  beforeEach(() => {
+    sandbox.faults.clear();
+    sandbox.resetRequests();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+  });
+  after(async () => {
+    await sandbox?.close();
+  });
+
+  describe("auth", () => {
+    it("with an API token lists the nodes, and a wrong token gets 401 without a retry", async () => {
+      const nodes = await connect().get<NodeSummary[]>("/nodes");
+      assert.deepEqual(nodes.map((n) => n.node).sort(), [...sandbox.nodes].sort());
+      sandbox.resetRequests();
+      const wrong = sandbox.apiToken.replace(/=.*/, "=00000000-0000-4000-8000-000000000000");
+      const error = (await connect({ apiToken: wrong }).get("/nodes").catch((e) => e)) as PveHttpError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
+      assert.equal(error.status, 401);
+      assert.equal(sandbox.requests.length, 1);
+    });
+
+    it("with user and password logs in for a ticket and writes with the CSRF token", async () => {
+      const client = connect({ apiToken: undefined, username: sandbox.username, password: sandbox.password });
+      const vmid = nextVmid++;
+      await create(client, vmid);
+      await client.put(`/nodes/${sandbox.nodes[0]}/lxc/${vmid}/config`, { cores: 2, memory: 1024 });
+      const config = await client.get<LxcConfig>(`/nodes/${sandbox.nodes[0]}/lxc/${vmid}/config`);
+      assert.equal(config.cores, 2);
+      assert.equal(config.memory, 1024);
+      assert.equal(sandbox.requests.filter((r) => r.path === "/access/ticket").length, 1);
+      assert.ok(sandbox.requests.filter((r) => r.path !== "/access/ticket").every((r) => r.user === "root@pam"));
+    });
+
+    it("with a wrong password fails with 401 and names no password", async () => {
+      const password = "definitely-wrong-password";
+      const error = (await connect({ apiToken: undefined, username: "root@pam", password }).get("/nodes").catch((e) => e)) as PveHttpError;
+      assert.equal(error.status, 401);
+      assert.ok(!error.message.includes(password));
+      assert.ok(!error.message.includes(sandbox.password));
+    });
+
+    it("resolves a connection from the environment the way users of the Proxmox provider set it", async () => {
+      const env = { PROXMOX_VE_ENDPOINT: `${sandbox.endpoint}/api2/json/`, PROXMOX_VE_API_TOKEN: sandbox.apiToken, PROXMOX_VE_FINGERPRINT: sandbox.fingerprint.replace(/:/g, "").toLowerCase() };
+      const client = new ProxmoxClient(resolveConnection({ env, stackConfig: {} }));
+      clients.push(client);
+      assert.ok(Array.isArray(await client.get("/nodes")));
+    });
+  });
+
+  describe("TLS", () => {
+    it("trusts the server through a pinned CA", async () => {
+      assert.ok(Array.isArray(await connect({ fingerprint: undefined, caCert: sandbox.caCert }).get("/nodes")));
+    });
+
+    it("trusts the server through its pinned fingerprint", async () => {
+      assert.ok(Array.isArray(await connect().get("/nodes")));
+    });
+
+    it("refuses a wrong fingerprint before sending, naming expected and got", async () => {
+      const wrong = sandbox.fingerprint.replace(/^../, sandbox.fingerprint.startsWith("00") ? "11" : "00");
+      const error = (await connect({ fingerprint: wrong }).get("/nodes").catch((e) => e)) as PveNetworkError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"), String(error));
+      assert.equal(error.notSent, true);
+      assert.ok(error.message.includes(`expected ${wrong}, got ${sandbox.fingerprint}`), error.message);
+      assert.equal(sandbox.requests.length, 0);
+    });
+
+    it("refuses the self-signed certificate when nothing is pinned, saying how to pin", async () => {
+      const error = (await connect({ fingerprint: undefined }).get("/nodes").catch((e) => e)) as PveNetworkError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"), String(error));
+      assert.equal(error.notSent, true);
+      assert.match(error.message, /TLS verification failed/);
+      assert.match(error.message, /launchpad:caCert/);
+      assert.match(error.message, /launchpad:fingerprint/);
+      assert.equal(sandbox.requests.length, 0);
+    });
+
+    it("connects without verification only when insecure is asked for", async () => {
+      assert.ok(Array.isArray(await connect({ fingerprint: undefined, insecure: true }).get("/nodes")));
+    });
+  });
+
+  describe("tasks", () => {
+    it("creates a container and waits for the task to end OK", async () => {
+      const vmid = nextVmid++;
+      const result = await create(connect(), vmid);
+      assert.equal(result.exitstatus, "OK");
+      assert.equal(result.type, "vzcreate");
+      assert.equal(result.id, String(vmid));
+      assert.equal(result.node, sandbox.nodes[0]);
+      assert.equal(sandbox.containers().filter((ct) => ct.vmid === vmid).length, 1);
+    });
+
+    it("tolerates the 400 a status poll can get right after dispatch", async () => {
+      sandbox.faults.taskStatusNotReadyMs = 1_500;
+      const result = await create(connect(), nextVmid++);
+      assert.equal(result.exitstatus, "OK");
+      assert.ok(sandbox.requests.some((r) => r.template === "/nodes/{node}/tasks/{upid}/status" && r.status === 400), "the fault fired");
+    });
+
+    it("reports a failed task with its exit status and the log's last lines", async () => {
+      sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - storage 'local-lvm' is full", count: 1 });
+      const error = (await create(connect(), nextVmid++).catch((e) => e)) as PveTaskError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_TASK"), String(error));
+      assert.match(error.exitstatus, /storage 'local-lvm' is full/);
+      assert.ok(error.log.length > 0 && error.log.length <= 20);
+      assert.match(error.log[error.log.length - 1]!, /TASK ERROR: .*storage 'local-lvm' is full/);
+      assert.match(error.message, /TASK ERROR/);
+    });
+
+    it("gives up on a task past its deadline with PveTimeoutError", async () => {
+      const client = connect();
+      const vmid = nextVmid++;
+      await create(client, vmid);
+      sandbox.faults.task({ type: "vzstart", delayMs: 1_500, count: 1 });
+      const upid = await client.post<string>(`/nodes/${sandbox.nodes[0]}/lxc/${vmid}/status/start`);
+      const error = await client.waitForTask(upid, { timeoutMs: 300 }).catch((e) => e);
+      assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+      assert.match(error.message, /did not finish within 300 ms/);
+      assert.match(error.message, new RegExp(`vzstart ${vmid}`));
+      // The message says the task may still be running: it is, and it ends on its own.
+      assert.equal((await client.waitForTask(upid)).exitstatus, "OK");
+    });
+  });
+
+  describe("retries", () => {
+    it("retries a config change through lock contention", async () => {
+      const client = connect();
+      const vmid = nextVmid++;
+      await create(client, vmid);
+      sandbox.resetRequests();
+      sandbox.faults.lockTimeout(2, vmid);
+      await client.put(`/nodes/${sandbox.nodes[0]}/lxc/${vmid}/config`, { memory: 1024 });
+      const puts = sandbox.requests.filter((r) => r.method === "PUT");
+      assert.deepEqual(puts.map((r) => r.status), [500, 500, 200]);
+    });
+
+    it("re-sends a create refused for lock contention (the server did nothing), making one container", async () => {
+      const vmid = nextVmid++;
+      sandbox.faults.lockTimeout(1, vmid);
+      await create(connect(), vmid);
+      assert.deepEqual(creates().map((r) => r.status), [500, 200]);
+      assert.equal(sandbox.containers().filter((ct) => ct.vmid === vmid).length, 1);
+    });
+
+    it("retries a GET answered with 5xx", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/cluster/resources$", status: 503, message: "service unavailable", count: 2 });
+      const resources = await connect().get<ClusterResource[]>("/cluster/resources", { type: "vm" });
+      assert.ok(Array.isArray(resources));
+      assert.deepEqual(sandbox.requests.filter((r) => r.path === "/cluster/resources").map((r) => r.status), [503, 503, 200]);
+    });
+
+    it("never re-sends a create whose connection dropped after the server accepted it", async () => {
+      const vmid = nextVmid++;
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", action: "drop-after", count: 1 });
+      const error = (await create(connect(), vmid).catch((e) => e)) as PveNetworkError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"), String(error));
+      assert.equal(error.notSent, false);
+      assert.equal(creates().length, 1, "dispatched once");
+      assert.equal(sandbox.containers().filter((ct) => ct.vmid === vmid).length, 1, "exactly one container");
+    });
+
+    it("does not re-send a create dropped before the server acted either: the client cannot tell the two apart", async () => {
+      const vmid = nextVmid++;
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", action: "drop-before", count: 1 });
+      const error = (await create(connect(), vmid).catch((e) => e)) as PveNetworkError;
+      assert.equal(error.notSent, false);
+      assert.equal(creates().length, 1);
+      assert.equal(sandbox.containers().filter((ct) => ct.vmid === vmid).length, 0);
+    });
+
+    it("re-sends a read whose connection dropped", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes$", action: "drop-after", count: 1 });
+      assert.ok(Array.isArray(await connect().get("/nodes")));
+      assert.equal(sandbox.requests.filter((r) => r.path === "/nodes").length, 2);
+    });
+  });
+
+  describe("errors", () => {
+    it("names the parameter Proxmox rejected: a bad net0, an unknown parameter", async () => {
+      const client = connect();
+      const bad = (await create(client, nextVmid++, { net0: "bogus" }).catch((e) => e)) as PveHttpError;
+      assert.ok(isLaunchpadError(bad, "ERR_PVE_HTTP"), String(bad));
+      assert.equal(bad.status, 400);
+      assert.match(bad.pveMessage, /Parameter verification failed/);
+      assert.ok(bad.errors.net0, JSON.stringify(bad.errors));
+      assert.match(bad.message, /net0: /);
+      const unknown = (await create(client, nextVmid++, { colour: "blue" }).catch((e) => e)) as PveHttpError;
+      assert.equal(unknown.status, 400);
+      assert.ok(unknown.errors.colour, JSON.stringify(unknown.errors));
+      assert.equal(creates().length, 2, "a 400 is not retried");
+    });
+
+    it("reports an unknown container as Proxmox words it", async () => {
+      const error = (await connect().get(`/nodes/${sandbox.nodes[0]}/lxc/999999/status/current`).catch((e) => e)) as PveHttpError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
+      assert.match(error.pveMessage, /does not exist/);
+    });
+  });
+
+  describe("surface", () => {
+    it("counts requests and reports each one", async () => {
+      const seen: RequestInfo[] = [];
+      const client = connect({}, { onRequest: (info) => seen.push(info) });
+      await create(client, nextVmid++);
+      assert.equal(client.requestCount, seen.length);
+      assert.equal(client.requestCount, sandbox.requests.length);
+      assert.deepEqual(seen[0] && { method: seen[0].method, path: seen[0].path, status: seen[0].status }, { method: "POST", path: `/nodes/${sandbox.nodes[0]}/lxc`, status: 200 });
+      assert.ok(seen.slice(1).every((info) => info.method === "GET" && /\/tasks\/.+\/status$/.test(info.path)));
+    });
+
+    it("serves proxmox-api's typed proxy over the same transport", async () => {
+      const client = connect();
+      const nodes = await client.api.nodes.$get();
+      assert.deepEqual(nodes.map((n) => n.node).sort(), [...sandbox.nodes].sort());
+      assert.equal(client.requestCount, 1);
+    });
+  });
+});
