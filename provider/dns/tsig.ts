@@ -78,24 +78,28 @@ export function responseMac(message: Buffer, requestMacValue: Buffer, key: TsigK
 
 /** Appends a TSIG RR to `message` (which has no additional records yet) and bumps ARCOUNT. */
 export function sign(message: Buffer, key: TsigKeyMaterial, timeSigned: number, fudge = DEFAULT_FUDGE): { signed: Buffer; mac: Buffer } {
-  const algorithm = `${key.algorithm}.`;
-  const v: TsigVariables = { algorithm, timeSigned, fudge, error: 0, otherData: Buffer.alloc(0) };
+  const v: TsigVariables = { algorithm: `${key.algorithm}.`, timeSigned, fudge, error: 0, otherData: Buffer.alloc(0) };
   const mac = requestMac(message, key, v);
-  const originalId = message.readUInt16BE(0);
-  const rdataTail = Buffer.alloc(2 + 2 + 2);
-  rdataTail.writeUInt16BE(originalId, 0);
-  rdataTail.writeUInt16BE(0, 2); // error
-  rdataTail.writeUInt16BE(0, 4); // other len
-  const timeFudgeMacLen = Buffer.concat([uint48(timeSigned), Buffer.from([fudge >> 8, fudge & 0xff, mac.length >> 8, mac.length & 0xff])]);
-  const rdata = Buffer.concat([nameWire(algorithm), timeFudgeMacLen, mac, rdataTail]);
-  const rrHead = Buffer.alloc(10);
-  rrHead.writeUInt16BE(TYPE_TSIG, 0);
-  rrHead.writeUInt16BE(CLASS_ANY, 2);
-  rrHead.writeUInt32BE(0, 4);
-  rrHead.writeUInt16BE(rdata.length, 8);
-  const signed = Buffer.concat([message, nameWire(key.name), rrHead, rdata]);
+  return { signed: appendTsig(message, key.name, v, mac), mac };
+}
+
+/** The TSIG RR (RFC 8945 §4.2) for `message`, appended, with ARCOUNT one more. */
+export function appendTsig(message: Buffer, keyName: string, v: TsigVariables, mac: Buffer): Buffer {
+  const timeFudgeMacSize = Buffer.concat([uint48(v.timeSigned), u16(v.fudge), u16(mac.length)]);
+  const rdata = Buffer.concat([
+    nameWire(v.algorithm), timeFudgeMacSize, mac,
+    u16(message.readUInt16BE(0)), u16(v.error), u16(v.otherData.length), v.otherData,
+  ]);
+  const rrHead = Buffer.concat([u16(TYPE_TSIG), u16(CLASS_ANY), Buffer.alloc(4), u16(rdata.length)]);
+  const signed = Buffer.concat([message, nameWire(keyName), rrHead, rdata]);
   signed.writeUInt16BE(message.readUInt16BE(10) + 1, 10);
-  return { signed, mac };
+  return signed;
+}
+
+function u16(value: number): Buffer {
+  const buf = Buffer.alloc(2);
+  buf.writeUInt16BE(value, 0);
+  return buf;
 }
 
 // ---- reading TSIG off a message ----------------------------------------------------------------

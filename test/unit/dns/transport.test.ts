@@ -1,0 +1,68 @@
+import * as assert from "assert";
+import * as dgram from "dgram";
+import * as net from "net";
+import { exchange, UDP_MAX } from "../../../provider/dns/transport";
+
+/** A loopback DNS endpoint on one port, UDP and TCP, whose answers the test scripts. */
+async function fakeServer(onUdp: (m: Buffer, reply: (b: Buffer) => void) => void, onTcp: (m: Buffer) => Buffer) {
+  const tcp = net.createServer((socket) => {
+    let data = Buffer.alloc(0);
+    socket.on("data", (chunk) => {
+      data = Buffer.concat([data, chunk]);
+      if (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) {
+        const answer = onTcp(data.subarray(2, 2 + data.readUInt16BE(0)));
+        const length = Buffer.alloc(2); length.writeUInt16BE(answer.length, 0);
+        socket.end(Buffer.concat([length, answer]));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve));
+  const port = (tcp.address() as net.AddressInfo).port;
+  const udp = dgram.createSocket("udp4");
+  udp.on("message", (m, rinfo) => onUdp(m, (b) => udp.send(b, rinfo.port, rinfo.address)));
+  await new Promise<void>((resolve, reject) => { udp.once("error", reject); udp.bind(port, "127.0.0.1", resolve); });
+  return { port, close: async () => { udp.close(); await new Promise((r) => tcp.close(r)); } };
+}
+
+const message = (id: number, size = 40) => { const m = Buffer.alloc(size); m.writeUInt16BE(id, 0); return m; };
+const answer = (id: number, flags: number, marker: string) => { const m = Buffer.concat([Buffer.alloc(12), Buffer.from(marker)]); m.writeUInt16BE(id, 0); m.writeUInt16BE(flags, 2); return m; };
+
+describe("DNS transport (UDP with TCP fallback)", () => {
+  let server: Awaited<ReturnType<typeof fakeServer>> | undefined;
+  afterEach(async () => { await server?.close(); server = undefined; });
+
+  it("uses UDP, ignoring stray answers to other ids", async () => {
+    let tcpUsed = false;
+    server = await fakeServer((m, reply) => { reply(answer(m.readUInt16BE(0) ^ 1, 0x8000, "stray")); reply(answer(m.readUInt16BE(0), 0x8000, "udp")); },
+      (m) => { tcpUsed = true; return answer(m.readUInt16BE(0), 0x8000, "tcp"); });
+    const response = await exchange(message(0x4242), { host: "127.0.0.1", port: server.port });
+    assert.strictEqual(response.subarray(12).toString(), "udp");
+    assert.strictEqual(tcpUsed, false);
+  });
+
+  it("retries over TCP when the UDP answer is truncated (TC)", async () => {
+    server = await fakeServer((m, reply) => reply(answer(m.readUInt16BE(0), 0x8000 | 0x0200, "cut")), (m) => answer(m.readUInt16BE(0), 0x8000, "full over tcp"));
+    const response = await exchange(message(7), { host: "127.0.0.1", port: server.port });
+    assert.strictEqual(response.subarray(12).toString(), "full over tcp");
+  });
+
+  it("sends a message over 512 bytes by TCP only, and falls back to TCP when UDP stays silent", async () => {
+    let udpSeen = 0;
+    server = await fakeServer(() => { udpSeen++; }, (m) => answer(m.readUInt16BE(0), 0x8000, `tcp ${m.length}`));
+    const big = await exchange(message(8, UDP_MAX + 1), { host: "127.0.0.1", port: server.port });
+    assert.strictEqual(big.subarray(12).toString(), `tcp ${UDP_MAX + 1}`);
+    assert.strictEqual(udpSeen, 0);
+    const silent = await exchange(message(9), { host: "127.0.0.1", port: server.port, timeoutMs: 200 });
+    assert.strictEqual(silent.subarray(12).toString(), "tcp 40");
+    assert.strictEqual(udpSeen, 1);
+  });
+
+  it("fails with a DnsUpdateError naming the server when nothing answers", async () => {
+    const free = net.createServer();
+    await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
+    const port = (free.address() as net.AddressInfo).port;
+    await new Promise((r) => free.close(r));
+    await assert.rejects(exchange(message(10), { host: "127.0.0.1", port, timeoutMs: 200 }),
+      (e: Error & { code?: string }) => e.code === "ERR_DNS_UPDATE" && e.message.includes(`127.0.0.1:${port}`));
+  });
+});
