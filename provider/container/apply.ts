@@ -1,0 +1,579 @@
+// The apply code: turns normalized inputs (create), a diff (update), or state (read, delete) into the
+// fewest Proxmox calls. Progress lines go to stderr with console.error: the dynamic-provider host
+// forwards a provider's console output to the engine's log, and pulumi.log cannot be used inside a
+// provider process (it needs the program's engine connection).
+
+import { isIP } from "node:net";
+import { isLaunchpadError, PveHttpError, PveTimeoutError, type LaunchpadError } from "../errors";
+import { ProxmoxClient, resolveConnection } from "../proxmox";
+import type { LxcConfig, LxcInterface, LxcPendingItem, LxcStatus } from "../proxmox/types";
+import { delay, sleep, type RetryPolicy } from "../retry";
+import {
+  chooseStorage, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
+  lxcPath, nodePath, nodeStorages, pickNode, vztmplContent,
+} from "./cluster";
+import { diffInputs } from "./diff";
+import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
+import {
+  configChanges, ociFileStem, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, renderConfig, renderCreateParams,
+  renderEnv, type PveParams,
+} from "./render";
+import { SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "./schema";
+
+export const progress = (message: string): void => console.error(`[launchpad:container] ${message}`);
+
+export function clientFor(inputs: Pick<ContainerInputs, "connection">): ProxmoxClient {
+  return new ProxmoxClient(resolveConnection({ override: inputs.connection }));
+}
+
+async function withClient<T>(inputs: Pick<ContainerInputs, "connection">, run: (client: ProxmoxClient) => Promise<T>): Promise<T> {
+  const client = clientFor(inputs);
+  try {
+    return await run(client);
+  } finally {
+    await client.close();
+  }
+}
+
+const isGone = (error: unknown) =>
+  isLaunchpadError(error, "ERR_PVE_HTTP") &&
+  ((error as PveHttpError).status === 404 || /does not exist|not found|no such/i.test((error as PveHttpError).pveMessage));
+
+const isAlreadyExists = (error: unknown) =>
+  (isLaunchpadError(error, "ERR_PVE_HTTP") &&
+    (/already exists/i.test((error as PveHttpError).pveMessage) || Object.values((error as PveHttpError).errors).some((m) => /already exists/i.test(m)))) ||
+  (isLaunchpadError(error, "ERR_PVE_TASK") && /already exists/i.test((error as LaunchpadError).message));
+
+/** Picking a VMID again after `already exists`: spread the racers out, give up after a while. */
+const VMID_RACE_POLICY: RetryPolicy = {
+  limit: 25,
+  statuses: [],
+  retryableMessages: [/already exists/i],
+  baseDelayMs: 30,
+  maxDelayMs: 800,
+  jitter: 1,
+};
+
+/** Waiting for a lock (create, disk) held by another task, or for an address: polls through the one policy. */
+const POLL_POLICY: RetryPolicy = { limit: 10_000, statuses: [], retryableMessages: [/.*/], baseDelayMs: 100, maxDelayMs: 1_000, jitter: 0.2 };
+const pollDelay = (attempt: number) => delay(Math.min(attempt, 5), new PveHttpError({ status: 500, message: "poll", method: "GET", path: "" }), POLL_POLICY, { idempotent: true });
+
+// --- addresses ------------------------------------------------------------------------------------------
+interface Addresses { ipv4?: string; ipv6?: string; mac?: string }
+
+const isLinkLocal = (address: string) => /^169\.254\./.test(address) || /^fe[89ab][0-9a-f]:/i.test(address);
+const stripPrefix = (address: string | undefined) => address?.split("/")[0];
+
+/** `eth0`'s first global addresses, from `inet`/`inet6` and `ip-addresses`; `lo` and link-local skipped. */
+export function addressesOf(interfaces: readonly LxcInterface[]): Addresses {
+  const eth = interfaces.filter((i) => i.name !== "lo");
+  const chosen = eth.find((i) => i.name === "eth0") ?? eth[0];
+  if (!chosen) return {};
+  const candidates = [
+    stripPrefix(chosen.inet),
+    stripPrefix(chosen.inet6),
+    ...(chosen["ip-addresses"] ?? []).map((a) => a["ip-address"]),
+  ].filter((a): a is string => Boolean(a) && !isLinkLocal(a!));
+  return {
+    ipv4: candidates.find((a) => isIP(a) === 4),
+    ipv6: candidates.find((a) => isIP(a) === 6),
+    mac: (chosen.hwaddr || chosen["hardware-address"])?.toUpperCase(),
+  };
+}
+
+async function waitForAddress(client: ProxmoxClient, node: string, vmid: number, inputs: ContainerInputs): Promise<Addresses> {
+  const deadline = Date.now() + inputs.timeouts.ip * 1000;
+  const wantV4 = inputs.network.ipv4 !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    const addresses = addressesOf(await client.get<LxcInterface[]>(`${lxcPath(node, vmid)}/interfaces`));
+    if (wantV4 ? addresses.ipv4 : addresses.ipv4 ?? addresses.ipv6) return addresses;
+    if (Date.now() > deadline) {
+      throw new PveTimeoutError(`CT ${vmid} on ${node} has no address on eth0 after ${inputs.timeouts.ip} s (is DHCP answering on ${inputs.network.bridge}?)`);
+    }
+    await sleep(pollDelay(attempt));
+  }
+}
+
+/** Waits until no task holds the container's lock (a create or resize in flight). */
+async function waitUnlocked(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<LxcStatus> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const status = await client.get<LxcStatus>(`${lxcPath(node, vmid)}/status/current`);
+    if (!status.lock) return status;
+    if (Date.now() > deadline) throw new PveTimeoutError(`CT ${vmid} on ${node} is still locked (${status.lock}) after ${timeoutSeconds} s`);
+    await sleep(pollDelay(attempt));
+  }
+}
+
+// --- sources ----------------------------------------------------------------------------------------------
+/** In-flight pulls of this process, so that parallel resources with one image pull it once. */
+const pullsInFlight = new Map<string, Promise<{ volid: string; digest?: string }>>();
+
+async function resolveImage(client: ProxmoxClient, node: string, templateStorage: string, reference: string, timeoutSeconds: number) {
+  const key = `${client.connection.endpoint}|${node}|${templateStorage}|${reference}`;
+  let pull = pullsInFlight.get(key);
+  if (!pull) {
+    pull = (async () => {
+      const stem = ociFileStem(reference);
+      const existing = findPulledImage(await vztmplContent(client, node, templateStorage), templateStorage, stem);
+      if (existing) {
+        progress(`reusing ${existing.volid} for ${reference}`);
+        return { volid: existing.volid, digest: digestFromVolid(existing.volid, stem) };
+      }
+      progress(`pulling ${reference} into ${templateStorage} on ${node}`);
+      await client.runTask("POST", `${nodePath(node)}/storage/${encodeURIComponent(templateStorage)}/oci-registry-pull`,
+        { reference, filename: `${stem}.tar` }, { timeoutMs: timeoutSeconds * 1000 });
+      const pulled = findPulledImage(await vztmplContent(client, node, templateStorage), templateStorage, stem);
+      if (!pulled) throw new PveHttpError({ status: 500, message: `the pull of ${reference} finished but no ${stem}.tar is listed in ${templateStorage}`, method: "GET", path: "content" });
+      return { volid: pulled.volid, digest: digestFromVolid(pulled.volid, stem) };
+    })().finally(() => pullsInFlight.delete(key));
+    pullsInFlight.set(key, pull);
+  }
+  return pull;
+}
+
+// --- create -----------------------------------------------------------------------------------------------
+interface Placement {
+  node: string;
+  vmid: number;
+  storage: string;
+  ostemplate?: string;
+  imageDigest?: string;
+  identityTag: string;
+}
+
+/** The error the host turns into ErrorResourceInitFailed: Pulumi records the container instead of forgetting it. */
+function initFailed(error: unknown, id: string, properties: object): unknown {
+  const reason = error instanceof Error ? error.message : String(error);
+  const target = error instanceof Error ? error : new Error(reason);
+  Object.assign(target, { id, properties: jsonSafe(properties), reasons: [reason] });
+  return target;
+}
+
+const jsonSafe = (value: unknown) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+
+export function outputsOf(inputs: ContainerInputs, placement: Placement, state: { status: string } & Addresses): ContainerOutputs {
+  return jsonSafe({
+    ...inputs,
+    schemaVersion: SCHEMA_VERSION,
+    vmid: placement.vmid,
+    node: placement.node,
+    storage: placement.storage,
+    ostemplate: placement.ostemplate,
+    imageDigest: placement.imageDigest,
+    identityTag: placement.identityTag,
+    status: state.status,
+    ipv4: state.ipv4 ?? (typeof inputs.network.ipv4 === "object" ? stripPrefix(inputs.network.ipv4.address) : undefined),
+    ipv6: state.ipv6 ?? (typeof inputs.network.ipv6 === "object" ? stripPrefix(inputs.network.ipv6.address) : undefined),
+    mac: state.mac,
+  }) as unknown as ContainerOutputs;
+}
+
+export async function createContainer(inputs: ContainerInputs): Promise<{ id: string; outs: ContainerOutputs }> {
+  return withClient(inputs, async (client) => {
+    const prefix = inputs.identity ? identityPrefix(inputs.identity, inputs) : undefined;
+    const resources = await clusterResources(client);
+
+    // An earlier attempt of this very create (response lost, run killed) is finished, not duplicated.
+    const earlier = prefix ? findByTagPrefix(resources, prefix) : [];
+    if (earlier.length > 0) {
+      const found = earlier.sort((a, b) => Number(a.vmid) - Number(b.vmid))[0];
+      progress(`adopting CT ${found.vmid} on ${found.node}: it carries this resource's identity tag`);
+      return adopt(client, inputs, found.node!, Number(found.vmid), prefix!);
+    }
+
+    const node = inputs.node ?? pickNode(resources);
+    if (!node) throw new PveHttpError({ status: 503, message: "no online node in /cluster/resources", method: "GET", path: "/cluster/resources" });
+    if (inputs.node !== undefined && !isNodeOnline(resources, node)) {
+      throw new PveHttpError({ status: 400, message: `node ${node} is not an online node of this cluster`, method: "GET", path: "/cluster/resources" });
+    }
+    const clonedFrom = inputs.clone !== undefined ? findContainer(resources, inputs.clone) : undefined;
+    if (inputs.clone !== undefined && !clonedFrom) {
+      throw new PveHttpError({ status: 404, message: `clone source CT ${inputs.clone} does not exist`, method: "GET", path: "/cluster/resources" });
+    }
+
+    const storages = inputs.clone !== undefined && inputs.storage === undefined ? [] : await nodeStorages(client, node);
+    const storage = inputs.clone !== undefined && inputs.storage === undefined
+      ? "(clone source)"
+      : chooseStorage(storages, "rootdir", inputs.storage, ["local-lvm", "local-zfs", "local"]);
+    if (!storage) {
+      throw new PveHttpError({ status: 400, message: inputs.storage ? `storage ${inputs.storage} on ${node} does not hold container disks (rootdir)` : `no storage on ${node} holds container disks (rootdir)`, method: "GET", path: `${nodePath(node)}/storage` });
+    }
+
+    let ostemplate = inputs.template;
+    let imageDigest: string | undefined;
+    if (inputs.image !== undefined) {
+      const templateStorage = chooseStorage(storages, "vztmpl", inputs.templateStorage, ["local"]);
+      if (!templateStorage) {
+        throw new PveHttpError({ status: 400, message: inputs.templateStorage ? `storage ${inputs.templateStorage} on ${node} does not hold templates (vztmpl)` : `no storage on ${node} holds templates (vztmpl) to pull ${inputs.image} into`, method: "GET", path: `${nodePath(node)}/storage` });
+      }
+      const image = await resolveImage(client, node, templateStorage, inputs.image, inputs.timeouts.create);
+      ostemplate = image.volid;
+      imageDigest = image.digest;
+    }
+
+    const identityTag = `${prefix ?? "lp-0000000000-"}${newClaim()}`;
+    const placement = await dispatchCreate(client, inputs, { node, storage, ostemplate, imageDigest, identityTag, cloneNode: clonedFrom?.node });
+    return finishCreate(client, inputs, placement);
+  });
+}
+
+/** `POST /lxc` (or `/clone`) with a VMID that survives parallel creates: `already exists` picks again. */
+async function dispatchCreate(
+  client: ProxmoxClient,
+  inputs: ContainerInputs,
+  target: { node: string; storage: string; ostemplate?: string; imageDigest?: string; identityTag: string; cloneNode?: string },
+): Promise<Placement> {
+  for (let attempt = 1; ; attempt++) {
+    const vmid = inputs.vmid ?? (await nextVmid(client, attempt));
+    const placement: Placement = { node: target.node, vmid, storage: target.storage, ostemplate: target.ostemplate, imageDigest: target.imageDigest, identityTag: target.identityTag };
+    try {
+      progress(`creating CT ${vmid} on ${target.node}`);
+      if (inputs.clone !== undefined) {
+        await client.runTask("POST", `${lxcPath(target.cloneNode!, inputs.clone)}/clone`, {
+          newid: vmid, hostname: inputs.hostname, full: 1, target: target.cloneNode !== target.node ? target.node : undefined,
+          storage: inputs.storage, pool: inputs.pool,
+        }, { timeoutMs: inputs.timeouts.create * 1000 });
+      } else {
+        const params = renderCreateParams(inputs, { vmid, ostemplate: target.ostemplate!, storage: target.storage, identityTag: target.identityTag, fromImage: inputs.image !== undefined });
+        await client.runTask("POST", `${nodePath(target.node)}/lxc`, params, { timeoutMs: inputs.timeouts.create * 1000 });
+      }
+      return placement;
+    } catch (error) {
+      if (isAlreadyExists(error) && inputs.vmid === undefined) {
+        const wait = delay(attempt, new PveHttpError({ status: 500, message: "already exists", method: "POST", path: "" }), VMID_RACE_POLICY, { idempotent: false });
+        if (wait > 0) {
+          await sleep(wait);
+          continue;
+        }
+      }
+      throw await afterFailedDispatch(client, inputs, placement, error);
+    }
+  }
+}
+
+/** `GET /cluster/nextid`; after a collision, a few ids further on (at random) so racers stop colliding. */
+async function nextVmid(client: ProxmoxClient, attempt: number): Promise<number> {
+  const next = Number(await client.get<string | number>("/cluster/nextid"));
+  return attempt === 1 ? next : next + Math.floor(Math.random() * Math.min(attempt * 3, 30));
+}
+
+/**
+ * A create that failed: when the container exists anyway (a dropped connection after Proxmox took the
+ * request, a task that timed out) it must not be orphaned. Ours and still useful -> carry on is not
+ * possible from here, so it is either removed or reported with its id.
+ */
+async function afterFailedDispatch(client: ProxmoxClient, inputs: ContainerInputs, placement: Placement, error: unknown): Promise<unknown> {
+  if (isAlreadyExists(error) && inputs.vmid !== undefined) return error; // a fixed VMID taken by someone else
+  let exists: LxcConfig | undefined;
+  try {
+    exists = await client.get<LxcConfig>(`${lxcPath(placement.node, placement.vmid)}/config`);
+  } catch (lookup) {
+    if (isGone(lookup)) return error;
+    // Cannot tell: report the id so the next run reads (and adopts or deletes) it.
+    return initFailed(error, String(placement.vmid), outputsOf(inputs, placement, { status: "unknown" }));
+  }
+  const ours = parseTags(exists.tags).includes(placement.identityTag) || inputs.clone !== undefined;
+  if (!ours) return error;
+  if (isLaunchpadError(error, "ERR_PVE_TIMEOUT") || isLaunchpadError(error, "ERR_PVE_NETWORK")) {
+    // Still being created (or it was, and the answer got lost): keep it, tracked.
+    return initFailed(error, String(placement.vmid), outputsOf(inputs, placement, { status: "unknown" }));
+  }
+  return removeOrReport(client, inputs, placement, error);
+}
+
+/** Nothing worth keeping: destroy it; if even that fails, report its id so Pulumi tracks it. */
+async function removeOrReport(client: ProxmoxClient, inputs: ContainerInputs, placement: Placement, error: unknown): Promise<unknown> {
+  try {
+    progress(`removing CT ${placement.vmid}: ${error instanceof Error ? error.message : String(error)}`);
+    await destroyContainer(client, placement.node, placement.vmid, inputs.timeouts.delete);
+    return error;
+  } catch (cleanup) {
+    progress(`could not remove CT ${placement.vmid}: ${(cleanup as Error).message}`);
+    return initFailed(error, String(placement.vmid), outputsOf(inputs, placement, { status: "unknown" }));
+  }
+}
+
+/** After the create task: config create could not take, start, address. Failures keep the container tracked. */
+async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, placement: Placement): Promise<{ id: string; outs: ContainerOutputs }> {
+  const id = String(placement.vmid);
+  try {
+    const config = await client.get<LxcConfig>(`${lxcPath(placement.node, placement.vmid)}/config`);
+    const hwaddr = config.net0 ? parseNet0(config.net0).hwaddr : undefined;
+    // A clone or an image brings its own settings: bring them to the inputs in one PUT.
+    if (inputs.clone !== undefined || inputs.image !== undefined) {
+      await putConfig(client, placement, toConfigParams(config), desiredConfig(inputs, { hwaddr, identityTag: placement.identityTag }, config));
+    }
+    if (inputs.clone !== undefined) {
+      placement.storage = config.rootfs?.split(":")[0] ?? placement.storage;
+      const size = config.rootfs ? parseDiskSizeGiB(config.rootfs) : undefined;
+      if (size !== undefined && inputs.diskSize > size) await resizeDisk(client, placement, inputs.diskSize);
+    }
+    if (inputs.clone !== undefined) placement.ostemplate = undefined;
+    let state: { status: string } & Addresses = { status: "stopped", mac: hwaddr?.toUpperCase() };
+    if (inputs.started) {
+      await startContainer(client, placement.node, placement.vmid, inputs.timeouts.start);
+      state = { status: "running", mac: hwaddr?.toUpperCase() };
+      if (inputs.waitForIp) state = { ...state, ...dropEmpty(await waitForAddress(client, placement.node, placement.vmid, inputs)) };
+    }
+    progress(`CT ${placement.vmid} ready on ${placement.node}${state.ipv4 ? ` at ${state.ipv4}` : ""}`);
+    return { id, outs: outputsOf(inputs, placement, state) };
+  } catch (error) {
+    throw initFailed(error, id, outputsOf(inputs, placement, { status: "unknown" }));
+  }
+}
+
+const dropEmpty = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+
+/** Finishes a container an earlier attempt of this create made. */
+async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, prefix: string) {
+  await waitUnlocked(client, node, vmid, inputs.timeouts.create);
+  const config = await client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`);
+  const identityTag = `${prefix}${newClaim()}`;
+  const storage = config.rootfs?.split(":")[0];
+  const placement: Placement = { node, vmid, storage: storage ?? inputs.storage ?? "", ostemplate: inputs.template, identityTag };
+  if (inputs.image !== undefined) placement.ostemplate = undefined;
+  const id = String(vmid);
+  try {
+    const hwaddr = config.net0 ? parseNet0(config.net0).hwaddr : undefined;
+    // The new claim is written first: an older state entry for this container no longer matches it.
+    await putConfig(client, placement, toConfigParams(config), desiredConfig(inputs, { hwaddr, identityTag }, config));
+    const size = config.rootfs ? parseDiskSizeGiB(config.rootfs) : undefined;
+    if (size !== undefined && inputs.diskSize > size) await resizeDisk(client, placement, inputs.diskSize);
+    let state: { status: string } & Addresses = { status: "stopped", mac: hwaddr?.toUpperCase() };
+    if (inputs.started) {
+      await startContainer(client, node, vmid, inputs.timeouts.start);
+      state = { status: "running", mac: hwaddr?.toUpperCase() };
+      if (inputs.waitForIp) state = { ...state, ...dropEmpty(await waitForAddress(client, node, vmid, inputs)) };
+    }
+    return { id, outs: outputsOf(inputs, placement, state) };
+  } catch (error) {
+    throw initFailed(error, id, outputsOf(inputs, placement, { status: "unknown" }));
+  }
+}
+
+// --- config -------------------------------------------------------------------------------------------
+/** The managed keys of a config as read back, in the same string form `renderConfig` produces. */
+function toConfigParams(config: LxcConfig): PveParams {
+  const out: PveParams = {};
+  for (const key of ["hostname", "cores", "memory", "swap", "net0", "onboot", "tags", "nameserver", "searchdomain", "features", "env", "entrypoint", "description"] as const) {
+    const value = config[key];
+    if (value !== undefined && value !== null && value !== "") out[key] = typeof value === "boolean" ? (value ? 1 : 0) : (value as string | number);
+  }
+  return out;
+}
+
+/**
+ * What the config should hold. For an image (or clone) the container's own env stays, ours merged
+ * over it, and its entrypoint stays unless one is given.
+ */
+function desiredConfig(inputs: ContainerInputs, extra: { hwaddr?: string; identityTag?: string }, current?: LxcConfig, previous?: ContainerInputs): PveParams {
+  const desired = renderConfig(inputs, extra);
+  if (current && (inputs.image !== undefined || inputs.clone !== undefined)) {
+    const base = parseEnv(current.env);
+    for (const key of Object.keys(previous?.env ?? {})) delete base[key];
+    const merged = renderEnv({ ...base, ...inputs.env });
+    if (merged) desired.env = merged;
+    if (inputs.entrypoint === undefined && current.entrypoint) desired.entrypoint = current.entrypoint;
+  }
+  return desired;
+}
+
+/** One `PUT /config` with every change and every removal; none at all when nothing differs. */
+async function putConfig(client: ProxmoxClient, placement: { node: string; vmid: number }, before: PveParams, after: PveParams): Promise<boolean> {
+  const change = configChanges(before, after);
+  if (Object.keys(change.set).length === 0 && change.delete.length === 0) return false;
+  await client.put(`${lxcPath(placement.node, placement.vmid)}/config`, { ...change.set, delete: change.delete.length ? change.delete.join(",") : undefined });
+  return true;
+}
+
+async function resizeDisk(client: ProxmoxClient, placement: { node: string; vmid: number }, diskSize: number): Promise<void> {
+  progress(`growing CT ${placement.vmid}'s root disk to ${diskSize} GiB`);
+  const result = await client.put<unknown>(`${lxcPath(placement.node, placement.vmid)}/resize`, { disk: "rootfs", size: `${diskSize}G` });
+  if (typeof result === "string" && result.startsWith("UPID:")) await client.waitForTask(result);
+}
+
+async function startContainer(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<void> {
+  try {
+    await client.runTask("POST", `${lxcPath(node, vmid)}/status/start`, undefined, { timeoutMs: timeoutSeconds * 1000 });
+  } catch (error) {
+    if (!/already running/i.test((error as Error).message)) throw error;
+  }
+}
+
+async function stopContainer(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<void> {
+  try {
+    await client.runTask("POST", `${lxcPath(node, vmid)}/status/shutdown`, { forceStop: 1, timeout: Math.max(1, Math.min(60, Math.floor(timeoutSeconds / 2))) }, { timeoutMs: timeoutSeconds * 1000 });
+  } catch (error) {
+    if (!/not running/i.test((error as Error).message)) throw error;
+  }
+}
+
+// --- update --------------------------------------------------------------------------------------------
+export async function updateContainer(id: string, olds: ContainerOutputs, oldInputs: ContainerInputs, inputs: ContainerInputs): Promise<{ outs: ContainerOutputs }> {
+  const diff = diffInputs({ ...oldInputs, node: olds.node, vmid: olds.vmid, storage: olds.storage }, inputs);
+  const changed = new Set(diff.fields.map((f) => f.field));
+  if (diff.fields.every((f) => f.class === "stateOnly")) {
+    return { outs: { ...olds, ...jsonSafe(inputs), node: olds.node, vmid: olds.vmid, storage: olds.storage, schemaVersion: SCHEMA_VERSION } as ContainerOutputs };
+  }
+  return withClient(inputs, async (client) => {
+    const vmid = olds.vmid ?? Number(id);
+    const node = await currentNode(client, olds.node, vmid);
+    const placement: Placement = {
+      node, vmid, storage: olds.storage ?? inputs.storage ?? "", ostemplate: olds.ostemplate, imageDigest: olds.imageDigest,
+      identityTag: olds.identityTag && inputs.identity ? `${identityPrefix(inputs.identity, inputs)}${olds.identityTag.slice(-6)}` : olds.identityTag ?? "",
+    };
+    const hwaddr = olds.mac;
+    const mergesEnv = (inputs.image !== undefined || inputs.clone !== undefined) && (changed.has("env") || changed.has("entrypoint"));
+    // Only when an image's own env must be kept does the update read the config first.
+    const current = mergesEnv ? await client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`) : undefined;
+    const before = desiredConfig(oldInputs, { hwaddr, identityTag: olds.identityTag }, current);
+    const after = desiredConfig(inputs, { hwaddr, identityTag: placement.identityTag }, current, oldInputs);
+    if (current) Object.assign(before, pickKeys(toConfigParams(current), ["env", "entrypoint"]));
+    if (inputs.image !== undefined && inputs.entrypoint === undefined) { delete before.entrypoint; delete after.entrypoint; }
+    if (inputs.image !== undefined && !mergesEnv) { delete before.env; delete after.env; }
+    const put = await putConfig(client, placement, before, after);
+    if (changed.has("diskSize") && inputs.diskSize > oldInputs.diskSize) await resizeDisk(client, placement, inputs.diskSize);
+
+    let status = olds.status ?? "running";
+    let addresses: Addresses = { ipv4: olds.ipv4, ipv6: olds.ipv6, mac: olds.mac };
+    const needsRestartCheck = put && diff.fields.some((f) => f.class === "restart") && inputs.started && status === "running";
+    let restarted = false;
+    if (needsRestartCheck) {
+      const pending = await client.get<LxcPendingItem[]>(`${lxcPath(node, vmid)}/pending`);
+      if (pending.some((item) => item.pending !== undefined || item.delete)) {
+        progress(`restarting CT ${vmid} to apply ${diff.fields.filter((f) => f.class === "restart").map((f) => f.field).join(", ")}`);
+        await client.runTask("POST", `${lxcPath(node, vmid)}/status/reboot`, undefined, { timeoutMs: inputs.timeouts.start * 1000 });
+        restarted = true;
+      }
+    }
+    if (changed.has("started") || (inputs.started && status !== "running")) {
+      if (inputs.started) {
+        await startContainer(client, node, vmid, inputs.timeouts.start);
+        status = "running";
+        restarted = true;
+      } else {
+        await stopContainer(client, node, vmid, inputs.timeouts.delete);
+        status = "stopped";
+        addresses = { mac: olds.mac };
+      }
+    }
+    if (restarted && inputs.waitForIp && status === "running") {
+      addresses = { ...addresses, ipv4: undefined, ipv6: undefined, ...dropEmpty(await waitForAddress(client, node, vmid, inputs)) };
+    }
+    return { outs: outputsOf(inputs, placement, { status, ...addresses }) };
+  });
+}
+
+const pickKeys = (params: PveParams, keys: string[]): PveParams => Object.fromEntries(Object.entries(params).filter(([k]) => keys.includes(k)));
+
+/** The node the container is on now: the recorded one, or (after a migration) wherever the cluster says. */
+async function currentNode(client: ProxmoxClient, recorded: string | undefined, vmid: number): Promise<string> {
+  if (recorded) {
+    try {
+      await client.get<LxcStatus>(`${lxcPath(recorded, vmid)}/status/current`);
+      return recorded;
+    } catch (error) {
+      if (!isGone(error)) throw error;
+    }
+  }
+  const found = findContainer(await clusterResources(client, "vm"), vmid);
+  if (!found?.node) throw new PveHttpError({ status: 404, message: `CT ${vmid} does not exist`, method: "GET", path: "/cluster/resources" });
+  return found.node;
+}
+
+// --- read ----------------------------------------------------------------------------------------------
+export type ReadOutcome = { gone: true } | { gone: false; outs: ContainerOutputs; inputs: Record<string, unknown> };
+
+export async function readContainer(id: string, olds: ContainerOutputs, oldInputs: ContainerInputs): Promise<ReadOutcome> {
+  return withClient(oldInputs, async (client) => {
+    const vmid = olds.vmid ?? Number(id);
+    const found = findContainer(await clusterResources(client, "vm"), vmid);
+    if (!found?.node) return { gone: true };
+    const tags = parseTags(found.tags);
+    // A different container that took over the VMID (or adopted this one under a new claim) is not ours.
+    if (olds.identityTag && !tags.includes(olds.identityTag)) {
+      progress(`CT ${vmid} no longer carries ${olds.identityTag}: treating this resource as gone`);
+      return { gone: true };
+    }
+    let config: LxcConfig;
+    try {
+      config = await client.get<LxcConfig>(`${lxcPath(found.node, vmid)}/config`);
+    } catch (error) {
+      if (isGone(error)) return { gone: true };
+      throw error;
+    }
+    const running = found.status === "running";
+    const addresses = running ? addressesOf(await client.get<LxcInterface[]>(`${lxcPath(found.node, vmid)}/interfaces`)) : {};
+    const net = config.net0 ? parseNet0(config.net0) : undefined;
+    const observedEnv = parseEnv(config.env);
+    const observed: Partial<ContainerInputs> = {
+      hostname: config.hostname ?? oldInputs.hostname,
+      cores: config.cores ?? oldInputs.cores,
+      memory: config.memory ?? oldInputs.memory,
+      swap: config.swap ?? oldInputs.swap,
+      diskSize: (config.rootfs && parseDiskSizeGiB(config.rootfs)) || oldInputs.diskSize,
+      network: net?.network ?? oldInputs.network,
+      nameserver: config.nameserver ? config.nameserver.split(/\s+/).filter(Boolean) : undefined,
+      searchdomain: config.searchdomain ? config.searchdomain.split(/\s+/).filter(Boolean) : undefined,
+      features: parseFeatures(config.features),
+      // Only the user's variables: an image brings its own, which are not drift.
+      env: Object.fromEntries(Object.keys(oldInputs.env).filter((k) => k in observedEnv).map((k) => [k, observedEnv[k]])),
+      entrypoint: oldInputs.entrypoint === undefined ? undefined : config.entrypoint,
+      tags: tags.filter((t) => !isOurIdentityTag(t)).sort(),
+      description: config.description,
+      onBoot: Boolean(Number(config.onboot ?? 0)),
+      started: running,
+      unprivileged: config.unprivileged === undefined ? oldInputs.unprivileged : Boolean(Number(config.unprivileged)),
+    };
+    const nextInputs = jsonSafe({ ...oldInputs, ...observed, node: oldInputs.node === undefined ? undefined : found.node });
+    const outs = {
+      ...olds,
+      ...jsonSafe(observed),
+      nameserver: observed.nameserver,
+      searchdomain: observed.searchdomain,
+      entrypoint: observed.entrypoint,
+      description: observed.description,
+      node: found.node,
+      status: found.status ?? "unknown",
+      mac: net?.hwaddr?.toUpperCase() ?? olds.mac,
+      ipv4: addresses.ipv4 ?? (net && typeof net.network.ipv4 === "object" ? stripPrefix(net.network.ipv4.address) : undefined),
+      ipv6: addresses.ipv6,
+      schemaVersion: SCHEMA_VERSION,
+    } as ContainerOutputs;
+    // Secrets stay out of the returned inputs: the host would store them without the secret marker.
+    delete nextInputs.password;
+    delete nextInputs.connection;
+    return { gone: false, outs: jsonSafe(outs) as unknown as ContainerOutputs, inputs: nextInputs };
+  });
+}
+
+// --- delete --------------------------------------------------------------------------------------------
+export async function deleteContainer(id: string, olds: ContainerOutputs, oldInputs: ContainerInputs): Promise<void> {
+  await withClient(oldInputs, async (client) => {
+    const vmid = olds.vmid ?? Number(id);
+    const found = findContainer(await clusterResources(client, "vm"), vmid);
+    if (!found?.node) {
+      progress(`CT ${vmid} is already gone`);
+      return;
+    }
+    if (olds.identityTag && !parseTags(found.tags).includes(olds.identityTag)) {
+      progress(`CT ${vmid} no longer carries ${olds.identityTag} (another container, or adopted by a newer create): leaving it`);
+      return;
+    }
+    await destroyContainer(client, found.node, vmid, oldInputs.timeouts.delete, found.status);
+  });
+}
+
+/** Shutdown (forced after a grace period), then destroy with purge; "already gone" is success. */
+export async function destroyContainer(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number, status?: string): Promise<void> {
+  try {
+    if (status === undefined) status = (await client.get<LxcStatus>(`${lxcPath(node, vmid)}/status/current`)).status;
+    if (status === "running") await stopContainer(client, node, vmid, timeoutSeconds);
+    progress(`destroying CT ${vmid} on ${node}`);
+    await client.runTask("DELETE", lxcPath(node, vmid), { purge: 1, "destroy-unreferenced-disks": 1 }, { idempotent: true, timeoutMs: timeoutSeconds * 1000 });
+  } catch (error) {
+    if (isGone(error)) return;
+    throw error;
+  }
+}

@@ -1,0 +1,55 @@
+// The LaunchpadContainer provider: the hooks the dynamic-provider host calls, by way of the
+// serialized `forwardingProvider("container")` text, which only requires this module by package name.
+
+import type * as pulumi from "@pulumi/pulumi";
+import { setStackConfig } from "../stackConfig";
+import { createContainer, deleteContainer, readContainer, updateContainer } from "./apply";
+import { diffInputs } from "./diff";
+import { parseInputs, parseStoredInputs, type ContainerInputs, type ContainerOutputs } from "./schema";
+
+export { CHANGE_TABLE, diffInputs } from "./diff";
+export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
+export type { ContainerInputs, ContainerOutputs } from "./schema";
+
+const withoutProvider = (props: Record<string, unknown>) => {
+  const { __provider: _provider, ...rest } = props ?? {};
+  return rest;
+};
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+  async configure(req) {
+    // Credentials stay in this process's module state; nothing is captured by the serialized provider.
+    setStackConfig(req.config as unknown as Parameters<typeof setStackConfig>[0]);
+  },
+
+  async check(_olds, news) {
+    const { inputs, failures } = parseInputs(withoutProvider(news));
+    return { inputs, failures };
+  },
+
+  async diff(_id, olds, news) {
+    const result = diffInputs(parseStoredInputs(withoutProvider(olds)), withoutProvider(news) as Partial<ContainerInputs>);
+    return { changes: result.changes, replaces: result.replaces, deleteBeforeReplace: result.deleteBeforeReplace };
+  },
+
+  async create(inputs) {
+    return createContainer(parseStoredInputs(withoutProvider(inputs)));
+  },
+
+  async read(id, props) {
+    const olds = withoutProvider(props ?? {}) as unknown as ContainerOutputs;
+    const outcome = await readContainer(id, olds, parseStoredInputs(olds as unknown as Record<string, unknown>));
+    if (outcome.gone) return { id: "", props: {} };
+    return { id, props: outcome.outs, inputs: outcome.inputs };
+  },
+
+  async update(id, olds, news) {
+    const previous = withoutProvider(olds) as unknown as ContainerOutputs;
+    return updateContainer(id, previous, parseStoredInputs(previous as unknown as Record<string, unknown>), parseStoredInputs(withoutProvider(news)));
+  },
+
+  async delete(id, props) {
+    const olds = withoutProvider(props) as unknown as ContainerOutputs;
+    await deleteContainer(id, olds, parseStoredInputs(olds as unknown as Record<string, unknown>));
+  },
+};
