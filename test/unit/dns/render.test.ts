@@ -42,7 +42,7 @@ describe("DnsRecord rendering", () => {
       prerequisites: [prerequisite.rrsetAbsent(set.fqdn, "A"), prerequisite.rrsetExists(set.fqdn, "A"), ...prerequisite.rrsetEquals(set)],
       updates: [update.deleteRrset(set.fqdn, "A"), ...update.deleteValues(set), ...update.add(set)],
     }, 0xbeef);
-    const header = dnsPacket.decode(message);
+    const header = dnsPacket.decode(message) as dnsPacket.DecodedPacket & { opcode?: string };
     assert.strictEqual(header.id, 0xbeef);
     assert.strictEqual(header.opcode, "UPDATE");
     assert.deepStrictEqual(header.questions, [{ name: "example.test", type: "SOA", class: "IN" }]);
@@ -69,7 +69,7 @@ describe("DnsRecord rendering", () => {
   });
 
   it("encodes a plain query", () => {
-    const query = dnsPacket.decode(encodeQuery("app.example.test", "TXT", 7));
+    const query = dnsPacket.decode(encodeQuery("app.example.test", "TXT", 7)) as dnsPacket.DecodedPacket & { opcode?: string };
     assert.deepStrictEqual([query.id, query.opcode, query.questions], [7, "QUERY", [{ name: "app.example.test", type: "TXT", class: "IN" }]]);
   });
 });
