@@ -73,6 +73,27 @@ describe("ProxmoxClient against the sandbox", function () {
       assert.ok(!error.message.includes(sandbox.password));
     });
 
+    it("logs in again when the server has expired the ticket, and goes on", async () => {
+      // Ticket stamps have whole seconds, as in PVE: 2 s of life leaves a fresh ticket at least 1 s.
+      const shortLived = await startSandbox({ ticketLifetimeMs: 2_000, nodes: ["pve1"] });
+      try {
+        const client = new ProxmoxClient(
+          { endpoint: shortLived.endpoint, username: shortLived.username, password: shortLived.password, fingerprint: shortLived.fingerprint },
+          { retry: FAST_RETRY },
+        );
+        clients.push(client);
+        await client.get("/nodes");
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        assert.ok(Array.isArray(await client.get("/nodes")));
+        assert.deepEqual(
+          shortLived.requests.map((r) => `${r.path} ${r.status}`),
+          ["/access/ticket 200", "/nodes 200", "/nodes 401", "/access/ticket 200", "/nodes 200"],
+        );
+      } finally {
+        await shortLived.close();
+      }
+    });
+
     it("resolves a connection from the environment the way users of the Proxmox provider set it", async () => {
       const env = { PROXMOX_VE_ENDPOINT: `${sandbox.endpoint}/api2/json/`, PROXMOX_VE_API_TOKEN: sandbox.apiToken, PROXMOX_VE_FINGERPRINT: sandbox.fingerprint.replace(/:/g, "").toLowerCase() };
       const client = new ProxmoxClient(resolveConnection({ env, stackConfig: {} }));
