@@ -25,14 +25,12 @@ export const provider: pulumi.dynamic.ResourceProvider<Props, Props> = {
 
   async create(inputs: Props) {
     registerServerSecrets(inputs);
-    const parsed = parseInputs(inputs);
-    return guarded("create DnsRecord", () => createRecord(parsed));
+    return guarded("create DnsRecord", () => createRecord(parseInputs(inputs)));
   },
 
   async read(id: string, props?: Props) {
     registerServerSecrets(props);
-    const state = parseState(props ?? {});
-    const served = await guarded("read DnsRecord", () => readRecord(state));
+    const served = await guarded("read DnsRecord", () => readRecord(parseState(props ?? {})));
     // An empty id tells the engine the record set is gone.
     if (!served) return { id: "", props: {} };
     const { fqdn: _fqdn, schemaVersion: _version, ...inputs } = outputsOf(served);

@@ -18,6 +18,7 @@ describe("DnsRecord through the real dynamic-provider host", function () {
 
   before(async function () {
     const binary = requireBinary(this, "pdns_server", "pdns-server");
+    requireBinary(this, "sqlite3", "sqlite3");
     pdns = await PowerDnsServer.start(binary);
     await pdns.createZone(ZONE, [KEY]);
   });
