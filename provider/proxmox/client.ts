@@ -20,8 +20,15 @@ import { isUpid, parseUpid } from "./upid";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
-/** Parameters of a call: sent as the query (GET, DELETE) or a form body (POST, PUT). `undefined` is left out, booleans become 1/0. */
-export type ApiParams = Record<string, string | number | boolean | readonly (string | number)[] | undefined | null>;
+/** One parameter's value: booleans are sent as 1/0, arrays as repeated keys, undefined and null are left out. */
+export type ApiParamValue = string | number | boolean | readonly (string | number)[] | undefined | null;
+
+/**
+ * Parameters of a call, sent as the query (GET, DELETE) or a form body (POST, PUT): a plain record, or one
+ * of the typed parameter interfaces of ./types (`LxcCreateParams`, `OciRegistryPullParams`, ...), whose
+ * values are all `ApiParamValue`s. (`object`, because interfaces are not assignable to index signatures.)
+ */
+export type ApiParams = object;
 
 /** One HTTP exchange, for metrics and debugging. `status` is 0 when no response came. */
 export interface RequestInfo {
@@ -420,9 +427,10 @@ export class ProxmoxClient {
 /** Form / query encoding as Proxmox reads it: booleans as 1/0, arrays repeated, undefined and null left out. */
 export function encodeParams(params: ApiParams | undefined): URLSearchParams {
   const form = new URLSearchParams();
-  for (const [key, value] of Object.entries(params ?? {})) {
+  for (const [key, value] of Object.entries((params ?? {}) as Record<string, ApiParamValue>)) {
     if (value === undefined || value === null) continue;
     if (Array.isArray(value)) for (const item of value) form.append(key, String(item));
+    else if (typeof value === "object") throw new TypeError(`Proxmox parameter ${key} must be a string, number, boolean or array`);
     else form.append(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
   }
   return form;

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError } from "../../provider/errors";
 import { ProxmoxClient, resolveConnection, type ProxmoxConnection, type RequestInfo, type TaskResult } from "../../provider/proxmox";
-import type { ClusterResource, LxcConfig, NodeSummary } from "../../provider/proxmox";
+import type { ClusterResource, LxcConfig, LxcCreateParams, NodeSummary, OciRegistryPullParams, StorageContentItem } from "../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
 
 const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
@@ -250,6 +250,35 @@ describe("ProxmoxClient against the sandbox", function () {
       const error = (await connect().get(`/nodes/${sandbox.nodes[0]}/lxc/999999/status/current`).catch((e) => e)) as PveHttpError;
       assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
       assert.match(error.pveMessage, /does not exist/);
+    });
+  });
+
+  describe("PVE 9 types", () => {
+    it("pulls an OCI image and creates a container with entrypoint and env, typed from the 9.1 schema", async () => {
+      const client = connect();
+      const node = sandbox.nodes[1]!;
+      const pull: OciRegistryPullParams = { reference: "docker.io/library/nginx:1.27", filename: "nginx_1.27" };
+      const pulled = await client.runTask("POST", `/nodes/${node}/storage/local/oci-registry-pull`, pull);
+      assert.equal(pulled.exitstatus, "OK");
+      const templates = await client.get<StorageContentItem[]>(`/nodes/${node}/storage/local/content`, { content: "vztmpl" });
+      const image = templates.find((item) => item.volid === "local:vztmpl/nginx_1.27.tar");
+      assert.ok(image, JSON.stringify(templates.map((item) => item.volid)));
+
+      const vmid = nextVmid++;
+      const params: LxcCreateParams = {
+        vmid,
+        ostemplate: image.volid,
+        rootfs: "local-lvm:4",
+        hostname: "oci-app",
+        entrypoint: "/docker-entrypoint.sh nginx -g 'daemon off;'",
+        env: "PORT=8080\0GREETING=hello world",
+        net0: "name=eth0,bridge=vmbr0,ip=dhcp",
+        unprivileged: true,
+      };
+      await client.runTask("POST", `/nodes/${node}/lxc`, params);
+      const config = await client.get<LxcConfig>(`/nodes/${node}/lxc/${vmid}/config`);
+      assert.equal(config.entrypoint, params.entrypoint);
+      assert.equal(config.env, params.env);
     });
   });
 
