@@ -1,0 +1,36 @@
+// A deploy key pair generated once, inside the provider, and kept (secret) in state: the program
+// cannot generate it itself, since a program runs again on every `up` and the key must not change.
+
+import { utils } from "ssh2";
+
+/** Inputs of a DeployKey; `resource` tells this module's hooks which resource they serve. */
+export interface DeployKeyInputs {
+  resource: "deploy-key";
+  /** The key's comment (`launchpad-<name>`); not part of the diff: a new comment keeps the key. */
+  comment: string;
+}
+
+export interface DeployKeyOutputs extends DeployKeyInputs {
+  /** OpenSSH private key. Secret (additionalSecretOutputs). */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA... comment`, for `sshPublicKeys`. */
+  publicKey: string;
+}
+
+export function isDeployKey(props: Record<string, unknown> | undefined): boolean {
+  return props?.resource === "deploy-key";
+}
+
+/** A fresh ed25519 key pair in OpenSSH format. */
+export function generateDeployKey(comment: string): { privateKey: string; publicKey: string } {
+  const pair = utils.generateKeyPairSync("ed25519", { comment });
+  return { privateKey: pair.private, publicKey: pair.public.trim() };
+}
+
+/** The OpenSSH public key line of a private key (OpenSSH or PEM), or an error naming why not. */
+export function publicKeyOf(privateKey: string, passphrase?: string, comment = "launchpad-deploy"): string {
+  const parsed = utils.parseKey(privateKey, passphrase);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error) throw new Error(`the deploy private key cannot be read: ${key.message.replace(/[\r\n].*/s, "")}`);
+  return `${key.type} ${key.getPublicSSH().toString("base64")} ${comment}`;
+}

@@ -1,0 +1,5 @@
+export * from "./args";
+export { PreviewEnvironment } from "./previewEnvironment";
+export { planPreview, recordTypeFor } from "./plan";
+export type { PlannedRoute, PreviewPlan } from "./plan";
+export { renderRunnerCommands, RUNNER_TOKEN_ENV } from "./githubRunner";

@@ -1,0 +1,170 @@
+// What a PreviewEnvironment creates for given arguments: pure, creates nothing, tested directly.
+// Child names are the component's name plus a fixed suffix (service names are keys the user
+// chose, never values that change between runs).
+
+import * as pulumi from "@pulumi/pulumi";
+import { FieldProblem, ValidationError } from "../../provider/errors";
+import { previewName, toDnsLabel } from "../naming";
+import type { PreviewEnvironmentArgs } from "./args";
+
+/** Defaults, resolved once. */
+export const DEFAULT_DNS_KIND = "none";
+export const DEFAULT_DEPLOY_USER = "root";
+export const DEFAULT_SSH_PORT = 22;
+export const DEFAULT_CLOUDFLARE_TTL = 1;
+export const SSH_SERVICE_PORT = 22;
+
+const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const PROXMOX_USER = /^[^\s:/@]{1,64}@[A-Za-z][A-Za-z0-9.\-_]{1,31}$/;
+
+export type PlannedRoute =
+  | { suffix: "http"; kind: "http"; port: pulumi.Input<number> }
+  | { suffix: string; kind: "stream"; protocol: "tcp" | "udp"; service: string; port: pulumi.Input<number>; listenPort?: pulumi.Input<number> };
+
+export interface PreviewPlan {
+  /** The preview's name: hostname and the first label of its public name. */
+  name: string;
+  routes: PlannedRoute[];
+  dns: "none" | "self-hosted" | "cloudflare";
+  /** A deploy step exists (deploy commands, or the GitHub runner's). */
+  deploy: boolean;
+  /** No deploy key was given: one is generated (and kept in state). */
+  generateKey: boolean;
+  /** How the deploy step connects. */
+  deployVia: "proxy" | "direct";
+  /** `owner` gets PVEVMUser on the container. */
+  permission: boolean;
+  /** Child name suffixes in creation order. */
+  children: string[];
+}
+
+const isPlain = <T>(value: pulumi.Input<T> | undefined): value is T =>
+  value !== undefined && !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+
+function checkPort(problems: FieldProblem[], property: string, value: pulumi.Input<number> | undefined): void {
+  if (!isPlain(value)) return;
+  if (!Number.isInteger(value) || value < 1 || value > 65535) problems.push({ property, reason: "must be a port number, 1-65535" });
+}
+
+function streamServices(services: PreviewEnvironmentArgs["services"], protocol: "tcp" | "udp") {
+  return Object.entries(services?.[protocol] ?? {}).map(([service, spec]) =>
+    typeof spec === "object" && spec !== null && !pulumi.Output.isInstance(spec) && !(spec instanceof Promise) && "port" in spec
+      ? { service, port: spec.port, listenPort: spec.listenPort }
+      : { service, port: spec as pulumi.Input<number>, listenPort: undefined });
+}
+
+/**
+ * Validates the arguments (every problem at once, each naming its field; values not known yet are
+ * skipped) and lays out the children. Throws ValidationError before anything is created.
+ */
+export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
+  const problems: FieldProblem[] = [];
+  const given = (v: unknown) => v !== undefined && v !== null;
+
+  if (given(args.branch) && given(args.name)) problems.push({ property: "branch", reason: "Only one of `branch` and `name` can be given" });
+  if (!given(args.branch) && !given(args.name)) problems.push({ property: "branch", reason: "One of `branch` and `name` is required" });
+  if (given(args.branch) && typeof args.branch !== "string") problems.push({ property: "branch", reason: "must be a string" });
+  if (given(args.name) && typeof args.name !== "string") problems.push({ property: "name", reason: "must be a string" });
+  if (given(args.repository) && (typeof args.repository !== "string" || !REPOSITORY.test(args.repository))) {
+    problems.push({ property: "repository", reason: "must read `owner/repo`" });
+  }
+
+  const sources = (["image", "template", "clone"] as const).filter((k) => given(args[k]));
+  if (sources.length > 1) problems.push({ property: sources[1], reason: "Only one of `image`, `template` and `clone` can be given" });
+  if (sources.length === 0) problems.push({ property: "image", reason: "One of `image`, `template` and `clone` is required" });
+
+  const services = args.services ?? {};
+  const routes: PlannedRoute[] = [];
+  if (given(services.http)) {
+    const http = services.http!;
+    const port = typeof http === "object" && !pulumi.Output.isInstance(http) && !(http instanceof Promise) && "port" in http ? http.port : (http as pulumi.Input<number>);
+    checkPort(problems, "services.http", port);
+    routes.push({ suffix: "http", kind: "http", port });
+    if (!given(args.domain)) problems.push({ property: "domain", reason: "is required with `services.http`" });
+    if (args.proxy && !given(args.proxy.tls)) problems.push({ property: "proxy.tls", reason: "is required with `services.http` (certificate paths on the proxy host, or \"none\")" });
+  }
+  for (const protocol of ["tcp", "udp"] as const) {
+    for (const { service, port, listenPort } of streamServices(services, protocol)) {
+      if (!SERVICE_NAME.test(service)) problems.push({ property: `services.${protocol}.${service}`, reason: "service names are 1-32 of [a-z0-9-], no hyphen at either end" });
+      checkPort(problems, `services.${protocol}.${service}`, port);
+      checkPort(problems, `services.${protocol}.${service}.listenPort`, listenPort);
+      routes.push({ suffix: `${protocol}-${service}`, kind: "stream", protocol, service, port, listenPort });
+    }
+  }
+  if (services.ssh) {
+    if (services.tcp && "ssh" in services.tcp) problems.push({ property: "services.tcp.ssh", reason: "Only one of `services.ssh` and `services.tcp.ssh` can be given" });
+    const listenPort = typeof services.ssh === "object" ? services.ssh.listenPort : undefined;
+    checkPort(problems, "services.ssh.listenPort", listenPort);
+    routes.push({ suffix: "ssh", kind: "stream", protocol: "tcp", service: "ssh", port: SSH_SERVICE_PORT, listenPort });
+  }
+  if (routes.length > 0) {
+    if (!args.proxy) problems.push({ property: "proxy", reason: "is required with `services`" });
+    if (args.waitForIp === false) problems.push({ property: "waitForIp", reason: "cannot be false with `services`: routes need the container's address" });
+    if (args.started === false) problems.push({ property: "started", reason: "cannot be false with `services`: routes need a running container" });
+  }
+
+  const dns = args.dns?.kind ?? DEFAULT_DNS_KIND;
+  if (!["none", "self-hosted", "cloudflare"].includes(dns)) problems.push({ property: "dns.kind", reason: "must be one of none, self-hosted, cloudflare" });
+  if (dns !== "none") {
+    if (!given(args.domain)) problems.push({ property: "domain", reason: `is required with \`dns.kind\` ${dns}` });
+    if (!args.proxy) problems.push({ property: "proxy", reason: "is required with a DNS record (the record points at `proxy.publicAddress`)" });
+  }
+  if (args.dns?.kind === "self-hosted" && !given(args.dns.server)) problems.push({ property: "dns.server", reason: "is required with `dns.kind` self-hosted" });
+  if (args.dns?.kind === "cloudflare" && !given(args.dns.zoneId)) problems.push({ property: "dns.zoneId", reason: "is required with `dns.kind` cloudflare" });
+
+  const deploy = args.deploy;
+  if (deploy) {
+    if (isPlain(deploy.commands) && Array.isArray(deploy.commands) && deploy.commands.length === 0) problems.push({ property: "deploy.commands", reason: "must hold at least one command" });
+    if (deploy.via === "proxy" && !args.proxy) problems.push({ property: "deploy.via", reason: "is `proxy`, but no `proxy` is given" });
+    if (deploy.via !== undefined && deploy.via !== "proxy" && deploy.via !== "direct") problems.push({ property: "deploy.via", reason: "must be `proxy` or `direct`" });
+    if (given(deploy.passphrase) && !given(deploy.privateKey)) problems.push({ property: "deploy.passphrase", reason: "is only used with `deploy.privateKey`" });
+    checkPort(problems, "deploy.port", deploy.port);
+  }
+  if (args.githubRunner) {
+    if (!given(args.githubRunner.url)) problems.push({ property: "githubRunner.url", reason: "is required" });
+    if (!given(args.githubRunner.token)) problems.push({ property: "githubRunner.token", reason: "is required" });
+    if (isPlain(args.githubRunner.url) && !/^https:\/\/[^\s'"]+$/.test(args.githubRunner.url)) problems.push({ property: "githubRunner.url", reason: "must be an https URL such as https://github.com/acme/shop" });
+  }
+  if (isPlain(args.owner) && !PROXMOX_USER.test(args.owner)) problems.push({ property: "owner", reason: "must be a Proxmox user id such as alice@pve" });
+  if ((deploy || args.githubRunner) && args.waitForIp === false && !given(deploy?.address)) {
+    problems.push({ property: "waitForIp", reason: "cannot be false with a deploy step unless `deploy.address` is given" });
+  }
+
+  if (problems.length) throw new ValidationError(problems);
+
+  const name = args.name !== undefined ? toDnsLabel(args.name) : previewNameOf(args.repository, args.branch!);
+  const hasDeploy = deploy !== undefined || args.githubRunner !== undefined;
+  const generateKey = hasDeploy && !given(deploy?.privateKey);
+  const children = [
+    ...(generateKey ? ["deploy-key"] : []),
+    "container",
+    ...routes.map((r) => r.suffix),
+    ...(dns !== "none" ? ["dns"] : []),
+    ...(hasDeploy ? ["deploy"] : []),
+    ...(given(args.owner) ? ["owner"] : []),
+  ];
+  return {
+    name,
+    routes,
+    dns: dns as PreviewPlan["dns"],
+    deploy: hasDeploy,
+    generateKey,
+    deployVia: deploy?.via ?? (args.proxy ? "proxy" : "direct"),
+    permission: given(args.owner),
+    children,
+  };
+}
+
+function previewNameOf(repository: string | undefined, branch: string): string {
+  if (!repository) return previewName({ repository: "", branch });
+  const [owner, repo] = repository.split("/");
+  return previewName({ owner, repository: repo, branch });
+}
+
+/** The DNS record type for the proxy's public address: A, AAAA, or CNAME for a host name. */
+export function recordTypeFor(address: string): "A" | "AAAA" | "CNAME" {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return "A";
+  if (address.includes(":")) return "AAAA";
+  return "CNAME";
+}
