@@ -627,8 +627,7 @@ export class Cluster {
     const current = parseSize(mount.size ?? "0") ?? 0;
     const text = String(params.size);
     const match = /^(\+)?(\d+(?:\.\d+)?[KMGT]?)$/.exec(text)!;
-    let bytes = parseSize(match[2])!;
-    if (!/[KMGT]$/.test(match[2])) bytes = Number(match[2]); // plain numbers are bytes
+    const bytes = parseSize(match[2])!; // without a unit, bytes (PVE::JSONSchema::parse_size)
     const wanted = match[1] ? current + bytes : bytes;
     if (wanted < current) throw fail("unable to shrink disk size");
     return this.lockedTask(ct, "resize", user, async () => {

@@ -68,19 +68,25 @@ export class Faults implements FaultInjector {
   endpoint(fault: EndpointFault): () => void {
     const armed = { spec: fault, remaining: fault.count ?? Infinity, hits: 0 };
     this.endpoints.push(armed);
-    return () => (this.endpoints = this.endpoints.filter((entry) => entry !== armed)) && undefined;
+    return () => {
+      this.endpoints = this.endpoints.filter((entry) => entry !== armed);
+    };
   }
 
   task(fault: TaskFault): () => void {
     const armed = { spec: fault, remaining: fault.count ?? Infinity, hits: 0 };
     this.tasks.push(armed);
-    return () => (this.tasks = this.tasks.filter((entry) => entry !== armed)) && undefined;
+    return () => {
+      this.tasks = this.tasks.filter((entry) => entry !== armed);
+    };
   }
 
   lockTimeout(count = 1, vmid?: number): () => void {
     const armed = { remaining: count, vmid };
     this.locks.push(armed);
-    return () => (this.locks = this.locks.filter((entry) => entry !== armed)) && undefined;
+    return () => {
+      this.locks = this.locks.filter((entry) => entry !== armed);
+    };
   }
 
   clear(): void {

@@ -131,7 +131,8 @@ export class SandboxHttpServer {
         if (!res.headersSent && !res.destroyed) sendError(res, new ApiError(500, String(error?.message ?? error)));
       });
     });
-    this.server.on("secureConnection", (socket: Socket) => {
+    // Raw TCP sockets, so close() also ends connections still in the TLS handshake.
+    this.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
@@ -148,6 +149,7 @@ export class SandboxHttpServer {
 
   async close(): Promise<void> {
     const closed = new Promise<void>((resolveClose) => this.server.close(() => resolveClose()));
+    this.server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
     await closed;
   }

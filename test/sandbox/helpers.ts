@@ -55,7 +55,7 @@ export class SandboxClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
 
