@@ -37,7 +37,12 @@ const fqdnOf = (p: Props): string | undefined =>
   typeof p.name === "string" && typeof p.zone === "string" && !containsUnknown(p.name) && !containsUnknown(p.zone)
     ? qualify(p.name, p.zone) : undefined;
 
-const equal = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Key order is not meaningful (state passes through protobuf Structs), so compare sorted. */
+const stable = (value: unknown): unknown =>
+  Array.isArray(value) ? value.map(stable)
+    : value && typeof value === "object" ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, stable((value as Props)[k])]))
+      : value;
+const equal = (a: unknown, b: unknown): boolean => JSON.stringify(stable(a)) === JSON.stringify(stable(b));
 
 function fieldChanged(field: DiffField, olds: Props, news: Props): boolean {
   switch (field) {

@@ -72,6 +72,9 @@ describe("DnsRecord through the real dynamic-provider host", function () {
     for (const r of engine.state.filter((x) => x.custom)) {
       assert.ok(isSecretWire(r.inputs.server) && isSecretWire(r.outputs.server), `${r.name}: server is stored as a secret`);
     }
+    const again = await engine.up(program("192.0.2.11", "192.0.2.12"));
+    assert.deepStrictEqual(again.operations.map((o) => `${o.name}:${o.op}`).sort(), ["api:same", "upd:same"], "an unchanged program changes nothing");
+
     const state = engine.stateText();
     const providers = engine.state.map((r) => r.provider ?? "").join("\n");
     assert.ok(providers.includes('require("pulumi-launchpad/provider/" + resourceModule)') || providers.includes("pulumi-launchpad/provider/"),

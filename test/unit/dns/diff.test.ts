@@ -11,6 +11,11 @@ describe("DnsRecord diff", () => {
     assert.deepStrictEqual(diffDnsRecord(olds, news), { changes: false, replaces: [], deleteBeforeReplace: false, changed: [] });
   });
 
+  it("ignores key order inside server", () => {
+    const reordered = { serverId: "localhost", apiKey: "k", url: "https://dns.example.com", kind: "powerdns" };
+    assert.strictEqual(diffDnsRecord(olds, { ...news, server: reordered }).changes, false);
+  });
+
   it("updates values (as a set), ttl, overwrite and server credentials in place", () => {
     assert.deepStrictEqual(diffDnsRecord({ ...olds, values: ["192.0.2.2", "192.0.2.1"] }, { ...news, values: ["192.0.2.1", "192.0.2.2"] }).changes, false);
     for (const [field, value] of [["values", ["192.0.2.9"]], ["ttl", 60], ["overwrite", true], ["server", { ...server, apiKey: "rotated" }]] as const) {
