@@ -5,7 +5,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { DnsRecord } from "../../src/dnsRecord";
 import { requireBinary } from "../support/binaries";
-import { isSecretWire, TestEngine } from "../support/engine";
+import { EngineError, isSecretWire, TestEngine } from "../support/engine";
 import { PdnsTsigKey, PowerDnsServer } from "../support/pdns";
 
 const ZONE = "host.test";
@@ -93,5 +93,23 @@ describe("DnsRecord through the real dynamic-provider host", function () {
     assert.deepStrictEqual(await served(`api.${ZONE}`, "A"), []);
     assert.deepStrictEqual(await served(`upd.${ZONE}`, "A"), []);
     assert.strictEqual(engine.state.filter((r) => r.custom).length, 0);
+  });
+
+  it("stops bad input in check, by field, before any DNS traffic", async () => {
+    const preview = new TestEngine({ project: "launchpad-dns", stack: "bad" });
+    try {
+      await assert.rejects(preview.preview(() => {
+        new DnsRecord("bad", { zone: ZONE, name: "bad name", type: "A", values: ["2001:db8::1"], server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey } });
+      }), (error: unknown) => {
+        assert.ok(error instanceof EngineError, String(error));
+        const failures = error.failures.flatMap((f) => f.checkFailures ?? []).map((f) => f.property).sort();
+        assert.deepStrictEqual(failures, ["name", "values[0]"]);
+        assert.ok(!error.message.includes(pdns!.apiKey));
+        return true;
+      });
+      assert.strictEqual(preview.hostCalls.Create, 0);
+    } finally {
+      await preview.close();
+    }
   });
 });
