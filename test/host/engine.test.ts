@@ -2,8 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { EngineError, TestEngine, unwrapSecrets } from "../support/engine";
+import { EngineError, moduleProgram, TestEngine, unwrapSecrets } from "../support/engine";
 import { Thing, ThingArgs } from "../support/fixtures/fileProvider";
 
 /** The test engine itself, driven with a file-backed fixture provider through the real host. */
@@ -238,5 +239,105 @@ describe("test engine (real dynamic-provider host)", function () {
     });
     assert.deepStrictEqual(unwrapSecrets(result.outputs), { greeting: "hello", token: "tok-123", endpoint: "https://127.0.0.1:1" });
     assert.ok(!engine.stateText().includes("tok-123"), "a secret stack output is encrypted in state");
+  });
+
+  it("passes secret config in plain to configure, resolves project-relative keys, and sets the host's environment", async () => {
+    process.env.FIXTURE_UNSET = "ambient";
+    try {
+      const engine = newEngine({ config: { "launchpad:endpoint": "https://127.0.0.1:8006" }, secretConfig: { token: "tok-456" }, env: { FIXTURE_ENV: "from-test", FIXTURE_UNSET: undefined } });
+      await engine.up(one({ name: "a" }));
+      const seen = JSON.parse(fs.readFileSync(path.join(world, "configure.seen"), "utf8"));
+      assert.deepStrictEqual(seen, { endpoint: "https://127.0.0.1:8006", token: "tok-456", env: "from-test", home: null });
+    } finally {
+      delete process.env.FIXTURE_UNSET;
+    }
+  });
+
+  it("sends unknown values to the host during preview", async () => {
+    const engine = newEngine();
+    await engine.preview(() => {
+      const first = new Thing("first", world, { name: "f" });
+      new Thing("second", world, { name: first.path });
+    });
+    assert.ok(engine.hostLogs.includes("check saw an unknown name"), engine.hostLogs.join("\n"));
+    assert.strictEqual(engine.hostCalls.Create, 0);
+  });
+
+  it("does not register what depends on a failed resource, and reports only the root failure", async () => {
+    const engine = newEngine();
+    await assert.rejects(engine.up(() => {
+      const broken = new Thing("broken", world, { name: "" });
+      new Thing("dependent", world, { name: broken.name.apply((n) => `${n}-child`) });
+      new Thing("independent", world, { name: "ok" });
+    }), (e: EngineError) => {
+      assert.deepStrictEqual(e.failures.map((f) => f.urn.split("::").pop()), ["broken"]);
+      return true;
+    });
+    assert.deepStrictEqual(engine.state.filter((r) => r.custom).map((r) => r.name), ["independent"], "what succeeded is saved");
+    assert.strictEqual(engine.hostCalls.Create, 1);
+  });
+
+  it("rejects with the program's own error when the program throws", async () => {
+    const engine = newEngine();
+    await assert.rejects(engine.up(() => { throw new Error("bad program"); }), /bad program/);
+  });
+
+  it("records non-dynamic resources (e.g. Cloudflare's) as mocks: inputs as outputs, id = name", async () => {
+    const engine = newEngine();
+    await engine.up(() => {
+      new cloudflare.DnsRecord("record", { zoneId: "z1", name: "app", content: "192.0.2.1", type: "A", ttl: 60 });
+    });
+    const record = engine.resource("record")!;
+    assert.strictEqual(record.type, "cloudflare:index/dnsRecord:DnsRecord");
+    assert.strictEqual(record.id, "record");
+    assert.strictEqual(record.plainOutputs.content, "192.0.2.1");
+    const again = await engine.up(() => {
+      new cloudflare.DnsRecord("record", { zoneId: "z1", name: "app", content: "192.0.2.2", type: "A", ttl: 60 });
+    });
+    assert.deepStrictEqual(ops(again), { record: "update" });
+    assert.strictEqual(engine.hostCalls.Check, 0, "mocked resources never reach the host");
+    const destroyed = await engine.destroy();
+    assert.deepStrictEqual(ops(destroyed), { record: "delete" });
+  });
+
+  it("deletes removed resources dependents first", async () => {
+    const engine = newEngine();
+    await engine.up(() => {
+      const base = new Thing("base", world, { name: "base" });
+      new Thing("top", world, { name: base.name.apply((n) => `${n}-top`) });
+    });
+    const result = await engine.up(() => undefined);
+    assert.deepStrictEqual(result.operations.map((o) => o.name), ["top", "base"]);
+    assert.deepStrictEqual(journal().slice(2).map((l) => l.split(" ").slice(0, 2).join(" ")), ["delete base-top", "delete base"]);
+  });
+
+  it("keeps a replaced resource whose delete failed as a pending delete, and deletes it on the next up", async () => {
+    const engine = newEngine();
+    await engine.up(one({ name: "a" }));
+    const oldId = engine.resource("thing")!.id!;
+    fs.writeFileSync(path.join(world, "refuse-delete-a"), "");
+    await assert.rejects(engine.up(one({ name: "b" })), /Delete failed: a is busy/);
+    const pending = engine.state.filter((r) => r.pendingDelete);
+    assert.deepStrictEqual(pending.map((r) => r.id), [oldId]);
+    assert.notStrictEqual(engine.resource("thing")!.id, oldId, "the replacement is the live one");
+
+    fs.unlinkSync(path.join(world, "refuse-delete-a"));
+    const next = await engine.up(one({ name: "b" }));
+    assert.deepStrictEqual(ops(next), { thing: "same" });
+    assert.deepStrictEqual(engine.state.filter((r) => r.pendingDelete), []);
+    assert.ok(journal().includes(`delete a ${oldId}`));
+  });
+
+  it("runs a module that creates resources when loaded, again on every up", async () => {
+    const engine = newEngine({ config: { world } });
+    const program = moduleProgram(path.join(__dirname, "..", "support", "fixtures", "program"));
+    const first = await engine.up(program);
+    assert.deepStrictEqual(ops(first), { loaded: "create" });
+    assert.strictEqual(first.outputs.label, "launchpad-test/dev");
+    assert.strictEqual(first.outputs.thingPath, engine.resource("loaded")!.plainOutputs.path);
+    const second = await engine.up(program);
+    assert.deepStrictEqual(ops(second), { loaded: "same" }, "the module ran again and declared the same thing");
+    await engine.destroy();
+    assert.deepStrictEqual(thingFiles(), []);
   });
 });
