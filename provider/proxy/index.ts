@@ -19,6 +19,15 @@ function completeInputs(props: Record<string, unknown>): ProxyRouteInputs {
   return outcome.inputs;
 }
 
+/** The host turns outputs into a protobuf Struct, which has no `undefined`: leave such keys out. */
+function definedOnly<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(definedOnly) as T;
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, definedOnly(v)]),
+  ) as T;
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = {
   // The proxy host's credentials travel with each route (secret inputs); nothing to configure.
   async configure() {},
@@ -26,7 +35,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const outcome = parseRouteInputs(news);
     if (!outcome.ok) return { inputs: news, failures: outcome.problems };
-    return { inputs: outcome.inputs };
+    return { inputs: definedOnly(outcome.inputs) };
   },
 
   async diff(_id, olds, news) {
@@ -36,7 +45,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs) {
-    return createRoute(completeInputs(inputs));
+    const { id, outs } = await createRoute(completeInputs(inputs));
+    return { id, outs: definedOnly(outs) };
   },
 
   async read(id, props) {
@@ -44,11 +54,11 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     const now = await readRoute(stored);
     // An empty id tells the engine the route is gone, so refresh drops it from state.
     if (!now) return { id: "", props: {} };
-    return { id: id || routeId(stored.proxy, stored.configPath), props: now };
+    return { id: id || routeId(stored.proxy, stored.configPath), props: definedOnly(now) };
   },
 
   async update(_id, olds, news) {
-    return { outs: await updateRoute(parseStoredRoute(olds), completeInputs(news)) };
+    return { outs: definedOnly(await updateRoute(parseStoredRoute(olds), completeInputs(news))) };
   },
 
   async delete(_id, props) {
