@@ -90,6 +90,14 @@ describe("test engine (real dynamic-provider host)", function () {
     assert.notStrictEqual(engine.resource("thing")!.id, second);
   });
 
+  it("honours ignoreChanges: the old value is kept, nothing is updated", async () => {
+    const engine = newEngine();
+    await engine.up(one({ name: "a", size: 1 }, { ignoreChanges: ["size"] }));
+    const result = await engine.up(one({ name: "a", size: 5 }, { ignoreChanges: ["size"] }));
+    assert.deepStrictEqual(ops(result), { thing: "same" });
+    assert.strictEqual(engine.resource("thing")!.plainInputs.size, 1);
+  });
+
   it("stops at a check failure before any Create, naming the field", async () => {
     const engine = newEngine();
     await assert.rejects(engine.up(one({ name: "", size: 0 })), (e: EngineError) => {

@@ -51,7 +51,15 @@ export class EngineError extends Error {
   }
 }
 
-export interface RunResult { outputs: Record<string, unknown>; operations: Operation[]; resources: ResourceState[]; }
+export interface RunResult {
+  /** Stack outputs, secrets unwrapped. */
+  outputs: Record<string, unknown>;
+  /** One per resource touched, the root stack left out. */
+  operations: Operation[];
+  resources: ResourceState[];
+  /** What the provider host printed during this command (the provider's console passthrough). */
+  logs: string[];
+}
 
 export interface TestEngineOptions {
   project?: string;
@@ -120,9 +128,17 @@ export class TestEngine {
     const operations: Operation[] = [];
     try {
       const kept: ResourceState[] = [];
+      const failures: Failure[] = [];
       for (const r of this.resources) {
         if (!r.custom || !isDynamic(r.type) || !r.id) { kept.push(r); continue; }
-        const read = await host.read(r.urn, r.id, unwrapSecrets(r.outputs) as Props, unwrapSecrets(r.inputs) as Props);
+        let read;
+        try {
+          read = await host.read(r.urn, r.id, unwrapSecrets(r.outputs) as Props, unwrapSecrets(r.inputs) as Props);
+        } catch (e) {
+          failures.push({ urn: r.urn, rpc: "Read", message: `Read failed: ${errorMessage(e)}` });
+          kept.push(r);
+          continue;
+        }
         if (!read.id) { operations.push(op(r, "delete")); continue; }
         const outputs = markSecrets(read.props, r.inputs, r.additionalSecretOutputs, r.outputs);
         const inputs = read.inputs ? markSecrets(read.inputs, r.inputs) : r.inputs;
@@ -132,10 +148,11 @@ export class TestEngine {
       }
       this.resources = kept;
       this.save();
+      if (failures.length) throw new EngineError("refresh", failures);
     } finally {
       await this.stopHost(host);
     }
-    return { outputs: this.stackOutputs(), operations, resources: this.resources };
+    return { outputs: this.stackOutputs(), operations, resources: this.resources, logs: host.logs };
   }
 
   /** Deletes everything, dependents before what they depend on (dependencies and parent/child). */
@@ -151,7 +168,7 @@ export class TestEngine {
     } finally {
       await this.stopHost(host);
     }
-    return { outputs: {}, operations, resources: this.resources };
+    return { outputs: {}, operations, resources: this.resources, logs: host.logs };
   }
 
   /** Stops any host still running (after a test failed half-way). */
@@ -174,7 +191,8 @@ export class TestEngine {
         try {
           result = await runtimeStack.runInPulumiStack(program);
         } catch (e) {
-          if (!run.failures.some((f) => f.message === errorMessage(e))) run.failures.push({ urn: "program", rpc: "program", message: errorMessage(e) });
+          // A program awaiting a failed resource rethrows that failure: report it once.
+          if (!run.failures.some((f) => errorMessage(e).includes(f.urn))) run.failures.push({ urn: "program", rpc: "program", message: errorMessage(e) });
         }
         await settings.waitForRPCs();
         return result;
@@ -185,7 +203,7 @@ export class TestEngine {
         this.save();
       }
       if (run.failures.length) throw new EngineError(preview ? "preview" : "up", run.failures);
-      return { outputs: (outputs ?? {}) as Record<string, unknown>, operations: run.operations, resources: preview ? run.registered : this.resources };
+      return { outputs: (outputs ?? {}) as Record<string, unknown>, operations: run.operations, resources: preview ? run.registered : this.resources, logs: host.logs };
     } catch (e) {
       if (!preview && !(e instanceof EngineError)) { this.resources = run.newState(); this.save(); }
       throw e;
@@ -323,7 +341,10 @@ class Deployment {
   private async registerDynamic(req: RegistrationRequest, base: ResourceState, old: ResourceState | undefined): Promise<ResourceState> {
     const host = this.host;
     const oldInputs = old ? unwrapSecrets(old.inputs) as Props : {};
-    const check = await host.check(req.urn, oldInputs, unwrapSecrets(req.inputs) as Props);
+    const news = unwrapSecrets(req.inputs) as Props;
+    // ignoreChanges: the engine puts the old value back before Check, as Pulumi does.
+    for (const key of old ? req.ignoreChanges : []) if (key in oldInputs) news[key] = oldInputs[key]; else delete news[key];
+    const check = await host.check(req.urn, oldInputs, news);
     if (check.failures.length) {
       const failure: Failure = { urn: req.urn, rpc: "Check", checkFailures: check.failures, message: check.failures.map((f) => `${f.property}: ${f.reason}`).join("; ") };
       this.failures.push(failure);
@@ -424,7 +445,7 @@ class Deployment {
 
 interface RegistrationRequest {
   urn: string; type: string; name: string; custom: boolean; parent?: string; dependencies: string[];
-  inputs: Props; additionalSecretOutputs: string[]; deleteBeforeReplace: boolean; replaceOnChanges: string[];
+  inputs: Props; additionalSecretOutputs: string[]; deleteBeforeReplace: boolean; replaceOnChanges: string[]; ignoreChanges: string[];
 }
 
 /** The resource monitor the program talks to: MockMonitor for invokes/features, our steps for registrations. */
@@ -444,6 +465,7 @@ class EngineMonitor extends MockMonitor {
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         replaceOnChanges: req.getReplaceonchangesList(),
+        ignoreChanges: req.getIgnorechangesList(),
       });
       const resp = new resproto.RegisterResourceResponse();
       resp.setUrn(urn);

@@ -65,8 +65,12 @@ export class DynamicProviderHost {
   private client: any;
   private port = 0;
 
+  // A test process that exits without `stop()` (mocha --exit after a failure) must not leave hosts behind.
+  private readonly killOnExit = () => this.child.kill("SIGKILL");
+
   private constructor(private readonly child: ChildProcess) {
-    child.once("exit", () => { this.exited = true; });
+    child.once("exit", () => { this.exited = true; process.off("exit", this.killOnExit); });
+    process.once("exit", this.killOnExit);
   }
 
   static async start(options: HostOptions = {}): Promise<DynamicProviderHost> {
