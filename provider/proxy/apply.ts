@@ -50,10 +50,15 @@ async function putBack(session: SshSession, path: string, previous: string | und
  * Puts `files` in place (content undefined = remove), then `nginx -t`, then reload. Any failure
  * puts every file back as it was and reloads nothing. Must run under the proxy lock.
  */
-async function replaceFilesChecked(session: SshSession, proxy: ProxyHost, files: Map<string, string | undefined>): Promise<void> {
+async function replaceFilesChecked(
+  session: SshSession,
+  proxy: ProxyHost,
+  files: Map<string, string | undefined>,
+  alreadyRead: Map<string, string | undefined> = new Map(),
+): Promise<void> {
   const previous = new Map<string, string | undefined>();
   for (const [path, content] of files) {
-    const before = await session.readFile(path);
+    const before = alreadyRead.has(path) ? alreadyRead.get(path) : await session.readFile(path);
     if (before === content) continue;
     previous.set(path, before);
     if (content === undefined) await session.exec(`rm -f -- ${shellQuote(path)}`);
@@ -136,7 +141,7 @@ export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: strin
     if (existing !== undefined && existing !== content && inputs.http) {
       throw new ValidationError([{ property: "http.hostname", reason: `${inputs.http.hostname} is already routed on ${proxy.host} by another route (${path})` }]);
     }
-    await replaceFilesChecked(session, proxy, new Map([...sharedFiles(inputs), [path, content]]));
+    await replaceFilesChecked(session, proxy, new Map([...sharedFiles(inputs), [path, content]]), new Map([[path, existing]]));
     return { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content) };
   });
 }

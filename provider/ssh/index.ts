@@ -157,8 +157,8 @@ class NodeSshSession implements SshSession {
 }
 
 async function connect(target: SshTarget): Promise<NodeSSH> {
-  registerSecret(target.privateKey);
-  registerSecret(target.passphrase);
+  // Messages get trimmed, so a key printed whole loses its final newline: mask both forms.
+  for (const secret of [target.privateKey, target.privateKey?.trim(), target.passphrase]) registerSecret(secret);
   const port = target.port ?? 22;
   const where = `${target.username}@${target.host}:${port}`;
   const expected = target.hostKeyFingerprint?.replace(/=+$/, "");

@@ -100,10 +100,11 @@ function upgradeAndEcho(port: number, hostname: string, ca: string, text: string
 
 const websocketAccept = (key: string) => crypto.createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
 
-async function checkAndCreate(raw: Raw) {
+async function checkAndCreate(raw: Raw): Promise<{ id: string; outs: Raw }> {
   const checked = await provider.check!({}, raw);
   assert.deepStrictEqual(checked.failures ?? [], []);
-  return provider.create(checked.inputs);
+  const { id, outs } = await provider.create(checked.inputs);
+  return { id, outs: outs ?? {} };
 }
 
 describe("ProxyRoute on a real nginx over real SSH", function () {

@@ -3,11 +3,11 @@ import type { ProxyRouteInputs } from "../../../provider/proxy/schema";
 
 export const FINGERPRINT = "SHA256:" + "A".repeat(43);
 
-export function rawProxy(): Record<string, unknown> {
+export function rawProxy(): Record<string, any> {
   return { host: "proxy.example.com", user: "launchpad", agent: "/run/ssh-agent.sock", hostKeyFingerprint: FINGERPRINT };
 }
 
-export function rawHttp(): Record<string, unknown> {
+export function rawHttp(): Record<string, any> {
   return {
     proxy: rawProxy(),
     http: {
@@ -18,7 +18,7 @@ export function rawHttp(): Record<string, unknown> {
   };
 }
 
-export function rawStream(): Record<string, unknown> {
+export function rawStream(): Record<string, any> {
   return { proxy: rawProxy(), stream: { protocol: "tcp", target: { host: "10.0.0.5", port: 22 } } };
 }
 
