@@ -348,4 +348,20 @@ describe("test engine (real dynamic-provider host)", function () {
     await engine.destroy();
     assert.deepStrictEqual(thingFiles(), []);
   });
+
+  it("keeps engines running at the same time in one process apart", async () => {
+    const runs = ["s1", "s2", "s3"].map((stack) => newEngine({ stack, config: { tag: stack } }));
+    const results = await Promise.all(runs.map((engine) => engine.up(() => {
+      const tag = new pulumi.Config().require("tag");
+      const thing = new Thing(`thing-${tag}`, world, { name: tag });
+      return { tag, stack: pulumi.getStack(), path: thing.path };
+    })));
+    results.forEach((result, i) => {
+      const stack = `s${i + 1}`;
+      assert.deepStrictEqual([result.outputs.tag, result.outputs.stack], [stack, stack]);
+      assert.deepStrictEqual(runs[i].state.filter((r) => r.custom).map((r) => r.urn), [`urn:pulumi:${stack}::launchpad-test::pulumi-nodejs:dynamic/fixture:Thing::thing-${stack}`]);
+    });
+    await Promise.all(runs.map((engine) => engine.destroy()));
+    assert.deepStrictEqual(thingFiles(), []);
+  });
 });
