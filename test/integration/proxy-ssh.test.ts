@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { isLaunchpadError } from "../../provider/errors";
+import { isLaunchpadError, type SshExecError } from "../../provider/errors";
 import { withSshSession, type SshTarget } from "../../provider/ssh";
 import { requireBinary } from "../support/binaries";
 import { startSshd, type TestSshd } from "../support/sshd";
@@ -33,8 +33,9 @@ describe("SSH session layer on a real OpenSSH server", function () {
       assert.strictEqual((await session.exec("sh -c 'exit 3'", { okExitCodes: [0, 3] })).code, 3);
       await assert.rejects(session.exec("sh -c 'echo out; echo err >&2; exit 4'"), (error: any) => {
         assert.ok(isLaunchpadError(error, "ERR_SSH_EXEC"));
-        assert.strictEqual(error.exitCode, 4);
-        assert.strictEqual(error.stderr, "err\n");
+        const failed = error as SshExecError;
+        assert.strictEqual(failed.exitCode, 4);
+        assert.strictEqual(failed.stderr, "err\n");
         return true;
       });
     });
