@@ -1,0 +1,276 @@
+// LaunchpadContainer on the sandbox with a real cluster's task durations: what the provider adds on
+// top of Proxmox's own time, how many requests it makes, and how it behaves under parallel creates.
+// Every create goes through the real dynamic-provider host (TestEngine), as `pulumi up` runs it.
+
+import { performance } from "perf_hooks";
+import { startSandbox, type RequestLogEntry, type Sandbox } from "../sandbox";
+import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
+import { LaunchpadContainer } from "../src/container";
+import { EngineError, TestEngine } from "../test/support/engine";
+import { DynamicProviderHost } from "../test/support/host";
+import { criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, round, wallRatio, type TaskTimes } from "./stats";
+
+export interface ContainerBenchOptions {
+  times: TaskTimes;
+  /** Single creates to take the median of. */
+  runs: number;
+  /** Sizes of the parallel runs (N resources in one program, one host). */
+  parallel: number[];
+  /** Sizes to run also as N separate stacks (N engines and hosts at once, like N CI jobs). */
+  stacks: number[];
+  nodes: string[];
+  image: boolean;
+  log: (line: string) => void;
+}
+
+export interface SingleCreateFigures {
+  criticalPathMs: number;
+  /** The Create RPC through the host, per run. */
+  createRpcMs: number[];
+  /** `engine.up` per run: host start, configure, program, check, create. */
+  upWallMs: number[];
+  requests: number[];
+  breakdown: Array<{ request: string; count: number }>;
+}
+
+export interface ParallelFigures {
+  n: number;
+  mode: "one program" | "separate stacks";
+  wallMs: number;
+  ratio: number;
+  failures: number;
+  failureMessages: string[];
+  containers: number;
+  tracked: number;
+  duplicateVmids: number[];
+  refusedCreates: number;
+  createAttempts: number;
+  requests: number;
+  createRpcMedianMs: number;
+  createRpcMaxMs: number;
+  nodes: Record<string, number>;
+}
+
+export interface ImageFigures {
+  criticalPathMs: number;
+  first: { createRpcMs: number; requests: number; pulls: number; node: string };
+  second: { createRpcMs: number; requests: number; pulls: number; node: string };
+  /** Second create pinned to the first one's node, so only reuse (not per-node storage) is measured. */
+  samenode: { createRpcMs: number; requests: number; pulls: number; node: string };
+}
+
+export interface ContainerBenchReport {
+  single: SingleCreateFigures;
+  createOverheadMs: number;
+  noop: { requests: number; operations: string[]; hostCalls: Record<string, number> };
+  deleteRequests: number;
+  parallel: ParallelFigures[];
+  image?: ImageFigures;
+}
+
+const PROJECT = "launchpad-bench";
+
+/** Times every Create RPC any engine sends, by wrapping the host class the engine uses. */
+function timeCreates(): { durations: number[]; restore(): void } {
+  const durations: number[] = [];
+  const original = DynamicProviderHost.prototype.create;
+  DynamicProviderHost.prototype.create = async function (this: DynamicProviderHost, ...args: Parameters<typeof original>) {
+    const started = performance.now();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      durations.push(performance.now() - started);
+    }
+  };
+  return { durations, restore: () => { DynamicProviderHost.prototype.create = original; } };
+}
+
+type Source = { template: string } | { image: string };
+
+function program(names: string[], source: Source, node?: string) {
+  return () => {
+    const vmids: Record<string, unknown> = {};
+    for (const name of names) vmids[name] = new LaunchpadContainer(name, { hostname: name, ...source, ...(node ? { node } : {}) }).vmid;
+    return vmids;
+  };
+}
+
+function engineFor(sandbox: Sandbox, stack: string): TestEngine {
+  return new TestEngine({
+    project: PROJECT,
+    stack,
+    config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
+    secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+    // The bench's own environment must not point the provider at anything else.
+    env: { PROXMOX_VE_ENDPOINT: undefined, PROXMOX_VE_API_TOKEN: undefined, PROXMOX_VE_USERNAME: undefined, PROXMOX_VE_PASSWORD: undefined },
+  });
+}
+
+async function sandboxFor(options: ContainerBenchOptions): Promise<Sandbox> {
+  const { times } = options;
+  return startSandbox({
+    nodes: options.nodes,
+    taskDurationsMs: { vzcreate: times.createMs, vzstart: times.startMs, download: times.pullMs },
+    ipDelayMs: times.ipMs,
+  });
+}
+
+const tasksOfType = (requests: RequestLogEntry[], pathTail: RegExp) => requests.filter((r) => r.method === "POST" && pathTail.test(r.path) && r.status === 200).length;
+const pullsIn = (requests: RequestLogEntry[]) => tasksOfType(requests, /\/oci-registry-pull$/);
+
+async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const started = performance.now();
+  try {
+    const value = await run();
+    return { ms: performance.now() - started, value };
+  } catch (error) {
+    return { ms: performance.now() - started, error };
+  }
+}
+
+function failuresOf(error: unknown): string[] {
+  if (error === undefined) return [];
+  if (error instanceof EngineError) return error.failures.map((f) => `${f.urn.split("::").pop()}: ${f.message.split("\n")[0]}`);
+  return [String((error as Error)?.message ?? error)];
+}
+
+function vmidOf(engine: TestEngine, name: string): number | undefined {
+  const vmid = engine.resource(name)?.plainOutputs.vmid;
+  return typeof vmid === "number" ? vmid : undefined;
+}
+
+async function singleCreates(options: ContainerBenchOptions, creates: number[]): Promise<Pick<ContainerBenchReport, "single" | "noop" | "deleteRequests">> {
+  const sandbox = await sandboxFor(options);
+  const single: SingleCreateFigures = { criticalPathMs: criticalPathMs(options.times, false), createRpcMs: [], upWallMs: [], requests: [], breakdown: [] };
+  let noop: ContainerBenchReport["noop"] = { requests: NaN, operations: [], hostCalls: {} };
+  let deleteRequests = NaN;
+  try {
+    for (let run = 1; run <= options.runs; run++) {
+      const engine = engineFor(sandbox, `single-${run}`);
+      try {
+        const name = `bench-single-${run}`;
+        const deploy = program([name], { template: DEFAULT_TEMPLATE });
+        sandbox.resetRequests();
+        const before = creates.length;
+        const up = await timed(() => engine.up(deploy));
+        if (up.error) throw up.error;
+        single.upWallMs.push(up.ms);
+        single.createRpcMs.push(creates[before]);
+        single.requests.push(sandbox.requests.length);
+        if (run === 1) single.breakdown = requestBreakdown(sandbox.requests);
+        options.log(`single create ${run}/${options.runs}: up ${round(up.ms)} ms, Create RPC ${round(creates[before])} ms, ${sandbox.requests.length} requests, CT ${vmidOf(engine, name)}`);
+
+        if (run === 1) {
+          const callsBefore = { ...engine.hostCalls };
+          sandbox.resetRequests();
+          const again = await engine.up(deploy);
+          const hostCalls = Object.fromEntries(Object.entries(engine.hostCalls).map(([rpc, n]) => [rpc, n - callsBefore[rpc as keyof typeof callsBefore]]).filter(([, n]) => Number(n) > 0));
+          noop = { requests: sandbox.requests.length, operations: again.operations.map((o) => `${o.name}: ${o.op}`), hostCalls };
+          options.log(`no-op up: ${noop.requests} requests, ${noop.operations.join(", ")}`);
+        }
+        sandbox.resetRequests();
+        await engine.destroy();
+        if (run === 1) {
+          deleteRequests = sandbox.requests.length;
+          options.log(`destroy: ${deleteRequests} requests`);
+        }
+      } finally {
+        await engine.close();
+      }
+    }
+  } finally {
+    await sandbox.close();
+  }
+  return { single, noop, deleteRequests };
+}
+
+async function parallelCreates(options: ContainerBenchOptions, creates: number[], n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
+  const sandbox = await sandboxFor(options);
+  const names = Array.from({ length: n }, (_, i) => `bench-p${n}-${i + 1}`);
+  const engines = mode === "one program" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
+  try {
+    const before = creates.length;
+    options.log(`${n} parallel creates (${mode}): started`);
+    const run = await timed(() => mode === "one program"
+      ? engines[0].up(program(names, { template: DEFAULT_TEMPLATE })).then(() => [])
+      : Promise.allSettled(engines.map((engine, i) => engine.up(program([names[i]], { template: DEFAULT_TEMPLATE })))).then((results) =>
+        results.flatMap((r) => (r.status === "rejected" ? failuresOf(r.reason) : []))));
+    const failureMessages = run.error !== undefined ? failuresOf(run.error) : (run.value as string[]);
+    const vmids = engines.flatMap((engine) => names.map((name) => vmidOf(engine, name))).filter((v): v is number => v !== undefined);
+    const rpc = creates.slice(before);
+    const hostLogs = engines.flatMap((engine) => engine.hostLogs);
+    const containers = sandbox.containers();
+    const nodes: Record<string, number> = {};
+    for (const ct of containers) nodes[ct.node] = (nodes[ct.node] ?? 0) + 1;
+    const figures: ParallelFigures = {
+      n, mode,
+      wallMs: round(run.ms),
+      ratio: wallRatio(run.ms, singleWallMs),
+      failures: failureMessages.length,
+      failureMessages: failureMessages.slice(0, 5),
+      containers: containers.length,
+      tracked: vmids.length,
+      duplicateVmids: duplicates(vmids),
+      refusedCreates: refusedCreates(sandbox.requests),
+      createAttempts: hostLogs.filter((line) => /creating CT \d+/.test(line)).length,
+      requests: sandbox.requests.length,
+      createRpcMedianMs: round(median(rpc)),
+      createRpcMaxMs: round(Math.max(...rpc)),
+      nodes,
+    };
+    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates`);
+    return figures;
+  } finally {
+    await Promise.all(engines.map((engine) => engine.close()));
+    await sandbox.close();
+  }
+}
+
+async function imageCreates(options: ContainerBenchOptions, creates: number[]): Promise<ImageFigures> {
+  const sandbox = await sandboxFor(options);
+  const image = "docker.io/library/nginx:1.27-alpine";
+  const one = async (stack: string, node?: string) => {
+    const engine = engineFor(sandbox, stack);
+    try {
+      sandbox.resetRequests();
+      const before = creates.length;
+      const up = await timed(() => engine.up(program([stack], { image }, node)));
+      if (up.error) throw up.error;
+      const figures = { createRpcMs: round(creates[before]), requests: sandbox.requests.length, pulls: pullsIn(sandbox.requests), node: String(engine.resource(stack)?.plainOutputs.node) };
+      options.log(`image create ${stack}: Create RPC ${figures.createRpcMs} ms, ${figures.requests} requests, ${figures.pulls} pulls, on ${figures.node}`);
+      return figures;
+    } finally {
+      await engine.close();
+    }
+  };
+  try {
+    const first = await one("image-1");
+    const second = await one("image-2");
+    const samenode = await one("image-3", first.node);
+    return { criticalPathMs: criticalPathMs(options.times, true), first, second, samenode };
+  } finally {
+    await sandbox.close();
+  }
+}
+
+export async function runContainerBench(options: ContainerBenchOptions): Promise<ContainerBenchReport> {
+  const timing = timeCreates();
+  try {
+    const { single, noop, deleteRequests } = await singleCreates(options, timing.durations);
+    const singleWallMs = median(single.upWallMs);
+    const parallel: ParallelFigures[] = [];
+    for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.durations, n, "one program", singleWallMs));
+    for (const n of options.stacks) parallel.push(await parallelCreates(options, timing.durations, n, "separate stacks", singleWallMs));
+    const image = options.image ? await imageCreates(options, timing.durations) : undefined;
+    return {
+      single,
+      createOverheadMs: round(median(single.createRpcMs) - single.criticalPathMs),
+      noop,
+      deleteRequests,
+      parallel,
+      image,
+    };
+  } finally {
+    timing.restore();
+  }
+}

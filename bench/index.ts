@@ -1,0 +1,174 @@
+// `npm run bench -- [flags]`: figures for humans on stdout, then one JSON line (the last line) for
+// machines. Progress goes to stderr. Figures only: nothing here passes or fails on speed.
+
+import { runContainerBench, type ContainerBenchReport } from "./container";
+import { median, round, type TaskTimes } from "./stats";
+
+const USAGE = `Usage: npm run bench -- [flags]
+  --create-ms N    vzcreate task duration (default 8000)
+  --start-ms N     vzstart task duration (default 2000)
+  --ip-ms N        delay from start until the DHCP address shows (default 3000)
+  --pull-ms N      OCI pull (download) task duration (default 20000)
+  --quick          divide every duration by 20
+  --parallel LIST  sizes of the parallel runs, N resources in one program (default 10,50)
+  --stacks LIST    sizes to run also as N separate stacks at once (default 10; "none" to skip)
+  --runs N         single creates to take the median of (default 3)
+  --nodes N        cluster nodes (default 3)
+  --no-image       skip the OCI image figures
+`;
+
+export interface BenchParameters extends TaskTimes {
+  quick: boolean;
+  parallel: number[];
+  stacks: number[];
+  runs: number;
+  nodes: number;
+  image: boolean;
+}
+
+/** Flags to parameters; throws with the usage on anything it does not understand. */
+export function parseFlags(argv: readonly string[]): BenchParameters {
+  const p: BenchParameters = { createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, quick: false, parallel: [10, 50], stacks: [10], runs: 3, nodes: 3, image: true };
+  const number = (flag: string, value: string | undefined, min: number) => {
+    const n = Number(value);
+    if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number >= ${min}\n${USAGE}`);
+    return n;
+  };
+  const list = (flag: string, value: string | undefined) => {
+    if (value === "none" || value === "") return [];
+    const sizes = (value ?? "").split(",").map((s) => number(flag, s.trim(), 1));
+    return sizes;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const [name, inline] = flag.includes("=") ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)] : [flag, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (name) {
+      case "--create-ms": p.createMs = number(name, value(), 0); break;
+      case "--start-ms": p.startMs = number(name, value(), 0); break;
+      case "--ip-ms": p.ipMs = number(name, value(), 0); break;
+      case "--pull-ms": p.pullMs = number(name, value(), 0); break;
+      case "--quick": p.quick = true; break;
+      case "--parallel": p.parallel = list(name, value()); break;
+      case "--stacks": p.stacks = list(name, value()); break;
+      case "--runs": p.runs = number(name, value(), 1); break;
+      case "--nodes": p.nodes = number(name, value(), 1); break;
+      case "--no-image": p.image = false; break;
+      case "--help": case "-h": throw new Error(USAGE);
+      default: throw new Error(`unknown flag ${flag}\n${USAGE}`);
+    }
+  }
+  if (p.quick) {
+    for (const key of ["createMs", "startMs", "ipMs", "pullMs"] as const) p[key] = Math.round(p[key] / 20);
+  }
+  return p;
+}
+
+function table(rows: Array<[string, string | number]>): string {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join("\n");
+}
+
+export function summary(parameters: BenchParameters, report: ContainerBenchReport) {
+  const oneProgram = (n: number) => report.parallel.find((p) => p.n === n && p.mode === "one program");
+  return {
+    benchmark: "container",
+    createOverheadMs: report.createOverheadMs,
+    createRpcMs: round(median(report.single.createRpcMs)),
+    upWallMs: round(median(report.single.upWallMs)),
+    criticalPathMs: report.single.criticalPathMs,
+    requestsPerCreate: median(report.single.requests),
+    noopRequests: report.noop.requests,
+    deleteRequests: report.deleteRequests,
+    parallel10WallRatio: oneProgram(10)?.ratio ?? null,
+    parallel50WallRatio: oneProgram(50)?.ratio ?? null,
+    parallelFailures: report.parallel.reduce((sum, p) => sum + p.failures, 0),
+    duplicateVmids: report.parallel.reduce((sum, p) => sum + p.duplicateVmids.length, 0),
+    refusedCreates: report.parallel.reduce((sum, p) => sum + p.refusedCreates, 0),
+    parallel: report.parallel.map((p) => ({
+      n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, failures: p.failures, containers: p.containers, tracked: p.tracked,
+      duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, requests: p.requests,
+      requestsPerCreate: round(p.requests / p.n, 1), createRpcMedianMs: p.createRpcMedianMs, createRpcMaxMs: p.createRpcMaxMs,
+    })),
+    image: report.image ?? null,
+    parameters,
+  };
+}
+
+function render(parameters: BenchParameters, report: ContainerBenchReport): string {
+  const { single, noop } = report;
+  const lines = [
+    `LaunchpadContainer on the sandbox (${parameters.nodes} nodes; create ${parameters.createMs} ms, start ${parameters.startMs} ms, ` +
+      `IP ${parameters.ipMs} ms after start, pull ${parameters.pullMs} ms${parameters.quick ? ", --quick" : ""})`,
+    "",
+    "One create, template source, through the provider host (median of " + parameters.runs + ")",
+    table([
+      ["sandbox critical path (create+start+IP)", `${single.criticalPathMs} ms`],
+      ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
+      ["provider overhead", `${report.createOverheadMs} ms`],
+      ["whole up (host start, check, create)", `${round(median(single.upWallMs))} ms  (runs: ${single.upWallMs.map((ms) => round(ms)).join(", ")})`],
+      ["requests per create", `${median(single.requests)}  (runs: ${single.requests.join(", ")})`],
+      ["no-op up (identical inputs)", `${noop.requests} requests; host calls ${Object.entries(noop.hostCalls).map(([k, v]) => `${k} ${v}`).join(", ")}; ${noop.operations.join(", ")}`],
+      ["destroy", `${report.deleteRequests} requests`],
+    ]),
+    "",
+    "Requests of one create",
+    table(single.breakdown.map(({ request, count }) => [request, count])),
+  ];
+  for (const p of report.parallel) {
+    lines.push("", `${p.n} parallel creates, ${p.mode === "one program" ? "N resources in one program, one host" : "N stacks at once, N hosts"}`);
+    lines.push(table([
+      ["wall time", `${p.wallMs} ms  (${p.ratio} x one up)`],
+      ["Create RPC median / max", `${p.createRpcMedianMs} / ${p.createRpcMaxMs} ms`],
+      ["failures", p.failures + (p.failureMessages.length ? `  (${p.failureMessages.join(" | ")})` : "")],
+      ["containers in the sandbox / tracked", `${p.containers} / ${p.tracked}`],
+      ["duplicate vmids", p.duplicateVmids.length ? p.duplicateVmids.join(", ") : "none"],
+      ["creates refused (vmid taken) / attempts", `${p.refusedCreates} / ${p.createAttempts}`],
+      ["requests (per create)", `${p.requests} (${round(p.requests / p.n, 1)})`],
+      ["placement", Object.entries(p.nodes).sort().map(([node, count]) => `${node} ${count}`).join(", ")],
+    ]));
+  }
+  if (report.image) {
+    const image = report.image;
+    lines.push("", "OCI image source (critical path with pull " + image.criticalPathMs + " ms)");
+    lines.push(table([
+      ["first create", `${image.first.createRpcMs} ms, ${image.first.requests} requests, ${image.first.pulls} pull(s), on ${image.first.node}`],
+      ["second create, placed freely", `${image.second.createRpcMs} ms, ${image.second.requests} requests, ${image.second.pulls} pull(s), on ${image.second.node}`],
+      ["third create, on the first's node", `${image.samenode.createRpcMs} ms, ${image.samenode.requests} requests, ${image.samenode.pulls} pull(s), on ${image.samenode.node}`],
+    ]));
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  let parameters: BenchParameters;
+  try {
+    parameters = parseFlags(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const started = Date.now();
+  const report = await runContainerBench({
+    times: parameters,
+    runs: parameters.runs,
+    parallel: parameters.parallel,
+    stacks: parameters.stacks,
+    nodes: Array.from({ length: parameters.nodes }, (_, i) => `pve${i + 1}`),
+    image: parameters.image,
+    log,
+  });
+  log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
+  process.stdout.write(render(parameters, report) + "\n\n");
+  process.stdout.write(JSON.stringify(summary(parameters, report)) + "\n");
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    process.stderr.write(`bench failed: ${(error as Error)?.stack ?? error}\n`);
+    process.exitCode = 1;
+  });
+}
+

@@ -1,0 +1,66 @@
+// Pure arithmetic over what a benchmark run observed: no clocks, no I/O, so it is unit-tested directly.
+
+/** The middle value (mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Task durations as the sandbox runs them, in ms. */
+export interface TaskTimes {
+  createMs: number;
+  startMs: number;
+  /** How long after start the address shows up. */
+  ipMs: number;
+  pullMs: number;
+}
+
+/**
+ * The sandbox's own time on one create's critical path: pull (only when it really pulls), create
+ * task, start task, address delay. Nothing a provider does can make a create faster than this.
+ */
+export function criticalPathMs(times: TaskTimes, pulls: boolean): number {
+  return (pulls ? times.pullMs : 0) + times.createMs + times.startMs + times.ipMs;
+}
+
+/** Values that occur more than once, each listed once, ascending. */
+export function duplicates(values: readonly number[]): number[] {
+  const seen = new Map<number, number>();
+  for (const value of values) seen.set(value, (seen.get(value) ?? 0) + 1);
+  return [...seen].filter(([, count]) => count > 1).map(([value]) => value).sort((a, b) => a - b);
+}
+
+/** Wall time of a parallel run over that of one create, rounded to 2 decimals. */
+export function wallRatio(parallelMs: number, singleMs: number): number {
+  return singleMs > 0 ? Math.round((parallelMs / singleMs) * 100) / 100 : NaN;
+}
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  template?: string;
+  status: number;
+}
+
+/** `GET /nodes/{node}/tasks/{upid}/status`-style keys, counted, most frequent first. */
+export function requestBreakdown(requests: readonly LoggedRequest[]): Array<{ request: string; count: number }> {
+  const counts = new Map<string, number>();
+  for (const r of requests) {
+    const key = `${r.method} ${r.template ?? r.path}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([request, count]) => ({ request, count })).sort((a, b) => b.count - a.count || a.request.localeCompare(b.request));
+}
+
+/** Create calls (`POST /nodes/{node}/lxc` or `.../clone`) the server refused, e.g. `CT 104 already exists`. */
+export function refusedCreates(requests: readonly LoggedRequest[]): number {
+  return requests.filter((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status !== 200).length;
+}
+
+/** Rounds to whole milliseconds, or to `digits` decimals. */
+export function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
