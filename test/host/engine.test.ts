@@ -124,6 +124,26 @@ describe("test engine (real dynamic-provider host)", function () {
     assert.deepStrictEqual(journal().map((l) => l.split(" ")[0]), ["create", "delete"]);
   });
 
+  it("updates a resource that failed to initialize on the next up, even without changes", async () => {
+    const engine = newEngine();
+    await assert.rejects(engine.up(one({ name: "a", failAfterCreate: true })), /did not become ready/);
+    const id = engine.resource("thing")!.id;
+    const retried = await engine.up(one({ name: "a", failAfterCreate: true }));
+    assert.deepStrictEqual(ops(retried), { thing: "update" });
+    assert.strictEqual(engine.resource("thing")!.id, id);
+    assert.strictEqual(engine.resource("thing")!.initErrors, undefined, "a successful update clears the init errors");
+  });
+
+  it("reports a provider that throws in check as that resource's failure", async () => {
+    const engine = newEngine();
+    await assert.rejects(engine.up(one({ name: "throw-in-check" })), (e: EngineError) => {
+      assert.deepStrictEqual(e.failures.map((f) => [f.rpc, f.urn.split("::").pop()]), [["Check", "thing"]]);
+      assert.match(e.message, /Check failed: .*check exploded/);
+      return true;
+    });
+    assert.strictEqual(engine.hostCalls.Create, 0);
+  });
+
   it("shows why an init failure must carry __provider: without it, the host cannot run the later Delete", async () => {
     const engine = newEngine();
     await assert.rejects(engine.up(one({ name: "a", failAfterCreate: "without-provider" })), /did not become ready/);

@@ -335,7 +335,13 @@ class Deployment {
       const id = old?.id ?? (this.preview ? "" : req.name);
       return this.record({ ...base, id, outputs: req.inputs }, !old ? "create" : changed ? "update" : "same");
     }
-    return this.registerDynamic(req, base, old);
+    try {
+      return await this.registerDynamic(req, base, old);
+    } catch (e) {
+      // A provider that throws in check or diff fails the resource as any other provider error.
+      if (!(e as { recorded?: boolean }).recorded) this.failures.push(failureOf(req.urn, e));
+      throw e;
+    }
   }
 
   private async registerDynamic(req: RegistrationRequest, base: ResourceState, old: ResourceState | undefined): Promise<ResourceState> {
@@ -348,7 +354,7 @@ class Deployment {
     if (check.failures.length) {
       const failure: Failure = { urn: req.urn, rpc: "Check", checkFailures: check.failures, message: check.failures.map((f) => `${f.property}: ${f.reason}`).join("; ") };
       this.failures.push(failure);
-      throw new Error(`${req.urn}: ${failure.message}`);
+      throw Object.assign(new Error(`${req.urn}: ${failure.message}`), { recorded: true });
     }
     const inputs = markSecrets(check.inputs, req.inputs);
     const provider = check.inputs.__provider as string;
@@ -359,7 +365,8 @@ class Deployment {
     const diff = await host.diff(req.urn, old.id ?? "", unwrapSecrets(old.outputs) as Props, plainNews, oldInputs);
     const changedKeys = changedTopLevelKeys(oldInputs, plainNews);
     const forcedReplace = req.replaceOnChanges.some((k) => k === "*" || changedKeys.includes(k));
-    const changed = diff.changes === "some" || (diff.changes === "unknown" && changedKeys.length > 0) || forcedReplace;
+    // A resource whose last create/update failed to initialize is updated again even without changes, as Pulumi does.
+    const changed = diff.changes === "some" || (diff.changes === "unknown" && changedKeys.length > 0) || forcedReplace || !!old.initErrors?.length;
     if (!changed) return this.record({ ...next, id: old.id, outputs: old.outputs }, "same");
     if (diff.replaces.length === 0 && !forcedReplace) {
       if (this.preview) return this.record({ ...next, id: old.id, outputs: inputs }, "update");
@@ -398,16 +405,11 @@ class Deployment {
 
   /** Records the failure; with ErrorResourceInitFailed, keeps what exists in state. */
   private providerFailure(e: unknown, next: ResourceState): Error {
-    const urn = next.urn;
-    if (e instanceof HostCallError) {
-      if (e.initFailed) {
-        this.registered.push({ ...next, id: e.id, outputs: markSecrets(e.outs ?? {}, next.inputs, next.additionalSecretOutputs), initErrors: e.reasons });
-      }
-      this.failures.push({ urn, rpc: e.rpc, message: `${e.rpc} failed: ${e.message}${e.reasons.length ? ` (${e.reasons.join("; ")})` : ""}` });
-    } else {
-      this.failures.push({ urn, message: errorMessage(e) });
+    if (e instanceof HostCallError && e.initFailed) {
+      this.registered.push({ ...next, id: e.id, outputs: markSecrets(e.outs ?? {}, next.inputs, next.additionalSecretOutputs), initErrors: e.reasons });
     }
-    return new Error(`${urn}: ${errorMessage(e)}`);
+    this.failures.push(failureOf(next.urn, e));
+    return Object.assign(new Error(`${next.urn}: ${errorMessage(e)}`), { recorded: true });
   }
 
   private record(r: ResourceState, kind: Op): ResourceState {
@@ -553,6 +555,11 @@ function changedTopLevelKeys(olds: Props, news: Props): string[] {
   const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
   keys.delete("__provider");
   return [...keys].filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+}
+
+function failureOf(urn: string, e: unknown): Failure {
+  if (!(e instanceof HostCallError)) return { urn, message: errorMessage(e) };
+  return { urn, rpc: e.rpc, message: `${e.rpc} failed: ${e.message}${e.reasons.length ? ` (${e.reasons.join("; ")})` : ""}` };
 }
 
 function errorMessage(e: unknown): string {
