@@ -92,11 +92,14 @@ export class TestEngine {
   private salt: string;
   private readonly key: Buffer;
   private readonly hosts = new Set<DynamicProviderHost>();
+  /** The temp directory of a default state file, removed by `close()`. */
+  private readonly ownStateDir: string | undefined;
 
   constructor(private readonly options: TestEngineOptions = {}) {
     this.project = options.project ?? "launchpad-test";
     this.stack = options.stack ?? "dev";
-    this.stateFile = options.stateFile ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "launchpad-engine-")), "state.json");
+    this.ownStateDir = options.stateFile ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "launchpad-engine-"));
+    this.stateFile = options.stateFile ?? path.join(this.ownStateDir!, "state.json");
     this.salt = crypto.randomBytes(16).toString("base64");
     if (fs.existsSync(this.stateFile)) {
       const saved = JSON.parse(fs.readFileSync(this.stateFile, "utf8"));
@@ -171,9 +174,10 @@ export class TestEngine {
     return { outputs: {}, operations, resources: this.resources, logs: host.logs };
   }
 
-  /** Stops any host still running (after a test failed half-way). */
+  /** Stops any host still running (after a test failed half-way); removes a default (temp) state file. */
   async close(): Promise<void> {
     await Promise.all([...this.hosts].map((h) => this.stopHost(h)));
+    if (this.ownStateDir) fs.rmSync(this.ownStateDir, { recursive: true, force: true });
   }
 
   private async deploy(program: Program, preview: boolean): Promise<RunResult> {
@@ -271,6 +275,7 @@ export class TestEngine {
       secretsProviders: { type: "passphrase", state: { salt: this.salt } },
       resources: this.resources.map((r) => this.encryptSecrets(r)),
     };
+    fs.mkdirSync(path.dirname(this.stateFile), { recursive: true });
     const tmp = `${this.stateFile}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(checkpoint, null, 2));
     fs.renameSync(tmp, this.stateFile);
