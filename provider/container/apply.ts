@@ -175,11 +175,10 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
     const resources = await clusterResources(client);
 
     // An earlier attempt of this very create (response lost, run killed) is finished, not duplicated.
-    const earlier = prefix ? findByTagPrefix(resources, prefix) : [];
-    if (earlier.length > 0) {
-      const found = earlier.sort((a, b) => Number(a.vmid) - Number(b.vmid))[0];
-      progress(`adopting CT ${found.vmid} on ${found.node}: it carries this resource's identity tag`);
-      return adopt(client, inputs, found.node!, Number(found.vmid), prefix!);
+    const earlier = prefix ? findByTagPrefix(resources, prefix).sort((a, b) => Number(a.vmid) - Number(b.vmid)) : [];
+    for (const found of earlier) {
+      const adopted = await adopt(client, inputs, found.node!, Number(found.vmid), prefix!);
+      if (adopted) return adopted;
     }
 
     const node = inputs.node ?? pickNode(resources);
@@ -247,7 +246,9 @@ async function dispatchCreate(
           continue;
         }
       }
-      throw await afterFailedDispatch(client, inputs, placement, error);
+      const outcome = await afterFailedDispatch(client, inputs, placement, error);
+      if (outcome && typeof outcome === "object" && "carryOn" in outcome) return (outcome as { carryOn: Placement }).carryOn;
+      throw outcome;
     }
   }
 }
@@ -265,20 +266,25 @@ async function nextVmid(client: ProxmoxClient, attempt: number): Promise<number>
  */
 async function afterFailedDispatch(client: ProxmoxClient, inputs: ContainerInputs, placement: Placement, error: unknown): Promise<unknown> {
   if (isAlreadyExists(error) && inputs.vmid !== undefined) return error; // a fixed VMID taken by someone else
-  let exists: LxcConfig | undefined;
+  const tracked = (cause: unknown) => initFailed(cause, String(placement.vmid), outputsOf(inputs, placement, { status: "unknown" }));
+  const configPath = `${lxcPath(placement.node, placement.vmid)}/config`;
+  let config: LxcConfig;
   try {
-    exists = await client.get<LxcConfig>(`${lxcPath(placement.node, placement.vmid)}/config`);
+    config = await client.get<LxcConfig>(configPath);
+    // A config still locked by the create holds nothing but the lock: wait for the task to finish.
+    if (config.lock && !isLaunchpadError(error, "ERR_PVE_TIMEOUT")) {
+      await waitUnlocked(client, placement.node, placement.vmid, inputs.timeouts.create);
+      config = await client.get<LxcConfig>(configPath);
+    }
   } catch (lookup) {
-    if (isGone(lookup)) return error;
-    // Cannot tell: report the id so the next run reads (and adopts or deletes) it.
-    return initFailed(error, String(placement.vmid), outputsOf(inputs, placement, { status: "unknown" }));
+    // Gone (Proxmox cleans up a failed create) or never made; otherwise it cannot be told: keep it tracked.
+    return isGone(lookup) ? error : tracked(error);
   }
-  const ours = parseTags(exists.tags).includes(placement.identityTag) || inputs.clone !== undefined;
+  if (isLaunchpadError(error, "ERR_PVE_TIMEOUT")) return tracked(error); // still being created
+  const ours = inputs.clone !== undefined ? config.hostname === inputs.hostname : parseTags(config.tags).includes(placement.identityTag);
   if (!ours) return error;
-  if (isLaunchpadError(error, "ERR_PVE_TIMEOUT") || isLaunchpadError(error, "ERR_PVE_NETWORK")) {
-    // Still being created (or it was, and the answer got lost): keep it, tracked.
-    return initFailed(error, String(placement.vmid), outputsOf(inputs, placement, { status: "unknown" }));
-  }
+  // Proxmox took the create and only the answer got lost: carry on with it.
+  if (isLaunchpadError(error, "ERR_PVE_NETWORK")) return { carryOn: placement };
   return removeOrReport(client, inputs, placement, error);
 }
 
@@ -329,6 +335,10 @@ const dropEmpty = <T extends object>(value: T): T => Object.fromEntries(Object.e
 async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, prefix: string) {
   await waitUnlocked(client, node, vmid, inputs.timeouts.create);
   const config = await client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`);
+  const size = config.rootfs ? parseDiskSizeGiB(config.rootfs) : undefined;
+  // A larger disk cannot be shrunk to the inputs: that is the container a shrink replaces, not ours.
+  if (size !== undefined && size > inputs.diskSize) return undefined;
+  progress(`adopting CT ${vmid} on ${node}: it carries this resource's identity tag`);
   const identityTag = `${prefix}${newClaim()}`;
   const storage = config.rootfs?.split(":")[0];
   const placement: Placement = { node, vmid, storage: storage ?? inputs.storage ?? "", ostemplate: inputs.template, identityTag };
@@ -338,7 +348,6 @@ async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: strin
     const hwaddr = config.net0 ? parseNet0(config.net0).hwaddr : undefined;
     // The new claim is written first: an older state entry for this container no longer matches it.
     await putConfig(client, placement, toConfigParams(config), desiredConfig(inputs, { hwaddr, identityTag }, config));
-    const size = config.rootfs ? parseDiskSizeGiB(config.rootfs) : undefined;
     if (size !== undefined && inputs.diskSize > size) await resizeDisk(client, placement, inputs.diskSize);
     let state: { status: string } & Addresses = { status: "stopped", mac: hwaddr?.toUpperCase() };
     if (inputs.started) {

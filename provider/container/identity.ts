@@ -3,7 +3,8 @@
 // - `identity` (an input set by LaunchpadContainer) is a hash of the resource's URN, stack and
 //   project: dynamic providers are never told their URN, so the resource class computes it.
 // - The generation hash mixes in every replace-class input, so that the replacement of a container
-//   (which differs in one of them) never finds, and adopts, the container it replaces.
+//   (which differs in one of them) never finds, and adopts, the container it replaces. The disk size
+//   is left out (it grows in place); a container whose disk is larger than asked is not adopted.
 // - The claim is random per create. A create that finds a container with its generation prefix
 //   (its own earlier attempt, whose response was lost or whose run was killed) adopts it and writes a
 //   new claim; `read` and `delete` act only on a container whose full tag matches their state, so an
@@ -30,7 +31,6 @@ export function identityPrefix(identity: string, inputs: ContainerInputs): strin
     inputs.storage ?? null,
     inputs.unprivileged,
     inputs.pool ?? null,
-    inputs.diskSize,
     secretDigest(inputs.password),
     secretDigest(inputs.sshPublicKeys.join("\n")),
   ]);

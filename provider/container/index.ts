@@ -33,7 +33,15 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs) {
-    return createContainer(parseStoredInputs(withoutProvider(inputs)));
+    try {
+      return await createContainer(parseStoredInputs(withoutProvider(inputs)));
+    } catch (error) {
+      // The host does not add `__provider` to an init-failed resource's properties, and a later
+      // delete rebuilds the provider from exactly those properties: put it there.
+      const properties = (error as { properties?: Record<string, unknown> })?.properties;
+      if (properties) properties.__provider = inputs.__provider;
+      throw error;
+    }
   },
 
   async read(id, props) {
