@@ -422,7 +422,9 @@ async function stopContainer(client: ProxmoxClient, node: string, vmid: number, 
 export async function updateContainer(id: string, olds: ContainerOutputs, oldInputs: ContainerInputs, inputs: ContainerInputs): Promise<{ outs: ContainerOutputs }> {
   const diff = diffInputs({ ...oldInputs, node: olds.node, vmid: olds.vmid, storage: olds.storage }, inputs);
   const changed = new Set(diff.fields.map((f) => f.field));
-  if (diff.fields.every((f) => f.class === "stateOnly")) {
+  // A container left stopped by a failed create (init errors) is not settled: the update starts it.
+  const settled = olds.status === (inputs.started ? "running" : "stopped");
+  if (settled && diff.fields.every((f) => f.class === "stateOnly")) {
     return { outs: { ...olds, ...jsonSafe(inputs), node: olds.node, vmid: olds.vmid, storage: olds.storage, schemaVersion: SCHEMA_VERSION } as ContainerOutputs };
   }
   return withClient(inputs, async (client) => {

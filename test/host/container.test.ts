@@ -43,7 +43,6 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     const ct = new LaunchpadContainer(name, args);
     return { vmid: ct.vmid, ipv4: ct.ipv4, node: ct.node };
   };
-  afterEach(function () { if (process.env.LP_DEBUG) console.log("LEFT", this.currentTest?.title.slice(0, 30), JSON.stringify(sandbox.containers().map((c) => [c.vmid, c.status, c.tags]))); });
   const count = (method: string, pattern: RegExp) => sandbox.requests.filter((r) => r.method === method && pattern.test(r.path)).length;
   const ops = (result: { operations: Array<{ name: string; op: string }> }) => result.operations.map((o) => `${o.name}:${o.op}`).sort();
   const live = (vmid: unknown) => sandbox.containers().find((c) => c.vmid === Number(vmid));
@@ -216,6 +215,12 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     assert.ok(tracked?.id, "the container is in state with its id");
     assert.ok(live(tracked!.id), "and it exists");
     assert.equal(sandbox.containers().length, 1, "no untracked container");
+    // The next up finishes it (Pulumi updates a resource left with init errors).
+    await engine.up(one({ hostname: "fault-1", template: TEMPLATE }));
+    assert.equal(engine.resource("app")!.id, tracked!.id);
+    assert.equal(engine.resource("app")!.plainOutputs.status, "running");
+    assert.equal(live(tracked!.id)!.status, "running");
+    assert.equal(sandbox.containers().length, 1);
     await engine.destroy();
     assert.equal(sandbox.containers().length, 0);
   });
