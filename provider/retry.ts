@@ -1,7 +1,7 @@
 // The one retry policy: data, plus one pure function that says how long to wait before the next
 // attempt (0 = stop). Every retry loop in the provider goes through `retrying`; no sleeps elsewhere.
 
-import { isLaunchpadError, PveHttpError, PveNetworkError } from "./errors";
+import { isLaunchpadError, LaunchpadError, PveHttpError, PveNetworkError } from "./errors";
 
 export interface RetryPolicy {
   /** Attempts after the first. */
@@ -63,6 +63,11 @@ export function isRetryable(error: unknown, context: RetryContext, policy: Retry
     const http = error as PveHttpError;
     if (isLockContention(http, policy)) return true;
     return context.idempotent && policy.statuses.includes(http.status);
+  }
+  // PowerDNS on SQLite answers a concurrent write with 500 "database is locked" instead of waiting.
+  if (isLaunchpadError(error, "ERR_DNS_UPDATE")) {
+    const status = (error as LaunchpadError).context.status;
+    return context.idempotent && typeof status === "number" && policy.statuses.includes(status);
   }
   return false;
 }

@@ -2,6 +2,7 @@
 // (REPLACE is atomic per rrset). The API has no conditional writes, so ownership is checked by
 // reading first; the window between read and write is the API's, not ours to close.
 import { DnsUpdateError } from "../errors";
+import { retrying } from "../retry";
 import { conflictOnCreate, conflictOnUpdate, RecordSetBackend, RecordSetKey, ServedSet } from "./backend";
 import { canonicalName } from "./names";
 import { canonicalSet, parseValue, RecordType, sameSet } from "./rdata";
@@ -22,7 +23,12 @@ export class PowerDnsBackend implements RecordSetBackend {
     return `${base}/api/v1/servers/${encodeURIComponent(this.server.serverId)}/zones/${encodeURIComponent(pdnsZoneId(zone))}`;
   }
 
-  private async call(method: "GET" | "PATCH", zone: string, body?: unknown, query = ""): Promise<unknown> {
+  /** Every call here is idempotent (GET, PATCH with REPLACE or DELETE), so busy answers are retried. */
+  private call(method: "GET" | "PATCH", zone: string, body?: unknown, query = ""): Promise<unknown> {
+    return retrying(() => this.callOnce(method, zone, body, query), { idempotent: true });
+  }
+
+  private async callOnce(method: "GET" | "PATCH", zone: string, body?: unknown, query = ""): Promise<unknown> {
     const url = this.zoneUrl(zone) + query;
     const where = `PowerDNS ${method} ${this.server.url} zone ${zone}`;
     let response: Response;

@@ -55,3 +55,14 @@ describe("errors", () => {
     assert.match(validation.message, /^memory: must be at least 16$/);
   });
 });
+
+describe("retry policy for DNS servers", () => {
+  it("retries an idempotent PowerDNS call answered 5xx, but not a rejected key or a non-idempotent one", async () => {
+    const { DnsUpdateError } = await import("../../provider/errors");
+    const busy = new DnsUpdateError("HTTP 500 database is locked", { context: { status: 500 } });
+    const rejected = new DnsUpdateError("the API key was rejected", { context: { status: 401 } });
+    assert.equal(isRetryable(busy, { idempotent: true }), true);
+    assert.equal(isRetryable(busy, { idempotent: false }), false);
+    assert.equal(isRetryable(rejected, { idempotent: true }), false);
+  });
+});
