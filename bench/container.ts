@@ -8,7 +8,7 @@ import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
 import { EngineError, TestEngine } from "../test/support/engine";
 import { DynamicProviderHost } from "../test/support/host";
-import { criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, round, wallRatio, type TaskTimes } from "./stats";
+import { createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, round, wallRatio, type CreatePhases, type TaskTimes } from "./stats";
 
 export interface ContainerBenchOptions {
   times: TaskTimes;
@@ -31,6 +31,8 @@ export interface SingleCreateFigures {
   upWallMs: number[];
   requests: number[];
   breakdown: Array<{ request: string; count: number }>;
+  /** Per run, where the create's time went (server's view). */
+  phases: CreatePhases[];
 }
 
 export interface ParallelFigures {
@@ -141,7 +143,7 @@ function vmidOf(engine: TestEngine, name: string): number | undefined {
 
 async function singleCreates(options: ContainerBenchOptions, creates: number[]): Promise<Pick<ContainerBenchReport, "single" | "noop" | "deleteRequests">> {
   const sandbox = await sandboxFor(options);
-  const single: SingleCreateFigures = { criticalPathMs: criticalPathMs(options.times, false), createRpcMs: [], upWallMs: [], requests: [], breakdown: [] };
+  const single: SingleCreateFigures = { criticalPathMs: criticalPathMs(options.times, false), createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [] };
   let noop: ContainerBenchReport["noop"] = { requests: NaN, operations: [], hostCalls: {} };
   let deleteRequests = NaN;
   try {
@@ -158,6 +160,7 @@ async function singleCreates(options: ContainerBenchOptions, creates: number[]):
         single.createRpcMs.push(creates[before]);
         single.requests.push(sandbox.requests.length);
         if (run === 1) single.breakdown = requestBreakdown(sandbox.requests);
+        single.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }))));
         options.log(`single create ${run}/${options.runs}: up ${round(up.ms)} ms, Create RPC ${round(creates[before])} ms, ${sandbox.requests.length} requests, CT ${vmidOf(engine, name)}`);
 
         if (run === 1) {

@@ -78,6 +78,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     upWallMs: round(median(report.single.upWallMs)),
     criticalPathMs: report.single.criticalPathMs,
     requestsPerCreate: median(report.single.requests),
+    createPhasesMs: Object.fromEntries((["prepareMs", "createMs", "startMs", "ipMs"] as const).map((key) => [key, round(median(report.single.phases.map((p) => p[key])))])),
     noopRequests: report.noop.requests,
     deleteRequests: report.deleteRequests,
     parallel10WallRatio: oneProgram(10)?.ratio ?? null,
@@ -111,6 +112,17 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["no-op up (identical inputs)", `${noop.requests} requests; host calls ${Object.entries(noop.hostCalls).map(([k, v]) => `${k} ${v}`).join(", ")}; ${noop.operations.join(", ")}`],
       ["destroy", `${report.deleteRequests} requests`],
     ]),
+    "",
+    "Where one create's time goes (median; the server's view of its requests)",
+    table(([
+      ["prepareMs", "reads before the create POST", 0],
+      ["createMs", "create POST -> start POST", parameters.createMs],
+      ["startMs", "start POST -> first /interfaces", parameters.startMs],
+      ["ipMs", "first /interfaces -> done", parameters.ipMs],
+    ] as const).map(([key, label, task]) => {
+      const ms = round(median(single.phases.map((p) => p[key])));
+      return [label, `${ms} ms  (sandbox ${task} ms, +${ms - task} ms)`];
+    })),
     "",
     "Requests of one create",
     table(single.breakdown.map(({ request, count }) => [request, count])),

@@ -64,3 +64,32 @@ export function round(value: number, digits = 0): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+export interface TimedRequest extends LoggedRequest {
+  /** When the server received it, ms since the epoch. */
+  startMs: number;
+  durationMs: number;
+}
+
+/** Where one create's time went, as the server saw its requests; NaN for a phase it did not see. */
+export interface CreatePhases {
+  /** First request to the create POST: reading the cluster, storages, the next vmid. */
+  prepareMs: number;
+  /** Create POST to start POST: the create task and noticing it finished. */
+  createMs: number;
+  /** Start POST to the first `/interfaces` read: the start task and noticing it finished. */
+  startMs: number;
+  /** First `/interfaces` read to the end of the last request: waiting for the address. */
+  ipMs: number;
+}
+
+/** Splits one template/clone create (the only create in `requests`) into phases at its milestone requests. */
+export function createPhases(requests: readonly TimedRequest[]): CreatePhases {
+  const at = (match: (r: TimedRequest) => boolean) => requests.find(match)?.startMs ?? NaN;
+  const first = requests.length ? Math.min(...requests.map((r) => r.startMs)) : NaN;
+  const end = requests.length ? Math.max(...requests.map((r) => r.startMs + r.durationMs)) : NaN;
+  const createPost = at((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status === 200);
+  const startPost = at((r) => r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200);
+  const firstInterfaces = at((r) => r.method === "GET" && /\/interfaces$/.test(r.path));
+  return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: firstInterfaces - startPost, ipMs: end - firstInterfaces };
+}

@@ -63,6 +63,17 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     assert.equal(sandbox.containers().length, 0);
   });
 
+  it("previews with unknown inputs: no failure, no request", async () => {
+    sandbox.resetRequests();
+    const engine = newEngine("preview");
+    const result = await engine.preview(() => {
+      const a = new LaunchpadContainer("a", { hostname: "prev-a", template: TEMPLATE });
+      new LaunchpadContainer("b", { hostname: a.hostname.apply((h) => `${h}-b`), template: TEMPLATE, env: { PEER: a.ipv4.apply((ip) => ip ?? "") } });
+    });
+    assert.deepEqual(ops(result), ["a:create", "b:create"]);
+    assert.deepEqual(sandbox.requests, []);
+  });
+
   it("creates from a template, updates by class with the fewest calls, refreshes drift, deletes twice", async () => {
     const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lp-ct-")), "state.json");
     const engine = newEngine("lifecycle", { stateFile });

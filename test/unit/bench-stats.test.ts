@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { parseFlags } from "../../bench/index";
-import { criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, wallRatio } from "../../bench/stats";
+import { createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, wallRatio } from "../../bench/stats";
 
 describe("bench statistics", () => {
   it("median of odd and even counts, NaN for none", () => {
@@ -44,5 +44,21 @@ describe("bench statistics", () => {
     assert.deepEqual([quick.createMs, quick.startMs, quick.ipMs, quick.pullMs, quick.parallel, quick.stacks], [200, 100, 150, 1000, [5, 20], []]);
     assert.throws(() => parseFlags(["--parallel", "10,x"]), /--parallel needs a whole number/);
     assert.throws(() => parseFlags(["--fast"]), /unknown flag --fast/);
+  });
+});
+
+describe("bench create phases", () => {
+  it("splits a create at the create POST, the start POST and the first /interfaces read", () => {
+    const r = (method: string, path: string, startMs: number, durationMs = 5, status = 200) => ({ method, path, startMs, durationMs, status });
+    const phases = createPhases([
+      r("GET", "/cluster/resources", 1000),
+      r("POST", "/nodes/pve1/lxc", 1020, 5, 500),
+      r("POST", "/nodes/pve1/lxc", 1040),
+      r("GET", "/nodes/pve1/tasks/UPID/status", 1100),
+      r("POST", "/nodes/pve1/lxc/100/status/start", 9200),
+      r("GET", "/nodes/pve1/lxc/100/interfaces", 12300),
+      r("GET", "/nodes/pve1/lxc/100/interfaces", 15400, 10),
+    ]);
+    assert.deepEqual(phases, { prepareMs: 40, createMs: 8160, startMs: 3100, ipMs: 3110 });
   });
 });
