@@ -108,6 +108,8 @@ async function checkAndCreate(raw: Raw): Promise<{ id: string; outs: Raw }> {
 }
 
 describe("ProxyRoute on a real nginx over real SSH", function () {
+  // 20 provider processes compile and connect at once; on two busy cores that takes minutes.
+  this.timeout(600_000);
   let nginx: TestNginx;
   let sshd: TestSshd;
   const servers: { close(cb?: () => void): unknown }[] = [];
