@@ -8,7 +8,7 @@ import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
 import { EngineError, TestEngine } from "../test/support/engine";
 import { DynamicProviderHost } from "../test/support/host";
-import { createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, round, wallRatio, type CreatePhases, type TaskTimes } from "./stats";
+import { createAttemptsByHostname, createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, round, wallRatio, type CreatePhases, type TaskTimes } from "./stats";
 
 export interface ContainerBenchOptions {
   times: TaskTimes;
@@ -47,6 +47,8 @@ export interface ParallelFigures {
   duplicateVmids: number[];
   refusedCreates: number;
   createAttempts: number;
+  /** Create POSTs of the unluckiest container (the vmid race policy gives up after 25). */
+  maxCreateAttempts: number;
   requests: number;
   createRpcMedianMs: number;
   createRpcMaxMs: number;
@@ -216,6 +218,7 @@ async function parallelCreates(options: ContainerBenchOptions, creates: number[]
       duplicateVmids: duplicates(vmids),
       refusedCreates: refusedCreates(sandbox.requests),
       createAttempts: hostLogs.filter((line) => /creating CT \d+/.test(line)).length,
+      maxCreateAttempts: createAttemptsByHostname(sandbox.requests)[0] ?? 0,
       requests: sandbox.requests.length,
       createRpcMedianMs: round(median(rpc)),
       createRpcMaxMs: round(Math.max(...rpc)),

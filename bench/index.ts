@@ -88,7 +88,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     refusedCreates: report.parallel.reduce((sum, p) => sum + p.refusedCreates, 0),
     parallel: report.parallel.map((p) => ({
       n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, failures: p.failures, containers: p.containers, tracked: p.tracked,
-      duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, requests: p.requests,
+      duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, maxCreateAttempts: p.maxCreateAttempts, requests: p.requests,
       requestsPerCreate: round(p.requests / p.n, 1), createRpcMedianMs: p.createRpcMedianMs, createRpcMaxMs: p.createRpcMaxMs,
     })),
     image: report.image ?? null,
@@ -121,7 +121,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["ipMs", "first /interfaces -> done", parameters.ipMs],
     ] as const).map(([key, label, task]) => {
       const ms = round(median(single.phases.map((p) => p[key])));
-      return [label, `${ms} ms  (sandbox ${task} ms, +${ms - task} ms)`];
+      return [label, `${ms} ms  (sandbox ${task} ms, ${ms >= task ? "+" : "-"}${Math.abs(ms - task)} ms)`];
     })),
     "",
     "Requests of one create",
@@ -135,7 +135,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["failures", p.failures + (p.failureMessages.length ? `  (${p.failureMessages.join(" | ")})` : "")],
       ["containers in the sandbox / tracked", `${p.containers} / ${p.tracked}`],
       ["duplicate vmids", p.duplicateVmids.length ? p.duplicateVmids.join(", ") : "none"],
-      ["creates refused (vmid taken) / attempts", `${p.refusedCreates} / ${p.createAttempts}`],
+      ["creates refused (vmid taken) / attempts", `${p.refusedCreates} / ${p.createAttempts}; unluckiest container ${p.maxCreateAttempts} attempts`],
       ["requests (per create)", `${p.requests} (${round(p.requests / p.n, 1)})`],
       ["placement", Object.entries(p.nodes).sort().map(([node, count]) => `${node} ${count}`).join(", ")],
     ]));

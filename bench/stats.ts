@@ -93,3 +93,13 @@ export function createPhases(requests: readonly TimedRequest[]): CreatePhases {
   const firstInterfaces = at((r) => r.method === "GET" && /\/interfaces$/.test(r.path));
   return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: firstInterfaces - startPost, ipMs: end - firstInterfaces };
 }
+
+/** Create POSTs per container (by the `hostname` parameter each one sends), highest first. */
+export function createAttemptsByHostname(requests: ReadonlyArray<LoggedRequest & { params?: Record<string, unknown> }>): number[] {
+  const counts = new Map<string, number>();
+  for (const r of requests) {
+    if (r.method !== "POST" || !/^\/nodes\/[^/]+\/lxc$/.test(r.path) || typeof r.params?.hostname !== "string") continue;
+    counts.set(r.params.hostname, (counts.get(r.params.hostname) ?? 0) + 1);
+  }
+  return [...counts.values()].sort((a, b) => b - a);
+}

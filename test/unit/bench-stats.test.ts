@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { parseFlags } from "../../bench/index";
-import { createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, wallRatio } from "../../bench/stats";
+import { createAttemptsByHostname, createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, wallRatio } from "../../bench/stats";
 
 describe("bench statistics", () => {
   it("median of odd and even counts, NaN for none", () => {
@@ -34,6 +34,13 @@ describe("bench statistics", () => {
       { method: "GET", path: "/cluster/nextid", status: 200 },
     ];
     assert.equal(refusedCreates(requests), 2);
+    const posts = [
+      { method: "POST", path: "/nodes/pve1/lxc", status: 500, params: { hostname: "a" } },
+      { method: "POST", path: "/nodes/pve2/lxc", status: 200, params: { hostname: "a" } },
+      { method: "POST", path: "/nodes/pve1/lxc", status: 200, params: { hostname: "b" } },
+      { method: "POST", path: "/nodes/pve1/lxc/100/status/start", status: 200, params: { hostname: "b" } },
+    ];
+    assert.deepEqual(createAttemptsByHostname(posts), [2, 1]);
     assert.deepEqual(requestBreakdown(requests)[0], { request: "POST /nodes/{node}/lxc", count: 2 });
   });
 
