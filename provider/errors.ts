@@ -37,8 +37,9 @@ export function redact(text: string): string {
   let out = text;
   for (const secret of knownSecrets) out = out.split(secret).join("[secret]");
   for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (_match, key?: string, sep?: string) =>
-      key !== undefined && sep !== undefined ? `${key}${sep}[secret]` : "[secret]",
+    // Patterns without groups get (match, offset, input) here: only keep a key=sep prefix when both are captured strings.
+    out = out.replace(pattern, (_match: string, ...groups: unknown[]) =>
+      typeof groups[0] === "string" && typeof groups[1] === "string" ? `${groups[0]}${groups[1]}[secret]` : "[secret]",
     );
   }
   return out;

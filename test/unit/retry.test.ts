@@ -51,6 +51,9 @@ describe("errors", () => {
     assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"));
     assert.ok(!isLaunchpadError(new Error("x")));
     assert.match(redact("password=hunter2&x=1"), /password=\[secret\]/);
+    assert.equal(redact("x PVEAPIToken=root@pam!t=abcd y"), "x [secret] y");
+    const pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----";
+    assert.equal(redact(`key: ${pem} end`), "key: [secret] end");
     const validation = new ValidationError([{ property: "memory", reason: "must be at least 16" }]);
     assert.match(validation.message, /^memory: must be at least 16$/);
   });
