@@ -7,6 +7,7 @@ import { posix as path } from "path";
 import { PassThrough } from "stream";
 import { NodeSSH } from "node-ssh";
 import { SshConnectError, SshExecError, registerSecret } from "../errors";
+import { retrying } from "../retry";
 
 // node-ssh quotes with `shell-escape`; reuse it so that quoting rules live in one library.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -156,6 +157,8 @@ class NodeSshSession implements SshSession {
   }
 }
 
+const TRANSIENT_CONNECT_CODES = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"];
+
 async function connect(target: SshTarget): Promise<NodeSSH> {
   // Messages get trimmed, so a key printed whole loses its final newline: mask both forms.
   for (const secret of [target.privateKey, target.privateKey?.trim(), target.passphrase]) registerSecret(secret);
@@ -192,13 +195,16 @@ async function connect(target: SshTarget): Promise<NodeSSH> {
       throw new SshConnectError(`host key of ${target.host}:${port} does not match: expected ${expected}, got ${presented}`, { cause: error });
     }
     const reason = error instanceof Error ? error.message : String(error);
-    throw new SshConnectError(`cannot connect to ${where}: ${reason}`, { cause: error });
+    const code = (error as { code?: string }).code;
+    // Refused, reset or timed out before login: nothing ran yet, so connecting again is safe.
+    const transient = (code !== undefined && TRANSIENT_CONNECT_CODES.includes(code)) || /handshake|Connection lost before/i.test(reason);
+    throw new SshConnectError(`cannot connect to ${where}: ${reason}`, { cause: error, context: { transient } });
   }
 }
 
 /** Opens one SSH connection, hands a session to `work`, and always closes the connection. */
 export async function withSshSession<T>(target: SshTarget, work: (session: SshSession) => Promise<T>): Promise<T> {
-  const ssh = await connect(target);
+  const ssh = await retrying(() => connect(target), { idempotent: true });
   try {
     return await work(new NodeSshSession(ssh));
   } finally {

@@ -69,3 +69,12 @@ describe("retry policy for DNS servers", () => {
     assert.equal(isRetryable(rejected, { idempotent: true }), false);
   });
 });
+
+describe("retry policy for SSH connections", () => {
+  it("reconnects after a refused or reset connection, never after a host key mismatch or failed login", async () => {
+    const { SshConnectError } = await import("../../provider/errors");
+    assert.equal(isRetryable(new SshConnectError("refused", { context: { transient: true } }), { idempotent: false }), true);
+    assert.equal(isRetryable(new SshConnectError("host key does not match"), { idempotent: true }), false);
+    assert.equal(isRetryable(new SshConnectError("authentication failed", { context: { transient: false } }), { idempotent: true }), false);
+  });
+});
