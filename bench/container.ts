@@ -2,7 +2,8 @@
 // top of Proxmox's own time, how many requests it makes, and how it behaves under parallel creates.
 // Every create goes through the real dynamic-provider host (TestEngine), as `pulumi up` runs it.
 
-import { performance } from "perf_hooks";
+import * as fs from "fs";
+import { monitorEventLoopDelay, performance } from "perf_hooks";
 import { startSandbox, type RequestLogEntry, type Sandbox } from "../sandbox";
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
@@ -33,11 +34,14 @@ export interface SingleCreateFigures {
   breakdown: Array<{ request: string; count: number }>;
   /** Per run, where the create's time went (server's view). */
   phases: CreatePhases[];
+  /** Per run, CPU time of the provider host process (its start-up included). */
+  hostCpuMs: number[];
 }
 
 export interface ParallelFigures {
   n: number;
-  mode: "one program" | "separate stacks";
+  /** `fixed vmids`: one program with a `vmid` per resource, the control run without allocation races. */
+  mode: "one program" | "separate stacks" | "fixed vmids";
   wallMs: number;
   ratio: number;
   failures: number;
@@ -52,6 +56,14 @@ export interface ParallelFigures {
   requests: number;
   createRpcMedianMs: number;
   createRpcMaxMs: number;
+  /** How long the sandbox took to answer, p50 / p95 (it shares this process with the engine). */
+  serverMsP50: number;
+  serverMsP95: number;
+  /** CPU time of this process (engine + sandbox) and of the provider host processes, during the run. */
+  benchCpuMs: number;
+  hostCpuMs: number;
+  /** This process's event-loop delay, p99: high means the engine and sandbox were starved of CPU. */
+  eventLoopDelayP99Ms: number;
   nodes: Record<string, number>;
 }
 
@@ -74,6 +86,47 @@ export interface ContainerBenchReport {
 
 const PROJECT = "launchpad-bench";
 
+/**
+ * CPU time of this process's children (the provider hosts), sampled from /proc while they live:
+ * a host's time is gone from /proc once it exits. Linux only; NaN elsewhere.
+ */
+function childCpu(): { stop(): number } {
+  if (!fs.existsSync("/proc/self/stat")) return { stop: () => NaN };
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+  const last = new Map<number, number>();
+  const sample = () => {
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (Number(fields[1]) !== process.pid) continue; // ppid
+        last.set(Number(entry), Number(fields[11]) + Number(fields[12])); // utime + stime
+      } catch {
+        // The process ended between listing and reading.
+      }
+    }
+  };
+  sample();
+  const before = new Map(last);
+  const timer = setInterval(sample, 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      let ticks = 0;
+      for (const [pid, now] of last) ticks += now - (before.get(pid) ?? 0);
+      return ticks / ticksPerMs;
+    },
+  };
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
 /** Times every Create RPC any engine sends, by wrapping the host class the engine uses. */
 function timeCreates(): { durations: number[]; restore(): void } {
   const durations: number[] = [];
@@ -91,10 +144,13 @@ function timeCreates(): { durations: number[]; restore(): void } {
 
 type Source = { template: string } | { image: string };
 
-function program(names: string[], source: Source, node?: string) {
+function program(names: string[], source: Source, pin: { node?: string; firstVmid?: number } = {}) {
   return () => {
     const vmids: Record<string, unknown> = {};
-    for (const name of names) vmids[name] = new LaunchpadContainer(name, { hostname: name, ...source, ...(node ? { node } : {}) }).vmid;
+    names.forEach((name, i) => {
+      const args = { hostname: name, ...source, node: pin.node, vmid: pin.firstVmid === undefined ? undefined : pin.firstVmid + i };
+      vmids[name] = new LaunchpadContainer(name, args).vmid;
+    });
     return vmids;
   };
 }
@@ -145,7 +201,7 @@ function vmidOf(engine: TestEngine, name: string): number | undefined {
 
 async function singleCreates(options: ContainerBenchOptions, creates: number[]): Promise<Pick<ContainerBenchReport, "single" | "noop" | "deleteRequests">> {
   const sandbox = await sandboxFor(options);
-  const single: SingleCreateFigures = { criticalPathMs: criticalPathMs(options.times, false), createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [] };
+  const single: SingleCreateFigures = { criticalPathMs: criticalPathMs(options.times, false), createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] };
   let noop: ContainerBenchReport["noop"] = { requests: NaN, operations: [], hostCalls: {} };
   let deleteRequests = NaN;
   try {
@@ -156,7 +212,9 @@ async function singleCreates(options: ContainerBenchOptions, creates: number[]):
         const deploy = program([name], { template: DEFAULT_TEMPLATE });
         sandbox.resetRequests();
         const before = creates.length;
+        const hostCpu = childCpu();
         const up = await timed(() => engine.up(deploy));
+        single.hostCpuMs.push(round(hostCpu.stop()));
         if (up.error) throw up.error;
         single.upWallMs.push(up.ms);
         single.createRpcMs.push(creates[before]);
@@ -192,14 +250,22 @@ async function singleCreates(options: ContainerBenchOptions, creates: number[]):
 async function parallelCreates(options: ContainerBenchOptions, creates: number[], n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
   const sandbox = await sandboxFor(options);
   const names = Array.from({ length: n }, (_, i) => `bench-p${n}-${i + 1}`);
-  const engines = mode === "one program" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
+  const engines = mode !== "separate stacks" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
   try {
     const before = creates.length;
     options.log(`${n} parallel creates (${mode}): started`);
-    const run = await timed(() => mode === "one program"
-      ? engines[0].up(program(names, { template: DEFAULT_TEMPLATE })).then(() => [])
+    const cpuBefore = process.cpuUsage();
+    const hostCpu = childCpu();
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const run = await timed(() => mode !== "separate stacks"
+      ? engines[0].up(program(names, { template: DEFAULT_TEMPLATE }, { firstVmid: mode === "fixed vmids" ? 1000 : undefined })).then(() => [])
       : Promise.allSettled(engines.map((engine, i) => engine.up(program([names[i]], { template: DEFAULT_TEMPLATE })))).then((results) =>
         results.flatMap((r) => (r.status === "rejected" ? failuresOf(r.reason) : []))));
+    loop.disable();
+    const hostCpuMs = hostCpu.stop();
+    const cpu = process.cpuUsage(cpuBefore);
+    const serverMs = sandbox.requests.map((r) => r.durationMs);
     const failureMessages = run.error !== undefined ? failuresOf(run.error) : (run.value as string[]);
     const vmids = engines.flatMap((engine) => names.map((name) => vmidOf(engine, name))).filter((v): v is number => v !== undefined);
     const rpc = creates.slice(before);
@@ -222,6 +288,11 @@ async function parallelCreates(options: ContainerBenchOptions, creates: number[]
       requests: sandbox.requests.length,
       createRpcMedianMs: round(median(rpc)),
       createRpcMaxMs: round(Math.max(...rpc)),
+      serverMsP50: percentile(serverMs, 50),
+      serverMsP95: percentile(serverMs, 95),
+      benchCpuMs: round((cpu.user + cpu.system) / 1000),
+      hostCpuMs: round(hostCpuMs),
+      eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
       nodes,
     };
     options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates`);
@@ -240,7 +311,7 @@ async function imageCreates(options: ContainerBenchOptions, creates: number[]): 
     try {
       sandbox.resetRequests();
       const before = creates.length;
-      const up = await timed(() => engine.up(program([stack], { image }, node)));
+      const up = await timed(() => engine.up(program([stack], { image }, { node })));
       if (up.error) throw up.error;
       const figures = { createRpcMs: round(creates[before]), requests: sandbox.requests.length, pulls: pullsIn(sandbox.requests), node: String(engine.resource(stack)?.plainOutputs.node) };
       options.log(`image create ${stack}: Create RPC ${figures.createRpcMs} ms, ${figures.requests} requests, ${figures.pulls} pulls, on ${figures.node}`);
@@ -266,6 +337,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     const singleWallMs = median(single.upWallMs);
     const parallel: ParallelFigures[] = [];
     for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.durations, n, "one program", singleWallMs));
+    // The same largest run with every vmid given: what the run costs without allocation races.
+    if (options.parallel.length) parallel.push(await parallelCreates(options, timing.durations, Math.max(...options.parallel), "fixed vmids", singleWallMs));
     for (const n of options.stacks) parallel.push(await parallelCreates(options, timing.durations, n, "separate stacks", singleWallMs));
     const image = options.image ? await imageCreates(options, timing.durations) : undefined;
     return {

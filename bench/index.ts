@@ -1,6 +1,7 @@
 // `npm run bench -- [flags]`: figures for humans on stdout, then one JSON line (the last line) for
 // machines. Progress goes to stderr. Figures only: nothing here passes or fails on speed.
 
+import * as os from "os";
 import { runContainerBench, type ContainerBenchReport } from "./container";
 import { median, round, type TaskTimes } from "./stats";
 
@@ -78,6 +79,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     upWallMs: round(median(report.single.upWallMs)),
     criticalPathMs: report.single.criticalPathMs,
     requestsPerCreate: median(report.single.requests),
+    hostCpuMs: round(median(report.single.hostCpuMs)),
     createPhasesMs: Object.fromEntries((["prepareMs", "createMs", "startMs", "ipMs"] as const).map((key) => [key, round(median(report.single.phases.map((p) => p[key])))])),
     noopRequests: report.noop.requests,
     deleteRequests: report.deleteRequests,
@@ -90,9 +92,11 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
       n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, failures: p.failures, containers: p.containers, tracked: p.tracked,
       duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, maxCreateAttempts: p.maxCreateAttempts, requests: p.requests,
       requestsPerCreate: round(p.requests / p.n, 1), createRpcMedianMs: p.createRpcMedianMs, createRpcMaxMs: p.createRpcMaxMs,
+      serverMsP95: p.serverMsP95, benchCpuMs: p.benchCpuMs, hostCpuMs: p.hostCpuMs, eventLoopDelayP99Ms: p.eventLoopDelayP99Ms,
     })),
     image: report.image ?? null,
     parameters,
+    machine: { cpus: os.cpus().length, loadavg: os.loadavg().map((l) => round(l, 1)) },
   };
 }
 
@@ -108,6 +112,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
       ["provider overhead", `${report.createOverheadMs} ms`],
       ["whole up (host start, check, create)", `${round(median(single.upWallMs))} ms  (runs: ${single.upWallMs.map((ms) => round(ms)).join(", ")})`],
+      ["provider host CPU (start-up included)", `${round(median(single.hostCpuMs))} ms`],
       ["requests per create", `${median(single.requests)}  (runs: ${single.requests.join(", ")})`],
       ["no-op up (identical inputs)", `${noop.requests} requests; host calls ${Object.entries(noop.hostCalls).map(([k, v]) => `${k} ${v}`).join(", ")}; ${noop.operations.join(", ")}`],
       ["destroy", `${report.deleteRequests} requests`],
@@ -128,7 +133,8 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     table(single.breakdown.map(({ request, count }) => [request, count])),
   ];
   for (const p of report.parallel) {
-    lines.push("", `${p.n} parallel creates, ${p.mode === "one program" ? "N resources in one program, one host" : "N stacks at once, N hosts"}`);
+    const how = { "one program": "N resources in one program, one host", "separate stacks": "N stacks at once, N hosts", "fixed vmids": "one program, every vmid given (control: no allocation race)" }[p.mode];
+    lines.push("", `${p.n} parallel creates, ${how}`);
     lines.push(table([
       ["wall time", `${p.wallMs} ms  (${p.ratio} x one up)`],
       ["Create RPC median / max", `${p.createRpcMedianMs} / ${p.createRpcMaxMs} ms`],
@@ -137,6 +143,8 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["duplicate vmids", p.duplicateVmids.length ? p.duplicateVmids.join(", ") : "none"],
       ["creates refused (vmid taken) / attempts", `${p.refusedCreates} / ${p.createAttempts}; unluckiest container ${p.maxCreateAttempts} attempts`],
       ["requests (per create)", `${p.requests} (${round(p.requests / p.n, 1)})`],
+      ["sandbox answer time p50 / p95", `${p.serverMsP50} / ${p.serverMsP95} ms`],
+      ["CPU: engine+sandbox / provider host(s)", `${p.benchCpuMs} / ${p.hostCpuMs} ms; event-loop delay p99 ${p.eventLoopDelayP99Ms} ms`],
       ["placement", Object.entries(p.nodes).sort().map(([node, count]) => `${node} ${count}`).join(", ")],
     ]));
   }
