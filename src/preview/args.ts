@@ -59,7 +59,7 @@ export interface CloudflareDnsArgs {
   readonly zoneId: pulumi.Input<string>;
   /** Route through Cloudflare's proxy (HTTP only; SSH and TCP ports need it off). @default false */
   readonly proxied?: pulumi.Input<boolean>;
-  /** TTL in seconds, 1 = automatic. @default 1 */
+  /** TTL in seconds, 60-86400; proxied records always use 1 ("automatic"). @default 300 */
   readonly ttl?: pulumi.Input<number>;
   /** An explicit Cloudflare provider (another account or token). @default - the default provider (`cloudflare:apiToken`) */
   readonly provider?: cloudflare.Provider;

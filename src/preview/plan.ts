@@ -11,7 +11,7 @@ import type { PreviewEnvironmentArgs } from "./args";
 export const DEFAULT_DNS_KIND = "none";
 export const DEFAULT_DEPLOY_USER = "root";
 export const DEFAULT_SSH_PORT = 22;
-export const DEFAULT_CLOUDFLARE_TTL = 1;
+export const DEFAULT_CLOUDFLARE_TTL = 300;
 export const SSH_SERVICE_PORT = 22;
 
 const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -160,11 +160,4 @@ function previewNameOf(repository: string | undefined, branch: string): string {
   if (!repository) return previewName({ repository: "", branch });
   const [owner, repo] = repository.split("/");
   return previewName({ owner, repository: repo, branch });
-}
-
-/** The DNS record type for the proxy's public address: A, AAAA, or CNAME for a host name. */
-export function recordTypeFor(address: string): "A" | "AAAA" | "CNAME" {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return "A";
-  if (address.includes(":")) return "AAAA";
-  return "CNAME";
 }

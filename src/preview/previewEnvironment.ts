@@ -2,12 +2,13 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { publicKeyOf } from "../../provider/deploy/keyPair";
 import { ProxmoxPermission } from "../acl";
+import { publicDnsRecordArgs, recordTypeFor } from "../cloudflare";
 import { LaunchpadContainer, LaunchpadContainerArgs } from "../container";
 import { ContainerDeployment, DeployKey, JumpHostArgs } from "../deploy";
 import { DnsRecord } from "../dnsRecord";
 import { ProxyHostArgs, ProxyRoute } from "../proxyRoute";
 import type { PreviewEnvironmentArgs, PreviewProxyArgs } from "./args";
-import { DEFAULT_CLOUDFLARE_TTL, DEFAULT_DEPLOY_USER, DEFAULT_SSH_PORT, planPreview, recordTypeFor } from "./plan";
+import { DEFAULT_CLOUDFLARE_TTL, DEFAULT_DEPLOY_USER, DEFAULT_SSH_PORT, planPreview } from "./plan";
 import { DEFAULT_RUNNER_ARCH, DEFAULT_RUNNER_VERSION, RUNNER_TOKEN_ENV, renderRunnerCommands } from "./githubRunner";
 
 /** The component's own keys; everything else in the args is the container's. */
@@ -100,15 +101,14 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
         server: args.dns.server,
       }, { parent: this });
     } else if (plan.dns === "cloudflare" && args.dns?.kind === "cloudflare") {
-      new cloudflare.DnsRecord(`${name}-dns`, {
+      new cloudflare.DnsRecord(`${name}-dns`, publicDnsRecordArgs({
         zoneId: args.dns.zoneId,
-        name: fqdn!,
-        type: publicAddress!.apply(recordTypeFor),
-        content: publicAddress!,
+        hostname: fqdn!,
+        target: publicAddress!,
         ttl: args.dns.ttl ?? DEFAULT_CLOUDFLARE_TTL,
         proxied: args.dns.proxied ?? false,
         comment: `pulumi-launchpad preview ${plan.name}`,
-      }, { parent: this, ...(args.dns.provider ? { provider: args.dns.provider } : {}) });
+      }), { parent: this, ...(args.dns.provider ? { provider: args.dns.provider } : {}) });
     }
 
     if (plan.deploy) {
