@@ -1,0 +1,147 @@
+// `npm run demo`: one branch's preview, end to end, on this machine. Starts the sandbox (real LXC
+// containers when run as root with LXC), an nginx proxy host reached over SSH and PowerDNS; runs the
+// root program (index.ts) from stack config with `pulumi up` or the e2e test engine; fetches the URL
+// through nginx and runs a command over SSH through the allocated port; destroys and counts what is
+// left. Progress goes to stderr; the last line of stdout is one JSON object.
+import { ProgramRunner, chooseRunner } from "./engines";
+import { Leftovers, PreviewStack, fakeRevision, startPreviewStack } from "./stack";
+
+interface DemoResult {
+  url: string | null;
+  httpStatus: number | null;
+  ssh: string;
+  engine: "pulumi" | "test-engine" | null;
+  backend: "lxc" | "memory" | null;
+  leftover: Leftovers | null;
+  seconds: Record<string, number>;
+  /** Why the run is not a success, in words, when it is not. */
+  why?: string[];
+}
+
+const BRANCH = "demo/hello-world";
+const IMAGE = "docker.io/library/node:22-bookworm-slim";
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const since = (start: number) => Math.round((performance.now() - start) / 10) / 100;
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0];
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const seconds: Record<string, number> = {};
+  const result: DemoResult = { url: null, httpStatus: null, ssh: "not run", engine: null, backend: null, leftover: null, seconds, why: [] };
+  let stack: PreviewStack | undefined;
+  let runner: ProgramRunner | undefined;
+  let deployed = false;
+
+  // Ctrl-C or a kill: take down what was started (the sandbox's close destroys its LXC containers), then go.
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`\n${signal}: stopping everything this demo started (again to quit at once)`);
+    void (async () => {
+      await runner?.close().catch(() => undefined);
+      await stack?.close().catch((error) => log(`cleanup: ${firstLine(error)}`));
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    })();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // Pulumi's runtime leaves a failed registration's promise unhandled; the engine reports the failure itself.
+  process.on("unhandledRejection", (error) => log(`   (program: ${firstLine(error)})`));
+
+  try {
+    log("== starting the sandbox, the proxy host and PowerDNS");
+    stack = await startPreviewStack({ backend: "lxc", log });
+    result.backend = stack.backend;
+    seconds.setup = since(started);
+    const settings = { branch: BRANCH, revision: fakeRevision(), image: IMAGE };
+    runner = chooseRunner(stack, settings.branch, log);
+    result.engine = runner.engine;
+
+    log(`== pulumi up --stack ${runner.stack} (root program index.ts, branch ${settings.branch}, revision ${settings.revision.slice(0, 12)})`);
+    let clock = performance.now();
+    const outputs = await runner.up(stack.stackConfig(settings));
+    deployed = true;
+    seconds.up = since(clock);
+    result.url = typeof outputs.url === "string" ? outputs.url : null;
+    const sshPort = (outputs.ports as Record<string, number> | undefined)?.ssh;
+    const hostname = String(outputs.hostname ?? "");
+    process.stdout.write(`URL: ${result.url}\n`);
+    process.stdout.write(`SSH: ${outputs.sshCommand} -i ${stack.userKey.file}\n`);
+    log(`   (${result.url} resolves in the preview's DNS only: PowerDNS on 127.0.0.1:${stack.pdns.dnsPort} answers for it; `
+      + `the demo connects to the proxy's loopback port with the name in SNI and Host)`);
+
+    if (stack.backend === "memory") {
+      const why = "memory backend: the container is a record in the sandbox, no process runs in it (real containers need root and LXC), "
+        + "so the deploy step is left out and neither the URL nor SSH can reach an app";
+      log(`== ${why}`);
+      result.why!.push(why);
+      result.ssh = "not run: no real container (memory backend)";
+    } else {
+      log(`== GET ${result.url} through nginx`);
+      clock = performance.now();
+      try {
+        const answer = await stack.fetch(result.url!);
+        result.httpStatus = answer.status;
+        log(`   HTTP ${answer.status}: ${answer.body.trim()}`);
+        if (answer.status !== 200) result.why!.push(`the URL answered HTTP ${answer.status}`);
+      } catch (error) {
+        result.why!.push(`GET ${result.url}: ${firstLine(error)}`);
+        log(`   failed: ${firstLine(error)}`);
+      }
+      seconds.http = since(clock);
+
+      log(`== ssh -p ${sshPort} root@127.0.0.1 hostname (host key pinned to what the deploy step trusted)`);
+      clock = performance.now();
+      try {
+        if (sshPort === undefined) throw new Error("the stack has no ssh port output");
+        const answer = await stack.ssh(sshPort, "hostname", await runner.deployHostKey());
+        const seen = answer.stdout.trim();
+        log(`   ${seen} (exit ${answer.code})`);
+        result.ssh = answer.code === 0 && seen === hostname ? "ok" : `hostname answered "${seen}" (exit ${answer.code}), expected "${hostname}"`;
+      } catch (error) {
+        result.ssh = firstLine(error);
+      }
+      seconds.ssh = since(clock);
+      if (result.ssh !== "ok") result.why!.push(`ssh: ${result.ssh}`);
+    }
+
+    log(`== pulumi destroy --stack ${runner.stack}`);
+    clock = performance.now();
+    await runner.destroy();
+    deployed = false;
+    seconds.destroy = since(clock);
+    result.leftover = await stack.leftovers();
+    log(`   left: ${result.leftover.containers} container(s) in the sandbox${stack.lxc ? ` and lxc-ls -P ${stack.lxc.lxcPath}` : ""}, `
+      + `${result.leftover.routes} route file(s) in ${stack.nginx.confDir}, ${result.leftover.records} record(s) in PowerDNS zone`);
+    const left = Object.entries(result.leftover).filter(([, n]) => n > 0);
+    if (left.length) result.why!.push(`left after destroy: ${left.map(([what, n]) => `${n} ${what}`).join(", ")}`);
+  } catch (error) {
+    log(`demo failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    result.why!.push(firstLine(error));
+    if (deployed && runner) {
+      log("== destroying what was deployed");
+      await runner.destroy().catch((destroyError) => log(`destroy failed: ${firstLine(destroyError)}`));
+    }
+  } finally {
+    await runner?.close().catch(() => undefined);
+    await stack?.close().catch((error) => log(`cleanup: ${firstLine(error)}`));
+  }
+  seconds.total = since(started);
+
+  const ok = result.httpStatus === 200 && result.ssh === "ok" && result.leftover !== null
+    && Object.values(result.leftover).every((n) => n === 0);
+  if (ok) delete result.why;
+  log(ok ? "== demo OK" : `== demo NOT OK: ${result.why!.join("; ")}`);
+  process.stdout.write(JSON.stringify(result) + "\n");
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    log(`demo crashed: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exit(1);
+  },
+);

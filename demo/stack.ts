@@ -1,0 +1,311 @@
+// Everything the root program's preview needs on one machine, started for the demo and for the LXC
+// e2e test alike: the sandbox (a Proxmox VE API; real LXC containers when run as root with LXC), a
+// real nginx proxy host reached over a real OpenSSH server, and a real PowerDNS. Returns the stack
+// config that points the root program (index.ts) at them, and handles to look at what is left.
+import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as https from "https";
+import * as path from "path";
+import { Client, utils } from "ssh2";
+import { sha256Fingerprint } from "../provider/ssh";
+import { Sandbox, startSandbox } from "../sandbox";
+import { LxcBackend, createLxcBackend, lxcAvailability } from "../sandbox/lxc";
+import { findBinary, requireBinary } from "../test/support/binaries";
+import { Run, cleanStaleRuns } from "../test/support/leftovers";
+import { TestNginx, startNginx } from "../test/support/nginx";
+import { PowerDnsServer } from "../test/support/pdns";
+import { TestSshd, startSshd } from "../test/support/sshd";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+/** The domain previews live under: the test nginx's certificate is for `*.preview.test`. */
+export const DOMAIN = "preview.test";
+/** The port the sample app listens on inside the container. */
+export const APP_PORT = 3000;
+const APP_SOURCE = path.join(__dirname, "app", "server.js");
+
+export type Progress = (line: string) => void;
+
+export interface PreviewStackOptions {
+  /** `lxc` falls back to `memory` (with one line saying why) when LXC cannot run here. */
+  backend: "lxc" | "memory";
+  /** Human-readable progress. @default - stderr */
+  log?: Progress;
+  /** In a mocha hook: a missing binary skips locally and fails under CI=true. @default - a missing binary is an error */
+  context?: Mocha.Context;
+}
+
+/** What changes between two `pulumi up`s of one branch. */
+export interface PreviewSettings {
+  /** The git branch; the stack is named after it. */
+  branch: string;
+  /** The commit being deployed: a new value reruns the deploy step in the same container. */
+  revision: string;
+  /** The OCI image: a new value replaces the container. */
+  image: string;
+}
+
+export interface StackConfig {
+  config: Record<string, string>;
+  secretConfig: Record<string, string>;
+}
+
+export interface Leftovers {
+  containers: number;
+  routes: number;
+  records: number;
+}
+
+export interface SshAnswer {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The host key fingerprint the server presented. */
+  hostKey: string;
+}
+
+export interface PreviewStack {
+  readonly run: Run;
+  readonly sandbox: Sandbox;
+  readonly backend: "lxc" | "memory";
+  /** The LXC backend, when containers are real. */
+  readonly lxc?: LxcBackend;
+  readonly nginx: TestNginx;
+  readonly sshd: TestSshd;
+  readonly pdns: PowerDnsServer;
+  /** The Pulumi project name, from Pulumi.yaml. */
+  readonly project: string;
+  /** A developer's key pair authorized in the container (the deploy step has its own). */
+  readonly userKey: { privateKey: string; publicKey: string; file: string };
+  /** Environment for whatever runs the program (the provider host, the Pulumi CLI): the run's mark and temp dir. */
+  readonly env: Record<string, string>;
+  /** Stack config for the root program (index.ts), as `pulumi config set` would hold it. */
+  stackConfig(settings: PreviewSettings): StackConfig;
+  /** GET an https URL of the proxy: sent to 127.0.0.1:<its port> with its Host and SNI, trusting the proxy's certificate only. */
+  fetch(url: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
+  /** Runs a command as root over SSH through the proxy's allocated port; the host key must match `hostKey` when given. */
+  ssh(port: number, command: string, hostKey?: string): Promise<SshAnswer>;
+  /** What would be left of a preview: containers (sandbox and LXC), route files, DNS records. */
+  leftovers(): Promise<Leftovers>;
+  /** Stops everything this stack started and removes its temp dirs; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** For the demo: a missing binary is an error that names its package (mocha's skip does not exist here). */
+function noSkipContext(): Mocha.Context {
+  return { skip() { throw new Error("a required program is missing (see the line above)"); } } as unknown as Mocha.Context;
+}
+
+function projectName(): string {
+  const text = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8");
+  const name = /^name:\s*(\S+)\s*$/m.exec(text)?.[1];
+  if (!name) throw new Error("Pulumi.yaml has no `name:`");
+  return name;
+}
+
+/** `listen ... ssl http2` before nginx 1.25.1, the `http2` directive after. */
+function http2Style(): "listen" | "directive" {
+  const nginx = findBinary("nginx");
+  // nginx -v prints its version on stderr.
+  const version = nginx ? /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr ?? "") : null;
+  const [major, minor, patch] = version ? version.slice(1).map(Number) : [0, 0, 0];
+  return major > 1 || (major === 1 && (minor > 25 || (minor === 25 && patch >= 1))) ? "directive" : "listen";
+}
+
+/**
+ * The deploy step: writes the sample app, (re)starts it with the revision in its environment, and
+ * waits until it answers with that revision. The app runs on the container's node (the host's /usr
+ * on the LXC sandbox).
+ */
+export function appDeployCommands(nodeBinary: string): string[] {
+  const source = fs.readFileSync(APP_SOURCE, "utf8");
+  return [
+    "mkdir -p /opt/app",
+    `cat > /opt/app/server.js <<'LAUNCHPAD_APP'\n${source.trimEnd()}\nLAUNCHPAD_APP`,
+    // Stop the previous revision and wait until its port is free, then start this one in the background.
+    "cd /opt/app && if [ -f app.pid ]; then old=$(cat app.pid); kill \"$old\" 2>/dev/null; while kill -0 \"$old\" 2>/dev/null; do sleep 0.1; done; fi; "
+      + `nohup ${nodeBinary} server.js >app.log 2>&1 </dev/null & echo $! > app.pid`,
+    `cd /opt/app && ${nodeBinary} server.js check`,
+  ];
+}
+
+/** Node for inside the container: the sandbox's containers see the host's /usr, nothing else of it. */
+function containerNode(): string {
+  return process.execPath.startsWith("/usr/") ? process.execPath : "node";
+}
+
+export async function startPreviewStack(options: PreviewStackOptions): Promise<PreviewStack> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const context = options.context ?? noSkipContext();
+
+  const stale = await cleanStaleRuns();
+  if (stale.runs.length > 0) log(`cleaned up ${stale.runs.length} crashed run(s): ended ${stale.processes.length} process(es), removed ${stale.runs.join(", ")}`);
+  const pdnsBinary = requireBinary(context, "pdns_server", "pdns-server");
+  requireBinary(context, "sqlite3", "sqlite3");
+
+  const run = Run.open("preview-stack");
+  run.activate();
+  const started: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    const problems: string[] = [];
+    for (const stop of started.reverse()) {
+      try { await stop(); } catch (error) { problems.push((error as Error).message); }
+    }
+    started.length = 0;
+    run.close();
+    if (problems.length) throw new Error(`stopping the preview stack: ${problems.join("; ")}`);
+  };
+  try {
+    let lxc: LxcBackend | undefined;
+    if (options.backend === "lxc") {
+      const availability = lxcAvailability();
+      if (availability.ok) lxc = (await createLxcBackend()) as LxcBackend;
+      else log(`LXC backend unavailable (${availability.reason}); using the in-memory backend: containers are records, nothing runs in them`);
+    }
+    // The sandbox cleans up containers and bridges of crashed runs before it serves (the LXC backend's cleanup()).
+    const sandbox = await startSandbox({ backend: lxc ?? "memory" });
+    started.push(() => sandbox.close());
+    log(`sandbox: ${sandbox.endpoint} (${sandbox.backendKind} backend${lxc ? `, bridge ${lxc.bridge} ${lxc.subnet}` : ""})`);
+
+    const nginx = await startNginx(context);
+    started.push(() => nginx.stop());
+    const sshd = await startSshd(context);
+    started.push(() => sshd.stop());
+    log(`proxy host: nginx https on 127.0.0.1:${nginx.httpsPort}, reached over OpenSSH at ${sshd.user}@127.0.0.1:${sshd.port}`);
+
+    const pdns = await PowerDnsServer.start(pdnsBinary);
+    started.push(() => pdns.stop());
+    await pdns.createZone(DOMAIN);
+    log(`PowerDNS: API ${pdns.apiUrl}, DNS 127.0.0.1:${pdns.dnsPort}, zone ${DOMAIN}`);
+
+    const pair = utils.generateKeyPairSync("ed25519", { comment: "launchpad-demo-user" });
+    const keyFile = path.join(run.dir, "id_ed25519");
+    fs.writeFileSync(keyFile, pair.private, { mode: 0o600 });
+    const userKey = { privateKey: pair.private, publicKey: pair.public, file: keyFile };
+
+    const project = projectName();
+    const http2 = http2Style();
+    const nodeBinary = containerNode();
+    // Stream ports from a per-process slice, so concurrent runs on one machine rarely meet.
+    const portBase = 20_000 + (process.pid % 400) * 100;
+
+    const stack: PreviewStack = {
+      run, sandbox, backend: sandbox.backendKind, lxc, nginx, sshd, pdns, project, userKey, env: run.env,
+
+      stackConfig(settings: PreviewSettings): StackConfig {
+        const proxy = {
+          host: sshd.host, port: sshd.port, user: sshd.user, hostKeyFingerprint: sshd.hostKeyFingerprint,
+          publicAddress: "127.0.0.1",
+          confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand,
+          httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", http2,
+          tls: { certificate: nginx.certificate, key: nginx.key },
+          portRange: { from: portBase, to: portBase + 99 },
+        };
+        const config: Record<string, string> = {
+          "preview:branch": settings.branch,
+          "preview:repository": "acme/shop",
+          "preview:image": settings.image,
+          "preview:domain": DOMAIN,
+          "preview:container": JSON.stringify({ cores: 1, memory: 512, sshPublicKeys: [userKey.publicKey] }),
+          "preview:services": JSON.stringify({ http: APP_PORT, ssh: true }),
+          "preview:proxy": JSON.stringify(proxy),
+          "preview:dns": JSON.stringify({ kind: "self-hosted", zone: DOMAIN, server: { kind: "powerdns", url: pdns.apiUrl } }),
+          "launchpad:endpoint": sandbox.endpoint,
+          "launchpad:fingerprint": sandbox.fingerprint,
+        };
+        // On the memory backend no process runs in a container: a deploy step could never connect.
+        if (sandbox.backendKind === "lxc") {
+          config["preview:deploy"] = JSON.stringify({
+            commands: appDeployCommands(nodeBinary),
+            env: { APP_PORT: String(APP_PORT), APP_REVISION: settings.revision },
+            connectTimeoutSeconds: 60,
+          });
+          config["preview:revision"] = settings.revision;
+        }
+        return {
+          config,
+          secretConfig: {
+            "launchpad:apiToken": sandbox.apiToken,
+            "preview:proxyPrivateKey": sshd.privateKey,
+            "preview:dnsSecret": pdns.apiKey,
+          },
+        };
+      },
+
+      fetch: (url, timeoutMs = 15_000) => fetchThroughProxy(url, nginx, timeoutMs),
+
+      ssh: (port, command, hostKey) => sshAsRoot(port, userKey.privateKey, command, hostKey),
+
+      async leftovers(): Promise<Leftovers> {
+        let containers = sandbox.containers().length;
+        if (lxc) {
+          const names = execFileSync("lxc-ls", ["-P", lxc.lxcPath, "-1"], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+          containers = Math.max(containers, names.filter((name) => name.startsWith(`${lxc!.namePrefix}${lxc!.runId}-`)).length);
+        }
+        const routes = ["http", "stream"]
+          .flatMap((kind) => fs.readdirSync(path.join(nginx.confDir, kind)))
+          .filter((file) => file.endsWith(".conf")).length;
+        const zone = (await pdns.api("GET", `/zones/${DOMAIN}.`)) as { rrsets: Array<{ type: string }> };
+        const records = zone.rrsets.filter((rrset) => rrset.type !== "SOA" && rrset.type !== "NS").length;
+        return { containers, routes, records };
+      },
+
+      close: stopAll,
+    };
+    return stack;
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+function fetchThroughProxy(url: string, nginx: TestNginx, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const target = new URL(url);
+  const port = Number(target.port || 443);
+  if (target.protocol !== "https:" || port !== nginx.httpsPort) throw new Error(`${url} is not served by the proxy's https listener on port ${nginx.httpsPort}`);
+  return new Promise((resolve, reject) => {
+    // The name resolves only in the preview's DNS: connect to the proxy's loopback listener, name the host in SNI and Host.
+    const request = https.get({
+      host: "127.0.0.1", port, path: `${target.pathname}${target.search}`, servername: target.hostname,
+      headers: { host: target.host }, ca: fs.readFileSync(nginx.certificate, "utf8"), timeout: timeoutMs,
+    }, (response) => {
+      let body = "";
+      response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("timeout", () => request.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    request.on("error", reject);
+  });
+}
+
+function sshAsRoot(port: number, privateKey: string, command: string, hostKey: string | undefined): Promise<SshAnswer> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let presented = "";
+    const timer = setTimeout(() => { client.end(); reject(new Error(`ssh -p ${port} root@127.0.0.1 ${command}: timed out`)); }, 20_000);
+    client
+      .on("ready", () => {
+        client.exec(command, (error, stream) => {
+          if (error) { clearTimeout(timer); client.end(); reject(error); return; }
+          let stdout = "";
+          let stderr = "";
+          stream.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+          stream.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+          stream.on("close", (code: number | null) => { clearTimeout(timer); client.end(); resolve({ code, stdout, stderr, hostKey: presented }); });
+        });
+      })
+      .on("error", (error) => { clearTimeout(timer); reject(error); })
+      .connect({
+        host: "127.0.0.1", port, username: "root", privateKey, readyTimeout: 15_000,
+        hostVerifier: (key: Buffer) => {
+          presented = sha256Fingerprint(key);
+          return hostKey === undefined || presented === hostKey;
+        },
+      });
+  });
+}
+
+/** A random revision id, shaped like a commit SHA. */
+export function fakeRevision(): string {
+  return crypto.randomBytes(20).toString("hex");
+}
