@@ -332,6 +332,10 @@ async function imageCreates(options: ContainerBenchOptions, creates: number[]): 
 
 export async function runContainerBench(options: ContainerBenchOptions): Promise<ContainerBenchReport> {
   const timing = timeCreates();
+  // As `pulumi`'s own program runner does: a failed registration also rejects the resource's
+  // promises; the engine records the failure, the bench must not die of the echo.
+  const onRejection = (reason: unknown) => options.log(`program: ${String((reason as Error)?.message ?? reason).split("\n")[0]}`);
+  process.on("unhandledRejection", onRejection);
   try {
     const { single, noop, deleteRequests } = await singleCreates(options, timing.durations);
     const singleWallMs = median(single.upWallMs);
@@ -350,6 +354,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
       image,
     };
   } finally {
+    process.off("unhandledRejection", onRejection);
     timing.restore();
   }
 }
