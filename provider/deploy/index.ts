@@ -89,6 +89,9 @@ const deploymentProvider: pulumi.dynamic.ResourceProvider = {
 
 /** Dispatches to the resource the props belong to (a deployment, or a deploy key). */
 export const provider: pulumi.dynamic.ResourceProvider = {
+  async configure() {
+    // Deployments need no stack config: everything they use travels as (secret) inputs.
+  },
   check: (olds, news) => (isDeployKey(news) ? deployKeyProvider : deploymentProvider).check!(olds, news),
   diff: (id, olds, news) => (isDeployKey(olds) ? deployKeyProvider : deploymentProvider).diff!(id, olds, news),
   create: (inputs) => (isDeployKey(inputs) ? deployKeyProvider : deploymentProvider).create(inputs),
