@@ -1,0 +1,123 @@
+// What every e2e test of a whole program needs: the Proxmox sandbox (memory or LXC), a real nginx
+// proxy host over real OpenSSH, a real PowerDNS, and an engine configured the way a user would.
+// Everything is started per test file on loopback and stopped after, even on failure.
+import * as assert from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as https from "https";
+import * as path from "path";
+import { ProxmoxClient } from "../../provider/proxmox";
+import { startSandbox, type Sandbox } from "../../sandbox";
+import { requireBinary } from "../support/binaries";
+import { TestEngine, type TestEngineOptions } from "../support/engine";
+import { startNginx, type TestNginx } from "../support/nginx";
+import { PowerDnsServer } from "../support/pdns";
+import { startSshd, type TestSshd } from "../support/sshd";
+import { installUrnDependencyWorkaround } from "../unit/preview/urnDependencyWorkaround";
+
+installUrnDependencyWorkaround();
+
+export const DOMAIN = "preview.test";
+export const TASKS = { vzcreate: 40, vzstart: 20, vzshutdown: 20, vzstop: 10, vzdestroy: 20, download: 60, vzclone: 40, vzreboot: 30 };
+
+export interface World {
+  sandbox: Sandbox;
+  client: ProxmoxClient;
+  nginx: TestNginx;
+  /** The proxy host's sshd. */
+  proxySshd: TestSshd;
+  pdns: PowerDnsServer;
+  /** Public ports of stream routes are allocated from here (below the ephemeral range). */
+  portRange: { from: number; to: number };
+  engines: TestEngine[];
+}
+
+export async function startWorld(context: Mocha.Context, backend: "memory" | "lxc"): Promise<World> {
+  const world: Partial<World> = { engines: [] };
+  try {
+    world.nginx = await startNginx(context);
+    world.proxySshd = await startSshd(context);
+    world.pdns = await PowerDnsServer.start(requireBinary(context, "pdns_server", "pdns-server"));
+    await world.pdns.createZone(DOMAIN);
+    world.sandbox = await startSandbox({ backend, taskDurationsMs: TASKS });
+    assert.strictEqual(world.sandbox.backendKind, backend, `the sandbox runs on the ${backend} backend`);
+    world.client = new ProxmoxClient({ endpoint: world.sandbox.endpoint, apiToken: world.sandbox.apiToken, fingerprint: world.sandbox.fingerprint });
+    const base = 12_000 + 100 * crypto.randomInt(0, 70);
+    world.portRange = { from: base, to: base + 99 };
+    return world as World;
+  } catch (error) {
+    await stopWorld(world);
+    throw error;
+  }
+}
+
+export async function stopWorld(world: Partial<World> | undefined): Promise<void> {
+  if (!world) return;
+  for (const engine of world.engines ?? []) await engine.close().catch(() => undefined);
+  await world.client?.close().catch(() => undefined);
+  await world.sandbox?.close().catch(() => undefined);
+  await world.pdns?.stop().catch(() => undefined);
+  await world.proxySshd?.stop().catch(() => undefined);
+  await world.nginx?.stop().catch(() => undefined);
+}
+
+/** The `preview:proxy` JSON for this world's nginx over its sshd (the private key goes separately, as a secret). */
+export function proxyConfig(world: World): Record<string, unknown> {
+  const { nginx, proxySshd } = world;
+  return {
+    host: proxySshd.host, port: proxySshd.port, user: proxySshd.user, hostKeyFingerprint: proxySshd.hostKeyFingerprint,
+    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand,
+    httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", publicAddress: "127.0.0.1",
+    tls: { certificate: nginx.certificate, key: nginx.key }, portRange: world.portRange,
+  };
+}
+
+/** An engine with the Proxmox credentials as a user sets them (`launchpad:*`, the token secret). */
+export function newEngine(world: World, options: TestEngineOptions): TestEngine {
+  const engine = new TestEngine({
+    ...options,
+    config: { "launchpad:endpoint": world.sandbox.endpoint, "launchpad:fingerprint": world.sandbox.fingerprint, ...(options.config ?? {}) },
+    secretConfig: { "launchpad:apiToken": world.sandbox.apiToken, ...(options.secretConfig ?? {}) },
+  });
+  world.engines.push(engine);
+  return engine;
+}
+
+/** Route files on the proxy host, by kind (`_launchpad-shared.conf`, shared by all HTTP routes, is the host's, not a route). */
+export function routeFiles(world: World): { http: string[]; stream: string[] } {
+  const list = (kind: string) => fs.readdirSync(path.join(world.nginx.confDir, kind)).filter((f) => f.endsWith(".conf") && !f.startsWith("_")).sort();
+  return { http: list("http"), stream: list("stream") };
+}
+
+export function routeFile(world: World, kind: "http" | "stream", name: string): string {
+  return fs.readFileSync(path.join(world.nginx.confDir, kind, name), "utf8");
+}
+
+/** The A records PowerDNS serves for a name. */
+export async function served(world: World, fqdn: string): Promise<string[]> {
+  return (await world.pdns.query(fqdn, "A")).answers.map((a) => String((a as { data: unknown }).data)).sort();
+}
+
+export async function aclEntries(world: World): Promise<Array<{ path: string; roleid: string; ugid: string }>> {
+  return world.client.get("/access/acl");
+}
+
+export const ops = (result: { operations: Array<{ name: string; op: string }> }): Record<string, string> =>
+  Object.fromEntries(result.operations.map((o) => [o.name, o.op]));
+
+/** GET through the proxy's HTTPS port with the preview's name (SNI and Host), trusting the test certificate. */
+export function getThroughProxy(world: World, hostname: string, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = https.request({
+      host: "127.0.0.1", port: world.nginx.httpsPort, path: urlPath, method: "GET", servername: hostname,
+      headers: { Host: hostname }, ca: fs.readFileSync(world.nginx.certificate), timeout: 10_000,
+    }, (response) => {
+      let body = "";
+      response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("timeout", () => request.destroy(new Error(`GET https://${hostname}${urlPath}: timed out`)));
+    request.on("error", reject);
+    request.end();
+  });
+}
