@@ -44,7 +44,7 @@ describe("ContainerDeployment (real host, real sshd)", function () {
   it("runs on create and on each new revision, in place, streaming output; pins the host key; keeps secrets out of state", async () => {
     const engine = newEngine();
     const secretValue = "s3cr3t-deploy-value";
-    const program = (revision: string, host = target!.host) => () => {
+    const program = (revision: string, host: string = target!.host) => () => {
       const deployment = new ContainerDeployment("app-deploy", {
         host, port: target!.port, user: target!.user, privateKey: target!.privateKey, revision,
         env: { REVISION: revision, API_KEY: secretValue },
