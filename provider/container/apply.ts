@@ -6,14 +6,15 @@
 import { isIP } from "node:net";
 import { isLaunchpadError, PveHttpError, PveTimeoutError, type LaunchpadError } from "../errors";
 import { ProxmoxClient, resolveConnection } from "../proxmox";
-import type { LxcConfig, LxcInterface, LxcPendingItem, LxcStatus } from "../proxmox/types";
+import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
 import { delay, sleep, type RetryPolicy } from "../retry";
 import {
   chooseStorage, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
-  lxcPath, nodePath, nodeStorages, pickNode, vztmplContent,
+  lxcPath, nodePath, nodeStorages, pickNode, pickVmid, templateStoragesByNode, vmidJump, vztmplContent,
 } from "./cluster";
 import { diffInputs } from "./diff";
 import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
+import { claimedVmids, claimVmid, holdPlacement, nodesGettingImage, placementsInFlight } from "./inflight";
 import {
   configChanges, ociFileStem, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, renderConfig, renderCreateParams,
   renderEnv, type PveParams,
@@ -109,20 +110,21 @@ async function waitUnlocked(client: ProxmoxClient, node: string, vmid: number, t
 /** In-flight pulls of this process, so that parallel resources with one image pull it once. */
 const pullsInFlight = new Map<string, Promise<{ volid: string; digest?: string }>>();
 
-async function resolveImage(client: ProxmoxClient, node: string, templateStorage: string, reference: string, timeoutSeconds: number) {
+async function resolveImage(client: ProxmoxClient, node: string, templateStorage: string, reference: string, timeoutSeconds: number, listed?: StorageContentItem[]) {
   const key = `${client.connection.endpoint}|${node}|${templateStorage}|${reference}`;
   let pull = pullsInFlight.get(key);
   if (!pull) {
     pull = (async () => {
       const stem = ociFileStem(reference);
-      const existing = findPulledImage(await vztmplContent(client, node, templateStorage), templateStorage, stem);
+      const existing = findPulledImage(listed ?? await vztmplContent(client, node, templateStorage), templateStorage, stem);
       if (existing) {
         progress(`reusing ${existing.volid} for ${reference}`);
         return { volid: existing.volid, digest: digestFromVolid(existing.volid, stem) };
       }
       progress(`pulling ${reference} into ${templateStorage} on ${node}`);
       await client.runTask("POST", `${nodePath(node)}/storage/${encodeURIComponent(templateStorage)}/oci-registry-pull`,
-        { reference, filename: `${stem}.tar` }, { timeoutMs: timeoutSeconds * 1000 });
+        // PVE appends `.tar` to `filename` itself (PVE::API2::Storage::Status oci_registry_pull).
+        { reference, filename: stem }, { timeoutMs: timeoutSeconds * 1000 });
       const pulled = findPulledImage(await vztmplContent(client, node, templateStorage), templateStorage, stem);
       if (!pulled) throw new PveHttpError({ status: 500, message: `the pull of ${reference} finished but no ${stem}.tar is listed in ${templateStorage}`, method: "GET", path: "content" });
       return { volid: pulled.volid, digest: digestFromVolid(pulled.volid, stem) };
@@ -130,6 +132,34 @@ async function resolveImage(client: ProxmoxClient, node: string, templateStorage
     pullsInFlight.set(key, pull);
   }
   return pull;
+}
+
+/** Listings of template storages read while placing an image create, by node. */
+type TemplateListings = Map<string, { storage: string; items: StorageContentItem[] }>;
+
+/**
+ * Nodes whose template storage already holds `inputs.image`, so placement can spare a pull: one
+ * content listing per online node. Nothing to prefer when the storage is shared or there is one node.
+ */
+async function imageHolders(client: ProxmoxClient, resources: readonly ClusterResource[], inputs: ContainerInputs): Promise<{ holders: Set<string>; listings: TemplateListings }> {
+  const holders = new Set<string>();
+  const listings: TemplateListings = new Map();
+  const online = resources.filter((r) => r.type === "node" && r.node && (r.status ?? "online") === "online").map((r) => r.node!);
+  const storages = templateStoragesByNode(resources, inputs.templateStorage);
+  if (online.length < 2 || [...storages.values()].some((s) => s.shared)) return { holders, listings };
+  const stem = ociFileStem(inputs.image!);
+  await Promise.all(online.map(async (node) => {
+    const storage = storages.get(node)?.storage;
+    if (!storage) return;
+    try {
+      const items = await vztmplContent(client, node, storage);
+      listings.set(node, { storage, items });
+      if (findPulledImage(items, storage, stem)) holders.add(node);
+    } catch {
+      // Only a preference: a node whose storage cannot be listed now is simply not preferred.
+    }
+  }));
+  return { holders, listings };
 }
 
 // --- create -----------------------------------------------------------------------------------------------
@@ -181,50 +211,94 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
       if (adopted) return adopted;
     }
 
-    const node = inputs.node ?? pickNode(resources);
+    const endpoint = client.connection.endpoint;
+    const image = inputs.image !== undefined ? `${inputs.templateStorage ?? ""}|${inputs.image}` : undefined;
+    let listings: TemplateListings | undefined;
+    let node = inputs.node;
+    if (node === undefined) {
+      let holders = new Set<string>();
+      if (image !== undefined) ({ holders, listings } = await imageHolders(client, resources, inputs));
+      // No await from here to holdPlacement: every parallel create of this process sees the others' picks.
+      for (const pulling of image !== undefined ? nodesGettingImage(endpoint, image) : []) holders.add(pulling);
+      node = pickNode(resources, { inFlight: placementsInFlight(endpoint), holders });
+    }
     if (!node) throw new PveHttpError({ status: 503, message: "no online node in /cluster/resources", method: "GET", path: "/cluster/resources" });
     if (inputs.node !== undefined && !isNodeOnline(resources, node)) {
       throw new PveHttpError({ status: 400, message: `node ${node} is not an online node of this cluster`, method: "GET", path: "/cluster/resources" });
     }
-    const clonedFrom = inputs.clone !== undefined ? findContainer(resources, inputs.clone) : undefined;
-    if (inputs.clone !== undefined && !clonedFrom) {
-      throw new PveHttpError({ status: 404, message: `clone source CT ${inputs.clone} does not exist`, method: "GET", path: "/cluster/resources" });
+    const releases = [holdPlacement(endpoint, { node, memoryBytes: inputs.memory * 1024 ** 2, image })];
+    try {
+      return await placeAndCreate(client, inputs, resources, node, prefix, listings?.get(node), releases);
+    } finally {
+      for (const release of releases) release();
     }
-
-    const storages = inputs.clone !== undefined && inputs.storage === undefined ? [] : await nodeStorages(client, node);
-    const storage = inputs.clone !== undefined && inputs.storage === undefined
-      ? "(clone source)"
-      : chooseStorage(storages, "rootdir", inputs.storage, ["local-lvm", "local-zfs", "local"]);
-    if (!storage) {
-      throw new PveHttpError({ status: 400, message: inputs.storage ? `storage ${inputs.storage} on ${node} does not hold container disks (rootdir)` : `no storage on ${node} holds container disks (rootdir)`, method: "GET", path: `${nodePath(node)}/storage` });
-    }
-
-    let ostemplate = inputs.template;
-    let imageDigest: string | undefined;
-    if (inputs.image !== undefined) {
-      const templateStorage = chooseStorage(storages, "vztmpl", inputs.templateStorage, ["local"]);
-      if (!templateStorage) {
-        throw new PveHttpError({ status: 400, message: inputs.templateStorage ? `storage ${inputs.templateStorage} on ${node} does not hold templates (vztmpl)` : `no storage on ${node} holds templates (vztmpl) to pull ${inputs.image} into`, method: "GET", path: `${nodePath(node)}/storage` });
-      }
-      const image = await resolveImage(client, node, templateStorage, inputs.image, inputs.timeouts.create);
-      ostemplate = image.volid;
-      imageDigest = image.digest;
-    }
-
-    const identityTag = `${prefix ?? "lp-0000000000-"}${newClaim()}`;
-    const placement = await dispatchCreate(client, inputs, { node, storage, ostemplate, imageDigest, identityTag, cloneNode: clonedFrom?.node });
-    return finishCreate(client, inputs, placement);
   });
 }
 
-/** `POST /lxc` (or `/clone`) with a VMID that survives parallel creates: `already exists` picks again. */
+async function placeAndCreate(
+  client: ProxmoxClient,
+  inputs: ContainerInputs,
+  resources: readonly ClusterResource[],
+  node: string,
+  prefix: string | undefined,
+  listing: { storage: string; items: StorageContentItem[] } | undefined,
+  releases: Array<() => void>,
+): Promise<{ id: string; outs: ContainerOutputs }> {
+  const clonedFrom = inputs.clone !== undefined ? findContainer(resources, inputs.clone) : undefined;
+  if (inputs.clone !== undefined && !clonedFrom) {
+    throw new PveHttpError({ status: 404, message: `clone source CT ${inputs.clone} does not exist`, method: "GET", path: "/cluster/resources" });
+  }
+
+  const storages = inputs.clone !== undefined && inputs.storage === undefined ? [] : await nodeStorages(client, node);
+  const storage = inputs.clone !== undefined && inputs.storage === undefined
+    ? "(clone source)"
+    : chooseStorage(storages, "rootdir", inputs.storage, ["local-lvm", "local-zfs", "local"]);
+  if (!storage) {
+    throw new PveHttpError({ status: 400, message: inputs.storage ? `storage ${inputs.storage} on ${node} does not hold container disks (rootdir)` : `no storage on ${node} holds container disks (rootdir)`, method: "GET", path: `${nodePath(node)}/storage` });
+  }
+
+  let ostemplate = inputs.template;
+  let imageDigest: string | undefined;
+  if (inputs.image !== undefined) {
+    const templateStorage = chooseStorage(storages, "vztmpl", inputs.templateStorage, ["local"]);
+    if (!templateStorage) {
+      throw new PveHttpError({ status: 400, message: inputs.templateStorage ? `storage ${inputs.templateStorage} on ${node} does not hold templates (vztmpl)` : `no storage on ${node} holds templates (vztmpl) to pull ${inputs.image} into`, method: "GET", path: `${nodePath(node)}/storage` });
+    }
+    const image = await resolveImage(client, node, templateStorage, inputs.image, inputs.timeouts.create, listing?.storage === templateStorage ? listing.items : undefined);
+    ostemplate = image.volid;
+    imageDigest = image.digest;
+  }
+
+  const identityTag = `${prefix ?? "lp-0000000000-"}${newClaim()}`;
+  const known = new Set(resources.filter((r) => r.vmid !== undefined).map((r) => Number(r.vmid)));
+  const placement = await dispatchCreate(client, inputs, { node, storage, ostemplate, imageDigest, identityTag, cloneNode: clonedFrom?.node }, known, releases);
+  return finishCreate(client, inputs, placement);
+}
+
+/**
+ * `POST /lxc` (or `/clone`) with a VMID that survives parallel creates: within this process no two
+ * creates pick the same id (claims); another process's create taking it first (`already exists`)
+ * makes this one pick again, further on at random.
+ */
 async function dispatchCreate(
   client: ProxmoxClient,
   inputs: ContainerInputs,
   target: { node: string; storage: string; ostemplate?: string; imageDigest?: string; identityTag: string; cloneNode?: string },
+  known: ReadonlySet<number>,
+  releases: Array<() => void>,
 ): Promise<Placement> {
+  const endpoint = client.connection.endpoint;
+  const refused = new Set<number>();
+  if (inputs.vmid !== undefined) releases.push(claimVmid(endpoint, inputs.vmid));
   for (let attempt = 1; ; attempt++) {
-    const vmid = inputs.vmid ?? (await nextVmid(client, attempt));
+    let vmid = inputs.vmid;
+    if (vmid === undefined) {
+      const next = Number(await client.get<string | number>("/cluster/nextid"));
+      // Picked and claimed with no await in between, so the next create of this process skips it.
+      const claimed = claimedVmids(endpoint);
+      vmid = pickVmid(next, (id) => claimed.has(id) || known.has(id) || refused.has(id), vmidJump(attempt));
+      releases.push(claimVmid(endpoint, vmid));
+    }
     const placement: Placement = { node: target.node, vmid, storage: target.storage, ostemplate: target.ostemplate, imageDigest: target.imageDigest, identityTag: target.identityTag };
     try {
       progress(`creating CT ${vmid} on ${target.node}`);
@@ -238,13 +312,16 @@ async function dispatchCreate(
         await client.runTask("POST", `${nodePath(target.node)}/lxc`, params, { timeoutMs: inputs.timeouts.create * 1000 });
       }
       return placement;
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
       if (isAlreadyExists(error) && inputs.vmid === undefined) {
+        refused.add(vmid);
         const wait = delay(attempt, new PveHttpError({ status: 500, message: "already exists", method: "POST", path: "" }), VMID_RACE_POLICY, { idempotent: false });
         if (wait > 0) {
           await sleep(wait);
           continue;
         }
+        error = gaveUpOnVmid(error, attempt);
       }
       const outcome = await afterFailedDispatch(client, inputs, placement, error);
       if (outcome && typeof outcome === "object" && "carryOn" in outcome) return (outcome as { carryOn: Placement }).carryOn;
@@ -253,10 +330,16 @@ async function dispatchCreate(
   }
 }
 
-/** `GET /cluster/nextid`; after a collision, a few ids further on (at random) so racers stop colliding. */
-async function nextVmid(client: ProxmoxClient, attempt: number): Promise<number> {
-  const next = Number(await client.get<string | number>("/cluster/nextid"));
-  return attempt === 1 ? next : next + Math.floor(Math.random() * Math.min(attempt * 3, 30));
+/** The error after the last `already exists`: says what was tried, with Proxmox's own last answer. */
+function gaveUpOnVmid(error: unknown, attempts: number): LaunchpadError {
+  const last = isLaunchpadError(error, "ERR_PVE_HTTP")
+    ? [(error as PveHttpError).pveMessage, ...Object.values((error as PveHttpError).errors)].filter(Boolean).join(": ")
+    : (error as Error).message;
+  const http = isLaunchpadError(error, "ERR_PVE_HTTP") ? (error as PveHttpError) : undefined;
+  return new PveHttpError(
+    { status: http?.status ?? 500, message: `gave up finding a free VMID after ${attempts} attempts (last: ${last.trim()})`, method: http?.method ?? "POST", path: http?.path ?? "/nodes/{node}/lxc" },
+    { cause: error },
+  );
 }
 
 /**

@@ -22,17 +22,72 @@ export function findByTagPrefix(resources: readonly ClusterResource[], prefix: s
   return resources.filter((r) => r.type === "lxc" && parseTags(r.tags).some((t) => t.startsWith(prefix)));
 }
 
+/** What this process has placed on a node and not finished creating: `/cluster/resources` does not show it yet. */
+export interface PlacementsInFlight {
+  creates: number;
+  /** Memory the in-flight containers were given, in bytes. */
+  memoryBytes: number;
+}
+
+/** How much fuller (memory share) a node holding the image may be than the least loaded one and still win. */
+export const IMAGE_AFFINITY_MARGIN = 0.1;
+
+export interface PlacementHints {
+  /** This process's creates in flight, per node. */
+  inFlight?: ReadonlyMap<string, PlacementsInFlight>;
+  /** Nodes whose template storage already holds the image (or is pulling it): placing there saves a pull. */
+  holders?: ReadonlySet<string>;
+  /** @default IMAGE_AFFINITY_MARGIN */
+  affinityMargin?: number;
+  /** For exact ties. @default Math.random */
+  random?: () => number;
+}
+
+const SAME_LOAD = 1e-9;
+
 /**
- * The online node with the most free memory share, then the fewest guests, then by name: what
- * "least loaded" means with the data `/cluster/resources` gives.
+ * The least loaded online node: memory share (with this process's in-flight creates added, since
+ * the snapshot every parallel create reads is identical), then guests (in flight included), then at
+ * random among exact ties. A node that holds the image wins if it is at most `affinityMargin` fuller.
  */
-export function pickNode(resources: readonly ClusterResource[]): string | undefined {
+export function pickNode(resources: readonly ClusterResource[], hints: PlacementHints = {}): string | undefined {
   const guests = new Map<string, number>();
   for (const r of resources) if ((r.type === "lxc" || r.type === "qemu") && r.node) guests.set(r.node, (guests.get(r.node) ?? 0) + 1);
-  const online = resources.filter((r) => r.type === "node" && r.node && (r.status ?? "online") === "online");
-  const load = (r: ClusterResource) => (r.maxmem ? (r.mem ?? 0) / r.maxmem : 0);
-  online.sort((a, b) => load(a) - load(b) || (guests.get(a.node!) ?? 0) - (guests.get(b.node!) ?? 0) || a.node!.localeCompare(b.node!));
-  return online[0]?.node;
+  const candidates = resources
+    .filter((r) => r.type === "node" && r.node && (r.status ?? "online") === "online")
+    .map((r) => {
+      const node = r.node!;
+      const pending = hints.inFlight?.get(node);
+      return {
+        node,
+        load: r.maxmem ? ((r.mem ?? 0) + (pending?.memoryBytes ?? 0)) / r.maxmem : 0,
+        guests: (guests.get(node) ?? 0) + (pending?.creates ?? 0),
+      };
+    });
+  if (candidates.length === 0) return undefined;
+  const least = Math.min(...candidates.map((c) => c.load));
+  const margin = hints.affinityMargin ?? IMAGE_AFFINITY_MARGIN;
+  const holding = candidates.filter((c) => hints.holders?.has(c.node) && c.load <= least + margin + SAME_LOAD);
+  const pool = holding.length ? holding : candidates;
+  const compare = (a: (typeof pool)[number], b: (typeof pool)[number]) =>
+    (Math.abs(a.load - b.load) > SAME_LOAD ? a.load - b.load : 0) || a.guests - b.guests;
+  pool.sort((a, b) => compare(a, b) || a.node.localeCompare(b.node));
+  const tied = pool.filter((c) => compare(c, pool[0]) === 0);
+  const random = hints.random ?? Math.random;
+  return tied[Math.min(tied.length - 1, Math.floor(random() * tied.length))].node;
+}
+
+/** How far past `/cluster/nextid` to look after the `attempt - 1`th collision with another process: 0, then [1, 25 x (attempt - 1)], at most 250. */
+export function vmidJump(attempt: number, random: () => number = Math.random): number {
+  if (attempt <= 1) return 0;
+  return 1 + Math.floor(random() * Math.min(25 * (attempt - 1), 250));
+}
+
+/** The first VMID at or above `next + jump` that is not `taken` (claimed by this process, or a known guest). */
+export function pickVmid(next: number, taken: (vmid: number) => boolean, jump = 0): number {
+  let vmid = next + jump;
+  while (taken(vmid)) vmid++;
+  return vmid;
 }
 
 export function isNodeOnline(resources: readonly ClusterResource[], node: string): boolean {
@@ -69,4 +124,28 @@ export function findPulledImage(content: readonly StorageContentItem[], storage:
 export function digestFromVolid(volid: string, stem: string): string | undefined {
   const match = new RegExp(`${stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}_([0-9a-f]{12,64})\\.tar$`).exec(volid);
   return match ? `sha256:${match[1]}` : undefined;
+}
+
+/** A node's template storage as `/cluster/resources` lists it; `shared` means one copy serves every node. */
+export interface TemplateStorage {
+  storage: string;
+  shared: boolean;
+}
+
+/**
+ * Per node, the storage an image would be pulled into: the named one, else `local`, else the first
+ * available one with `vztmpl` content. Nodes without one are left out.
+ */
+export function templateStoragesByNode(resources: readonly ClusterResource[], named?: string): Map<string, TemplateStorage> {
+  const byNode = new Map<string, TemplateStorage[]>();
+  for (const r of resources) {
+    if (r.type !== "storage" || !r.node || !r.storage || (r.status !== undefined && r.status !== "available")) continue;
+    if (!(r.content ?? "").split(",").map((c) => c.trim()).includes("vztmpl")) continue;
+    if (named !== undefined && r.storage !== named) continue;
+    const shared = Boolean(Number((r as { shared?: boolean | number }).shared ?? 0));
+    byNode.set(r.node, [...(byNode.get(r.node) ?? []), { storage: r.storage, shared }]);
+  }
+  const chosen = new Map<string, TemplateStorage>();
+  for (const [node, storages] of byNode) chosen.set(node, storages.find((s) => s.storage === "local") ?? storages[0]);
+  return chosen;
 }

@@ -189,6 +189,54 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     await engine.destroy();
   });
 
+  it("places a freely placed image create on the node that already holds the image, so it is not pulled again", async () => {
+    sandbox.resetRequests();
+    const engine = newEngine("image-affinity");
+    const image = "ghcr.io/acme/affinity:2.0";
+    await engine.up(one({ hostname: "aff-1", image, node: "pve3", waitForIp: false }, "first"));
+    assert.equal(count("POST", /oci-registry-pull$/), 1);
+    await engine.up(() => {
+      new LaunchpadContainer("first", { hostname: "aff-1", image, node: "pve3", waitForIp: false });
+      new LaunchpadContainer("second", { hostname: "aff-2", image, waitForIp: false });
+    });
+    assert.equal(engine.resource("second")!.plainOutputs.node, "pve3", "pve3 holds the image (and the other nodes are no less loaded)");
+    assert.equal(count("POST", /oci-registry-pull$/), 1, "no second pull");
+    await engine.destroy();
+  });
+
+  it("spreads 10 parallel creates of one program over the nodes, with distinct VMIDs and no refused create", async () => {
+    sandbox.resetRequests();
+    const before = sandbox.containers().length;
+    const engine = newEngine("spread");
+    const names = Array.from({ length: 10 }, (_, i) => `spread-${i}`);
+    await engine.up(() => {
+      for (const name of names) new LaunchpadContainer(name, { hostname: name, template: TEMPLATE, waitForIp: false });
+    });
+    const vmids = names.map((name) => Number(engine.resource(name)!.id));
+    assert.equal(new Set(vmids).size, 10, `distinct VMIDs: ${vmids}`);
+    const refused = sandbox.requests.filter((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc$/.test(r.path) && r.status !== 200);
+    assert.deepEqual(refused.map((r) => `${r.status} ${r.path}`), [], "no create refused: this process's creates never race each other for a VMID");
+    const perNode: Record<string, number> = {};
+    for (const name of names) perNode[String(engine.resource(name)!.plainOutputs.node)] = (perNode[String(engine.resource(name)!.plainOutputs.node)] ?? 0) + 1;
+    for (const node of ["pve1", "pve2", "pve3"]) assert.ok((perNode[node] ?? 0) >= 2, `every node gets some: ${JSON.stringify(perNode)}`);
+    assert.equal(sandbox.containers().length, before + 10);
+    await engine.destroy();
+    assert.equal(sandbox.containers().length, before);
+  });
+
+  it("gives up on a VMID race with a clear error, leaving no container", async () => {
+    const before = sandbox.containers().length;
+    const engine = newEngine("vmid-race");
+    const clear = sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "CT 4242 already exists on node 'pve1'" });
+    const error = await engine.up(one({ hostname: "race-1", template: TEMPLATE, waitForIp: false })).then(() => undefined, (e: unknown) => e);
+    clear();
+    assert.ok(error instanceof EngineError, String(error));
+    const message = error.failures.map((f) => f.message).join("\n");
+    assert.match(message, /gave up finding a free VMID after 26 attempts \(last: CT 4242 already exists on node 'pve1'\)/);
+    assert.equal(sandbox.containers().length, before, "nothing created");
+    assert.equal(engine.state.filter((r) => r.custom).length, 0, "nothing tracked");
+  });
+
   it("creates from a clone of a template container", async () => {
     await client.runTask("POST", "/nodes/pve1/lxc", { vmid: 9000, ostemplate: TEMPLATE, hostname: "tmpl", rootfs: "local-lvm:4", template: 1 });
     const engine = newEngine("clone");
