@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
 import { Client, utils } from "ssh2";
-import { sha256Fingerprint } from "../provider/ssh";
+import { sha256Fingerprint, shellQuote } from "../provider/ssh";
 import { Sandbox, startSandbox } from "../sandbox";
 import { LxcBackend, createLxcBackend, lxcAvailability } from "../sandbox/lxc";
 import { findBinary, requireBinary } from "../test/support/binaries";
@@ -115,19 +115,24 @@ function http2Style(): "listen" | "directive" {
 /**
  * The deploy step: writes the sample app, (re)starts it with the revision in its environment, and
  * waits until it answers with that revision. The app runs on the container's node (the host's /usr
- * on the LXC sandbox).
+ * on the LXC sandbox). The revision is in the command text, not in `deploy.env`: env values are
+ * secret and masked in the log, and a commit SHA is not.
  */
-export function appDeployCommands(nodeBinary: string): string[] {
+export function appDeployCommands(nodeBinary: string, revision: string): string[] {
   const source = fs.readFileSync(APP_SOURCE, "utf8");
+  const withRevision = `APP_REVISION=${shellQuote(revision)}`;
   return [
     "mkdir -p /opt/app",
-    `cat > /opt/app/server.js <<'LAUNCHPAD_APP'\n${source.trimEnd()}\nLAUNCHPAD_APP`,
+    `cat > /opt/app/server.js <<'${HEREDOC_END}'\n${source.trimEnd()}\n${HEREDOC_END}`,
     // Stop the previous revision and wait until its port is free, then start this one in the background.
     "cd /opt/app && if [ -f app.pid ]; then old=$(cat app.pid); kill \"$old\" 2>/dev/null; while kill -0 \"$old\" 2>/dev/null; do sleep 0.1; done; fi; "
-      + `nohup ${nodeBinary} server.js >app.log 2>&1 </dev/null & echo $! > app.pid`,
-    `cd /opt/app && ${nodeBinary} server.js check`,
+      + `${withRevision} nohup ${nodeBinary} server.js >app.log 2>&1 </dev/null & echo $! > app.pid`,
+    `cd /opt/app && ${withRevision} ${nodeBinary} server.js check`,
   ];
 }
+
+/** Ends the heredoc that carries the app's source (in the log, the runner folds what is between). */
+export const HEREDOC_END = "LAUNCHPAD_APP";
 
 /** Node for inside the container: the sandbox's containers see the host's /usr, nothing else of it. */
 function containerNode(): string {
@@ -216,8 +221,8 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
         // On the memory backend no process runs in a container: a deploy step could never connect.
         if (sandbox.backendKind === "lxc") {
           config["preview:deploy"] = JSON.stringify({
-            commands: appDeployCommands(nodeBinary),
-            env: { APP_PORT: String(APP_PORT), APP_REVISION: settings.revision },
+            commands: appDeployCommands(nodeBinary, settings.revision),
+            env: { APP_PORT: String(APP_PORT) },
             connectTimeoutSeconds: 60,
           });
           config["preview:revision"] = settings.revision;
@@ -244,7 +249,8 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
         }
         const routes = ["http", "stream"]
           .flatMap((kind) => fs.readdirSync(path.join(nginx.confDir, kind)))
-          .filter((file) => file.endsWith(".conf")).length;
+          // `_launchpad-shared.conf` holds what all HTTP routes share: the proxy host's, not a route.
+          .filter((file) => file.endsWith(".conf") && !file.startsWith("_")).length;
         const zone = (await pdns.api("GET", `/zones/${DOMAIN}.`)) as { rrsets: Array<{ type: string }> };
         const records = zone.rrsets.filter((rrset) => rrset.type !== "SOA" && rrset.type !== "NS").length;
         return { containers, routes, records };

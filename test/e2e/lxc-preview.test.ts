@@ -20,7 +20,7 @@ function lxcNames(lxcPath: string, prefix: string): string[] {
 }
 
 function routeFiles(confDir: string): string[] {
-  return ["http", "stream"].flatMap((kind) => fs.readdirSync(path.join(confDir, kind)).filter((f) => f.endsWith(".conf")).map((f) => path.join(confDir, kind, f)));
+  return ["http", "stream"].flatMap((kind) => fs.readdirSync(path.join(confDir, kind)).filter((f) => f.endsWith(".conf") && !f.startsWith("_")).map((f) => path.join(confDir, kind, f)));
 }
 
 describe("e2e: the root program's preview on real LXC containers", function () {
