@@ -81,8 +81,12 @@ export interface PreviewStack {
   readonly env: Record<string, string>;
   /** Stack config for the root program (index.ts), as `pulumi config set` would hold it. */
   stackConfig(settings: PreviewSettings): StackConfig;
-  /** GET an https URL of the proxy: sent to 127.0.0.1:<its port> with its Host and SNI, trusting the proxy's certificate only. */
-  fetch(url: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
+  /**
+   * GET an https URL of the proxy: sent to 127.0.0.1:<its port> with its Host and SNI, trusting the
+   * proxy's certificate only. `nginx -s reload` returns before the new workers serve, so a 404 or
+   * 502 is asked again until `settleMs` has passed; the last answer is returned.
+   */
+  fetch(url: string, settleMs?: number): Promise<{ status: number; body: string }>;
   /** Runs a command as root over SSH through the proxy's allocated port; the host key must match `hostKey` when given. */
   ssh(port: number, command: string, hostKey?: string): Promise<SshAnswer>;
   /** What would be left of a preview: containers (sandbox and LXC), route files, DNS records. */
@@ -237,7 +241,14 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
         };
       },
 
-      fetch: (url, timeoutMs = 15_000) => fetchThroughProxy(url, nginx, timeoutMs),
+      async fetch(url, settleMs = 10_000) {
+        const deadline = Date.now() + settleMs;
+        for (;;) {
+          const answer = await fetchThroughProxy(url, nginx, 15_000);
+          if (![404, 502, 503, 504].includes(answer.status) || Date.now() > deadline) return answer;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
 
       ssh: (port, command, hostKey) => sshAsRoot(port, userKey.privateKey, command, hostKey),
 

@@ -148,7 +148,7 @@ describe("e2e: the root program's preview on real LXC containers", function () {
     assert.deepEqual(await stack!.leftovers(), { containers: 0, routes: 0, records: 0 });
     const record = await stack!.pdns.query(`${name}.${DOMAIN}`, "A");
     assert.deepEqual(record.answers, []);
-    const refused = await stack!.fetch(`https://${name}.${DOMAIN}:${stack!.nginx.httpsPort}/`);
+    const refused = await stack!.fetch(`https://${name}.${DOMAIN}:${stack!.nginx.httpsPort}/`, 0);
     assert.equal(refused.status, 404, "the proxy's catch-all answers for a name it no longer routes");
   });
 });

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     container: stack.lxc?.containerName(vmid),
     bridge: stack.lxc?.bridge,
     confDir: stack.nginx.confDir,
-    routes: ["http", "stream"].flatMap((kind) => fs.readdirSync(path.join(stack.nginx.confDir, kind)).map((file) => path.join(stack.nginx.confDir, kind, file))),
+    routes: ["http", "stream"].flatMap((kind) => fs.readdirSync(path.join(stack.nginx.confDir, kind)).filter((file) => !file.startsWith("_")).map((file) => path.join(stack.nginx.confDir, kind, file))),
     pdnsDir: stack.pdns.dir,
     name: outputs.name,
     url: outputs.url,
