@@ -22,10 +22,27 @@ const BRANCH = "demo/hello-world";
 const IMAGE = "docker.io/library/node:22-bookworm-slim";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** `--backend memory` forces the in-memory sandbox; `--keep` waits for Enter before destroying, to try the URL and SSH by hand. */
+function parseArgs(argv: string[]): { backend: "lxc" | "memory"; keep: boolean } {
+  const options = { backend: "lxc" as "lxc" | "memory", keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--keep") options.keep = true;
+    else if (argv[i] === "--backend" && (argv[i + 1] === "lxc" || argv[i + 1] === "memory")) options.backend = argv[++i] as "lxc" | "memory";
+    else throw new Error(`unknown argument ${argv[i]}: use [--backend lxc|memory] [--keep]`);
+  }
+  return options;
+}
+
+function waitForEnter(prompt: string): Promise<void> {
+  log(prompt);
+  return new Promise((resolve) => process.stdin.once("data", () => { process.stdin.pause(); resolve(); }));
+}
 const since = (start: number) => Math.round((performance.now() - start) / 10) / 100;
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0];
 
 async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const seconds: Record<string, number> = {};
   const result: DemoResult = { url: null, httpStatus: null, ssh: "not run", engine: null, backend: null, leftover: null, seconds, why: [] };
@@ -52,7 +69,7 @@ async function main(): Promise<number> {
 
   try {
     log("== starting the sandbox, the proxy host and PowerDNS");
-    stack = await startPreviewStack({ backend: "lxc", log });
+    stack = await startPreviewStack({ backend: options.backend, log });
     result.backend = stack.backend;
     seconds.setup = since(started);
     const settings = { branch: BRANCH, revision: fakeRevision(), image: IMAGE };
@@ -68,7 +85,9 @@ async function main(): Promise<number> {
     const sshPort = (outputs.ports as Record<string, number> | undefined)?.ssh;
     const hostname = String(outputs.hostname ?? "");
     process.stdout.write(`URL: ${result.url}\n`);
-    process.stdout.write(`SSH: ${outputs.sshCommand} -i ${stack.userKey.file}\n`);
+    // OpenSSH reads what follows the destination as the remote command: the key goes first.
+    process.stdout.write(`SSH: ${String(outputs.sshCommand).replace(/^ssh /, `ssh -i ${stack.userKey.file} `)}\n`);
+    log(`   (the key file lives as long as the demo: run it with --keep to try the URL and SSH by hand)`);
     log(`   (${result.url} resolves in the preview's DNS only: PowerDNS on 127.0.0.1:${stack.pdns.dnsPort} answers for it; `
       + `the demo connects to the proxy's loopback port with the name in SNI and Host)`);
 
@@ -107,6 +126,7 @@ async function main(): Promise<number> {
       if (result.ssh !== "ok") result.why!.push(`ssh: ${result.ssh}`);
     }
 
+    if (options.keep && process.stdin.isTTY) await waitForEnter(`== kept up: try ${result.url} and the SSH command above; press Enter to destroy`);
     log(`== pulumi destroy --stack ${runner.stack}`);
     clock = performance.now();
     await runner.destroy();
