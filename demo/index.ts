@@ -59,6 +59,9 @@ async function main(): Promise<number> {
     void (async () => {
       await runner?.close().catch(() => undefined);
       await stack?.close().catch((error) => log(`cleanup: ${firstLine(error)}`));
+      seconds.total = since(started);
+      result.why!.push(`interrupted by ${signal}${deployed ? ": the sandbox's containers were removed with it, the stack's state was not destroyed" : ""}`);
+      process.stdout.write(JSON.stringify(result) + "\n");
       process.exit(signal === "SIGINT" ? 130 : 143);
     })();
   };
