@@ -88,9 +88,9 @@ export interface LaunchpadContainerArgs {
   readonly template?: pulumi.Input<string>;
   /** VMID of a template container to clone (full clone). Only one of `image`, `template` and `clone` can be given. @default - none @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc/{vmid}/clone */
   readonly clone?: pulumi.Input<number>;
-  /** Node to place the container on; a different pinned node replaces it. @default - the least-loaded online node @see https://pve.proxmox.com/pve-docs/api-viewer/#/cluster/resources */
+  /** Node to place the container on; a different pinned node replaces it. @default - the online node with the lowest memory share, counting this `up`'s creates still in flight; for `image`, a node that already holds the image unless it is more than 10 points fuller @see https://pve.proxmox.com/pve-docs/api-viewer/#/cluster/resources */
   readonly node?: pulumi.Input<string>;
-  /** Fixed VMID (100-999999999); replacing then deletes the old container first. @default - the next free id @see https://pve.proxmox.com/pve-docs/api-viewer/#/cluster/nextid */
+  /** Fixed VMID (100-999999999); replacing then deletes the old container first. @default - the first id at or above `/cluster/nextid` that no other create of this `up` has claimed @see https://pve.proxmox.com/pve-docs/api-viewer/#/cluster/nextid */
   readonly vmid?: pulumi.Input<number>;
   /** CPU cores, 1-8192; changed in place. @default 1 @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`cores`) */
   readonly cores?: pulumi.Input<number>;
@@ -102,7 +102,7 @@ export interface LaunchpadContainerArgs {
   readonly diskSize?: pulumi.Input<number>;
   /** Storage for the root disk; a different one replaces. @default - the first storage on the node with `rootdir` content @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`rootfs`) */
   readonly storage?: pulumi.Input<string>;
-  /** Storage (with `vztmpl` content) that holds pulled images; only with `image`. @default - the first such storage on the node @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/storage/{storage}/oci-registry-pull */
+  /** Storage (with `vztmpl` content) that holds pulled images; only with `image`. A shared storage (NFS, CephFS) means an image is pulled once for the whole cluster; a node-local one, once per node. @default - `local`, else the first such storage on the node @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/storage/{storage}/oci-registry-pull */
   readonly templateStorage?: pulumi.Input<string>;
   /** The `eth0` interface. @default { bridge: "vmbr0", ipv4: "dhcp" } */
   readonly network?: pulumi.Input<ContainerNetworkArgs>;
@@ -163,7 +163,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
   declare readonly tags: pulumi.Output<string[]>;
   /** The vztmpl volume id the root filesystem came from. */
   declare readonly ostemplate: pulumi.Output<string | undefined>;
-  /** The pulled image's digest, when Proxmox reported it. */
+  /** The pulled image's digest, when the pulled file's name carries it (Proxmox's pull task does not report the manifest digest). */
   declare readonly imageDigest: pulumi.Output<string | undefined>;
   /** The Proxmox tag that identifies this container as this resource's. */
   declare readonly identityTag: pulumi.Output<string>;
@@ -173,7 +173,13 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
     const type = "pulumi-nodejs:dynamic/launchpad:Container";
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
-    const identity = pulumi.createUrn(name, type, opts?.parent).apply((urn) => identityOf(project, stack, urn));
+    // A plain promise, not the URN output itself: that output depends on the parent component, and
+    // a dependency on a component waits for all its children (a sibling route needs our ipv4: deadlock).
+    const identity = pulumi.output(
+      new Promise<string>((resolve) => {
+        pulumi.createUrn(name, type, opts?.parent).apply((urn) => resolve(identityOf(project, stack, urn)));
+      }),
+    );
     const props = {
       ...args,
       identity,
