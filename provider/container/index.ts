@@ -48,7 +48,9 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     const olds = withoutProvider(props ?? {}) as unknown as ContainerOutputs;
     const outcome = await readContainer(id, olds, parseStoredInputs(olds as unknown as Record<string, unknown>));
     if (outcome.gone) return { id: "", props: {} };
-    return { id, props: outcome.outs, inputs: outcome.inputs };
+    // Drift lives in the outputs (diff compares old outputs with new inputs); the inputs stay the
+    // program's, so values Proxmox chose (node, vmid, storage) never read as user input.
+    return { id, props: outcome.outs };
   },
 
   async update(id, olds, news) {

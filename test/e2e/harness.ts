@@ -13,9 +13,7 @@ import { TestEngine, type TestEngineOptions } from "../support/engine";
 import { startNginx, type TestNginx } from "../support/nginx";
 import { PowerDnsServer } from "../support/pdns";
 import { startSshd, type TestSshd } from "../support/sshd";
-import { installUrnDependencyWorkaround } from "../unit/preview/urnDependencyWorkaround";
 
-installUrnDependencyWorkaround();
 
 export const DOMAIN = "preview.test";
 export const TASKS = { vzcreate: 40, vzstart: 20, vzshutdown: 20, vzstop: 10, vzdestroy: 20, download: 60, vzclone: 40, vzreboot: 30 };

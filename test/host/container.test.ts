@@ -128,7 +128,8 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     const refreshed = await engine.refresh();
     assert.deepEqual(ops(refreshed), ["app:update"]);
     assert.equal(engine.resource("app")!.plainOutputs.cores, 6);
-    assert.equal(engine.resource("app")!.plainInputs.cores, 6, "drift shows in the inputs too");
+    assert.equal(engine.resource("app")!.plainInputs.cores, 2, "the inputs stay the program's; drift is in the outputs");
+    assert.equal(engine.resource("app")!.plainInputs.node, undefined, "a node Proxmox chose does not become a pinned input");
     // ... and the next up puts the program's value back, in place.
     assert.deepEqual(ops(await engine.up(one(grown))), ["app:update"]);
     assert.equal(live(out.vmid)!.config.cores, 2);

@@ -4,9 +4,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { generateDeployKey } from "../../../provider/deploy/keyPair";
 import { PreviewEnvironment, PreviewEnvironmentArgs, RUNNER_TOKEN_ENV } from "../../../src/preview";
-import { installUrnDependencyWorkaround } from "./urnDependencyWorkaround";
 
-installUrnDependencyWorkaround();
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 interface Registered { type: string; name: string; inputs: Record<string, any> }
