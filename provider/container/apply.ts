@@ -577,7 +577,7 @@ async function currentNode(client: ProxmoxClient, recorded: string | undefined, 
 }
 
 // --- read ----------------------------------------------------------------------------------------------
-export type ReadOutcome = { gone: true } | { gone: false; outs: ContainerOutputs; inputs: Record<string, unknown> };
+export type ReadOutcome = { gone: true } | { gone: false; outs: ContainerOutputs };
 
 export async function readContainer(id: string, olds: ContainerOutputs, oldInputs: ContainerInputs): Promise<ReadOutcome> {
   return withClient(oldInputs, async (client) => {
@@ -620,7 +620,6 @@ export async function readContainer(id: string, olds: ContainerOutputs, oldInput
       started: running,
       unprivileged: config.unprivileged === undefined ? oldInputs.unprivileged : Boolean(Number(config.unprivileged)),
     };
-    const nextInputs = jsonSafe({ ...oldInputs, ...observed, node: oldInputs.node === undefined ? undefined : found.node });
     const outs = {
       ...olds,
       ...jsonSafe(observed),
@@ -635,10 +634,7 @@ export async function readContainer(id: string, olds: ContainerOutputs, oldInput
       ipv6: addresses.ipv6,
       schemaVersion: SCHEMA_VERSION,
     } as ContainerOutputs;
-    // Secrets stay out of the returned inputs: the host would store them without the secret marker.
-    delete nextInputs.password;
-    delete nextInputs.connection;
-    return { gone: false, outs: jsonSafe(outs) as unknown as ContainerOutputs, inputs: nextInputs };
+    return { gone: false, outs: jsonSafe(outs) as unknown as ContainerOutputs };
   });
 }
 
