@@ -168,8 +168,12 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
     let lxc: LxcBackend | undefined;
     if (options.backend === "lxc") {
       const availability = lxcAvailability();
-      if (availability.ok) lxc = (await createLxcBackend()) as LxcBackend;
-      else log(`LXC backend unavailable (${availability.reason}); using the in-memory backend: containers are records, nothing runs in them`);
+      if (availability.ok) {
+        const backend = (await createLxcBackend()) as LxcBackend;
+        lxc = backend;
+        // The sandbox closes it too (a second close does nothing); this covers a sandbox that fails to start.
+        started.push(() => backend.close());
+      } else log(`LXC backend unavailable (${availability.reason}); using the in-memory backend: containers are records, nothing runs in them`);
     }
     // The sandbox cleans up containers and bridges of crashed runs before it serves (the LXC backend's cleanup()).
     const sandbox = await startSandbox({ backend: lxc ?? "memory" });
