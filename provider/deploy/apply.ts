@@ -38,6 +38,8 @@ export async function runDeployment(inputs: DeploymentInputs, trusted: string | 
   const tunnel = inputs.jump ? await openTunnel(inputs.jump, { host: inputs.host, port: inputs.port }) : undefined;
   const endpoint = tunnel ? { host: tunnel.host, port: tunnel.port } : { host: inputs.host, port: inputs.port };
   const where = `${inputs.user}@${inputs.host}:${inputs.port}${inputs.jump ? ` via ${inputs.jump.host}` : ""}`;
+  // The commands can check out what is being deployed: `git checkout "$LAUNCHPAD_REVISION"`.
+  const scriptEnv = { ...(inputs.revision === undefined ? {} : { LAUNCHPAD_REVISION: inputs.revision }), ...inputs.env };
   try {
     const presented = await waitForHostKey(endpoint, inputs.connectTimeoutSeconds * 1000, where);
     const expected = inputs.hostKeyFingerprint ?? trusted ?? presented;
@@ -54,7 +56,7 @@ export async function runDeployment(inputs: DeploymentInputs, trusted: string | 
           const stderr = lineWriter((line) => log(`[${label}] ${line}`));
           try {
             // The script (env included) goes over stdin: values never appear on a command line.
-            await session.exec("sh -s", { stdin: renderScript(command, inputs.env), onStdout: stdout.write, onStderr: stderr.write });
+            await session.exec("sh -s", { stdin: renderScript(command, scriptEnv), onStdout: stdout.write, onStderr: stderr.write });
           } catch (error) {
             if (!isLaunchpadError(error, "ERR_SSH_EXEC")) throw error;
             const failed = error as SshExecError;

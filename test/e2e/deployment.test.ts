@@ -50,7 +50,7 @@ describe("ContainerDeployment (real host, real sshd)", function () {
         env: { REVISION: revision, API_KEY: secretValue },
         commands: [
           `echo "deploying $REVISION" && echo "to stderr" >&2`,
-          `echo "$REVISION key=$API_KEY" >> ${work}/deploys.log`,
+          `echo "$REVISION key=$API_KEY rev=$LAUNCHPAD_REVISION" >> ${work}/deploys.log`,
         ],
       });
       return { knownHostKey: deployment.knownHostKey, deployedRevision: deployment.deployedRevision };
@@ -58,7 +58,7 @@ describe("ContainerDeployment (real host, real sshd)", function () {
 
     const created = await engine.up(program("r1"));
     assert.deepStrictEqual(ops(created), { "app-deploy": "create" });
-    assert.deepStrictEqual(log(), [`r1 key=${secretValue}`], "the env arrives in the command");
+    assert.deepStrictEqual(log(), [`r1 key=${secretValue} rev=r1`], "the env and LAUNCHPAD_REVISION arrive in the command");
     assert.strictEqual(created.outputs.knownHostKey, target!.hostKeyFingerprint, "trusted on first use and recorded");
     assert.ok(engine.hostLogs.some((l) => l.includes("deploying r1")), "stdout is streamed to the log");
     assert.ok(engine.hostLogs.some((l) => l.includes("to stderr")), "stderr is streamed to the log");
@@ -70,7 +70,7 @@ describe("ContainerDeployment (real host, real sshd)", function () {
 
     const updated = await engine.up(program("r2"));
     assert.deepStrictEqual(ops(updated), { "app-deploy": "update" });
-    assert.deepStrictEqual(log(), [`r1 key=${secretValue}`, `r2 key=${secretValue}`]);
+    assert.deepStrictEqual(log(), [`r1 key=${secretValue} rev=r1`, `r2 key=${secretValue} rev=r2`]);
     assert.strictEqual(updated.outputs.deployedRevision, "r2");
 
     const state = engine.stateText();
