@@ -7,7 +7,6 @@ import * as fs from "fs";
 import * as path from "path";
 import { stackName } from "../src/naming";
 import { RunResult, TestEngine, moduleProgram } from "../test/support/engine";
-import { containerIdentityDependsOnParent, installUrnDependencyWorkaround } from "../test/unit/preview/urnDependencyWorkaround";
 import { HEREDOC_END, PreviewStack, Progress, REPO_ROOT, StackConfig } from "./stack";
 
 export interface ProgramRunner {
@@ -45,11 +44,6 @@ export function pulumiCliVersion(): string | undefined {
 
 export function chooseRunner(stack: PreviewStack, branch: string, log: Progress): ProgramRunner {
   const version = pulumiCliVersion();
-  if (version && containerIdentityDependsOnParent()) {
-    log(`engine: the Pulumi CLI ${version} is installed, but LaunchpadContainer's identity still depends on its parent component, `
-      + "which deadlocks registration inside PreviewEnvironment under the real engine; the e2e test engine (with the tests' workaround) runs index.ts instead");
-    return new TestEngineRunner(stack, stackName(branch), log);
-  }
   if (version) {
     log(`engine: the Pulumi CLI ${version}, local file backend in ${stack.run.dir}`);
     return new PulumiCliRunner(stack, stackName(branch), log);
@@ -58,10 +52,6 @@ export function chooseRunner(stack: PreviewStack, branch: string, log: Progress)
     + "the same program, every resource through the real dynamic-provider host, state in a local file");
   return new TestEngineRunner(stack, stackName(branch), log);
 }
-
-// LaunchpadContainer's identity still depends on its parent component, which deadlocks registration
-// inside PreviewEnvironment; the e2e tests' workaround until src/container.ts is fixed (a no-op after).
-installUrnDependencyWorkaround();
 
 export class TestEngineRunner implements ProgramRunner {
   readonly engine = "test-engine" as const;
