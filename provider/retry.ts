@@ -18,6 +18,21 @@ export interface RetryPolicy {
   readonly permanentNetworkCodes?: readonly string[];
 }
 
+/** Certificate verification failures: raised during the handshake, never cured by trying again. */
+export const TLS_VERIFICATION_CODES: readonly string[] = [
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+];
+
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   limit: 6,
   statuses: [500, 502, 503, 504, 596, 599],
@@ -25,20 +40,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseDelayMs: 200,
   maxDelayMs: 5_000,
   jitter: 0.5,
-  permanentNetworkCodes: [
-    "ERR_LAUNCHPAD_TLS_PIN_MISMATCH",
-    "DEPTH_ZERO_SELF_SIGNED_CERT",
-    "SELF_SIGNED_CERT_IN_CHAIN",
-    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-    "UNABLE_TO_GET_ISSUER_CERT",
-    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-    "CERT_HAS_EXPIRED",
-    "CERT_NOT_YET_VALID",
-    "CERT_UNTRUSTED",
-    "CERT_REJECTED",
-    "CERT_SIGNATURE_FAILURE",
-    "ERR_TLS_CERT_ALTNAME_INVALID",
-  ],
+  permanentNetworkCodes: ["ERR_LAUNCHPAD_TLS_PIN_MISMATCH", ...TLS_VERIFICATION_CODES],
 };
 
 export interface RetryContext {

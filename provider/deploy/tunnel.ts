@@ -53,6 +53,8 @@ export async function openTunnel(jump: JumpHost, target: { host: string; port: n
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
+    // A probe that only reads the host key resets its connection: not an error of the deployment.
+    socket.on("error", () => socket.destroy());
     socket.once("close", () => sockets.delete(socket));
     client.forwardOut("127.0.0.1", 0, target.host, target.port, (error, channel) => {
       if (error) {

@@ -5,6 +5,7 @@
 import type { TLSSocket } from "node:tls";
 import { Agent, buildConnector } from "undici";
 import type { ProxmoxConnection } from "./connection";
+import { TLS_VERIFICATION_CODES } from "../retry";
 
 /** Error code of a fingerprint pin mismatch, raised before any byte of the request is written. */
 export const PIN_MISMATCH = "ERR_LAUNCHPAD_TLS_PIN_MISMATCH";
@@ -68,19 +69,7 @@ export function createDispatchers(connection: ProxmoxConnection, timeoutMs: numb
 }
 
 /** Certificate verification failures: raised during the handshake, so the request was never sent. */
-export const TLS_VERIFY_CODES = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "CERT_SIGNATURE_FAILURE",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
+export const TLS_VERIFY_CODES = new Set<string>(TLS_VERIFICATION_CODES);
 
 /** A hint that says how to fix a TLS verification failure. */
 export function tlsHint(code: string, connection: ProxmoxConnection): string {
