@@ -170,7 +170,7 @@ async function sandboxFor(options: ContainerBenchOptions): Promise<Sandbox> {
   const { times } = options;
   return startSandbox({
     nodes: options.nodes,
-    taskDurationsMs: { vzcreate: times.createMs, vzstart: times.startMs, download: times.pullMs },
+    taskDurationsMs: { vzcreate: times.createMs, vzstart: times.startMs, ociregistrypull: times.pullMs },
     ipDelayMs: times.ipMs,
   });
 }

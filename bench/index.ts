@@ -9,7 +9,7 @@ const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    vzcreate task duration (default 8000)
   --start-ms N     vzstart task duration (default 2000)
   --ip-ms N        delay from start until the DHCP address shows (default 3000)
-  --pull-ms N      OCI pull (download) task duration (default 20000)
+  --pull-ms N      OCI pull (ociregistrypull) task duration (default 20000)
   --quick          divide every duration by 20
   --parallel LIST  sizes of the parallel runs, N resources in one program (default 10,50)
   --stacks LIST    sizes to run also as N separate stacks at once (default 10; "none" to skip)

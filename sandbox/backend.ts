@@ -59,6 +59,12 @@ export interface ContainerBackend {
   /** Clean shutdown, then a hard stop after `timeoutSeconds` when `forceStop`. */
   shutdown(vmid: number, options: { timeoutSeconds: number; forceStop: boolean }): Promise<void>;
   destroy(vmid: number): Promise<void>;
+  /**
+   * Whether the container runs right now. A container stops by itself when its entrypoint (init)
+   * exits; the API layer asks this before it reports a status, as PVE asks LXC. Backends without
+   * it are taken at the API layer's word.
+   */
+  isRunning?(vmid: number): Promise<boolean>;
   /** The container's interfaces as `GET .../interfaces` reports them; empty while it is stopped. */
   interfaces(vmid: number): Promise<BackendInterface[]>;
   /** Removes what an earlier, crashed run of this backend left behind. */

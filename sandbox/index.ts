@@ -4,13 +4,13 @@ import type { ContainerBackend } from "./backend";
 import { Authenticator, SandboxUser } from "./server/auth";
 import { Cluster, OciImage } from "./server/cluster";
 import { FaultInjector, Faults } from "./server/faults";
-import { RequestLogEntry, SandboxHttpServer } from "./server/http";
+import { RequestLogEntry, SandboxHttpServer, SchemaViolation } from "./server/http";
 import { makeCertificate } from "./server/tls";
 import { MemoryBackend } from "./memory";
 
 export type { ContainerBackend } from "./backend";
 export type { EndpointFault, FaultInjector, TaskFault } from "./server/faults";
-export type { RequestLogEntry } from "./server/http";
+export type { RequestLogEntry, SchemaViolation } from "./server/http";
 export type { SandboxUser } from "./server/auth";
 export type { OciImage } from "./server/cluster";
 export { MemoryBackend } from "./memory";
@@ -69,6 +69,13 @@ export interface Sandbox {
   /** Every request received, in order. */
   requests: RequestLogEntry[];
   resetRequests(): void;
+  /**
+   * Every request refused with `Parameter verification failed.` because the official schema rejects
+   * it (unknown parameter, wrong type or format, ...), in order. A client test can end with
+   * `assert.deepEqual(sandbox.schemaViolations, [])`. Semantic 400s (`VM 105 already exists`) are not here.
+   */
+  schemaViolations: SchemaViolation[];
+  resetSchemaViolations(): void;
   containers(): SandboxContainer[];
   close(): Promise<void>;
 }
@@ -119,8 +126,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const auth = new Authenticator(users, options.ticketLifetimeMs ?? 2 * 3600_000);
   const certificate = await makeCertificate(host);
   const requests: RequestLogEntry[] = [];
+  const schemaViolations: SchemaViolation[] = [];
   const server = new SandboxHttpServer({
     host, port: options.port ?? 0, cert: certificate.cert, key: certificate.key, cluster, auth, faults, log: requests,
+    violations: schemaViolations,
     logRequests: options.logRequests ?? false,
   });
   let port: number;
@@ -143,6 +152,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults,
     requests,
     resetRequests: () => void requests.splice(0, requests.length),
+    schemaViolations,
+    resetSchemaViolations: () => void schemaViolations.splice(0, schemaViolations.length),
     containers: () =>
       [...cluster.containers.values()].map((ct) => {
         const container: SandboxContainer = {

@@ -55,6 +55,15 @@ export class MemoryBackend implements ContainerBackend {
     this.get(vmid).running = false;
   }
 
+  async isRunning(vmid: number): Promise<boolean> {
+    return this.containers.get(vmid)?.running ?? false;
+  }
+
+  /** Ends the container as if its entrypoint had exited (for tests: the API layer must notice). */
+  exit(vmid: number): void {
+    this.get(vmid).running = false;
+  }
+
   async destroy(vmid: number): Promise<void> {
     this.containers.delete(vmid);
   }

@@ -16,7 +16,10 @@ const ENDPOINTS = {
   "/cluster/resources": ["GET"],
   "/cluster/status": ["GET"],
   "/nodes": ["GET"],
+  "/nodes/{node}": ["GET"],
   "/nodes/{node}/status": ["GET"],
+  "/nodes/{node}/qemu": ["GET"],
+  "/nodes/{node}/network": ["GET"],
   "/nodes/{node}/lxc": ["GET", "POST"],
   "/nodes/{node}/lxc/{vmid}": ["GET", "DELETE"],
   "/nodes/{node}/lxc/{vmid}/clone": ["POST"],
@@ -30,6 +33,7 @@ const ENDPOINTS = {
   "/nodes/{node}/lxc/{vmid}/status/reboot": ["POST"],
   "/nodes/{node}/lxc/{vmid}/interfaces": ["GET"],
   "/nodes/{node}/lxc/{vmid}/resize": ["PUT"],
+  "/nodes/{node}/lxc/{vmid}/snapshot": ["GET"],
   "/nodes/{node}/storage": ["GET"],
   "/nodes/{node}/storage/{storage}/content": ["GET"],
   "/nodes/{node}/storage/{storage}/oci-registry-pull": ["POST"],
@@ -40,6 +44,8 @@ const ENDPOINTS = {
   "/access/ticket": ["GET", "POST"],
   "/access/acl": ["GET", "PUT"],
   "/access/users": ["GET"],
+  "/access/permissions": ["GET"],
+  "/storage": ["GET"],
   "/pools": ["GET"],
 };
 

@@ -246,6 +246,12 @@ export class LxcBackend implements ContainerBackend {
     this.removeHostRoutes(vmid);
   }
 
+  /** LXC's own answer: the container stops when its init (our script, which execs the entrypoint) exits. */
+  async isRunning(vmid: number): Promise<boolean> {
+    if (this.closed || !this.specs.has(vmid)) return false;
+    return (await this.state(vmid)) === "RUNNING";
+  }
+
   async destroy(vmid: number): Promise<void> {
     this.assertOpen();
     await this.destroyContainer(vmid);

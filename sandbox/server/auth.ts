@@ -1,7 +1,7 @@
 // Proxmox authentication: `PVEAuthCookie` tickets with a CSRFPreventionToken for writes, and
 // `PVEAPIToken=USER@REALM!TOKENID=SECRET` API tokens. Messages are pve-access-control's.
 import * as crypto from "crypto";
-import { ApiError } from "./errors";
+import { ApiError, unauthorized } from "./errors";
 
 export interface SandboxUser {
   /** `user@realm` */
@@ -17,6 +17,10 @@ export interface Identity {
   userid: string;
   viaToken: boolean;
 }
+
+// pve-access-control's token_full_regex: user (no whitespace, `:` or `/`) @ realm ! token id (realm syntax).
+const REALM = "[A-Za-z][A-Za-z0-9.\\-_]+";
+const TOKEN_ID = new RegExp(`^([^\\s:/]+@${REALM})!(${REALM})$`);
 
 const hex8 = (seconds: number) => seconds.toString(16).toUpperCase().padStart(8, "0");
 
@@ -66,27 +70,39 @@ export class Authenticator {
   }
 
   /**
-   * Who sent the request. `needsCsrf` is true for non-GET requests, which must carry the
-   * CSRFPreventionToken when authenticated by ticket.
+   * Who sent the request, as pveproxy's auth_handler decides it: a `PVEAuthCookie` ticket (cookie, or
+   * the Authorization header as fallback) wins over a `PVEAPIToken`. `needsCsrf` is true for non-GET
+   * requests, which must carry the CSRFPreventionToken when authenticated by ticket.
    */
   authenticate(headers: Record<string, string | string[] | undefined>, needsCsrf: boolean): Identity {
     const authorization = String(headers.authorization ?? "");
-    if (authorization.startsWith("PVEAPIToken")) {
-      const match = /^PVEAPIToken[= ]([^@\s]+@[^!\s]+)!([^=\s]+)[=:](\S+)$/.exec(authorization.trim());
-      const user = match && this.users.get(match[1]);
-      const secret = user?.tokens?.[match![2]];
-      if (!match || !secret || !safeEqual(secret, match[3])) throw new ApiError(401, "invalid token value!");
-      return { principal: `${match[1]}!${match[2]}`, userid: match[1], viaToken: true };
-    }
-    const ticket = cookieValue(String(headers.cookie ?? ""), "PVEAuthCookie");
-    if (!ticket) throw new ApiError(401, "No ticket");
+    const ticket = authValue(String(headers.cookie ?? ""), "PVEAuthCookie") ?? authValue(authorization, "PVEAuthCookie");
+    const apiToken = ticket ? undefined : authValue(authorization, "PVEAPIToken");
+    if (apiToken) return this.verifyToken(apiToken);
+    if (!ticket) throw unauthorized("No ticket");
     const userid = this.ticketUser(ticket);
-    if (!userid) throw new ApiError(401, "permission denied - invalid PVE ticket");
+    if (!userid) throw unauthorized("permission denied - invalid PVE ticket");
     if (needsCsrf) {
       const token = String(headers.csrfpreventiontoken ?? "");
-      if (!this.csrfValid(userid, token)) throw new ApiError(401, "Permission denied - invalid csrf token");
+      if (!this.csrfValid(userid, token)) throw unauthorized("Permission denied - invalid csrf token");
     }
     return { principal: userid, userid, viaToken: false };
+  }
+
+  /** PVE::AccessControl::verify_token, with its messages, in its order. */
+  private verifyToken(apiToken: string): Identity {
+    const pair = /^(.*)=(.*)$/.exec(apiToken);
+    if (!pair) throw unauthorized("no tokenid specified");
+    const [, tokenid, value] = pair;
+    const parts = TOKEN_ID.exec(tokenid);
+    if (!parts) throw unauthorized(`'${tokenid}' is not a valid token ID - not able to split into user and token parts`);
+    const [, userid, token] = parts;
+    const user = this.users.get(userid);
+    if (!user) throw unauthorized(`no such user ('${userid}')`);
+    const secret = user.tokens?.[token];
+    if (secret === undefined) throw unauthorized(`no such token '${token}' for user '${userid}'`);
+    if (!safeEqual(secret, value)) throw unauthorized("invalid token value!");
+    return { principal: tokenid, userid, viaToken: true };
   }
 
   private csrfValid(userid: string, token: string): boolean {
@@ -104,10 +120,13 @@ function safeEqual(a: string, b: string): boolean {
   return left.length === right.length && crypto.timingSafeEqual(left, right);
 }
 
-function cookieValue(cookieHeader: string, name: string): string | undefined {
-  for (const part of cookieHeader.split(";")) {
-    const [key, ...rest] = part.trim().split("=");
-    if (key === name) return decodeURIComponent(rest.join("="));
+/** PVE::APIServer::Formatter::extract_auth_value: `KEY=value` or `KEY value` after start or whitespace, up to `;`. */
+function authValue(header: string, key: string): string | undefined {
+  const match = new RegExp(`(?:^|\\s)${key}(?:=| )([^;]*)`).exec(header);
+  if (!match || !match[1]) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
   }
-  return undefined;
 }

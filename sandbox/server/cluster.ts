@@ -98,6 +98,11 @@ function randomMac(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":").toUpperCase();
 }
 
+/** PVE::Storage::normalize_content_filename: no directory part, every character outside `[a-zA-Z0-9_.-]` becomes `_`. */
+export function normalizeContentFilename(filename: string): string {
+  return filename.replace(/\n$/, "").replace(/^.*[/\\]/, "").replace(/[^a-zA-Z0-9_.-]/g, "_");
+}
+
 /** Tags as PVE stores them: lower-cased, de-duplicated, sorted, `;`-separated. */
 export function normalizeTags(tags: string): string {
   return [...new Set(splitList(tags).map((tag) => tag.toLowerCase()))].sort().join(";");
@@ -170,6 +175,19 @@ export class Cluster {
     const storage = this.storages.get(node)?.get(storeid);
     if (!storage) throw fail(`storage '${storeid}' does not exist`);
     return storage;
+  }
+
+  /**
+   * The container with its real run state: a container whose entrypoint exited has stopped, whatever
+   * the last start task said (PVE asks LXC every time). Not while a task holds its config lock.
+   */
+  async live(ct: Container): Promise<Container> {
+    if (!ct.running || ct.flock.held || ct.conf.lock || !this.backend.isRunning) return ct;
+    if (!(await this.backend.isRunning(ct.vmid))) {
+      ct.running = false;
+      ct.startedAt = 0;
+    }
+    return ct;
   }
 
   nextId(): number {
@@ -453,7 +471,7 @@ export class Cluster {
   }
 
   async destroyContainer(node: string, vmid: number, params: Params, user: string): Promise<string> {
-    const ct = this.container(node, vmid);
+    const ct = await this.live(this.container(node, vmid));
     this.checkLock(ct);
     const force = parseBoolean(String(params.force ?? "0")) === 1;
     if (ct.conf.protection === "1") throw fail(`can't remove CT ${vmid} - protection mode enabled`);
@@ -492,7 +510,7 @@ export class Cluster {
   }
 
   async power(node: string, vmid: number, action: "start" | "stop" | "shutdown" | "reboot", params: Params, user: string): Promise<string> {
-    const ct = this.container(node, vmid);
+    const ct = await this.live(this.container(node, vmid));
     const skiplock = parseBoolean(String(params.skiplock ?? "0")) === 1;
     if (!skiplock && action !== "stop") this.checkLock(ct);
     if (action === "start" && ct.running) throw fail(`CT ${vmid} already running`);
@@ -639,7 +657,8 @@ export class Cluster {
   }
 
   async interfaces(node: string, vmid: number): Promise<unknown> {
-    const ct = this.container(node, vmid);
+    const ct = await this.live(this.container(node, vmid));
+    // PVE::LXC::get_interfaces: `find_lxc_pid` fails on a stopped CT and it returns undef, so `data` is null.
     if (!ct.running) return null;
     const list = await this.backend.interfaces(vmid);
     return list.map((iface) => {
@@ -688,26 +707,49 @@ export class Cluster {
 
   // ---- storage -------------------------------------------------------------------------------
 
+  /**
+   * PVE::API2::Storage::Status oci_registry_pull: checks before the worker (file storage, `vztmpl`
+   * content, no existing file), then a `ociregistrypull` task whose log is skopeo's output.
+   */
   ociPull(node: string, storeid: string, params: Params, user: string): string {
     const storage = this.storage(node, storeid);
-    if (!storage.content.includes("vztmpl")) throw fail(`storage '${storeid}' does not support templates`);
+    if (storage.type !== "dir") throw fail(`can't upload to storage type '${storage.type}', not a file based storage!`);
+    if (!storage.content.includes("vztmpl")) throw fail(`storage '${storeid}' is not configured for content-type 'vztmpl'`);
     const reference = String(params.reference);
-    const [, name, tag] = /^(?:.*\/)?([^/:]+):([^:/]+)$/.exec(reference) ?? [undefined, "image", "latest"];
-    const filename = String(params.filename ?? `${name}_${tag}`).replace(/\.tar$/, "") + ".tar";
+    const filename = `${normalizeContentFilename(String(params.filename ?? reference))}.tar`;
     const volid = `${storeid}:vztmpl/${filename}`;
+    if (storage.volumes.has(volid)) throw fail(`refusing to override existing file '${filename}'`);
     const image = this.options.ociImages[reference] ?? {
       digest: `sha256:${crypto.createHash("sha256").update(reference).digest("hex")}`,
     };
-    return this.startTask(node, "download", filename, user, {
+    const derived = (what: string) => `sha256:${crypto.createHash("sha256").update(`${image.digest}/${what}`).digest("hex")}`;
+    // The worker id is encode_text($filename); a normalized name has nothing to escape.
+    return this.startTask(node, "ociregistrypull", filename, user, {
       run: (task) => {
-        task.log.push(`pulling ${reference}`, `digest: ${image.digest}`);
+        // `skopeo copy docker://<ref> oci-archive:<path>` without a terminal: one line per step.
+        task.log.push(
+          "Getting image source signatures",
+          `Copying blob ${derived("layer")}`,
+          `Copying config ${derived("config")}`,
+          "Writing manifest to image destination",
+        );
         const volume: StorageVolume & { oci?: OciImage; notes?: string } = {
           volid, content: "vztmpl", format: "tar", size: 10_000_000, ctime: Math.floor(Date.now() / 1000), oci: image,
         };
         storage.volumes.set(volid, volume);
-        task.log.push(`stored as ${volid}`);
       },
     }).upid;
+  }
+
+  /** `GET /storage`: storage.cfg, the same on every node. */
+  storageConfig(type?: string): unknown[] {
+    const digest = crypto.createHash("sha1").update("storage.cfg").digest("hex");
+    const first = this.storages.get(this.nodes[0])!;
+    return [...first.values()]
+      .filter((storage) => !type || storage.type === type)
+      .map((storage) => storage.type === "dir"
+        ? { storage: storage.storage, type: storage.type, path: "/var/lib/vz", content: storage.content.join(","), digest }
+        : { storage: storage.storage, type: storage.type, vgname: "pve", thinpool: "data", content: storage.content.join(","), digest });
   }
 
   storageContent(node: string, storeid: string, params: Params): unknown[] {

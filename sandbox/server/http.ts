@@ -7,8 +7,8 @@ import type { Authenticator, Identity } from "./auth";
 import type { Cluster, Params } from "./cluster";
 import { ApiError } from "./errors";
 import type { Faults } from "./faults";
-import { resolve, Route } from "./routes";
-import { validateParameters, RawValue } from "./validate";
+import { isOpen, resolve } from "./routes";
+import { validateParameters, Errors, RawValue } from "./validate";
 
 export interface RequestLogEntry {
   method: string;
@@ -28,6 +28,18 @@ export interface RequestLogEntry {
   dropped?: "before" | "after";
 }
 
+/** A request the sandbox refused with `Parameter verification failed.` because the official schema rejects it. */
+export interface SchemaViolation {
+  method: string;
+  /** API path without `/api2/json`. */
+  path: string;
+  /** The matched route template, e.g. `/nodes/{node}/lxc`. */
+  template: string;
+  /** Per-parameter messages, as in the 400 response. */
+  errors: Errors;
+  time: Date;
+}
+
 export interface HttpOptions {
   host: string;
   port: number;
@@ -37,8 +49,13 @@ export interface HttpOptions {
   auth: Authenticator;
   faults: Faults;
   log: RequestLogEntry[];
+  /** Where schema rejections are recorded, for tests that assert a client never sent one. */
+  violations: SchemaViolation[];
   logRequests: boolean;
 }
+
+// pveproxy answers any other method `501 method 'X' not available` before reading the request.
+const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE"]);
 
 const SECRET_PARAMS = new Set(["password", "ssh-public-keys", "new-password", "otp", "tfa-challenge"]);
 const MAX_BODY = 1024 * 1024;
@@ -116,6 +133,16 @@ function send(res: ServerResponse, status: number, body: unknown, reason?: strin
 }
 
 function sendError(res: ServerResponse, error: ApiError): void {
+  if (error.bodyless) {
+    res.statusCode = error.status;
+    res.statusMessage = error.message.split("\n")[0].replace(/[^\x20-\x7e]/g, "?");
+    res.setHeader("Content-Length", 0);
+    res.setHeader("Cache-Control", "max-age=0");
+    res.setHeader("Pragma", "no-cache");
+    res.setHeader("Server", "pve-api-daemon/3.0");
+    res.end();
+    return;
+  }
   const body: Record<string, unknown> = { data: null, message: error.message };
   if (error.errors) body.errors = error.errors;
   send(res, error.status, body, error.message);
@@ -173,10 +200,14 @@ export class SandboxHttpServer {
       req.socket.destroy();
     };
 
+    if (!KNOWN_METHODS.has(method)) {
+      finish(501);
+      return sendError(res, new ApiError(501, `method '${method}' not available`, undefined, { bodyless: true }));
+    }
     const prefix = API_PREFIX.exec(url.pathname);
     if (!prefix) {
       finish(501);
-      return sendError(res, new ApiError(501, "no such uri"));
+      return sendError(res, new ApiError(501, "no such uri", undefined, { bodyless: true }));
     }
     const path = prefix[2] && prefix[2] !== "/" ? prefix[2].replace(/\/+$/, "") : "/";
     entry.path = path;
@@ -202,13 +233,20 @@ export class SandboxHttpServer {
     let status = 200;
     let data: unknown;
     try {
+      // pveproxy authenticates before it looks for a handler: an unknown path without credentials is a 401.
+      let identity: Identity | undefined;
+      if (!isOpen(method, path)) {
+        identity = this.options.auth.authenticate(req.headers, method !== "GET");
+        entry.user = identity.principal;
+      }
       const { route, pathParams } = resolve(method, path);
       entry.template = route.template;
-      const identity = this.authenticate(route, req, method);
-      if (identity) entry.user = identity.principal;
+      const errors = conflictingParams(params, pathParams) ?? validateParameters(route.schema, { ...params, ...pathParams });
+      if (errors) {
+        this.options.violations.push({ method, path, template: route.template, errors, time: entry.time });
+        throw new ApiError(400, "Parameter verification failed.", errors);
+      }
       const all: Record<string, RawValue> = { ...params, ...pathParams };
-      const errors = validateParameters(route.schema, all);
-      if (errors) throw new ApiError(400, "Parameter verification failed.", errors);
       data = await route.handler({
         params: all as Params,
         identity,
@@ -226,9 +264,15 @@ export class SandboxHttpServer {
     finish(status);
     send(res, status, { data: data === undefined ? null : data });
   }
+}
 
-  private authenticate(route: Route, req: IncomingMessage, method: string): Identity | undefined {
-    if (route.open) return undefined;
-    return this.options.auth.authenticate(req.headers, method !== "GET");
+/** PVE::HTTPServer::rest_handler: a body or query parameter that repeats a path parameter must not differ from it. */
+function conflictingParams(params: Record<string, RawValue>, pathParams: Record<string, string>): Errors | undefined {
+  const errors: Errors = {};
+  for (const key of Object.keys(params).sort()) {
+    if (pathParams[key] !== undefined && String(params[key]) !== pathParams[key]) {
+      errors[key] = "duplicate parameter (already defined in URI) with conflicting values!";
+    }
   }
+  return Object.keys(errors).length > 0 ? errors : undefined;
 }

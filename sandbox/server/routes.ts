@@ -19,8 +19,6 @@ export interface RouteContext {
 export interface Route {
   method: string;
   template: string;
-  /** World-readable, no credentials needed (PVE `permissions: {user: 'world'}`). */
-  open?: boolean;
   schema: ParametersSchema;
   matcher: RegExp;
   names: string[];
@@ -33,9 +31,9 @@ const bool = (value: unknown) => value !== undefined && parseBoolean(String(valu
 const int = (value: unknown) => Number(value);
 
 type Handler = Route["handler"];
-const table: Array<[string, string, Handler, { open?: boolean }?]> = [
+const table: Array<[string, string, Handler]> = [
   ["GET", "/version", () => VERSION],
-  ["GET", "/access/ticket", () => null, { open: true }],
+  ["GET", "/access/ticket", () => null],
   [
     "POST",
     "/access/ticket",
@@ -43,9 +41,9 @@ const table: Array<[string, string, Handler, { open?: boolean }?]> = [
       const login = auth.login(String(params.username), String(params.password), params.realm as string | undefined);
       return { ...login, cap: CAPABILITIES };
     },
-    { open: true },
   ],
   ["GET", "/access/users", ({ auth }) => auth.listUsers().map((user) => ({ userid: user.userid, enable: 1, expire: 0, tokens: Object.keys(user.tokens ?? {}).map((tokenid) => ({ tokenid, privsep: 0, expire: 0 })) }))],
+  ["GET", "/access/permissions", ({ auth, identity, params }) => permissions(auth, identity!, params)],
   ["GET", "/access/acl", ({ cluster }) => cluster.acl.map((entry) => ({ ...entry }))],
   ["PUT", "/access/acl", ({ cluster, params }) => updateAcl(cluster, params)],
   ["GET", "/pools", ({ cluster }) => [...cluster.pools.keys()].map((poolid) => ({ poolid }))],
@@ -55,20 +53,37 @@ const table: Array<[string, string, Handler, { open?: boolean }?]> = [
     if (cluster.containers.has(vmid)) throw paramError({ vmid: `VM ${vmid} already exists` });
     return String(vmid);
   }],
-  ["GET", "/cluster/resources", ({ cluster, params }) => clusterResources(cluster, params.type as string | undefined)],
+  ["GET", "/cluster/resources", async ({ cluster, params }) => {
+    await Promise.all([...cluster.containers.values()].map((ct) => cluster.live(ct)));
+    return clusterResources(cluster, params.type as string | undefined);
+  }],
   ["GET", "/cluster/status", ({ cluster }) => [
     { type: "cluster", id: "cluster", name: "sandbox", nodes: cluster.nodes.length, quorate: 1, version: 1 },
     ...cluster.nodes.map((node, index) => ({ type: "node", id: `node/${node}`, name: node, nodeid: index + 1, online: 1, local: index === 0 ? 1 : 0, ip: `127.0.0.${index + 1}`, level: "" })),
   ]],
   ["GET", "/nodes", ({ cluster }) => cluster.nodes.map((node) => ({ node, status: "online", type: "node", id: `node/${node}`, cpu: 0.01, maxcpu: 8, mem: 2 * 1024 ** 3, maxmem: 32 * 1024 ** 3, uptime: 86_400, level: "", ssl_fingerprint: "" }))],
+  ["GET", "/storage", ({ cluster, params }) => cluster.storageConfig(params.type as string | undefined)],
+  ["GET", "/nodes/{node}", ({ cluster, params }) => {
+    cluster.assertNode(String(params.node));
+    return NODE_INDEX.map((name) => ({ name }));
+  }],
+  ["GET", "/nodes/{node}/qemu", ({ cluster, params }) => {
+    cluster.assertNode(String(params.node));
+    return []; // the sandbox runs containers only
+  }],
+  ["GET", "/nodes/{node}/network", ({ cluster, params }) => {
+    cluster.assertNode(String(params.node));
+    return nodeNetwork(cluster.nodes.indexOf(String(params.node)), params.type as string | undefined);
+  }],
   ["GET", "/nodes/{node}/status", ({ cluster, params }) => {
     cluster.assertNode(String(params.node));
     return { uptime: 86_400, cpu: 0.01, cpuinfo: { cpus: 8, sockets: 1, cores: 8, model: "Sandbox CPU" }, memory: { total: 32 * 1024 ** 3, used: 2 * 1024 ** 3, free: 30 * 1024 ** 3 }, pveversion: "pve-manager/9.1.1", kversion: "Linux 6.17.2-1-pve", loadavg: ["0.01", "0.02", "0.00"] };
   }],
-  ["GET", "/nodes/{node}/lxc", ({ cluster, params }) => {
+  ["GET", "/nodes/{node}/lxc", async ({ cluster, params }) => {
     const node = String(params.node);
     cluster.assertNode(node);
-    return [...cluster.containers.values()].filter((ct) => ct.node === node).map((ct) => cluster.status(ct));
+    const cts = await Promise.all([...cluster.containers.values()].filter((ct) => ct.node === node).map((ct) => cluster.live(ct)));
+    return cts.map((ct) => cluster.status(ct));
   }],
   ["POST", "/nodes/{node}/lxc", ({ cluster, params, identity }) => cluster.createContainer(String(params.node), params, identity!.principal)],
   ["GET", "/nodes/{node}/lxc/{vmid}", ({ cluster, params }) => {
@@ -87,7 +102,12 @@ const table: Array<[string, string, Handler, { open?: boolean }?]> = [
     cluster.container(String(params.node), int(params.vmid));
     return ["current", "start", "stop", "shutdown", "reboot", "suspend", "resume"].map((subdir) => ({ subdir }));
   }],
-  ["GET", "/nodes/{node}/lxc/{vmid}/status/current", ({ cluster, params }) => cluster.status(cluster.container(String(params.node), int(params.vmid)))],
+  ["GET", "/nodes/{node}/lxc/{vmid}/status/current", async ({ cluster, params }) => cluster.status(await cluster.live(cluster.container(String(params.node), int(params.vmid))))],
+  ["GET", "/nodes/{node}/lxc/{vmid}/snapshot", async ({ cluster, params }) => {
+    const ct = await cluster.live(cluster.container(String(params.node), int(params.vmid)));
+    // PVE::API2::LXC::Snapshot list: the snapshots, then `current` (no snapshots here).
+    return [{ name: "current", digest: ct.digest, running: ct.running ? 1 : 0, description: "You are here!" }];
+  }],
   ...(["start", "stop", "shutdown", "reboot"] as const).map(
     (action) =>
       ["POST", `/nodes/{node}/lxc/{vmid}/status/${action}`, ({ cluster, params, identity }: RouteContext) =>
@@ -123,6 +143,53 @@ const table: Array<[string, string, Handler, { open?: boolean }?]> = [
     return null;
   }],
 ];
+
+// pve-manager PVE::API2::Nodes index, PVE 9.
+const NODE_INDEX = [
+  "aplinfo", "apt", "capabilities", "ceph", "certificates", "config", "disks", "dns", "firewall", "hardware", "hosts",
+  "journal", "lxc", "migrateall", "netstat", "network", "qemu", "query-url-metadata", "replication", "report", "rrd",
+  "rrddata", "scan", "sdn", "services", "spiceshell", "startall", "status", "stopall", "storage", "subscription",
+  "suspendall", "syslog", "tasks", "termproxy", "time", "version", "vncshell", "vzdump", "wakeonlan",
+];
+
+/** `/etc/network/interfaces` of a stock PVE node: the NIC and the `vmbr0` bridge on it. */
+function nodeNetwork(index: number, type?: string): unknown[] {
+  const host = index + 11;
+  const nic = { iface: "eno1", type: "eth", method: "manual", families: ["inet"], active: 1, exists: 1, priority: 1 };
+  const bridge = {
+    iface: "vmbr0", type: "bridge", method: "static", families: ["inet"], active: 1, autostart: 1, priority: 2,
+    bridge_ports: "eno1", bridge_stp: "off", bridge_fd: "0", cidr: `192.168.100.${host}/24`,
+    address: `192.168.100.${host}`, netmask: "24", gateway: "192.168.100.1",
+  };
+  const all = [nic, bridge];
+  if (!type || type === "include_sdn") return all;
+  if (type === "any_bridge" || type === "any_local_bridge") return all.filter((entry) => entry.type === "bridge" || entry.type === "OVSBridge");
+  return all.filter((entry) => entry.type === type);
+}
+
+const ALL_PRIVILEGES = [
+  "Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit", "Group.Allocate",
+  "Mapping.Audit", "Mapping.Modify", "Mapping.Use", "Permissions.Modify", "Pool.Allocate", "Pool.Audit", "Realm.Allocate",
+  "Realm.AllocateUser", "SDN.Allocate", "SDN.Audit", "SDN.Use", "Sys.AccessNetwork", "Sys.Audit", "Sys.Console", "Sys.Incoming",
+  "Sys.Modify", "Sys.PowerMgmt", "Sys.Syslog", "User.Modify", "VM.Allocate", "VM.Audit", "VM.Backup", "VM.Clone",
+  "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory",
+  "VM.Config.Network", "VM.Config.Options", "VM.Console", "VM.GuestAgent.Audit", "VM.GuestAgent.FileRead",
+  "VM.GuestAgent.FileSystemMgmt", "VM.GuestAgent.FileWrite", "VM.GuestAgent.Unrestricted", "VM.Migrate", "VM.PowerMgmt",
+  "VM.Replicate", "VM.Snapshot", "VM.Snapshot.Rollback",
+];
+
+/** `GET /access/permissions`: every sandbox user is an administrator (root@pam, tokens without privilege separation). */
+function permissions(auth: Authenticator, identity: Identity, params: Params): Record<string, Record<string, number>> {
+  const subject = params.userid !== undefined ? String(params.userid) : identity.principal;
+  const userid = subject.split("!")[0];
+  const user = auth.listUsers().find((entry) => entry.userid === userid);
+  if (!user || (subject.includes("!") && user.tokens?.[subject.split("!")[1]] === undefined)) {
+    throw fail(subject.includes("!") ? `no such token '${subject.split("!")[1]}' for user '${userid}'` : `no such user ('${userid}')`);
+  }
+  const privileges = Object.fromEntries(ALL_PRIVILEGES.map((name) => [name, 1]));
+  const paths = params.path !== undefined ? [String(params.path)] : ["/", "/access", "/access/groups", "/mapping", "/nodes", "/pool", "/sdn", "/storage", "/vms"];
+  return Object.fromEntries(paths.map((path) => [path, { ...privileges }]));
+}
 
 const CAPABILITIES = {
   vms: { "VM.Allocate": 1, "VM.Audit": 1, "VM.Config.Options": 1, "VM.PowerMgmt": 1, "VM.Clone": 1 },
@@ -224,7 +291,7 @@ function updateAcl(cluster: Cluster, params: Params): null {
 
 const endpoints = subset.endpoints as unknown as Record<string, Record<string, { parameters?: ParametersSchema }>>;
 
-export const ROUTES: Route[] = table.map(([method, template, handler, options]) => {
+export const ROUTES: Route[] = table.map(([method, template, handler]) => {
   const schema = endpoints[template]?.[method]?.parameters;
   if (!schema) throw new Error(`${method} ${template} is missing from sandbox/schema/pve-api-subset.json`);
   const names: string[] = [];
@@ -232,20 +299,34 @@ export const ROUTES: Route[] = table.map(([method, template, handler, options]) 
     names.push(name);
     return "([^/]+)";
   });
-  return { method, template, handler, schema, names, open: options?.open, matcher: new RegExp(`^${pattern}/?$`) };
+  return { method, template, handler, schema, names, matcher: new RegExp(`^${pattern}/?$`) };
 });
 
-/** The route for a path, with its path parameters; ApiError 501 when PVE has no such method. */
+// PVE::HTTPServer::auth_handler lets exactly these through without credentials.
+const OPEN = new Set(["GET /access/domains", "GET /access/ticket", "POST /access/ticket", "POST /access/vncticket", "POST /access/openid/login", "POST /access/openid/auth-url"]);
+
+/** Whether pveproxy serves this call without credentials. */
+export function isOpen(method: string, path: string): boolean {
+  return OPEN.has(`${method} ${path}`);
+}
+
+/** The route for a path, with its path parameters; ApiError 501 (PVE::HTTPServer::rest_handler's wording) when there is none. */
 export function resolve(method: string, path: string): { route: Route; pathParams: Record<string, string> } {
-  let pathKnown = false;
   for (const route of ROUTES) {
+    if (route.method !== method) continue;
     const match = route.matcher.exec(path);
     if (!match) continue;
-    pathKnown = true;
-    if (route.method !== method) continue;
     const pathParams: Record<string, string> = {};
     route.names.forEach((name, index) => (pathParams[name] = decodeURIComponent(match[index + 1])));
     return { route, pathParams };
   }
-  throw new ApiError(501, pathKnown ? `Method '${method} ${path}' not implemented` : `Method '${method} ${path}' not implemented`);
+  throw new ApiError(501, `Method '${method} ${safeDecode(path)}' not implemented`, undefined, { raw: true });
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -16,7 +16,7 @@ import { startSshd, type TestSshd } from "../support/sshd";
 
 
 export const DOMAIN = "preview.test";
-export const TASKS = { vzcreate: 40, vzstart: 20, vzshutdown: 20, vzstop: 10, vzdestroy: 20, download: 60, vzclone: 40, vzreboot: 30 };
+export const TASKS = { vzcreate: 40, vzstart: 20, vzshutdown: 20, vzstop: 10, vzdestroy: 20, ociregistrypull: 60, vzclone: 40, vzreboot: 30 };
 
 export interface World {
   sandbox: Sandbox;

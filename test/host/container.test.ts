@@ -19,7 +19,7 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
   const engines: TestEngine[] = [];
 
   before(async () => {
-    sandbox = await startSandbox({ taskDurationsMs: { vzcreate: 40, vzstart: 20, vzshutdown: 20, vzstop: 10, vzdestroy: 20, download: 60, vzclone: 40, vzreboot: 30 } });
+    sandbox = await startSandbox({ taskDurationsMs: { vzcreate: 40, vzstart: 20, vzshutdown: 20, vzstop: 10, vzdestroy: 20, ociregistrypull: 60, vzclone: 40, vzreboot: 30 } });
     client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint });
   });
   after(async () => {

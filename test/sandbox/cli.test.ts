@@ -23,7 +23,7 @@ function pinnedGet(printed: Printed, apiPath: string, token: string): Promise<{ 
       if (seen !== printed.fingerprint) return reject(new Error(`certificate ${seen} is not the printed ${printed.fingerprint}`));
       let text = "";
       res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, reason: res.statusMessage, body: JSON.parse(text) }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, reason: res.statusMessage, body: text ? JSON.parse(text) : null }));
     });
     request.on("error", reject);
   });
@@ -81,6 +81,7 @@ describe("sandbox CLI", function () {
     const wrong = await pinnedGet(printed, "/nodes", `${id}=11111111-2222-3333-4444-555555555555`);
     assert.equal(wrong.status, 401);
     assert.equal(wrong.reason, "invalid token value!");
+    assert.equal(wrong.body, null, "pveproxy answers an auth failure without a body");
 
     const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
