@@ -4,7 +4,7 @@
 
 import * as fs from "fs";
 import { monitorEventLoopDelay, performance } from "perf_hooks";
-import { startSandbox, type RequestLogEntry, type Sandbox } from "../sandbox";
+import { startSandbox, type RequestLogEntry, type Sandbox, type SchemaViolation } from "../sandbox";
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
 import { EngineError, TestEngine } from "../test/support/engine";
@@ -82,6 +82,9 @@ export interface ContainerBenchReport {
   deleteRequests: number;
   parallel: ParallelFigures[];
   image?: ImageFigures;
+  /** Requests the official schema rejected, over every sandbox of the run (should be 0), and the first few. */
+  schemaViolations: number;
+  schemaViolationSamples: string[];
 }
 
 const PROJECT = "launchpad-bench";
@@ -166,13 +169,22 @@ function engineFor(sandbox: Sandbox, stack: string): TestEngine {
   });
 }
 
+/** Schema rejections of the sandboxes this run closed. */
+const schemaRejections: SchemaViolation[] = [];
+
 async function sandboxFor(options: ContainerBenchOptions): Promise<Sandbox> {
   const { times } = options;
-  return startSandbox({
+  const sandbox = await startSandbox({
     nodes: options.nodes,
     taskDurationsMs: { vzcreate: times.createMs, vzstart: times.startMs, ociregistrypull: times.pullMs },
     ipDelayMs: times.ipMs,
   });
+  const close = sandbox.close;
+  sandbox.close = () => {
+    schemaRejections.push(...sandbox.schemaViolations.splice(0));
+    return close();
+  };
+  return sandbox;
 }
 
 const tasksOfType = (requests: RequestLogEntry[], pathTail: RegExp) => requests.filter((r) => r.method === "POST" && pathTail.test(r.path) && r.status === 200).length;
@@ -336,6 +348,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   // promises; the engine records the failure, the bench must not die of the echo.
   const onRejection = (reason: unknown) => options.log(`program: ${String((reason as Error)?.message ?? reason).split("\n")[0]}`);
   process.on("unhandledRejection", onRejection);
+  schemaRejections.splice(0);
   try {
     const { single, noop, deleteRequests } = await singleCreates(options, timing.durations);
     const singleWallMs = median(single.upWallMs);
@@ -352,6 +365,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
       deleteRequests,
       parallel,
       image,
+      schemaViolations: schemaRejections.length,
+      schemaViolationSamples: schemaRejections.slice(0, 3).map((v) => `${v.method} ${v.path}: ${Object.entries(v.errors).map(([key, message]) => `${key}: ${message.trim()}`).join("; ")}`),
     };
   } finally {
     process.off("unhandledRejection", onRejection);

@@ -88,6 +88,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     parallelFailures: report.parallel.reduce((sum, p) => sum + p.failures, 0),
     duplicateVmids: report.parallel.reduce((sum, p) => sum + p.duplicateVmids.length, 0),
     refusedCreates: report.parallel.reduce((sum, p) => sum + p.refusedCreates, 0),
+    schemaViolations: report.schemaViolations,
     parallel: report.parallel.map((p) => ({
       n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, failures: p.failures, containers: p.containers, tracked: p.tracked,
       duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, maxCreateAttempts: p.maxCreateAttempts, requests: p.requests,
@@ -116,6 +117,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["requests per create", `${median(single.requests)}  (runs: ${single.requests.join(", ")})`],
       ["no-op up (identical inputs)", `${noop.requests} requests; host calls ${Object.entries(noop.hostCalls).map(([k, v]) => `${k} ${v}`).join(", ")}; ${noop.operations.join(", ")}`],
       ["destroy", `${report.deleteRequests} requests`],
+      ["requests the official schema rejected (all runs)", report.schemaViolations + (report.schemaViolationSamples.length ? `  (${report.schemaViolationSamples.join(" | ")})` : "")],
     ]),
     "",
     "Where one create's time goes (median; the server's view of its requests)",

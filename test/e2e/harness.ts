@@ -44,12 +44,22 @@ export async function startWorld(context: Mocha.Context, backend: "memory" | "lx
     world.portRange = { from: base, to: base + 99 };
     return world as World;
   } catch (error) {
-    await stopWorld(world);
+    await closeWorld(world);
     throw error;
   }
 }
 
+/**
+ * Stops everything, then fails if the program sent Proxmox a request the official schema rejects
+ * (bad input must fail in `check`, before any network call).
+ */
 export async function stopWorld(world: Partial<World> | undefined): Promise<void> {
+  const violations = [...(world?.sandbox?.schemaViolations ?? [])];
+  await closeWorld(world);
+  assert.deepStrictEqual(violations, [], "a request the official Proxmox schema rejects was sent");
+}
+
+async function closeWorld(world: Partial<World> | undefined): Promise<void> {
   if (!world) return;
   for (const engine of world.engines ?? []) await engine.close().catch(() => undefined);
   await world.client?.close().catch(() => undefined);

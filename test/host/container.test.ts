@@ -23,9 +23,14 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint });
   });
   after(async () => {
-    for (const engine of engines) await engine.close();
-    await client?.close();
-    await sandbox?.close();
+    try {
+      // Invalid input must fail in check, so the provider never sends what the official schema rejects.
+      assert.deepEqual(sandbox?.schemaViolations ?? [], [], "the provider sent a request the official schema rejects");
+    } finally {
+      for (const engine of engines) await engine.close();
+      await client?.close();
+      await sandbox?.close();
+    }
   });
 
   /** An engine configured the way a user would: stack config, token as a secret. */
