@@ -209,7 +209,7 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
         const proxy = {
           host: sshd.host, port: sshd.port, user: sshd.user, hostKeyFingerprint: sshd.hostKeyFingerprint,
           publicAddress: "127.0.0.1",
-          confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand,
+          confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
           httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", http2,
           tls: { certificate: nginx.certificate, key: nginx.key },
           portRange: { from: portBase, to: portBase + 99 },

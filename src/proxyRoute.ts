@@ -25,6 +25,12 @@ export interface ProxyHostArgs {
   readonly testCommand?: pulumi.Input<string>;
   /** Applies it. @default "nginx -s reload" */
   readonly reloadCommand?: pulumi.Input<string>;
+  /**
+   * The nginx master's pid file. After a reload the route waits (up to 10 s) until the master runs
+   * workers with the new configuration, and fails (putting the old files back) when it does not.
+   * A file that does not exist skips the wait. @default "/run/nginx.pid"
+   */
+  readonly pidFile?: pulumi.Input<string>;
   /** Port HTTPS routes listen on. @default 443 */
   readonly httpsPort?: pulumi.Input<number>;
   /** Port plain-HTTP routes (and the redirect to HTTPS) listen on. @default 80 */

@@ -73,11 +73,45 @@ async function replaceFilesChecked(
     await rollBack();
     throw new NginxTestError(testFailure.stderr || testFailure.stdout, { context: { command: proxy.testCommand } });
   }
+  const before = await workerGeneration(session, proxy.pidFile);
   const reloadFailure = await failureOf(session, proxy.reloadCommand);
   if (reloadFailure) {
     await rollBack();
     throw reloadFailure;
   }
+  // `nginx -s reload` only signals the master. Until new workers run, the route is not served, and
+  // a reload that fails late (a port it cannot bind) keeps the old configuration without a word.
+  if (before !== undefined && !(await newWorkersStarted(session, proxy.pidFile, before))) {
+    await rollBack();
+    throw new NginxTestError(
+      `nginx (master in ${proxy.pidFile}) did not start workers with the new configuration within ${RELOAD_CONFIRM_SECONDS} s; its error log says why (e.g. a port it cannot bind). The previous route files are back in place.`,
+      { context: { command: proxy.reloadCommand } },
+    );
+  }
+}
+
+const RELOAD_CONFIRM_SECONDS = 10;
+
+/** The ids of the running nginx master's current workers, or undefined when `pidFile` names no live master. */
+async function workerGeneration(session: SshSession, pidFile: string): Promise<string[] | undefined> {
+  const { stdout } = await session.exec(shScript(
+    `p=$(cat -- ${shellQuote(pidFile)} 2>/dev/null) && kill -0 "$p" 2>/dev/null || exit 0; echo master; ` +
+      `ps -o pid=,args= --ppid "$p" | awk '$2=="nginx:" && $3=="worker" && $4=="process" && NF==4 {print $1}'`,
+  ));
+  const lines = stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  return lines[0] === "master" ? lines.slice(1) : undefined;
+}
+
+/** Waits on the proxy host until the master runs workers none of which is in `previous`. */
+async function newWorkersStarted(session: SshSession, pidFile: string, previous: string[]): Promise<boolean> {
+  const { code } = await session.exec(shScript(
+    `p=$(cat -- ${shellQuote(pidFile)}) || exit 0; old=" ${previous.join(" ")} "; i=0; ` +
+      `while [ $i -lt ${RELOAD_CONFIRM_SECONDS * 10} ]; do ` +
+      `new=$(ps -o pid=,args= --ppid "$p" | awk '$2=="nginx:" && $3=="worker" && $4=="process" && NF==4 {print $1}'); ` +
+      `fresh=1; [ -n "$new" ] || fresh=0; for w in $new; do case "$old" in *" $w "*) fresh=0;; esac; done; ` +
+      `[ $fresh = 1 ] && exit 0; sleep 0.1; i=$((i+1)); done; exit 3`,
+  ), { okExitCodes: [0, 3] });
+  return code === 0;
 }
 
 async function ensureDirectories(session: SshSession, proxy: ProxyHost): Promise<void> {

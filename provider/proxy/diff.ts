@@ -23,6 +23,7 @@ export const ROUTE_DIFF_TABLE: Readonly<Record<string, FieldEffect>> = {
   "proxy.lockFile": "update",
   "proxy.testCommand": "update",
   "proxy.reloadCommand": "update",
+  "proxy.pidFile": "update",
   "proxy.httpsPort": "update",
   "proxy.httpPort": "update",
   "proxy.listenAddress": "update",

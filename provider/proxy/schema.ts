@@ -72,6 +72,8 @@ export const ProxyHostSchema = z.strictObject({
   lockFile: absolutePath.optional(),
   testCommand: command.default("nginx -t"),
   reloadCommand: command.default("nginx -s reload"),
+  /** The nginx master's pid file: after a reload, the route waits until new workers run. */
+  pidFile: absolutePath.default("/run/nginx.pid"),
   httpsPort: port.default(443),
   httpPort: port.default(80),
   listenAddress: z.string().refine((value) => isIP(value) !== 0, "must be an IP address").optional(),

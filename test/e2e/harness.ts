@@ -74,7 +74,7 @@ export function proxyConfig(world: World): Record<string, unknown> {
   const { nginx, proxySshd } = world;
   return {
     host: proxySshd.host, port: proxySshd.port, user: proxySshd.user, hostKeyFingerprint: proxySshd.hostKeyFingerprint,
-    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand,
+    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
     httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", publicAddress: "127.0.0.1",
     tls: { certificate: nginx.certificate, key: nginx.key }, portRange: world.portRange,
   };

@@ -65,7 +65,7 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
     host: sshd!.host, port: sshd!.port, user: sshd!.user,
     privateKey: pulumi.secret(sshd!.privateKey),
     hostKeyFingerprint: sshd!.hostKeyFingerprint,
-    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand,
+    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
     httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
   });
 

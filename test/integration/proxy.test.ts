@@ -122,7 +122,7 @@ describe("ProxyRoute on a real nginx over real SSH", function () {
 
   const proxy = (): Raw => ({
     host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKeyFingerprint: sshd.hostKeyFingerprint,
-    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand,
+    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
     httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1",
   });
   const httpRoute = (hostname: string, extra: Raw = {}): Raw => ({
@@ -189,11 +189,9 @@ describe("ProxyRoute on a real nginx over real SSH", function () {
     assert.strictEqual(app.id, `127.0.0.1:${nginx.confDir}/http/app.preview.test.conf`);
     assert.strictEqual(app.outs.url, `https://app.preview.test:${nginx.httpsPort}`);
     const ca = fs.readFileSync(nginx.certificate, "utf8");
-    const reply = await eventually(async () => {
-      const r = await httpsGet(nginx.httpsPort, "app.preview.test", ca);
-      assert.strictEqual(r.status, 200);
-      return r;
-    });
+    // No waiting here: create returns only once nginx runs workers with the new configuration.
+    const reply = await httpsGet(nginx.httpsPort, "app.preview.test", ca);
+    assert.strictEqual(reply.status, 200);
     const seen = JSON.parse(reply.body);
     assert.deepStrictEqual(
       { backend: seen.backend, host: seen.host, proto: seen.proto, forwardedFor: seen.forwardedFor, url: seen.url, branch: seen.branch },
@@ -218,7 +216,7 @@ describe("ProxyRoute on a real nginx over real SSH", function () {
     created.push(tcp);
     assert.ok(tcp.outs.port >= portBase && tcp.outs.port <= portBase + 199, `port ${tcp.outs.port} outside the range`);
     assert.strictEqual(tcp.outs.configPath, `${nginx.confDir}/stream/tcp-${tcp.outs.port}.conf`);
-    assert.strictEqual(await eventually(() => tcpEcho(tcp.outs.port, "hello over tcp")), "hello over tcp");
+    assert.strictEqual(await tcpEcho(tcp.outs.port, "hello over tcp"), "hello over tcp", "served as soon as create returns");
   });
 
   it("carries a UDP datagram through an allocated port", async () => {
@@ -261,7 +259,7 @@ describe("ProxyRoute on a real nginx over real SSH", function () {
     const { outs } = await provider.update!(app.id, app.outs, checked.inputs);
     app = { id: app.id, outs: outs! };
     const ca = fs.readFileSync(nginx.certificate, "utf8");
-    await eventually(async () => assert.strictEqual(JSON.parse((await httpsGet(nginx.httpsPort, "app.preview.test", ca)).body).backend, "second"));
+    assert.strictEqual(JSON.parse((await httpsGet(nginx.httpsPort, "app.preview.test", ca)).body).backend, "second", "served as soon as update returns");
   });
 
   it("notices a route changed or removed on the host", async () => {

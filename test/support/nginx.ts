@@ -20,6 +20,8 @@ export interface TestNginx {
   /** For `proxy.testCommand` / `proxy.reloadCommand`: this instance, not the system's. */
   readonly testCommand: string;
   readonly reloadCommand: string;
+  /** For `proxy.pidFile`: this instance's master. */
+  readonly pidFile: string;
   /** A self-signed certificate and key (SAN `*.preview.test`) for TLS routes. */
   readonly certificate: string;
   readonly key: string;
@@ -106,6 +108,7 @@ export async function startNginx(context: Mocha.Context): Promise<TestNginx> {
     dir, confDir, httpsPort, httpPort, certificate, key,
     testCommand: `${base} -t`,
     reloadCommand: `${base} -s reload`,
+    pidFile: path.join(dir, "nginx.pid"),
     async test() {
       try {
         const { stderr: output } = await run(nginx, ["-p", `${dir}/`, "-c", conf, "-e", errorLog, "-t"]);
