@@ -246,10 +246,11 @@ export class LxcBackend implements ContainerBackend {
     this.removeHostRoutes(vmid);
   }
 
-  /** LXC's own answer: the container stops when its init (our script, which execs the entrypoint) exits. */
+  /** LXC's own answer: the container stops when its init (our script, which ends with the entrypoint) exits. */
   async isRunning(vmid: number): Promise<boolean> {
     if (this.closed || !this.specs.has(vmid)) return false;
-    return (await this.state(vmid)) === "RUNNING";
+    // Only a definite STOPPED counts: an lxc-info that failed under load must not mark a running container stopped.
+    return (await this.state(vmid)) !== "STOPPED";
   }
 
   async destroy(vmid: number): Promise<void> {

@@ -151,15 +151,24 @@ export function renderInitScript(options: { sshd: string; entrypoint?: string })
   const entrypoint = effectiveEntrypoint(options.entrypoint);
   return [
     "#!/bin/sh",
-    "# The container's init (under init.lxc): sshd on port 22, then the entrypoint with the container's env.",
+    "# The container's init (under init.lxc): sshd on port 22, then the entrypoint with the container's env;",
+    "# when the entrypoint ends, so does the container.",
     "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root",
     "mkdir -p /run/sshd /run/lock && chmod 0755 /run/sshd",
     `${shellQuote(options.sshd)} -e -f /etc/ssh/sshd_config || echo "launchpad-init: sshd did not start" >&2`,
     `. ${ENV_FILE}`,
     "cd /",
-    entrypoint === undefined
-      ? "exec sleep infinity"
-      : `exec /bin/sh -c ${shellQuote(`exec ${entrypoint}`)}`,
+    ...(entrypoint === undefined
+      ? ["exec sleep infinity"]
+      : [
+        `/bin/sh -c ${shellQuote(`exec ${entrypoint}`)}`,
+        // A Proxmox app container ends with its entrypoint; sshd would keep init.lxc (and so the container)
+        // alive: end everything else in this PID namespace (-1 never reaches PID 1 or beyond the namespace).
+        "status=$?",
+        "trap '' TERM",
+        "kill -s TERM -- -1 2>/dev/null",
+        "exit $status",
+      ]),
     "",
   ].join("\n");
 }

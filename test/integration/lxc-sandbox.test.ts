@@ -91,4 +91,36 @@ describe("sandbox API on the LXC backend", function () {
     await waitTask(sandbox, node, destroyed.data);
     assert.ok(!lxcNames(lxcPath).includes(made[0]), "the LXC container is gone");
   });
+  it("reports a container whose entrypoint exited as stopped, as LXC does, and starts it again", async function () {
+    const own = await startSandbox({ backend: "lxc" });
+    try {
+      assert.equal(own.backendKind, "lxc");
+      const id = vmid + 1;
+      const created = await api(own, "POST", `/nodes/${node}/lxc`, {
+        vmid: String(id), ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", storage: "local-lvm",
+        hostname: "short-lived", memory: "128", net0: "name=eth0,bridge=vmbr0,ip=dhcp", entrypoint: "sleep 2", start: "1",
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.data));
+      await waitTask(own, node, created.data);
+      const status = async () => (await api(own, "GET", `/nodes/${node}/lxc/${id}/status/current`)).data.status as string;
+      // The entrypoint ends after 2 s; LXC stops the container with it. Wait for that, bounded.
+      const deadline = Date.now() + 60_000;
+      let seen = await status();
+      while (seen === "running" && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        seen = await status();
+      }
+      assert.equal(seen, "stopped", "status/current follows the container, not the last start task");
+      const resource = (await api(own, "GET", "/cluster/resources?type=vm")).data.find((entry: { vmid: number }) => entry.vmid === id);
+      assert.equal(resource.status, "stopped");
+      const stop = await api(own, "POST", `/nodes/${node}/lxc/${id}/status/stop`);
+      assert.equal(stop.status, 500);
+      assert.equal(stop.data.message, `CT ${id} not running\n`);
+      const started = await api(own, "POST", `/nodes/${node}/lxc/${id}/status/start`);
+      assert.equal(started.status, 200, JSON.stringify(started.data));
+      await waitTask(own, node, started.data);
+    } finally {
+      await own.close();
+    }
+  });
 });

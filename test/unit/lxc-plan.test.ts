@@ -100,9 +100,11 @@ describe("LXC backend planning (pure)", function () {
       assert.equal(shellQuote("a'b"), `'a'\\''b'`);
     });
 
-    it("starts sshd, then execs the entrypoint, or idles when there is none (the host's /sbin/init is never booted)", function () {
+    it("starts sshd, then runs the entrypoint and ends the container with it, or idles when there is none (the host's /sbin/init is never booted)", function () {
       const withEntrypoint = renderInitScript({ sshd: "/usr/sbin/sshd", entrypoint: "node server.js --port 80" });
-      assert.ok(withEntrypoint.indexOf("sshd") < withEntrypoint.indexOf("exec /bin/sh -c 'exec node server.js --port 80'"));
+      const entrypointAt = withEntrypoint.indexOf("/bin/sh -c 'exec node server.js --port 80'");
+      assert.ok(withEntrypoint.indexOf("sshd") < entrypointAt && entrypointAt >= 0);
+      assert.ok(entrypointAt < withEntrypoint.indexOf("kill -s TERM -- -1"), "what else runs (sshd) ends after the entrypoint");
       assert.match(renderInitScript({ sshd: "/usr/sbin/sshd" }), /exec sleep infinity/);
       assert.equal(effectiveEntrypoint("/sbin/init"), undefined);
       assert.equal(effectiveEntrypoint("  "), undefined);
