@@ -122,9 +122,15 @@ async function resolveImage(client: ProxmoxClient, node: string, templateStorage
         return { volid: existing.volid, digest: digestFromVolid(existing.volid, stem) };
       }
       progress(`pulling ${reference} into ${templateStorage} on ${node}`);
-      await client.runTask("POST", `${nodePath(node)}/storage/${encodeURIComponent(templateStorage)}/oci-registry-pull`,
-        // PVE appends `.tar` to `filename` itself (PVE::API2::Storage::Status oci_registry_pull).
-        { reference, filename: stem }, { timeoutMs: timeoutSeconds * 1000 });
+      try {
+        await client.runTask("POST", `${nodePath(node)}/storage/${encodeURIComponent(templateStorage)}/oci-registry-pull`,
+          // PVE appends `.tar` to `filename` itself (PVE::API2::Storage::Status oci_registry_pull).
+          { reference, filename: stem }, { timeoutMs: timeoutSeconds * 1000 });
+      } catch (error) {
+        // Another stack pulled the same image since our listing: PVE refuses before starting a task.
+        if (!(isLaunchpadError(error, "ERR_PVE_HTTP") && /refusing to override existing file/.test((error as PveHttpError).pveMessage))) throw error;
+        progress(`${stem}.tar appeared in ${templateStorage} meanwhile: using it`);
+      }
       const pulled = findPulledImage(await vztmplContent(client, node, templateStorage), templateStorage, stem);
       if (!pulled) throw new PveHttpError({ status: 500, message: `the pull of ${reference} finished but no ${stem}.tar is listed in ${templateStorage}`, method: "GET", path: "content" });
       return { volid: pulled.volid, digest: digestFromVolid(pulled.volid, stem) };
