@@ -101,7 +101,8 @@ export interface RunRecord {
   namePrefix: string;
 }
 
-function processStart(pid: number): string | undefined {
+/** /proc/<pid>/stat's start time, or undefined when no such process runs; pid + start time names a process for good. */
+export function processStart(pid: number): string | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];

@@ -1,20 +1,14 @@
 // Proxmox worker tasks: a UPID handed out at once, the work done in the background after the
 // configured duration, a log, and `exitstatus` OK / `WARNINGS: n` / the error message.
+import type { Upid } from "../../provider/proxmox/upid";
 
 export interface TaskOutcome {
   /** Count of warnings: the task ends with `WARNINGS: n` instead of `OK`. */
   warnings?: number;
 }
 
-export interface Task {
-  upid: string;
-  node: string;
-  pid: number;
-  pstart: number;
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
+/** A task is its UPID's parts (the same shape the client parses) plus its progress. */
+export interface Task extends Upid {
   status: "running" | "stopped";
   exitstatus?: string;
   endtime?: number;

@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { processStart } from "../../sandbox/lxc/host";
 
 /** The environment variable that marks a run's processes. */
 export const RUN_MARK = "LAUNCHPAD_RUN_DIR";
@@ -26,15 +27,6 @@ interface Owner {
   pidStart: string;
   label: string;
   startedAt: string;
-}
-
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
 }
 
 function ownerAlive(owner: Owner | undefined): boolean {
