@@ -188,6 +188,10 @@ async function connect(target: SshTarget): Promise<NodeSSH> {
         return target.insecureIgnoreHostKey === true || presented === expected;
       },
     });
+    // node-ssh drops its error listener once connected; a reset after that (say, the socket of a
+    // tunnel closing while the goodbye is in flight) would be an uncaught exception in the provider
+    // host. Commands still see a lost connection through their own channels.
+    ssh.connection?.on("error", () => undefined);
     return ssh;
   } catch (error) {
     ssh.dispose();

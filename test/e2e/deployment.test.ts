@@ -142,6 +142,8 @@ describe("ContainerDeployment (real host, real sshd)", function () {
     assert.deepStrictEqual(log(), ["via jump r1", "via jump r2"]);
     assert.ok(isSecretWire(engine.state.find((r) => r.name === "app-key")!.outputs.privateKey), "the private key is a secret output");
     assert.ok(!engine.stateText().includes("OPENSSH PRIVATE KEY"), "no private key in the state file");
+    // Closing the tunnel while a session says goodbye used to reset its socket: an uncaught error in the host.
+    assert.ok(!engine.hostLogs.some((l) => /ECONNRESET|Uncaught|unhandled/i.test(l)), `no uncaught error in the host:\n${engine.hostLogs.join("\n")}`);
   });
 
   /** The stand-in's authorized_keys: sshd's temp dir holds it beside its host key (test/support/sshd). */
