@@ -125,6 +125,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const auth = new Authenticator(users, options.ticketLifetimeMs ?? 2 * 3600_000);
   const certificate = await makeCertificate(host);
+  cluster.sslFingerprint = certificate.fingerprint;
   const requests: RequestLogEntry[] = [];
   const schemaViolations: SchemaViolation[] = [];
   const server = new SandboxHttpServer({

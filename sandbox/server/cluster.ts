@@ -131,6 +131,8 @@ export class Cluster {
   readonly tasks: TaskRegistry;
   readonly acl: Array<{ path: string; roleid: string; type: "user" | "group" | "token"; ugid: string; propagate: 0 | 1 }> = [];
   readonly pools = new Map<string, Set<number>>();
+  /** The API certificate's SHA-256 fingerprint, which `/nodes` reports as each node's `ssl_fingerprint`. */
+  sslFingerprint = "";
   private readonly backend: ContainerBackend;
   private readonly faults: Faults;
   private readonly options: ClusterOptions;

@@ -61,7 +61,7 @@ const table: Array<[string, string, Handler]> = [
     { type: "cluster", id: "cluster", name: "sandbox", nodes: cluster.nodes.length, quorate: 1, version: 1 },
     ...cluster.nodes.map((node, index) => ({ type: "node", id: `node/${node}`, name: node, nodeid: index + 1, online: 1, local: index === 0 ? 1 : 0, ip: `127.0.0.${index + 1}`, level: "" })),
   ]],
-  ["GET", "/nodes", ({ cluster }) => cluster.nodes.map((node) => ({ node, status: "online", type: "node", id: `node/${node}`, cpu: 0.01, maxcpu: 8, mem: 2 * 1024 ** 3, maxmem: 32 * 1024 ** 3, uptime: 86_400, level: "", ssl_fingerprint: "" }))],
+  ["GET", "/nodes", ({ cluster }) => cluster.nodes.map((node) => ({ node, status: "online", type: "node", id: `node/${node}`, cpu: 0.01, maxcpu: 8, mem: 2 * 1024 ** 3, maxmem: 32 * 1024 ** 3, uptime: 86_400, level: "", ssl_fingerprint: cluster.sslFingerprint }))],
   ["GET", "/storage", ({ cluster, params }) => cluster.storageConfig(params.type as string | undefined)],
   ["GET", "/nodes/{node}", ({ cluster, params }) => {
     cluster.assertNode(String(params.node));

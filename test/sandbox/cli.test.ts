@@ -76,6 +76,7 @@ describe("sandbox CLI", function () {
     const nodes = await pinnedGet(printed, "/nodes", printed.apiToken);
     assert.equal(nodes.status, 200);
     assert.deepEqual(nodes.body.data.map((entry: { node: string }) => entry.node), ["pve1", "pve2"]);
+    assert.equal(nodes.body.data[0].ssl_fingerprint, printed.fingerprint, "each node reports the certificate it serves, as PVE does");
 
     const [id] = printed.apiToken.split("=");
     const wrong = await pinnedGet(printed, "/nodes", `${id}=11111111-2222-3333-4444-555555555555`);
