@@ -5,16 +5,12 @@ import { setStackConfig } from "../stackConfig";
 import { permissionId, readPermission, removePermission, setPermission } from "./apply";
 import { diffPermission } from "./diff";
 import { PermissionOutputs, SCHEMA_VERSION, parsePermissionInputs, parseStoredInputs } from "./schema";
+import { withoutProvider } from "../hostValues";
 
 export { CHANGE_TABLE, diffPermission } from "./diff";
 export { parsePermissionInputs, SCHEMA_VERSION } from "./schema";
 export { permissionId } from "./apply";
 export type { PermissionInputs, PermissionOutputs } from "./schema";
-
-const withoutProvider = (props: Record<string, unknown> | undefined) => {
-  const { __provider: _provider, ...rest } = props ?? {};
-  return rest;
-};
 
 export const provider: pulumi.dynamic.ResourceProvider = {
   async configure(req) {

@@ -4,8 +4,9 @@
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { connectionSchema } from "../container/schema";
+import { UNKNOWN } from "../hostValues";
 
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { UNKNOWN };
 export const SCHEMA_VERSION = 1;
 
 /** The ACL paths Proxmox accepts (`/`, `/vms/100`, `/storage/local`, `/pool/dev`, ...). */

@@ -6,15 +6,11 @@ import { setStackConfig } from "../stackConfig";
 import { createContainer, deleteContainer, readContainer, updateContainer } from "./apply";
 import { diffInputs } from "./diff";
 import { parseInputs, parseStoredInputs, type ContainerInputs, type ContainerOutputs } from "./schema";
+import { withoutProvider } from "../hostValues";
 
 export { CHANGE_TABLE, diffInputs } from "./diff";
 export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
 export type { ContainerInputs, ContainerOutputs } from "./schema";
-
-const withoutProvider = (props: Record<string, unknown>) => {
-  const { __provider: _provider, ...rest } = props ?? {};
-  return rest;
-};
 
 export const provider: pulumi.dynamic.ResourceProvider = {
   async configure(req) {

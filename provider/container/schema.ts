@@ -6,9 +6,10 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { normaliseApiToken, normaliseEndpoint, normaliseFingerprint } from "../proxmox/connection";
+import { UNKNOWN } from "../hostValues";
 
 /** What the engine sends, during preview, for a value that is not known yet. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { UNKNOWN };
 
 /** Bumped when the shape of outputs changes; older state is still read leniently. */
 export const SCHEMA_VERSION = 1;

@@ -7,6 +7,7 @@ import { runDeployment } from "./apply";
 import { diffDeployment } from "./diff";
 import { DeployKeyOutputs, generateDeployKey, isDeployKey } from "./keyPair";
 import { DeploymentOutputs, SCHEMA_VERSION, parseDeploymentInputs, parseStoredInputs } from "./schema";
+import { withoutProvider } from "../hostValues";
 
 export { CHANGE_TABLE, diffDeployment } from "./diff";
 export { renderScript } from "./render";
@@ -16,11 +17,6 @@ export { generateDeployKey, publicKeyOf } from "./keyPair";
 export type { DeployKeyInputs, DeployKeyOutputs } from "./keyPair";
 export { parseDeploymentInputs, SCHEMA_VERSION, UNKNOWN } from "./schema";
 export type { DeploymentInputs, DeploymentOutputs, JumpHost } from "./schema";
-
-const withoutProvider = (props: Record<string, unknown> | undefined) => {
-  const { __provider: _provider, ...rest } = props ?? {};
-  return rest;
-};
 
 /** The id names the target; the same container is deployed to by one resource. */
 const idOf = (inputs: { host: string; port: number; vmid?: number }) =>

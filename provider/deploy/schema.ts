@@ -5,9 +5,10 @@ import { isIP } from "net";
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { ProxyHostSchema } from "../proxy/schema";
+import { UNKNOWN, isUnknownAt } from "../hostValues";
 
 /** What the engine sends, during preview, for a value that is not known yet. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { UNKNOWN };
 
 /** Bumped when the shape of outputs changes; older state is still read leniently. */
 export const SCHEMA_VERSION = 1;
@@ -78,15 +79,6 @@ export interface DeploymentOutputs extends DeploymentInputs {
 
 export const INPUT_KEYS = Object.keys(DeploymentInputsSchema.shape) as (keyof DeploymentInputs)[];
 
-function isUnknownAt(raw: unknown, path: readonly PropertyKey[]): boolean {
-  let value: unknown = raw;
-  for (const key of path) {
-    if (value === UNKNOWN) return true;
-    if (typeof value !== "object" || value === null) return false;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value === UNKNOWN;
-}
 
 export function containsUnknown(value: unknown): boolean {
   if (value === UNKNOWN) return true;

@@ -4,9 +4,10 @@ import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { canonicalName, isInZone, nameProblems, qualify, relativeName } from "./names";
 import { canonicalSet, parseValue, RECORD_TYPES, RecordType } from "./rdata";
+import { UNKNOWN } from "../hostValues";
 
 /** What the engine sends for a value not known yet (preview): skipped, never validated as a value. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { UNKNOWN };
 
 /** Bumped when the stored shape changes; older state must still parse (see `parseState`). */
 export const SCHEMA_VERSION = 1;

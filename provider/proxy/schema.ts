@@ -5,9 +5,10 @@
 import { isIP } from "net";
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
+import { UNKNOWN, isUnknownAt } from "../hostValues";
 
 /** What the Pulumi engine sends for a value not known during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { UNKNOWN };
 
 export const SCHEMA_VERSION = 1;
 
@@ -127,15 +128,6 @@ export interface ProxyRouteOutputs extends ProxyRouteInputs {
   configSha256: string;
 }
 
-function isUnknownAt(raw: unknown, path: readonly PropertyKey[]): boolean {
-  let value: unknown = raw;
-  for (const key of path) {
-    if (value === UNKNOWN) return true;
-    if (typeof value !== "object" || value === null) return false;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value === UNKNOWN;
-}
 
 function containsUnknown(value: unknown): boolean {
   if (value === UNKNOWN) return true;
