@@ -7,14 +7,15 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { Client, utils } from "ssh2";
-import { sha256Fingerprint, shellQuote } from "../provider/ssh";
+import { utils } from "ssh2";
+import { shellQuote } from "../provider/ssh";
 import { Sandbox, startSandbox } from "../sandbox";
 import { LxcBackend, createLxcBackend, lxcAvailability } from "../sandbox/lxc";
 import { findBinary, requireBinary } from "../test/support/binaries";
 import { Run, cleanStaleRuns } from "../test/support/leftovers";
 import { TestNginx, startNginx } from "../test/support/nginx";
 import { PowerDnsServer } from "../test/support/pdns";
+import { sshRun } from "../test/support/lxc";
 import { TestSshd, startSshd } from "../test/support/sshd";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -254,7 +255,7 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
         }
       },
 
-      ssh: (port, command, hostKey) => sshAsRoot(port, userKey.privateKey, command, hostKey),
+      ssh: (port, command, hostKey) => sshRun({ host: "127.0.0.1", port, privateKey: userKey.privateKey, command, hostKey, timeoutMs: 20_000 }),
 
       async leftovers(): Promise<Leftovers> {
         let containers = sandbox.containers().length;
@@ -296,33 +297,6 @@ function fetchThroughProxy(url: string, nginx: TestNginx, timeoutMs: number): Pr
     });
     request.on("timeout", () => request.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
     request.on("error", reject);
-  });
-}
-
-function sshAsRoot(port: number, privateKey: string, command: string, hostKey: string | undefined): Promise<SshAnswer> {
-  return new Promise((resolve, reject) => {
-    const client = new Client();
-    let presented = "";
-    const timer = setTimeout(() => { client.end(); reject(new Error(`ssh -p ${port} root@127.0.0.1 ${command}: timed out`)); }, 20_000);
-    client
-      .on("ready", () => {
-        client.exec(command, (error, stream) => {
-          if (error) { clearTimeout(timer); client.end(); reject(error); return; }
-          let stdout = "";
-          let stderr = "";
-          stream.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-          stream.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-          stream.on("close", (code: number | null) => { clearTimeout(timer); client.end(); resolve({ code, stdout, stderr, hostKey: presented }); });
-        });
-      })
-      .on("error", (error) => { clearTimeout(timer); reject(error); })
-      .connect({
-        host: "127.0.0.1", port, username: "root", privateKey, readyTimeout: 15_000,
-        hostVerifier: (key: Buffer) => {
-          presented = sha256Fingerprint(key);
-          return hostKey === undefined || presented === hostKey;
-        },
-      });
   });
 }
 

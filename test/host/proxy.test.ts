@@ -10,29 +10,8 @@ import { ProxyRoute } from "../../src/proxyRoute";
 import { isSecretWire, TestEngine } from "../support/engine";
 import { DynamicProviderHost } from "../support/host";
 import { startNginx, type TestNginx } from "../support/nginx";
+import { eventually, tcpEcho } from "../support/probes";
 import { startSshd, type TestSshd } from "../support/sshd";
-
-async function eventually<T>(probe: () => Promise<T>, deadlineMs = 15_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try { return await probe(); } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-function tcpEcho(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    let got = "";
-    socket.setTimeout(3000, () => socket.destroy(new Error("tcp timeout")));
-    socket.on("connect", () => socket.write(text));
-    socket.on("data", (c) => { got += c; if (got.length >= text.length) { socket.end(); resolve(got); } });
-    socket.on("error", reject);
-    socket.on("close", () => { if (got.length < text.length) reject(new Error("tcp closed early")); });
-  });
-}
 
 describe("ProxyRoute through the real dynamic-provider host", function () {
   this.timeout(600_000);

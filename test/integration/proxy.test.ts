@@ -14,22 +14,10 @@ import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/proxy";
 import { sha256 } from "../../provider/proxy/render";
 import { startNginx, type TestNginx } from "../support/nginx";
+import { eventually, tcpEcho } from "../support/probes";
 import { startSshd, type TestSshd } from "../support/sshd";
 
 type Raw = Record<string, any>;
-
-/** Waits for something that becomes true after nginx's (asynchronous) reload; the last failure is thrown. */
-async function eventually<T>(probe: () => Promise<T>, deadlineMs = 15_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 interface Reply { status: number; body: string; headers: http.IncomingHttpHeaders }
 
@@ -54,18 +42,6 @@ function httpGet(port: number, hostname: string): Promise<Reply> {
     });
     req.on("error", reject);
     req.end();
-  });
-}
-
-function tcpEcho(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    let got = "";
-    socket.setTimeout(3000, () => socket.destroy(new Error("tcp timeout")));
-    socket.on("connect", () => socket.write(text));
-    socket.on("data", (c) => { got += c; if (got.length >= text.length) { socket.end(); resolve(got); } });
-    socket.on("error", reject);
-    socket.on("close", () => { if (got.length < text.length) reject(new Error(`tcp closed after ${JSON.stringify(got)}`)); });
   });
 }
 
