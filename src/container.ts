@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { renderSweepTags } from "./sweep/tags";
 import { identityOf } from "../provider/container/identity";
 import { forwardingProvider } from "./internal/forwardingProvider";
 
@@ -138,6 +139,14 @@ export interface LaunchpadContainerArgs {
   readonly timeouts?: pulumi.Input<ContainerTimeoutsArgs>;
   /** Per-resource connection override, stored as a secret. @default - `launchpad:*` stack config, then `PROXMOX_VE_*` */
   readonly connection?: pulumi.Input<ContainerConnectionArgs>;
+  /** When `pulumi-launchpad sweep` may remove the container (an `lp-expires-` tag, to the minute); changed in place. @default - never expires */
+  readonly expiresAt?: pulumi.Input<string | Date>;
+}
+
+function validDate(value: string | Date): Date {
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new Error(`expiresAt: '${String(value)}' is not a date (ISO 8601, e.g. 2026-12-24T18:00:00Z)`);
+  return time;
 }
 
 /**
@@ -180,8 +189,17 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
         pulumi.createUrn(name, type, opts?.parent).apply((urn) => resolve(identityOf(project, stack, urn)));
       }),
     );
+    // The stack (and the expiry) travel as Proxmox tags, so the sweep can judge a container no state tracks.
+    const { expiresAt, ...containerArgs } = args;
+    // A Date inside an Output is unwrapped into a plain object: hand it on as ISO text.
+    const expiresText = expiresAt instanceof Date ? expiresAt.toISOString() : expiresAt;
+    const tags = pulumi.all([args.tags ?? [], expiresText]).apply(([tags, expires]) => [
+      ...tags,
+      ...renderSweepTags({ stack, expiresAt: expires === undefined ? undefined : validDate(expires) }),
+    ]);
     const props = {
-      ...args,
+      ...containerArgs,
+      tags,
       identity,
       // Secret inputs keep the same-named outputs secret (the host does not accept secrets).
       password: args.password === undefined ? undefined : pulumi.secret(args.password),

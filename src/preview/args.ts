@@ -141,4 +141,10 @@ export interface PreviewEnvironmentArgs extends Omit<LaunchpadContainerArgs, "ho
   readonly githubRunner?: GithubRunnerArgs;
   /** A Proxmox user (`alice@pve`) who gets `PVEVMUser` on the container (`/vms/<vmid>`); removed on destroy. @default - none */
   readonly owner?: pulumi.Input<string>;
+  /**
+   * How long the preview lives without an `up` (`90m`, `36h`, `7d`, `2w`): every `up` renews it,
+   * and `pulumi-launchpad sweep` removes a preview past its expiry. Renewal is rounded up to the
+   * hour, so an `up` within the same hour writes no tag. @default - never expires
+   */
+  readonly ttl?: string;
 }

@@ -26,7 +26,7 @@ function objectOf<T>(config: pulumi.Config, key: string): T | undefined {
  * `branch` (default: the stack name), `repository`, `image` | `template` | `clone`, `domain`,
  * `container` (JSON: any LaunchpadContainer setting), `services`, `proxy` (+ secret `proxyPrivateKey`),
  * `dns` (+ secret `dnsSecret`), `deploy` (+ `revision`, secret `deployPrivateKey`, secret `deployEnv`),
- * `owner`, `githubRunner` (+ secret `githubRunnerToken`).
+ * `owner`, `githubRunner` (+ secret `githubRunnerToken`), `ttl`.
  */
 export function previewArgsFromConfig(namespace: string = CONFIG_NAMESPACE): PreviewEnvironmentArgs {
   const config = new pulumi.Config(namespace);
@@ -70,6 +70,7 @@ export function previewArgsFromConfig(namespace: string = CONFIG_NAMESPACE): Pre
     deploy,
     githubRunner,
     owner: config.get("owner"),
+    ttl: config.get("ttl"),
   } as PreviewEnvironmentArgs;
 }
 

@@ -4,6 +4,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { FieldProblem, ValidationError } from "../../provider/errors";
+import { parseDuration } from "../sweep/tags";
 import { previewName, toDnsLabel } from "../naming";
 import type { PreviewEnvironmentArgs } from "./args";
 
@@ -66,6 +67,7 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
   if (!given(args.branch) && !given(args.name)) problems.push({ property: "branch", reason: "One of `branch` and `name` is required" });
   if (given(args.branch) && typeof args.branch !== "string") problems.push({ property: "branch", reason: "must be a string" });
   if (given(args.name) && typeof args.name !== "string") problems.push({ property: "name", reason: "must be a string" });
+  if (given(args.ttl) && (typeof args.ttl !== "string" || parseDuration(args.ttl) === undefined)) problems.push({ property: "ttl", reason: "must be a duration like 90m, 36h, 7d or 2w" });
   if (given(args.repository) && (typeof args.repository !== "string" || !REPOSITORY.test(args.repository))) {
     problems.push({ property: "repository", reason: "must read `owner/repo`" });
   }

@@ -4,6 +4,8 @@ import { publicKeyOf } from "../../provider/deploy/keyPair";
 import { ProxmoxPermission } from "../acl";
 import { publicDnsRecordArgs, recordTypeFor } from "../cloudflare";
 import { LaunchpadContainer, LaunchpadContainerArgs } from "../container";
+import { stackName } from "../naming";
+import { ceilToHour, parseDuration, renderSweepTags } from "../sweep/tags";
 import { ContainerDeployment, DeployKey, JumpHostArgs } from "../deploy";
 import { DnsRecord } from "../dnsRecord";
 import { ProxyHostArgs, ProxyRoute } from "../proxyRoute";
@@ -12,7 +14,7 @@ import { DEFAULT_CLOUDFLARE_TTL, DEFAULT_DEPLOY_USER, DEFAULT_SSH_PORT, planPrev
 import { DEFAULT_RUNNER_ARCH, DEFAULT_RUNNER_VERSION, RUNNER_TOKEN_ENV, renderRunnerCommands } from "./githubRunner";
 
 /** The component's own keys; everything else in the args is the container's. */
-const PREVIEW_KEYS = ["branch", "name", "repository", "domain", "hostname", "services", "proxy", "dns", "deploy", "githubRunner", "owner"] as const;
+const PREVIEW_KEYS = ["branch", "name", "repository", "domain", "hostname", "services", "proxy", "dns", "deploy", "githubRunner", "owner", "ttl"] as const;
 
 /**
  * One branch's preview environment: an LXC container, its public HTTPS URL and TCP/UDP/SSH ports
@@ -63,7 +65,12 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
       ? pulumi.all([pulumi.output(args.sshPublicKeys ?? []), deployPublicKey]).apply(([keys, deployKeyLine]) => [...keys, deployKeyLine])
       : args.sshPublicKeys;
 
-    const container = new LaunchpadContainer(`${name}-container`, { ...containerArgs, hostname, sshPublicKeys }, { parent: this });
+    // A branch's preview says so in its tags, with its renewal and expiry when it has a ttl: the sweep reads them.
+    const renewedAt = args.ttl === undefined ? undefined : ceilToHour(new Date());
+    const lifetime = renderSweepTags({ branch: args.branch === undefined ? undefined : stackName(args.branch), renewedAt });
+    const tags = pulumi.output(containerArgs.tags ?? []).apply((own) => [...own, ...lifetime]);
+    const expiresAt = renewedAt ? new Date(renewedAt.getTime() + parseDuration(args.ttl!)!).toISOString() : containerArgs.expiresAt;
+    const container = new LaunchpadContainer(`${name}-container`, { ...containerArgs, hostname, sshPublicKeys, tags, expiresAt }, { parent: this });
     this.container = container;
     const upstream = container.ipv4.apply((ip) => ip ?? "");
 

@@ -4,6 +4,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { generateDeployKey } from "../../../provider/deploy/keyPair";
 import { PreviewEnvironment, PreviewEnvironmentArgs, RUNNER_TOKEN_ENV } from "../../../src/preview";
+import { readSweepTags } from "../../../src/sweep/tags";
 
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -85,6 +86,29 @@ describe("PreviewEnvironment (setMocks)", () => {
     assert.strictEqual(outputs.vmid, 123);
     assert.strictEqual(outputs.node, "pve1");
     assert.deepStrictEqual(Object.keys(outputs.ports).sort(), ["postgres", "ssh"]);
+  });
+
+  it("tags the container with its stack, branch, renewal and expiry for the sweep, next to the user's tags", async () => {
+    const before = Date.now();
+    const { byName } = await build({ branch: "feature/X", repository: "acme/shop", image: "ghcr.io/acme/shop:1", tags: ["team-a"], ttl: "7d" });
+    const tags: string[] = plain(byName["preview-container"].inputs.tags);
+    const labels = readSweepTags(tags);
+    assert.ok(tags.includes("team-a") && tags.includes("lp-stack-feature-x") && tags.includes("lp-branch-feature-x"), tags.join(" "));
+    assert.strictEqual(labels.stack, "feature-x");
+    assert.strictEqual(labels.branch, "feature-x");
+    // Renewal is this hour rounded up, expiry seven days after it.
+    assert.ok(labels.renewedAt!.getTime() >= before && labels.renewedAt!.getTime() - before <= 3_600_000, String(labels.renewedAt));
+    assert.strictEqual(labels.expiresAt!.getTime() - labels.renewedAt!.getTime(), 7 * 86_400_000);
+    for (const tag of tags) assert.match(tag, /^[a-z0-9_][a-z0-9_\-+.]*$/, "Proxmox's pve-tag format");
+  });
+
+  it("without a ttl: no renewal or expiry tag, so nothing changes from one up to the next", async () => {
+    const { byName } = await build({ name: "fixed", image: "ghcr.io/acme/shop:1" });
+    assert.deepStrictEqual(plain(byName["preview-container"].inputs.tags), ["lp-stack-feature-x"]);
+  });
+
+  it("refuses a ttl that is not a duration, naming the field", () => {
+    assert.throws(() => new PreviewEnvironment("preview", { branch: "x", image: "ghcr.io/acme/shop:1", ttl: "1 week" }), /ttl: must be a duration/);
   });
 
   it("a bare container: one child, and sshCommand straight to its address", async () => {
