@@ -11,7 +11,7 @@ import { isIP } from "node:net";
 import { addressesOf, deleteContainer } from "../../provider/container/apply";
 import { clusterResources, lxcPath } from "../../provider/container/cluster";
 import { parseNet0 } from "../../provider/container/render";
-import { parseStoredInputs, type ContainerOutputs } from "../../provider/container/schema";
+import type { ContainerInputs, ContainerOutputs } from "../../provider/container/schema";
 import { backendFor, deleteRecord } from "../../provider/dns/apply";
 import { DnsServer, type DnsRecordInputs } from "../../provider/dns/schema";
 import type { ProxmoxClient } from "../../provider/proxmox";
@@ -130,7 +130,8 @@ export async function removePreview(client: ProxmoxClient, verdict: Verdict, tar
   }
 
   const olds = { vmid, node, identityTag: verdict.labels.identity } as unknown as ContainerOutputs;
-  await deleteContainer(String(vmid), olds, parseStoredInputs({}));
+  // deleteContainer reads only the connection (none: the sweep's own) and the delete timeout from the inputs.
+  await deleteContainer(String(vmid), olds, { timeouts: { create: 600, start: 120, ip: 120, delete: 300 } } as ContainerInputs);
   // deleteContainer leaves a container whose tag no longer matches: say so rather than claim it gone.
   const still = (await clusterResources(client, "vm")).some((r) => r.type === "lxc" && Number(r.vmid) === vmid);
   if (still) removal.notes.push("the container was kept by the provider (its identity tag changed meanwhile)");

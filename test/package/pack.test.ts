@@ -114,13 +114,20 @@ describe("the npm package, installed into a stock Pulumi TypeScript project", fu
     const texts: string[] = result.registered.filter((r: { provider?: string }) => r.provider).map((r: { provider: string }) => r.provider);
     assert.ok(texts.length >= 6, `serialized providers: ${texts.length}`);
     for (const text of texts) {
-      const requires = [...text.matchAll(/require\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]);
-      assert.ok(requires.some((r) => r.startsWith("pulumi-launchpad/provider/")), `requires the package by name:\n${text}`);
-      for (const required of requires) assert.ok(!/^[./]/.test(required), `relative or absolute require '${required}' in:\n${text}`);
+      // Every require names the package: `require("pulumi-launchpad/provider/" + resourceModule)`, the module a plain name.
+      const requires = [...text.matchAll(/require\(([^)]*)\)/g)].map((m) => m[1].trim());
+      assert.ok(requires.length > 0, `a require in:\n${text}`);
+      for (const required of requires) assert.match(required, /^"pulumi-launchpad\/provider\/"( \+ resourceModule)?$/, `require(${required}) in:\n${text}`);
+      assert.match(text, /resourceModule: "(container|proxy|dns|deploy|acl)"/);
       for (const needle of [work, ROOT, os.tmpdir() + "/", "/node_modules/", "PRIVATE KEY"]) {
         assert.ok(!text.includes(needle), `'${needle}' in the serialized provider:\n${text}`);
       }
     }
+  });
+
+  it("installs the `pulumi-launchpad` command: `npx pulumi-launchpad sweep --help`", () => {
+    const help = run("npx", ["--no-install", "pulumi-launchpad", "sweep", "--help"]);
+    assert.match(help, /usage: pulumi-launchpad sweep \[--dry-run \| --apply\]/);
   });
 
   it("installs no build or test tool chain with the package (npm ls --omit=dev)", () => {
