@@ -2,6 +2,7 @@
 //   [--ip-delay-ms N] [--log-requests]`: starts the sandbox, prints one JSON line once it answers,
 // runs until SIGINT/SIGTERM.
 import * as https from "https";
+import { parseArgs as parseCommandLineArgs } from "node:util";
 import { startSandbox, SandboxOptions } from "./index";
 
 const USAGE =
@@ -9,62 +10,65 @@ const USAGE =
   "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--log-requests]";
 
 export function parseArgs(argv: string[]): SandboxOptions {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    // node's wording is "Unknown option '--x'"; keep the usage next to it.
+    throw new Error(`${(error as Error).message.replace(/^Unknown option/, "unknown option")}\n${USAGE}`);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const integer = (flag: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text)) throw new Error(`--${flag} must be a non-negative integer, got '${text}'`);
+    return Number(text);
+  };
   const options: SandboxOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes("=") && arg.startsWith("--") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = () => {
-      const next = inline ?? argv[++i];
-      if (next === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-      return next;
-    };
-    const integer = () => {
-      const text = value();
-      if (!/^\d+$/.test(text)) throw new Error(`${flag} must be a non-negative integer, got '${text}'`);
-      return Number(text);
-    };
-    switch (flag) {
-      case "--port":
-        options.port = integer();
-        break;
-      case "--host":
-        options.host = value();
-        break;
-      case "--lxc":
-        options.backend = "lxc";
-        break;
-      case "--nodes":
-        options.nodes = value().split(",").map((node) => node.trim()).filter(Boolean);
-        if (!options.nodes.every((node) => /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(node))) throw new Error(`--nodes: invalid node name in '${options.nodes.join(",")}'`);
-        break;
-      case "--task-ms": {
-        options.taskDurationsMs = {};
-        for (const pair of value().split(",").filter(Boolean)) {
-          const match = /^([\w-]+)=(\d+)$/.exec(pair);
-          if (!match) throw new Error(`--task-ms expects TYPE=MS pairs, got '${pair}'`);
-          options.taskDurationsMs[match[1]] = Number(match[2]);
-        }
-        break;
-      }
-      case "--ip-delay-ms":
-        options.ipDelayMs = integer();
-        break;
-      case "--ticket-lifetime-ms":
-        options.ticketLifetimeMs = integer();
-        break;
-      case "--log-requests":
-        options.logRequests = true;
-        break;
-      case "--help":
-      case "-h":
-        process.stderr.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option '${arg}'\n${USAGE}`);
+  const port = integer("port", values.port);
+  if (port !== undefined) options.port = port;
+  if (values.host !== undefined) options.host = values.host;
+  if (values.lxc) options.backend = "lxc";
+  if (values.nodes !== undefined) {
+    options.nodes = values.nodes.split(",").map((node) => node.trim()).filter(Boolean);
+    if (!options.nodes.every((node) => /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(node))) throw new Error(`--nodes: invalid node name in '${options.nodes.join(",")}'`);
+  }
+  if (values["task-ms"] !== undefined) {
+    options.taskDurationsMs = {};
+    for (const pair of values["task-ms"].split(",").filter(Boolean)) {
+      const match = /^([\w-]+)=(\d+)$/.exec(pair);
+      if (!match) throw new Error(`--task-ms expects TYPE=MS pairs, got '${pair}'`);
+      options.taskDurationsMs[match[1]] = Number(match[2]);
     }
   }
+  const ipDelayMs = integer("ip-delay-ms", values["ip-delay-ms"]);
+  if (ipDelayMs !== undefined) options.ipDelayMs = ipDelayMs;
+  const ticketLifetimeMs = integer("ticket-lifetime-ms", values["ticket-lifetime-ms"]);
+  if (ticketLifetimeMs !== undefined) options.ticketLifetimeMs = ticketLifetimeMs;
+  if (values["log-requests"]) options.logRequests = true;
   return options;
+}
+
+function parseCommandLine(argv: string[]) {
+  return parseCommandLineArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      lxc: { type: "boolean" },
+      nodes: { type: "string" },
+      "task-ms": { type: "string" },
+      "ip-delay-ms": { type: "string" },
+      "ticket-lifetime-ms": { type: "string" },
+      "log-requests": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
 }
 
 /** Resolves once the sandbox answers `GET /api2/json/version` over TLS with its own CA. */

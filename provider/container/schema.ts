@@ -2,7 +2,7 @@
 // 9.1 API schema, /nodes/{node}/lxc POST), defaults, and normalization. `check` runs `parseInputs`;
 // everything after it (diff, create, update) sees only normalized inputs.
 
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { normaliseApiToken, normaliseEndpoint, normaliseFingerprint } from "../proxmox/connection";
@@ -56,10 +56,6 @@ export function isDnsName(name: string): boolean {
   return name.length <= 253 && name.split(".").every(isDnsLabel);
 }
 
-function ipv4ToInt(address: string): number {
-  return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
-}
-
 /** Why a string is not an OpenSSH public key, or undefined when it is one. The key itself is never echoed. */
 export function sshPublicKeyProblem(key: string): string | undefined {
   if (/PRIVATE KEY/.test(key)) return "is a private key; give the public key (the .pub file)";
@@ -100,12 +96,11 @@ const staticIpv4 = z
     const [ip, prefixText] = value.address.split("/");
     const prefix = Number(prefixText);
     if (value.gateway === undefined || isIP(ip) !== 4 || isIP(value.gateway) !== 4 || !(prefix >= 1 && prefix <= 30)) return;
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    const network = (ipv4ToInt(ip) & mask) >>> 0;
-    const gateway = ipv4ToInt(value.gateway);
-    if (((gateway & mask) >>> 0) !== network) {
+    const subnet = new BlockList();
+    subnet.addSubnet(ip, prefix, "ipv4");
+    if (!subnet.check(value.gateway, "ipv4")) {
       ctx.addIssue({ code: "custom", path: ["gateway"], message: `must be inside ${ip}/${prefix}'s subnet` });
-    } else if (gateway === ipv4ToInt(ip)) {
+    } else if (value.gateway === ip) {
       ctx.addIssue({ code: "custom", path: ["gateway"], message: "must differ from the container's own address" });
     }
   });

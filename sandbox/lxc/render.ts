@@ -1,6 +1,8 @@
 // Pure renderers: the LXC config and the files of a container's small writable root. The host's
 // /usr (and friends) are bind-mounted read-only over it, as LXC's own `lxc-sshd` template does.
 
+import { shellQuote } from "../../provider/ssh";
+
 export interface HostMount {
   /** Absolute path on the host. */
   source: string;
@@ -127,10 +129,8 @@ export function cgroupLimits(request: LimitRequest, host: HostCgroups): Array<[s
   return limits;
 }
 
-/** Single-quotes a word for /bin/sh. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+// One shell quoter for the whole project: the provider's (shell-escape, which node-ssh uses too).
+export { shellQuote };
 
 export function renderEnvFile(env: Record<string, string>): string {
   const bad = Object.keys(env).filter((name) => !ENV_NAME.test(name));
