@@ -92,11 +92,13 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     assert.equal(String(out.vmid), state.id);
     assert.equal(out.status, "running");
     assert.match(String(out.ipv4), /^\d+\.\d+\.\d+\.\d+$/);
-    assert.deepEqual(out.tags, ["app", "preview"]);
+    // The stack travels as a Proxmox tag too, for `pulumi-launchpad sweep`.
+    assert.deepEqual(out.tags, ["app", "lp-stack-lifecycle", "preview"]);
     assert.equal(out.ostemplate, TEMPLATE);
     assert.equal(out.schemaVersion, 1);
     const ct = live(out.vmid)!;
     assert.ok(ct.tags.includes(String(out.identityTag)), "the container carries its identity tag");
+    assert.ok(ct.tags.includes("lp-stack-lifecycle"), "and its stack tag");
     assert.ok(isSecretWire(state.outputs.password), "password output is a secret");
 
     // No change: no update call at all.
