@@ -67,6 +67,9 @@ describe("pulumi-launchpad sweep (sandbox, nginx over OpenSSH, PowerDNS)", funct
 
   before(async function () {
     stack = await startPreviewStack({ backend: "lxc", context: this, log: () => undefined });
+    // Locally the logic runs on the in-memory sandbox when LXC cannot; CI runs it on LXC.
+    if (stack.backend !== "lxc" && process.env.CI === "true") throw new Error("the sweep test runs on LXC under CI=true, and LXC is unavailable");
+    console.log(`      sandbox backend: ${stack.backend}`);
     dir = fs.mkdtempSync(path.join(stack.run.dir, "sweep-"));
     client = new ProxmoxClient(resolveConnection({ override: { endpoint: stack.sandbox.endpoint, apiToken: stack.sandbox.apiToken, fingerprint: stack.sandbox.fingerprint } }));
   });
