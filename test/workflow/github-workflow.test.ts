@@ -241,16 +241,17 @@ describe("examples/github-sweep-workflow.yml", () => {
       fs.mkdirSync(path.join(dir, "bin"));
       // A fake npx: prints its argv as JSON.
       fs.writeFileSync(path.join(dir, "bin/npx"), "#!/usr/bin/env node\nprocess.stdout.write(JSON.stringify(process.argv.slice(2)));\n", { mode: 0o755 });
-      const run = (apply: string) => {
+      const run = (apply: string, olderThan = "") => {
         const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
           encoding: "utf8", input: "",
-          env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, RUNNER_TEMP: dir, APPLY: apply, SWEEP_CONFIG: `{"proxy": {"user": "it's"}}` },
+          env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, RUNNER_TEMP: dir, APPLY: apply, SWEEP_CONFIG: `{"proxy": {"user": "it's"}}`, SWEEP_OLDER_THAN: olderThan },
         });
         assert.strictEqual(result.status, 0, result.stderr);
         return JSON.parse(result.stdout) as string[];
       };
       assert.deepStrictEqual(run("true"), ["pulumi-launchpad", "sweep", "--apply", "--branches-from", "origin", "--config", path.join(dir, "sweep.json")]);
       assert.deepStrictEqual(run("false").slice(0, 3), ["pulumi-launchpad", "sweep", "--dry-run"]);
+      assert.deepStrictEqual(run("true", "14d").slice(-2), ["--older-than", "14d"]);
       assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(dir, "sweep.json"), "utf8")), { proxy: { user: "it's" } });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
