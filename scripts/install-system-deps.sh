@@ -5,7 +5,7 @@
 # Idempotent; needs root. Services are installed, never started: the tests start their own.
 set -euo pipefail
 packages=(nginx-light libnginx-mod-stream openssh-server openssh-client pdns-server pdns-backend-sqlite3 sqlite3
-  lxc iproute2 iptables dnsutils util-linux procps curl openssl ca-certificates rsync)
+  lxc iproute2 iptables dnsutils util-linux procps curl openssl ca-certificates rsync pebble)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
