@@ -2,6 +2,7 @@
 // again in place (same paths, new certificate and key), or only record the new setting. Pure: the
 // clock comes in as an argument.
 
+import { isDeepStrictEqual } from "util";
 import { UNKNOWN, type AcmeCertificateInputs, type AcmeCertificateOutputs } from "./schema";
 
 export type CertificateEffect = "replace" | "reissue" | "record";
@@ -30,7 +31,8 @@ export interface CertificateDiff {
   reissue?: "input" | "due" | "drift";
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+// State comes back with its keys sorted: compare by value, not by text.
+const same = (a: unknown, b: unknown) => isDeepStrictEqual(a, b);
 
 /** True when `now` is within `renewBeforeDays` of the certificate's expiry. */
 export function renewalDue(stored: Pick<AcmeCertificateOutputs, "notAfter">, renewBeforeDays: number, now: Date): boolean {
