@@ -11,7 +11,9 @@ import * as https from "https";
 import * as net from "net";
 import * as tls from "tls";
 import * as pulumi from "@pulumi/pulumi";
+import { startSandbox, type Sandbox } from "../../sandbox";
 import { AcmeCertificate } from "../../src/acmeCertificate";
+import { PreviewEnvironment } from "../../src/preview";
 import { ProxyRoute } from "../../src/proxyRoute";
 import { requireBinary } from "../support/binaries";
 import { EngineError, isSecretWire, TestEngine } from "../support/engine";
@@ -19,6 +21,7 @@ import { startNginx, type TestNginx } from "../support/nginx";
 import { PowerDnsServer, type PdnsTsigKey } from "../support/pdns";
 import { startPebble, type TestPebble } from "../support/pebble";
 import { startSshd, type TestSshd } from "../support/sshd";
+import { TEMPLATE } from "../unit/container/fixtures";
 
 const TSIG: PdnsTsigKey = { name: "launchpad-acme", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
 
@@ -214,5 +217,56 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     assert.deepStrictEqual(zone.rrsets.filter((r) => r.type === "TXT"), [], "no challenge record is left");
     assert.deepStrictEqual(leftovers(), []);
     assert.ok(!engine.stateText().includes(pdns!.apiKey));
+  });
+
+  it("gives a PreviewEnvironment with tls \"acme\" its own certificate (after its DNS record), behind basic auth, and removes it all on destroy", async () => {
+    // The sandbox reports a static address as the container's: a loopback one, where the test's app listens.
+    const sandbox: Sandbox = await startSandbox({ taskDurationsMs: { vzcreate: 20, vzstart: 10, vzshutdown: 10, vzstop: 10, vzdestroy: 10 } });
+    const app = http.createServer((req, res) => res.end(`preview ${req.headers.host}`));
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.7", () => resolve()));
+    const appPort = (app.address() as net.AddressInfo).port;
+    const engine = new TestEngine({
+      project: "launchpad-acme", stack: "preview",
+      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
+      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+    });
+    engines.push(engine);
+    const password = "preview-team-password-3";
+    try {
+      const created = await engine.up(() => {
+        const preview = new PreviewEnvironment("pr", {
+          name: "pr-42", domain: "preview.test", template: TEMPLATE,
+          network: { ipv4: { address: "127.0.0.7/8" } },
+          proxy: { ...proxyArgs(), publicAddress: "127.0.0.1", tls: "acme", acme: acmeArgs() },
+          dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pulumi.secret(pdns!.apiKey) } },
+          services: { http: { port: appPort, access: { basicAuth: { users: [{ name: "team", password: pulumi.secret(password) }] } } } },
+        });
+        return { url: preview.url, serial: preview.certificate!.serialNumber };
+      });
+      const order = created.operations.filter((o) => o.op === "create").map((o) => o.name);
+      assert.ok(order.indexOf("pr-dns") < order.indexOf("pr-cert") && order.indexOf("pr-cert") < order.indexOf("pr-http"), order.join(","));
+      const hostname = "pr-42.preview.test";
+      const refused = await httpsGet(nginx!.httpsPort, hostname, root);
+      assert.strictEqual(refused.status, 401);
+      assert.strictEqual(refused.certificate.serialNumber, created.outputs.serial, "the preview's own certificate, chaining to Pebble's root");
+      const admitted = await new Promise<Served>((resolve, reject) => {
+        https.request({ host: "127.0.0.1", port: nginx!.httpsPort, path: "/", servername: hostname, ca: root, agent: false,
+          headers: { host: hostname, authorization: `Basic ${Buffer.from(`team:${password}`).toString("base64")}` } }, (res) => {
+          let body = "";
+          res.on("data", (c) => { body += c; });
+          res.on("end", () => resolve({ status: res.statusCode!, body, certificate: (res.socket as tls.TLSSocket).getPeerCertificate() }));
+        }).on("error", reject).end();
+      });
+      assert.strictEqual(admitted.status, 200);
+      assert.strictEqual(admitted.body, `preview ${hostname}`);
+      const state = engine.stateText();
+      assert.ok(!state.includes("PRIVATE KEY") && !state.includes(password), "the state holds a private key or a password in clear");
+      await engine.destroy();
+      assert.deepStrictEqual(leftovers(), []);
+      assert.deepStrictEqual((await pdns!.query(hostname, "A")).answers, []);
+    } finally {
+      app.close();
+      await sandbox.close();
+    }
   });
 });
