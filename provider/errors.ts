@@ -15,7 +15,8 @@ export type ErrorCode =
   | "ERR_NGINX_TEST"
   | "ERR_DNS_UPDATE"
   | "ERR_DNS_CONFLICT"
-  | "ERR_CONFIG";
+  | "ERR_CONFIG"
+  | "ERR_ACME";
 
 /** Words that look like credentials are cut out of every message this module builds. */
 const SECRET_PATTERNS: RegExp[] = [
@@ -186,5 +187,12 @@ export class DnsConflictError extends LaunchpadError {
 export class ConfigError extends LaunchpadError {
   constructor(message: string, options: LaunchpadErrorOptions = {}) {
     super("ERR_CONFIG", message, options);
+  }
+}
+
+/** An ACME server refused an order, a challenge or the finalization (RFC 8555 problem documents). */
+export class AcmeError extends LaunchpadError {
+  constructor(message: string, options: LaunchpadErrorOptions = {}) {
+    super("ERR_ACME", message, options);
   }
 }

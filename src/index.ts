@@ -2,6 +2,7 @@
 export * from "../provider/errors";
 export * from "./container";
 export * from "./proxyRoute";
+export * from "./acmeCertificate";
 export * from "./dnsRecord";
 export * from "./cloudflare";
 export * from "./deploy";

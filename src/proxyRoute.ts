@@ -66,6 +66,40 @@ export interface HttpRouteArgs {
   readonly responseHeaders?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** With TLS, also answer plain HTTP on `httpPort` with a redirect to HTTPS. @default true */
   readonly redirectHttp?: pulumi.Input<boolean>;
+  /** Only people who authenticate reach the target. @default - open to anyone who knows the name */
+  readonly access?: pulumi.Input<RouteAccessArgs>;
+}
+
+/**
+ * Access protection of an HTTP route: exactly one of `basicAuth` and `authRequest`.
+ * @see https://nginx.org/en/docs/http/ngx_http_auth_basic_module.html
+ * @see https://nginx.org/en/docs/http/ngx_http_auth_request_module.html
+ */
+export interface RouteAccessArgs {
+  /**
+   * Users with passwords. The proxy host keeps only SHA-512-crypt hashes (`<confDir>/auth/<hostname>.htpasswd`),
+   * made there from stdin; state keeps an scrypt verifier. The route's `http` is kept secret.
+   */
+  readonly basicAuth?: pulumi.Input<{
+    /** @default "Restricted" */
+    realm?: pulumi.Input<string>;
+    users: pulumi.Input<pulumi.Input<{ name: pulumi.Input<string>; password: pulumi.Input<string> }>[]>;
+  }>;
+  /** An auth service (oauth2-proxy style) asked with a subrequest: 2xx lets the request through, 401/403 refuses it. */
+  readonly authRequest?: pulumi.Input<{
+    /** The check endpoint, e.g. `http://127.0.0.1:4180/oauth2/auth`. */
+    url: pulumi.Input<string>;
+    /** Where a 401 sends the browser, with the original URL in `redirectParameter`. @default - the 401 is returned as is */
+    signInUrl?: pulumi.Input<string>;
+    /** @default "rd" */
+    redirectParameter?: pulumi.Input<string>;
+    /** App request header -> the auth service response header it is copied from, e.g. `{"X-User-ID": "X-Auth-Request-User"}`. A client's own copy is never passed on. @default {} */
+    identityHeaders?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  }>;
+  /** Exact paths served without authentication (health checks), e.g. `["/healthz"]`. @default [] */
+  readonly bypassPaths?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Clients from these addresses or CIDR ranges need no authentication. @default [] */
+  readonly allowCidrs?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** A TCP or UDP listener in nginx's `stream {}` block (SSH access is a TCP route to port 22). */
@@ -111,6 +145,8 @@ export class ProxyRoute extends pulumi.dynamic.Resource {
   constructor(name: string, args: ProxyRouteArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      // Basic-auth passwords are inputs: the whole `http` travels and is stored as a secret then.
+      http: args.http !== undefined && mayHoldPasswords(args.http) ? pulumi.secret(args.http) : args.http,
       url: undefined,
       port: undefined,
       configPath: undefined,
@@ -125,4 +161,13 @@ export class ProxyRoute extends pulumi.dynamic.Resource {
       "ProxyRoute",
     );
   }
+}
+
+/** True unless `http` is plainly given without `access.basicAuth` (an Output may hold anything). */
+function mayHoldPasswords(http: pulumi.Input<HttpRouteArgs>): boolean {
+  if (pulumi.Output.isInstance(http) || http instanceof Promise) return true;
+  const access = (http as HttpRouteArgs).access;
+  if (access === undefined) return false;
+  if (pulumi.Output.isInstance(access) || access instanceof Promise) return true;
+  return (access as RouteAccessArgs).basicAuth !== undefined;
 }

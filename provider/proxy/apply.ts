@@ -6,8 +6,9 @@
 import { isLaunchpadError, NginxTestError, SshExecError, ValidationError } from "../errors";
 import { shellQuote, shScript, withSshSession, type SshSession, type SshTarget } from "../ssh";
 import { allocatePort, claimedStreamPorts, listeningPorts } from "./ports";
-import { hostLayout, renderRoute, renderSharedHttpInclude, routeUrl, sha256 } from "./render";
-import { SCHEMA_VERSION, type ProxyHost, type ProxyRouteInputs, type ProxyRouteOutputs } from "./schema";
+import { renderHtpasswd, sealAccess } from "./access";
+import { hostLayout, htpasswdPath, renderRoute, renderSharedHttpInclude, routeUrl, sha256 } from "./render";
+import { SCHEMA_VERSION, type HttpRoute, type ProxyHost, type ProxyRouteInputs, type ProxyRouteOutputs } from "./schema";
 
 export function sshTargetOf(proxy: ProxyHost): SshTarget {
   return {
@@ -47,26 +48,62 @@ async function putBack(session: SshSession, path: string, previous: string | und
 }
 
 /**
- * Puts `files` in place (content undefined = remove), then `nginx -t`, then reload. Any failure
- * puts every file back as it was and reloads nothing. Must run under the proxy lock.
+ * A file made on the proxy host that must not pass through this process (a private key): renamed
+ * over `to` with the other edits, and put back like them when nginx refuses the result.
+ */
+export interface HostFileMove {
+  readonly from: string;
+  readonly to: string;
+}
+
+const PREVIOUS_SUFFIX = ".launchpad-previous";
+
+async function moveInto(session: SshSession, move: HostFileMove): Promise<void> {
+  const [from, to, kept] = [move.from, move.to, move.to + PREVIOUS_SUFFIX].map(shellQuote);
+  await session.exec(shScript(`set -e; rm -f -- ${kept}; if [ -e ${to} ]; then ln -f -- ${to} ${kept}; fi; mv -f -- ${from} ${to}`));
+}
+
+async function moveBack(session: SshSession, move: HostFileMove): Promise<void> {
+  const [to, kept] = [move.to, move.to + PREVIOUS_SUFFIX].map(shellQuote);
+  await session.exec(shScript(`if [ -e ${kept} ]; then mv -f -- ${kept} ${to}; else rm -f -- ${to}; fi`));
+}
+
+/**
+ * Puts `files` in place (content undefined = remove) and makes `moves`, then `nginx -t`, then
+ * reload. Any failure puts every file back as it was and reloads nothing. Must run under the proxy lock.
  */
 async function replaceFilesChecked(
   session: SshSession,
   proxy: ProxyHost,
   files: Map<string, string | undefined>,
   alreadyRead: Map<string, string | undefined> = new Map(),
+  moves: readonly HostFileMove[] = [],
 ): Promise<void> {
   const previous = new Map<string, string | undefined>();
-  for (const [path, content] of files) {
-    const before = alreadyRead.has(path) ? alreadyRead.get(path) : await session.readFile(path);
-    if (before === content) continue;
-    previous.set(path, before);
-    if (content === undefined) await session.exec(`rm -f -- ${shellQuote(path)}`);
-    else await session.writeFileAtomic(path, content);
-  }
-  if (previous.size === 0) return;
+  const moved: HostFileMove[] = [];
   const rollBack = async () => {
     for (const [path, before] of previous) await putBack(session, path, before);
+    for (const move of moved.reverse()) await moveBack(session, move);
+  };
+  try {
+    for (const [path, content] of files) {
+      const before = alreadyRead.has(path) ? alreadyRead.get(path) : await session.readFile(path);
+      if (before === content) continue;
+      previous.set(path, before);
+      if (content === undefined) await session.exec(`rm -f -- ${shellQuote(path)}`);
+      else await session.writeFileAtomic(path, content);
+    }
+    for (const move of moves) {
+      await moveInto(session, move);
+      moved.push(move);
+    }
+  } catch (error) {
+    await rollBack();
+    throw error;
+  }
+  if (previous.size === 0 && moved.length === 0) return;
+  const settle = async () => {
+    for (const move of moved) await session.exec(`rm -f -- ${shellQuote(move.to + PREVIOUS_SUFFIX)}`);
   };
   const testFailure = await failureOf(session, proxy.testCommand);
   if (testFailure) {
@@ -88,6 +125,22 @@ async function replaceFilesChecked(
       { context: { command: proxy.reloadCommand } },
     );
   }
+  await settle();
+}
+
+/**
+ * The one way other resources edit the proxy host (AcmeCertificate's certificates and challenge
+ * servers): under the proxy lock, checked by nginx, reloaded, rolled back on failure, as routes are.
+ */
+export async function editProxyHost(
+  proxy: ProxyHost,
+  files: Map<string, string | undefined>,
+  moves: readonly HostFileMove[] = [],
+): Promise<void> {
+  await withProxyLock(proxy, async (session) => {
+    await ensureDirectories(session, proxy);
+    await replaceFilesChecked(session, proxy, files, new Map(), moves);
+  });
 }
 
 const RELOAD_CONFIRM_SECONDS = 10;
@@ -131,9 +184,21 @@ async function portsListening(session: SshSession, protocol: "tcp" | "udp"): Pro
   return listeningPorts(stdout);
 }
 
-function outputsFor(inputs: ProxyRouteInputs, port: number | undefined, path: string, content: string): ProxyRouteOutputs {
+/** The htpasswd file a route with basic auth needs, hashed on the host; a route without it needs none. */
+async function accessFiles(session: SshSession, proxy: ProxyHost, route: HttpRoute | undefined): Promise<[string, string | undefined][]> {
+  if (!route) return [];
+  const path = htpasswdPath(proxy, route.hostname);
+  if (!route.access?.basicAuth) return [[path, undefined]];
+  await session.exec(`mkdir -p -- ${shellQuote(`${proxy.confDir}/auth`)}`);
+  return [[path, await renderHtpasswd(session, route.access.basicAuth.users)]];
+}
+
+function outputsFor(inputs: ProxyRouteInputs, port: number | undefined, path: string, content: string, previous?: ProxyRouteOutputs): ProxyRouteOutputs {
+  // Passwords never reach state: outputs keep a verifier in their place.
+  const http = inputs.http && { ...inputs.http, access: sealAccess(inputs.http.access, previous?.http?.access) };
   return {
     ...inputs,
+    ...(http ? { http } : {}),
     schemaVersion: SCHEMA_VERSION,
     ...(inputs.http ? { url: routeUrl(inputs.proxy, inputs.http) } : { port }),
     configPath: path,
@@ -175,7 +240,8 @@ export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: strin
     if (existing !== undefined && existing !== content && inputs.http) {
       throw new ValidationError([{ property: "http.hostname", reason: `${inputs.http.hostname} is already routed on ${proxy.host} by another route (${path})` }]);
     }
-    await replaceFilesChecked(session, proxy, new Map([...sharedFiles(inputs), [path, content]]), new Map([[path, existing]]));
+    const files = new Map([...sharedFiles(inputs), ...(await accessFiles(session, proxy, inputs.http)), [path, content]]);
+    await replaceFilesChecked(session, proxy, files, new Map([[path, existing]]));
     return { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content) };
   });
 }
@@ -185,21 +251,31 @@ export async function updateRoute(olds: ProxyRouteOutputs, inputs: ProxyRouteInp
   const { path, content } = renderRoute(inputs, port);
   await withProxyLock(inputs.proxy, async (session) => {
     await ensureDirectories(session, inputs.proxy);
-    await replaceFilesChecked(session, inputs.proxy, new Map([...sharedFiles(inputs), [path, content]]));
+    const files = new Map([...sharedFiles(inputs), ...(await accessFiles(session, inputs.proxy, inputs.http)), [path, content]]);
+    await replaceFilesChecked(session, inputs.proxy, files);
   });
-  return outputsFor(inputs, port, path, content);
+  return outputsFor(inputs, port, path, content, olds);
 }
 
 /** The route as it is on the host now: gone (undefined), or with the hash of what the file holds. */
 export async function readRoute(stored: ProxyRouteOutputs): Promise<ProxyRouteOutputs | undefined> {
-  const content = await withSshSession(sshTargetOf(stored.proxy), (session) => session.readFile(stored.configPath));
-  if (content === undefined) return undefined;
-  return { ...stored, configSha256: sha256(content) };
+  return withSshSession(sshTargetOf(stored.proxy), async (session) => {
+    const content = await session.readFile(stored.configPath);
+    if (content === undefined) return undefined;
+    // A missing htpasswd file leaves the route refusing everyone: record drift so that `up` writes it again.
+    const http = stored.http;
+    if (http?.access?.basicAuth && (await session.readFile(htpasswdPath(stored.proxy, http.hostname))) === undefined) {
+      return { ...stored, configSha256: "htpasswd-missing" };
+    }
+    return { ...stored, configSha256: sha256(content) };
+  });
 }
 
 /** Removes the route; a route already gone is success, anything else that fails is an error. */
 export async function deleteRoute(stored: ProxyRouteOutputs): Promise<void> {
   await withProxyLock(stored.proxy, async (session) => {
-    await replaceFilesChecked(session, stored.proxy, new Map([[stored.configPath, undefined]]));
+    const files = new Map<string, string | undefined>([[stored.configPath, undefined]]);
+    if (stored.http) files.set(htpasswdPath(stored.proxy, stored.http.hostname), undefined);
+    await replaceFilesChecked(session, stored.proxy, files);
   });
 }

@@ -1,6 +1,7 @@
 // What a change to a route's inputs does: rewrite the same file in place, or replace the route
 // (a new file somewhere else, then the old one removed). Pure: no I/O.
 
+import { sealAccess } from "./access";
 import { renderRoute, sha256 } from "./render";
 import { UNKNOWN, type ProxyRouteInputs, type ProxyRouteOutputs } from "./schema";
 
@@ -38,6 +39,7 @@ export const ROUTE_DIFF_TABLE: Readonly<Record<string, FieldEffect>> = {
   "http.headers": "update",
   "http.responseHeaders": "update",
   "http.redirectHttp": "update",
+  "http.access": "update",
   "stream": "replace",
   "stream.protocol": "replace",
   "stream.listenPort": "port",
@@ -87,7 +89,12 @@ function portStillFits(olds: ProxyRouteOutputs, news: Record<string, unknown>): 
  * `olds` are the stored outputs (normalized inputs plus port, path and the file's hash as last
  * seen); `news` the checked inputs, possibly with unknown values during preview.
  */
-export function diffRoute(olds: ProxyRouteOutputs, news: Record<string, unknown>, newsComplete: boolean): RouteDiff {
+export function diffRoute(olds: ProxyRouteOutputs, rawNews: Record<string, unknown>, newsComplete: boolean): RouteDiff {
+  // State keeps password verifiers: compare the new passwords against them, not the text.
+  const newHttp = rawNews.http as Record<string, unknown> | undefined;
+  const news = newHttp && typeof newHttp === "object" && newHttp.access
+    ? { ...rawNews, http: { ...newHttp, access: sealAccess(newHttp.access as Record<string, unknown>, olds.http?.access) } }
+    : rawNews;
   const before = new Map<string, string>();
   const after = new Map<string, string>();
   for (const key of ["proxy", "http", "stream"] as const) {

@@ -58,6 +58,57 @@ const headers = z
   .record(z.string().regex(HEADER_NAME, "header names are letters, digits and '-'"), headerValue)
   .default({});
 
+const headerName = z.string().regex(HEADER_NAME, "must be a header name: letters, digits and '-'");
+
+// A URL nginx gets as one token: no whitespace, quotes, `;`, braces, `$` or `\`.
+const URL_CHARS = /^[A-Za-z0-9._~:/?#\[\]@!&'()*+,=%-]+$/;
+const httpUrl = z.string().refine((value) => {
+  if (!URL_CHARS.test(value) || value.includes("'")) return false;
+  try { return ["http:", "https:"].includes(new URL(value).protocol); } catch { return false; }
+}, "must be an http(s) URL without spaces, quotes, ';', '{', '}', '$' or '\\'");
+
+const CIDR = /^[0-9a-fA-F:.]+(?:\/[0-9]{1,3})?$/;
+const cidr = z.string().refine((value) => {
+  if (!CIDR.test(value)) return false;
+  const [address, bits] = value.split("/");
+  const family = isIP(address);
+  if (family === 0) return false;
+  return bits === undefined || Number(bits) <= (family === 4 ? 32 : 128);
+}, "must be an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8");
+
+// htpasswd: ':' separates the name; nginx reads one user per line.
+const AUTH_USER = /^[A-Za-z0-9_.@+-]{1,64}$/;
+const REALM = /^[A-Za-z0-9 _.,:()@+-]{1,64}$/;
+
+export const BasicAuthUserSchema = z.strictObject({
+  name: z.string().regex(AUTH_USER, "must be 1-64 of letters, digits and _ . @ + -"),
+  /** A secret: hashed on the proxy host (stdin), never written in clear, never in outputs. */
+  password: z.string().min(1, "must not be empty").max(512, "must be at most 512 characters")
+    .refine((value) => !/[\r\n\0]/.test(value), "must be one line").optional(),
+  /** What outputs keep instead of the password: scrypt$<salt>$<hash>, set by the provider. */
+  passwordVerifier: z.string().regex(/^scrypt\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/, "is set by the provider").optional(),
+});
+
+export const AccessSchema = z.strictObject({
+  basicAuth: z.strictObject({
+    realm: z.string().regex(REALM, "must be 1-64 of letters, digits, spaces and _ . , : ( ) @ + -").default("Restricted"),
+    users: z.array(BasicAuthUserSchema).min(1, "needs at least one user"),
+  }).optional(),
+  authRequest: z.strictObject({
+    /** The auth service's check endpoint (oauth2-proxy: https://auth.example.com/oauth2/auth): 2xx lets the request through, 401/403 refuses it. */
+    url: httpUrl,
+    /** Where a 401 sends the browser, with the original URL in `redirectParameter`. @default - the 401 is returned as is */
+    signInUrl: httpUrl.optional(),
+    redirectParameter: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 of letters, digits, '_' and '-'").default("rd"),
+    /** App request header -> the auth service's response header it is copied from. */
+    identityHeaders: z.record(headerName, headerName).default({}),
+  }).optional(),
+  /** Exact paths served without authentication (health checks). */
+  bypassPaths: z.array(absolutePath).default([]),
+  /** Clients from these addresses need no authentication. */
+  allowCidrs: z.array(cidr).default([]),
+});
+
 export const ProxyHostSchema = z.strictObject({
   host,
   port: port.default(22),
@@ -96,6 +147,8 @@ export const HttpRouteSchema = z.strictObject({
   headers,
   responseHeaders: headers,
   redirectHttp: z.boolean().default(true),
+  /** Only people who authenticate reach the target (basic auth or an auth service). */
+  access: AccessSchema.optional(),
 });
 
 export const StreamRouteSchema = z.strictObject({
@@ -114,6 +167,7 @@ export const ProxyRouteInputsSchema = z.strictObject({
 export type ProxyHost = z.infer<typeof ProxyHostSchema>;
 export type HttpRoute = z.infer<typeof HttpRouteSchema>;
 export type StreamRoute = z.infer<typeof StreamRouteSchema>;
+export type RouteAccess = z.infer<typeof AccessSchema>;
 export type ProxyRouteInputs = z.infer<typeof ProxyRouteInputsSchema>;
 
 /** What the provider keeps in state: the normalized inputs plus what apply learned. */
@@ -139,7 +193,7 @@ function containsUnknown(value: unknown): boolean {
 const fieldName = (path: readonly PropertyKey[]) => path.map(String).join(".");
 
 /** Rules across fields: zod stops before object-level refinements when a field fails, so these run on the raw value. */
-function crossFieldProblems(raw: Record<string, unknown>): FieldProblem[] {
+function crossFieldProblems(raw: Record<string, unknown>, stored: boolean): FieldProblem[] {
   const problems: FieldProblem[] = [];
   // A value unknown during preview can neither break nor satisfy a rule: such rules are skipped.
   const missing = (value: unknown) => value === undefined || value === null;
@@ -173,7 +227,51 @@ function crossFieldProblems(raw: Record<string, unknown>): FieldProblem[] {
       }
     }
   }
+  if (http && typeof http === "object") problems.push(...accessProblems((http as Record<string, unknown>).access, stored));
   return problems.filter((p) => !isUnknownAt(raw, p.property.split(".")));
+}
+
+/** Rules of `http.access` across its fields; `stored` state holds verifiers where inputs hold passwords. */
+function accessProblems(access: unknown, stored: boolean): FieldProblem[] {
+  if (!access || typeof access !== "object") return [];
+  const a = access as Record<string, unknown>;
+  const problems: FieldProblem[] = [];
+  const given = (value: unknown) => value !== undefined && value !== null;
+  if (given(a.basicAuth) && given(a.authRequest)) problems.push({ property: "http.access.authRequest", reason: "Only one of `basicAuth` and `authRequest` can be given" });
+  if (!given(a.basicAuth) && !given(a.authRequest)) problems.push({ property: "http.access", reason: "One of `basicAuth` and `authRequest` is required" });
+  const basic = a.basicAuth as Record<string, unknown> | undefined;
+  if (basic && typeof basic === "object" && Array.isArray(basic.users)) {
+    const seen = new Set<string>();
+    basic.users.forEach((user: Record<string, unknown>, index: number) => {
+      if (!user || typeof user !== "object") return;
+      const at = `http.access.basicAuth.users.${index}`;
+      if (typeof user.name === "string") {
+        if (seen.has(user.name)) problems.push({ property: `${at}.name`, reason: `${user.name} is listed twice` });
+        seen.add(user.name);
+      }
+      if (!stored && !given(user.password)) problems.push({ property: `${at}.password`, reason: "is required (pass it as a secret)" });
+      if (!stored && given(user.passwordVerifier)) problems.push({ property: `${at}.passwordVerifier`, reason: "is set by the provider, not an input" });
+    });
+  }
+  if (Array.isArray(a.bypassPaths)) {
+    const seen = new Set<string>();
+    a.bypassPaths.forEach((bypass: unknown, index: number) => {
+      if (typeof bypass !== "string") return;
+      if (seen.has(bypass)) problems.push({ property: `http.access.bypassPaths.${index}`, reason: `${bypass} is listed twice` });
+      if (bypass.startsWith("/_launchpad/") || bypass.startsWith("/.well-known/acme-challenge/")) {
+        problems.push({ property: `http.access.bypassPaths.${index}`, reason: "is a path the route serves itself" });
+      }
+      seen.add(bypass);
+    });
+  }
+  const request = a.authRequest as Record<string, unknown> | undefined;
+  const identity = request && typeof request === "object" ? request.identityHeaders : undefined;
+  if (identity && typeof identity === "object") {
+    for (const name of Object.keys(identity)) {
+      if (RESERVED_HEADERS.includes(name.toLowerCase())) problems.push({ property: `http.access.authRequest.identityHeaders.${name}`, reason: "is set by the route itself and cannot be overridden" });
+    }
+  }
+  return problems;
 }
 
 export type CheckOutcome =
@@ -185,9 +283,9 @@ export type CheckOutcome =
  * Parses a route's inputs, collecting every problem with its field name. Values still unknown
  * (preview) are skipped; then the raw inputs are returned as they are (`complete: false`).
  */
-export function parseRouteInputs(raw: Record<string, unknown>): CheckOutcome {
+export function parseRouteInputs(raw: Record<string, unknown>, options: { stored?: boolean } = {}): CheckOutcome {
   const { __provider: _provider, ...inputs } = raw;
-  const problems: FieldProblem[] = crossFieldProblems(inputs);
+  const problems: FieldProblem[] = crossFieldProblems(inputs, options.stored === true);
   const parsed = ProxyRouteInputsSchema.safeParse(inputs);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -261,7 +359,7 @@ function dedupe(problems: FieldProblem[]): FieldProblem[] {
  */
 export function parseStoredRoute(props: Record<string, unknown>): ProxyRouteOutputs {
   const { __provider: _provider, ...stored } = props;
-  const outcome = parseRouteInputs({ proxy: stored.proxy, http: stored.http ?? undefined, stream: stored.stream ?? undefined });
+  const outcome = parseRouteInputs({ proxy: stored.proxy, http: stored.http ?? undefined, stream: stored.stream ?? undefined }, { stored: true });
   if (outcome.ok && outcome.complete) {
     return {
       ...outcome.inputs,

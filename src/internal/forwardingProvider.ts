@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
  * package-relative name: each hook requires the installed provider code and forwards to it.
  * No paths, no credentials, no clients are captured.
  */
-export function forwardingProvider(resourceModule: "container" | "proxy" | "dns" | "deploy" | "acl"): pulumi.dynamic.ResourceProvider {
+export function forwardingProvider(resourceModule: "container" | "proxy" | "dns" | "deploy" | "acl" | "acme"): pulumi.dynamic.ResourceProvider {
   const load = () => require("pulumi-launchpad/provider/" + resourceModule).provider as pulumi.dynamic.ResourceProvider;
   return {
     configure: (req) => load().configure!(req),

@@ -2,10 +2,11 @@ import type * as cloudflare from "@pulumi/cloudflare";
 import type * as pulumi from "@pulumi/pulumi";
 import type { LaunchpadContainerArgs } from "../container";
 import type { DnsRecordArgs } from "../dnsRecord";
+import type { AcmeCertificate, AcmeDnsArgs } from "../acmeCertificate";
 import type { HttpRouteArgs, ProxyHostArgs, StreamRouteArgs } from "../proxyRoute";
 
 /** The public HTTPS route: `https://<name>.<domain>` -> the container's `port`. */
-export interface HttpServiceArgs extends Pick<HttpRouteArgs, "websocket" | "maxBodySize" | "headers" | "responseHeaders" | "redirectHttp"> {
+export interface HttpServiceArgs extends Pick<HttpRouteArgs, "websocket" | "maxBodySize" | "headers" | "responseHeaders" | "redirectHttp" | "access"> {
   /** Port the app listens on inside the container, 1-65535. */
   readonly port: pulumi.Input<number>;
 }
@@ -34,10 +35,36 @@ export interface PreviewServicesArgs {
 export interface PreviewProxyArgs extends ProxyHostArgs {
   /** The address users reach the proxy at: the DNS record's target and `sshCommand`'s host. @default - `host` */
   readonly publicAddress?: pulumi.Input<string>;
-  /** Certificate and key paths on the proxy host (a wildcard certificate for `*.<domain>` fits), or `"none"` for plain HTTP. Required with `services.http`. */
-  readonly tls?: HttpRouteArgs["tls"];
+  /**
+   * Required with `services.http`. One of:
+   * - certificate and key paths on the proxy host (a wildcard certificate for `*.<domain>` fits);
+   * - `"acme"`: a certificate for `<name>.<domain>` issued with `acme` (an {@link AcmeCertificate} child);
+   * - an {@link AcmeCertificate} (e.g. `*.<domain>` by DNS-01) shared by every preview under the domain;
+   * - `"none"` for plain HTTP.
+   */
+  readonly tls?: HttpRouteArgs["tls"] | "acme" | AcmeCertificate;
+  /** The ACME server for `tls: "acme"`. */
+  readonly acme?: PreviewAcmeArgs;
   /** Where TCP/UDP public ports are allocated. @default {from: 2000, to: 65535} */
   readonly portRange?: StreamRouteArgs["portRange"];
+}
+
+/** How a preview's own certificate is issued (`proxy.tls: "acme"`). */
+export interface PreviewAcmeArgs {
+  /** The ACME directory URL, e.g. `https://acme-v02.api.letsencrypt.org/directory`. */
+  readonly directoryUrl: pulumi.Input<string>;
+  /** Contact for the ACME account. */
+  readonly email: pulumi.Input<string>;
+  /** PEM CA of a private ACME server's HTTPS certificate. @default - the system's CAs */
+  readonly directoryCa?: pulumi.Input<string>;
+  /** @default "http-01" (nginx answers; the preview's DNS record must exist, and it is created first) */
+  readonly challenge?: pulumi.Input<"http-01" | "dns-01">;
+  /** DNS-01 record server. Required with `challenge: "dns-01"`. */
+  readonly dns?: pulumi.Input<AcmeDnsArgs>;
+  /** @default 30 */
+  readonly renewBeforeDays?: pulumi.Input<number>;
+  /** An ACME account key to share across previews (secret). @default - one per preview, kept secret in state */
+  readonly accountKey?: pulumi.Input<string>;
 }
 
 /** No record: a wildcard `*.<domain>` already points at the proxy host. */

@@ -24,18 +24,25 @@ function objectOf<T>(config: pulumi.Config, key: string): T | undefined {
 /**
  * Reads `preview:*` (or another namespace) into PreviewEnvironment arguments:
  * `branch` (default: the stack name), `repository`, `image` | `template` | `clone`, `domain`,
- * `container` (JSON: any LaunchpadContainer setting), `services`, `proxy` (+ secret `proxyPrivateKey`),
+ * `container` (JSON: any LaunchpadContainer setting), `services` (+ secret `accessPasswords`: JSON of
+ * basic-auth user name to password), `proxy` (+ secret `proxyPrivateKey`, secret `acmeAccountKey` for
+ * `proxy.acme`),
  * `dns` (+ secret `dnsSecret`), `deploy` (+ `revision`, secret `deployPrivateKey`, secret `deployEnv`),
  * `owner`, `githubRunner` (+ secret `githubRunnerToken`), `ttl`.
  */
 export function previewArgsFromConfig(namespace: string = CONFIG_NAMESPACE): PreviewEnvironmentArgs {
   const config = new pulumi.Config(namespace);
   const container = objectOf<Record<string, unknown>>(config, "container") ?? {};
-  const services = objectOf<PreviewServicesArgs>(config, "services");
+  const services = withAccessPasswords(objectOf<PreviewServicesArgs>(config, "services"), config.getSecret("accessPasswords"), `${namespace}:accessPasswords`);
 
   const proxyJson = objectOf<PreviewProxyArgs>(config, "proxy");
   const proxyPrivateKey = config.getSecret("proxyPrivateKey");
-  const proxy: PreviewProxyArgs | undefined = proxyJson && { ...proxyJson, ...(proxyPrivateKey ? { privateKey: proxyPrivateKey } : {}) };
+  const acmeAccountKey = config.getSecret("acmeAccountKey");
+  const proxy: PreviewProxyArgs | undefined = proxyJson && {
+    ...proxyJson,
+    ...(proxyPrivateKey ? { privateKey: proxyPrivateKey } : {}),
+    ...(proxyJson.acme && acmeAccountKey ? { acme: { ...proxyJson.acme, accountKey: acmeAccountKey } } : {}),
+  };
 
   const dns = withDnsSecret(objectOf<PreviewDnsArgs>(config, "dns"), config.getSecret("dnsSecret"));
 
@@ -80,6 +87,19 @@ function withDnsSecret(dns: PreviewDnsArgs | undefined, secret: pulumi.Output<st
   if (server?.kind === "powerdns") return { ...dns, server: { ...server, apiKey: secret } as never };
   if (server?.kind === "rfc2136") return { ...dns, server: { ...server, tsig: { ...(server.tsig as object), secret } } as never };
   return dns;
+}
+
+/** Basic-auth users named in `services` (JSON, no passwords) get theirs from a secret key, kept secret. */
+function withAccessPasswords(services: PreviewServicesArgs | undefined, secret: pulumi.Output<string> | undefined, key: string): PreviewServicesArgs | undefined {
+  const http = services?.http as { access?: { basicAuth?: { users?: { name: string }[] } } } | undefined;
+  const users = http?.access?.basicAuth?.users;
+  if (!secret || !users || typeof http !== "object") return services;
+  const passwords = secret.apply((text) => parseEnv(text, key));
+  const withPasswords = users.map((user) => ({ ...user, password: pulumi.secret(passwords.apply((all) => {
+    if (typeof all[user.name] !== "string") throw new ConfigError(`stack config ${key} has no password for basic-auth user ${user.name}`);
+    return all[user.name];
+  })) }));
+  return { ...services, http: { ...http, access: { ...http.access, basicAuth: { ...http.access!.basicAuth, users: withPasswords } } } as never };
 }
 
 function parseEnv(text: string, key: string): Record<string, string> {

@@ -36,6 +36,8 @@ export interface PreviewPlan {
   deployVia: "proxy" | "direct";
   /** `owner` gets PVEVMUser on the container. */
   permission: boolean;
+  /** `proxy.tls: "acme"`: an AcmeCertificate child for `<name>.<domain>`. */
+  certificate: boolean;
   /** Child name suffixes in creation order. */
   children: string[];
 }
@@ -84,7 +86,15 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
     checkPort(problems, "services.http", port);
     routes.push({ suffix: "http", kind: "http", port });
     if (!given(args.domain)) problems.push({ property: "domain", reason: "is required with `services.http`" });
-    if (args.proxy && !given(args.proxy.tls)) problems.push({ property: "proxy.tls", reason: "is required with `services.http` (certificate paths on the proxy host, or \"none\")" });
+    if (args.proxy && !given(args.proxy.tls)) problems.push({ property: "proxy.tls", reason: "is required with `services.http` (certificate paths on the proxy host, \"acme\", an AcmeCertificate, or \"none\")" });
+    if (args.proxy?.tls === "acme") {
+      const acme = args.proxy.acme;
+      if (!acme) problems.push({ property: "proxy.acme", reason: "is required with `proxy.tls` \"acme\" (directoryUrl and email)" });
+      else {
+        if (!given(acme.directoryUrl)) problems.push({ property: "proxy.acme.directoryUrl", reason: "is required" });
+        if (!given(acme.email)) problems.push({ property: "proxy.acme.email", reason: "is required" });
+      }
+    }
   }
   for (const protocol of ["tcp", "udp"] as const) {
     for (const { service, port, listenPort } of streamServices(services, protocol)) {
@@ -100,6 +110,7 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
     checkPort(problems, "services.ssh.listenPort", listenPort);
     routes.push({ suffix: "ssh", kind: "stream", protocol: "tcp", service: "ssh", port: SSH_SERVICE_PORT, listenPort });
   }
+  if (args.proxy?.acme && args.proxy.tls !== "acme") problems.push({ property: "proxy.acme", reason: "is only used with `proxy.tls` \"acme\"" });
   if (routes.length > 0) {
     if (!args.proxy) problems.push({ property: "proxy", reason: "is required with `services`" });
     if (args.waitForIp === false) problems.push({ property: "waitForIp", reason: "cannot be false with `services`: routes need the container's address" });
@@ -138,11 +149,13 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
   const name = args.name !== undefined ? toDnsLabel(args.name) : previewNameOf(args.repository, args.branch!);
   const hasDeploy = deploy !== undefined || args.githubRunner !== undefined;
   const generateKey = hasDeploy && !given(deploy?.privateKey);
+  const certificate = given(services.http) && args.proxy?.tls === "acme";
   const children = [
     ...(generateKey ? ["deploy-key"] : []),
     "container",
-    ...routes.map((r) => r.suffix),
     ...(dns !== "none" ? ["dns"] : []),
+    ...(certificate ? ["cert"] : []),
+    ...routes.map((r) => r.suffix),
     ...(hasDeploy ? ["deploy"] : []),
     ...(given(args.owner) ? ["owner"] : []),
   ];
@@ -154,6 +167,7 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
     generateKey,
     deployVia: deploy?.via ?? (args.proxy ? "proxy" : "direct"),
     permission: given(args.owner),
+    certificate,
     children,
   };
 }

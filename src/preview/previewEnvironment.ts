@@ -8,7 +8,8 @@ import { stackName } from "../naming";
 import { ceilToHour, parseDuration, renderSweepTags } from "../sweep/tags";
 import { ContainerDeployment, DeployKey, JumpHostArgs } from "../deploy";
 import { DnsRecord } from "../dnsRecord";
-import { ProxyHostArgs, ProxyRoute } from "../proxyRoute";
+import { AcmeCertificate } from "../acmeCertificate";
+import { HttpRouteArgs, ProxyHostArgs, ProxyRoute } from "../proxyRoute";
 import type { PreviewEnvironmentArgs, PreviewProxyArgs } from "./args";
 import { DEFAULT_CLOUDFLARE_TTL, DEFAULT_DEPLOY_USER, DEFAULT_SSH_PORT, planPreview } from "./plan";
 import { DEFAULT_RUNNER_ARCH, DEFAULT_RUNNER_VERSION, RUNNER_TOKEN_ENV, renderRunnerCommands } from "./githubRunner";
@@ -42,6 +43,8 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
   readonly container: LaunchpadContainer;
   readonly routes: Record<string, ProxyRoute>;
   readonly deployment?: ContainerDeployment;
+  /** The preview's own certificate, with `proxy.tls: "acme"`. */
+  readonly certificate?: AcmeCertificate;
 
   constructor(name: string, args: PreviewEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("launchpad:index:PreviewEnvironment", name, {}, opts);
@@ -74,6 +77,46 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
     this.container = container;
     const upstream = container.ipv4.apply((ip) => ip ?? "");
 
+    let dnsRecord: pulumi.Resource | undefined;
+    if (plan.dns === "self-hosted" && args.dns?.kind === "self-hosted") {
+      dnsRecord = new DnsRecord(`${name}-dns`, {
+        zone: args.dns.zone ?? args.domain!,
+        name: fqdn!,
+        type: publicAddress!.apply(recordTypeFor),
+        values: [publicAddress!],
+        ttl: args.dns.ttl,
+        overwrite: args.dns.overwrite,
+        server: args.dns.server,
+      }, { parent: this });
+    } else if (plan.dns === "cloudflare" && args.dns?.kind === "cloudflare") {
+      dnsRecord = new cloudflare.DnsRecord(`${name}-dns`, publicDnsRecordArgs({
+        zoneId: args.dns.zoneId,
+        hostname: fqdn!,
+        target: publicAddress!,
+        ttl: args.dns.ttl ?? DEFAULT_CLOUDFLARE_TTL,
+        proxied: args.dns.proxied ?? false,
+        comment: `pulumi-launchpad preview ${plan.name}`,
+      }), { parent: this, ...(args.dns.provider ? { provider: args.dns.provider } : {}) });
+    }
+
+    // HTTP-01 asks the public name, so the record goes first; the route then serves the certificate.
+    const tls = proxy?.tls;
+    if (plan.certificate) {
+      const acme = proxy!.acme!;
+      this.certificate = new AcmeCertificate(`${name}-cert`, {
+        proxy: proxySsh!,
+        hostname: fqdn!,
+        directoryUrl: acme.directoryUrl,
+        directoryCa: acme.directoryCa,
+        email: acme.email,
+        challenge: acme.challenge,
+        dns: acme.dns,
+        renewBeforeDays: acme.renewBeforeDays,
+        accountKey: acme.accountKey,
+      }, { parent: this, dependsOn: dnsRecord ? [dnsRecord] : [] });
+    }
+    const routeTls = this.certificate ? this.certificate.tls : tls instanceof AcmeCertificate ? tls.tls : tls as HttpRouteArgs["tls"];
+
     this.routes = {};
     for (const route of plan.routes) {
       const routeName = `${name}-${route.suffix}`;
@@ -84,7 +127,7 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
             ...httpOptionsOf(args.services!.http),
             hostname: fqdn!,
             target: { host: upstream, port: route.port },
-            tls: proxy!.tls!,
+            tls: routeTls!,
           },
         }, { parent: this })
         : new ProxyRoute(routeName, {
@@ -95,27 +138,6 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
             target: { host: upstream, port: route.port },
           },
         }, { parent: this });
-    }
-
-    if (plan.dns === "self-hosted" && args.dns?.kind === "self-hosted") {
-      new DnsRecord(`${name}-dns`, {
-        zone: args.dns.zone ?? args.domain!,
-        name: fqdn!,
-        type: publicAddress!.apply(recordTypeFor),
-        values: [publicAddress!],
-        ttl: args.dns.ttl,
-        overwrite: args.dns.overwrite,
-        server: args.dns.server,
-      }, { parent: this });
-    } else if (plan.dns === "cloudflare" && args.dns?.kind === "cloudflare") {
-      new cloudflare.DnsRecord(`${name}-dns`, publicDnsRecordArgs({
-        zoneId: args.dns.zoneId,
-        hostname: fqdn!,
-        target: publicAddress!,
-        ttl: args.dns.ttl ?? DEFAULT_CLOUDFLARE_TTL,
-        proxied: args.dns.proxied ?? false,
-        comment: `pulumi-launchpad preview ${plan.name}`,
-      }), { parent: this, ...(args.dns.provider ? { provider: args.dns.provider } : {}) });
     }
 
     if (plan.deploy) {
@@ -183,7 +205,7 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
 
 /** A ProxyRoute's `proxy`: the preview-only keys left out. */
 function sshPartOf(proxy: PreviewProxyArgs): ProxyHostArgs {
-  const { publicAddress: _publicAddress, tls: _tls, portRange: _portRange, ...ssh } = proxy;
+  const { publicAddress: _publicAddress, tls: _tls, acme: _acme, portRange: _portRange, ...ssh } = proxy;
   return ssh;
 }
 
