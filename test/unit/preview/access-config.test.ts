@@ -17,13 +17,13 @@ describe("previewArgsFromConfig with access passwords and an ACME account key", 
       "access-test:acmeAccountKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----",
     }, ["access-test:accessPasswords", "access-test:acmeAccountKey"]);
     const args = previewArgsFromConfig("access-test");
-    const http = args.services!.http as { access: { basicAuth: { users: { name: string; password: pulumi.Output<string> }[] } } };
+    const http = args.services!.http as unknown as { access: { basicAuth: { users: { name: string; password: pulumi.Output<string> }[] } } };
     const [user] = http.access.basicAuth.users;
     assert.strictEqual(user.name, "alice");
     assert.strictEqual(await valueOf(user.password), "s3cret-pass");
-    assert.strictEqual(await user.password.isSecret, true);
+    assert.strictEqual(await pulumi.isSecret(user.password), true);
     const accountKey = args.proxy!.acme!.accountKey as pulumi.Output<string>;
-    assert.strictEqual(await accountKey.isSecret, true);
+    assert.strictEqual(await pulumi.isSecret(accountKey), true);
     assert.strictEqual(args.proxy!.tls, "acme");
   });
 });
