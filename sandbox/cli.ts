@@ -1,12 +1,13 @@
-// `npm run sandbox -- [--port N] [--host H] [--lxc] [--nodes pve1,pve2,pve3] [--task-ms vzcreate=8000,...]
+// `npm run sandbox -- [--port N] [--host H] [--lxc] [--nodes pve1,pve2,pve3] [--task-ms vzcreate=8000,...] [--access FILE]
 //   [--ip-delay-ms N] [--log-requests]`: starts the sandbox, prints one JSON line once it answers,
 // runs until SIGINT/SIGTERM.
+import * as fs from "fs";
 import * as https from "https";
 import { startSandbox, SandboxOptions } from "./index";
 
 const USAGE =
   "usage: npm run sandbox -- [--port N] [--host ADDR] [--lxc] [--nodes pve1,pve2,pve3] " +
-  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--log-requests]";
+  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--access access.json] [--log-requests]";
 
 export function parseArgs(argv: string[]): SandboxOptions {
   const options: SandboxOptions = {};
@@ -52,6 +53,16 @@ export function parseArgs(argv: string[]): SandboxOptions {
       case "--ticket-lifetime-ms":
         options.ticketLifetimeMs = integer();
         break;
+      case "--access": {
+        // {users, groups, roles, acl} as SandboxAccess describes them: users, tokens, roles and ACLs to start with.
+        const file = value();
+        try {
+          options.access = JSON.parse(fs.readFileSync(file, "utf8"));
+        } catch (error) {
+          throw new Error(`--access: cannot read ${file}: ${(error as Error).message}`);
+        }
+        break;
+      }
       case "--log-requests":
         options.logRequests = true;
         break;

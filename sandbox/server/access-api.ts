@@ -16,6 +16,10 @@ function locked<T>(what: string, run: () => T): T {
   try {
     return run();
   } catch (error) {
+    // `die "$errmsg: $err"` stringifies a parameter exception: its message, then one `key: message` line per error.
+    if (error instanceof ApiError && error.status === 400 && error.errors) {
+      throw fail(`${what}: ${error.message}${Object.entries(error.errors).map(([key, message]) => `${key}: ${message}\n`).join("")}`);
+    }
     if (error instanceof ApiError && error.status === 500) throw fail(`${what}: ${error.message}`);
     throw error;
   }

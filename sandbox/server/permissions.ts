@@ -244,6 +244,7 @@ export const CODE_CHECKS: Record<string, Array<{ path: string; privs: string[]; 
   "PUT /nodes/{node}/lxc/{vmid}/config": [
     { path: "/vms/{vmid}", privs: ["VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Disk", "VM.Config.Options"], source: "pve-container LXC.pm check_ct_modify_config_perm (per option changed)" },
     { path: "/vms/{vmid}", privs: ["VM.Allocate"], source: "pve-container LXC.pm check_ct_modify_config_perm: features nesting" },
+    { path: "/sdn/zones/localnetwork/{bridge}", privs: ["SDN.Use"], source: "pve-container LXC.pm check_bridge_access (netN)" },
   ],
   "PUT /nodes/{node}/lxc/{vmid}/resize": [
     { path: "/vms/{vmid}", privs: ["VM.Config.Options"], source: "pve-container API2/LXC.pm resize_vm: check_ct_modify_config_perm on {disk}" },
