@@ -6,6 +6,7 @@ import { Authenticator, SandboxUser, tokenInfo } from "./server/auth";
 import { Cluster, OciImage } from "./server/cluster";
 import { FaultInjector, Faults } from "./server/faults";
 import { RequestLogEntry, SandboxHttpServer, SchemaViolation } from "./server/http";
+import { attachSnapshots } from "./server/snapshots";
 import { makeCertificate } from "./server/tls";
 import { MemoryBackend } from "./memory";
 
@@ -139,6 +140,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     lockWaitMs: options.lockWaitMs ?? 10_000,
     ociImages: options.ociImages ?? {},
   });
+  attachSnapshots(cluster);
   const access = new AccessControl({ acl: cluster.acl, pools: cluster.pools });
   preload(access, users, options.access ?? {});
   const auth = new Authenticator(access, options.ticketLifetimeMs ?? 2 * 3600_000);

@@ -262,6 +262,40 @@ export class Cluster {
     return task.upid;
   }
 
+  /** For the snapshot and template endpoints (snapshots.ts): PVE's check_lock, a locked task, a config write, a started CT. */
+  assertUnlocked(ct: Container): void {
+    this.checkLock(ct);
+  }
+
+  runLocked(ct: Container, type: string, user: string, run: (task: Task) => Promise<void>): Promise<string> {
+    return this.lockedTask(ct, type, user, run);
+  }
+
+  runTask(node: string, type: string, id: string | number, user: string, run: (task: Task) => Promise<void> | void): string {
+    return this.startTask(node, type, id, user, { run }).upid;
+  }
+
+  saveConf(ct: Container, conf: Record<string, string>): void {
+    this.writeConf(ct, conf);
+  }
+
+  async applyConf(ct: Container): Promise<void> {
+    await this.backend.reconfigure(this.spec(ct));
+  }
+
+  async startNow(ct: Container): Promise<void> {
+    await this.applyPendingAndStart(ct);
+  }
+
+  async stopNow(ct: Container): Promise<void> {
+    await this.backend.stop(ct.vmid);
+    ct.running = false;
+  }
+
+  storageOf(node: string, storeid: string): Storage | undefined {
+    return this.storages.get(node)?.get(storeid);
+  }
+
   // ---- container spec for the backend --------------------------------------------------------
 
   private spec(ct: Container, conf = ct.conf): BackendContainerSpec {
@@ -453,8 +487,8 @@ export class Cluster {
     if (this.containers.has(newid)) throw fail(`CT ${newid} already exists on node '${this.containers.get(newid)!.node}'`);
     const full = params.full !== undefined ? parseBoolean(String(params.full)) === 1 : source.conf.template !== "1";
     if (storageParam && !full) throw fail("parameter 'storage' not allowed for linked clones");
+    if (params.snapname !== undefined && !this.snapshotNames(source).includes(String(params.snapname))) throw fail(`snapshot '${params.snapname}' does not exist`);
     if (full && source.running && params.snapname === undefined) throw fail("Cannot do full clones on a running container without snapshots");
-    if (params.snapname !== undefined) throw fail(`snapshot '${params.snapname}' does not exist`);
     if (targetParam) throw fail(`can't clone CT to node '${targetParam}' (CT uses local storage)`);
     const ct = this.reserve(target, newid);
     const conf: Record<string, string> = { ...source.conf };
@@ -514,6 +548,9 @@ export class Cluster {
       if (purge) task.log.push(`purging CT ${vmid} from related configurations..`);
     });
   }
+
+  /** Set by snapshots.ts: the names of a container's snapshots. */
+  snapshotNames: (ct: Container) => string[] = () => [];
 
   // ---- power ---------------------------------------------------------------------------------
 

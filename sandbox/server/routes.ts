@@ -5,6 +5,7 @@ import type { Authenticator, Identity } from "./auth";
 import type { Cluster, Params } from "./cluster";
 import { ApiError, fail, paramError } from "./errors";
 import { checkClone, checkCreate, checkResize, checkUpdate } from "./permissions";
+import * as snapshots from "./snapshots";
 import { parseUpid } from "./tasks";
 import type { Faults } from "./faults";
 import type { ParametersSchema } from "./validate";
@@ -143,11 +144,15 @@ const table: Array<[string, string, Handler]> = [
     return ["current", "start", "stop", "shutdown", "reboot", "suspend", "resume"].map((subdir) => ({ subdir }));
   }],
   ["GET", "/nodes/{node}/lxc/{vmid}/status/current", async ({ cluster, params }) => cluster.status(await cluster.live(cluster.container(String(params.node), int(params.vmid))))],
-  ["GET", "/nodes/{node}/lxc/{vmid}/snapshot", async ({ cluster, params }) => {
-    const ct = await cluster.live(cluster.container(String(params.node), int(params.vmid)));
-    // PVE::API2::LXC::Snapshot list: the snapshots, then `current` (no snapshots here).
-    return [{ name: "current", digest: ct.digest, running: ct.running ? 1 : 0, description: "You are here!" }];
+  ["GET", "/nodes/{node}/lxc/{vmid}/snapshot", ({ cluster, params }) => snapshots.listSnapshots(cluster, String(params.node), int(params.vmid))],
+  ["POST", "/nodes/{node}/lxc/{vmid}/snapshot", ({ cluster, params, identity }) => snapshots.createSnapshot(cluster, String(params.node), int(params.vmid), params, identity!.principal)],
+  ["GET", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}", ({ cluster, params }) => {
+    cluster.container(String(params.node), int(params.vmid));
+    return [{ cmd: "rollback" }, { cmd: "config" }];
   }],
+  ["DELETE", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}", ({ cluster, params, identity }) => snapshots.deleteSnapshot(cluster, String(params.node), int(params.vmid), params, identity!.principal)],
+  ["POST", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback", ({ cluster, params, identity }) => snapshots.rollbackSnapshot(cluster, String(params.node), int(params.vmid), params, identity!.principal)],
+  ["POST", "/nodes/{node}/lxc/{vmid}/template", ({ cluster, params, identity }) => snapshots.convertToTemplate(cluster, String(params.node), int(params.vmid), identity!.principal)],
   ...(["start", "stop", "shutdown", "reboot"] as const).map(
     (action) =>
       ["POST", `/nodes/{node}/lxc/{vmid}/status/${action}`, ({ cluster, params, identity }: RouteContext) =>
