@@ -150,20 +150,26 @@ describe("root program (index.ts) end to end, memory sandbox", function () {
 
   it("the same run with one privilege taken from the role fails with a 403 naming it, and never retries it", async () => {
     const w = world!;
-    const privileges = (await leastPrivilegeRole(w)).filter((priv) => priv !== "Datastore.AllocateTemplate");
+    const privileges = await leastPrivilegeRole(w);
     const apiToken = await ciToken(w, "Short", privileges);
     const deploy = { commands: ["true"], via: "direct", address: standIn!.host, port: standIn!.port, user: standIn!.user };
     const engine = newEngine(w, {
-      project: "pulumi-launchpad-preview", stack: "feature-e2e-short", config: stackConfig(w, "ghcr.io/acme/shop:9", "ddd444", deploy),
+      project: "pulumi-launchpad-preview", stack: "feature-e2e-short", config: stackConfig(w, "ghcr.io/acme/shop:1", "ddd444", deploy),
       secretConfig: { "preview:proxyPrivateKey": w.proxySshd.privateKey, "preview:dnsSecret": w.pdns.apiKey, "preview:deployPrivateKey": standIn!.privateKey },
       apiToken,
     });
+    await engine.up(program);
+    const [container] = w.sandbox.containers();
+    // Take VM.Allocate away: the owner ACL can no longer be removed, nor the container destroyed.
+    await w.client.put("/access/roles/LaunchpadShort", { privs: privileges.filter((priv) => priv !== "VM.Allocate").join(",") });
     w.sandbox.resetRequests();
-    await assert.rejects(engine.up(program), /403 Permission check failed \(\/storage\/local, Datastore\.AllocateTemplate\) - the credentials lack Datastore\.AllocateTemplate on \/storage\/local/);
-    const pulls = w.sandbox.requests.filter((r) => r.method === "POST" && /oci-registry-pull$/.test(r.path));
-    assert.deepStrictEqual(pulls.map((r) => r.status), [403], "refused once, not retried");
-    assert.deepStrictEqual(w.sandbox.containers(), [], "no container was made");
+    await assert.rejects(engine.destroy(), new RegExp(`403 Permission check failed \\(/vms/${container.vmid}, Permissions\\.Modify\\|VM\\.Allocate\\) - the credentials lack Permissions\\.Modify or VM\\.Allocate on /vms/${container.vmid}`));
+    const refused = w.sandbox.requests.filter((r) => r.status === 403);
+    assert.deepStrictEqual(refused.map((r) => `${r.method} ${r.path}`), ["PUT /access/acl"], "refused once, not retried");
+    assert.strictEqual(w.sandbox.containers().length, 1, "nothing destroyed behind the refusal");
+    await w.client.put("/access/roles/LaunchpadShort", { privs: privileges.join(",") });
     await engine.destroy();
+    assert.deepStrictEqual(w.sandbox.containers(), []);
   });
 
   it("stops bad config before anything exists, naming the field", async () => {
