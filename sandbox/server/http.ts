@@ -257,7 +257,10 @@ export class SandboxHttpServer {
       const { route, pathParams } = resolve(method, path);
       entry.template = route.template;
       const conflicts = conflictingParams(params, pathParams);
-      if (conflicts) throw new ApiError(400, "Parameter verification failed.", conflicts);
+      if (conflicts) {
+        this.options.violations.push({ method, path, template: route.template, errors: conflicts, time: entry.time });
+        throw new ApiError(400, "Parameter verification failed.", conflicts);
+      }
       // PVE::HTTPServer::rest_handler: tokens and permissions are checked before the parameters are verified.
       if (identity?.viaToken && !route.allowtoken) throw permissionDenied(`URI '${path}' not available with API token, need proper ticket.\n`);
       this.options.access.checkApi(route.permissions, identity?.principal, { ...params, ...pathParams });
