@@ -227,6 +227,13 @@ describe("sandbox access control", function () {
     assert.equal(entries.some((entry) => entry.path === "/vms/380"), false);
   });
 
+  it("refuses a rootfs on a storage that holds no container disks, as a parameter error (API2/LXC.pm create_vm)", async () => {
+    const reply = await root.call("POST", "/nodes/pve1/lxc", createParams(395, { rootfs: "local:8" }));
+    assert.equal(reply.status, 400);
+    assert.deepEqual(reply.body.errors, { storage: "storage 'local' does not support container directories" });
+    assert.equal(sandbox.containers().some((ct) => ct.vmid === 395), false);
+  });
+
   it("refuses to resize a disk to the size it has", async () => {
     await create(390);
     const same = await root.call("PUT", "/nodes/pve1/lxc/390/resize", { disk: "rootfs", size: "8G" });
