@@ -91,6 +91,8 @@ export class ValidationError extends LaunchpadError {
 
 /** A Proxmox API call answered with an HTTP error. `errors` holds Proxmox's per-parameter messages. */
 export class PveHttpError extends LaunchpadError {
+  /** For a 403 `Permission check failed (<path>, <priv>[|<priv>...])`: what was missing where. */
+  readonly missing?: { path: string; privileges: string[] };
   readonly status: number;
   readonly pveMessage: string;
   readonly errors: Record<string, string>;
@@ -103,13 +105,27 @@ export class PveHttpError extends LaunchpadError {
     const details = args.errors && Object.keys(args.errors).length
       ? ` (${Object.entries(args.errors).map(([k, v]) => `${k}: ${String(v).trim()}`).join("; ")})`
       : "";
-    super("ERR_PVE_HTTP", `Proxmox ${args.method} ${args.path} failed: ${args.status} ${args.message.trim()}${details}`, options);
+    const missing = args.status === 403 ? missingPrivilege(args.message) : undefined;
+    const hint = missing
+      ? ` - the credentials lack ${missing.privileges.join(" or ")} on ${missing.path}; grant it to the token (and its user: a privilege-separated token has only what both have)`
+      : "";
+    super("ERR_PVE_HTTP", `Proxmox ${args.method} ${args.path} failed: ${args.status} ${args.message.trim()}${details}${hint}`, options);
+    this.missing = missing;
     this.status = args.status;
     this.pveMessage = redact(args.message);
     this.errors = Object.fromEntries(Object.entries(args.errors ?? {}).map(([k, v]) => [k, redact(String(v))]));
     this.method = args.method;
     this.path = args.path;
   }
+}
+
+/**
+ * The path and privileges of PVE's `Permission check failed (<path>, <priv>)` (RPCEnvironment check,
+ * or `a|b` from check_any); undefined for refusals without them (`... only allowed for root@pam`).
+ */
+export function missingPrivilege(message: string): { path: string; privileges: string[] } | undefined {
+  const match = /^Permission check failed \((\/[^,()]*), ([A-Za-z.|]+)\)/.exec(message.trim());
+  return match ? { path: match[1], privileges: match[2].split("|") } : undefined;
 }
 
 /** A Proxmox task (UPID) that ended with anything other than OK or WARNINGS. */

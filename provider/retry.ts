@@ -63,6 +63,7 @@ export function isRetryable(error: unknown, context: RetryContext, policy: Retry
   }
   if (isLaunchpadError(error, "ERR_PVE_HTTP")) {
     const http = error as PveHttpError;
+    if (http.status === 403) return false; // a missing privilege stays missing: no retry, whatever the message
     if (isLockContention(http, policy)) return true;
     return context.idempotent && policy.statuses.includes(http.status);
   }

@@ -1,13 +1,14 @@
-// `npm run sandbox -- [--port N] [--host H] [--lxc] [--nodes pve1,pve2,pve3] [--task-ms vzcreate=8000,...]
+// `npm run sandbox -- [--port N] [--host H] [--lxc] [--nodes pve1,pve2,pve3] [--task-ms vzcreate=8000,...] [--access FILE]
 //   [--ip-delay-ms N] [--log-requests]`: starts the sandbox, prints one JSON line once it answers,
 // runs until SIGINT/SIGTERM.
+import * as fs from "fs";
 import * as https from "https";
 import { parseArgs as parseCommandLineArgs } from "node:util";
 import { startSandbox, SandboxOptions } from "./index";
 
 const USAGE =
   "usage: npm run sandbox -- [--port N] [--host ADDR] [--lxc] [--nodes pve1,pve2,pve3] " +
-  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--log-requests]";
+  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--access access.json] [--log-requests]";
 
 export function parseArgs(argv: string[]): SandboxOptions {
   let parsed: ReturnType<typeof parseCommandLine>;
@@ -48,6 +49,14 @@ export function parseArgs(argv: string[]): SandboxOptions {
   if (ipDelayMs !== undefined) options.ipDelayMs = ipDelayMs;
   const ticketLifetimeMs = integer("ticket-lifetime-ms", values["ticket-lifetime-ms"]);
   if (ticketLifetimeMs !== undefined) options.ticketLifetimeMs = ticketLifetimeMs;
+  if (values.access !== undefined) {
+    // {users, groups, roles, acl} as SandboxAccess describes them: users, tokens, roles and ACLs to start with.
+    try {
+      options.access = JSON.parse(fs.readFileSync(values.access, "utf8"));
+    } catch (error) {
+      throw new Error(`--access: cannot read ${values.access}: ${(error as Error).message}`);
+    }
+  }
   if (values["log-requests"]) options.logRequests = true;
   return options;
 }
@@ -65,6 +74,7 @@ function parseCommandLine(argv: string[]) {
       "task-ms": { type: "string" },
       "ip-delay-ms": { type: "string" },
       "ticket-lifetime-ms": { type: "string" },
+      access: { type: "string" },
       "log-requests": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

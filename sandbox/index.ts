@@ -1,10 +1,12 @@
 // A Proxmox-VE-API-compatible HTTPS server for tests, benchmarks and local development.
 import * as crypto from "crypto";
 import type { ContainerBackend } from "./backend";
-import { Authenticator, SandboxUser } from "./server/auth";
+import { AccessControl, ALL_PRIVILEGES, UserEntry, validAclPath } from "./server/access";
+import { Authenticator, SandboxUser, tokenInfo } from "./server/auth";
 import { Cluster, OciImage } from "./server/cluster";
 import { FaultInjector, Faults } from "./server/faults";
 import { RequestLogEntry, SandboxHttpServer, SchemaViolation } from "./server/http";
+import { attachSnapshots } from "./server/snapshots";
 import { makeCertificate } from "./server/tls";
 import { MemoryBackend } from "./memory";
 
@@ -12,6 +14,16 @@ export type { ContainerBackend } from "./backend";
 export type { EndpointFault, FaultInjector, TaskFault } from "./server/faults";
 export type { RequestLogEntry, SchemaViolation } from "./server/http";
 export type { SandboxUser } from "./server/auth";
+
+/** Users, groups, custom roles and ACL entries to start with, as `pveum` would have set them up. */
+export interface SandboxAccess {
+  users?: SandboxUser[];
+  groups?: string[];
+  /** Custom role -> privileges. */
+  roles?: Record<string, string[]>;
+  /** `users`/`groups`/`tokens` is the subject (`user@realm`, a group, `user@realm!token`); `propagate` defaults to true. */
+  acl?: Array<{ path: string; roles: string | string[]; users?: string; groups?: string; tokens?: string; propagate?: boolean }>;
+}
 export type { OciImage } from "./server/cluster";
 export { MemoryBackend } from "./memory";
 
@@ -32,8 +44,13 @@ export interface SandboxOptions {
   ticketLifetimeMs?: number;
   /** How long a config change waits for a busy config lock before `got timeout` (default 10 s, as PVE). */
   lockWaitMs?: number;
-  /** Users besides `root@pam` (which always exists, with the token `launchpad`). */
+  /**
+   * Users besides `root@pam` (which always exists, with the token `launchpad` without privilege
+   * separation: every privilege, but it is not `root@pam` for the checks PVE keeps for root@pam alone).
+   */
   users?: SandboxUser[];
+  /** Groups, custom roles and ACLs to start with (users may be given here too). */
+  access?: SandboxAccess;
   /** The root password (default: random). */
   password?: string;
   /** Fake OCI images by reference, for `oci-registry-pull` (default: a digest derived from the reference). */
@@ -109,8 +126,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const password = options.password ?? crypto.randomBytes(18).toString("base64url");
   const secret = crypto.randomUUID();
   const users: SandboxUser[] = [
-    { userid: "root@pam", password, tokens: { [TOKEN_ID]: secret } },
-    ...(options.users ?? []).filter((user) => user.userid !== "root@pam"),
+    { userid: "root@pam", password, tokens: { [TOKEN_ID]: { secret, privsep: 0 } } },
+    ...[...(options.users ?? []), ...(options.access?.users ?? [])].filter((user) => user.userid !== "root@pam"),
   ];
   const backend = await chooseBackend(options.backend, options.ipDelayMs ?? 0);
   await backend.cleanup();
@@ -123,13 +140,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     lockWaitMs: options.lockWaitMs ?? 10_000,
     ociImages: options.ociImages ?? {},
   });
-  const auth = new Authenticator(users, options.ticketLifetimeMs ?? 2 * 3600_000);
+  attachSnapshots(cluster);
+  const access = new AccessControl({ acl: cluster.acl, pools: cluster.pools });
+  preload(access, users, options.access ?? {});
+  const auth = new Authenticator(access, options.ticketLifetimeMs ?? 2 * 3600_000);
   const certificate = await makeCertificate(host);
   cluster.sslFingerprint = certificate.fingerprint;
   const requests: RequestLogEntry[] = [];
   const schemaViolations: SchemaViolation[] = [];
   const server = new SandboxHttpServer({
-    host, port: options.port ?? 0, cert: certificate.cert, key: certificate.key, cluster, auth, faults, log: requests,
+    host, port: options.port ?? 0, cert: certificate.cert, key: certificate.key, cluster, auth, access, faults, log: requests,
     violations: schemaViolations,
     logRequests: options.logRequests ?? false,
   });
@@ -174,4 +194,43 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         await backend.close();
       })()),
   };
+}
+
+/** Loads users, groups, roles and ACLs, refusing what `pveum` would refuse (unknown privilege, role, user, path). */
+function preload(access: AccessControl, users: SandboxUser[], config: SandboxAccess): void {
+  for (const group of config.groups ?? []) access.groups.set(group, {});
+  for (const [role, privs] of Object.entries(config.roles ?? {})) {
+    if (access.roles.has(role)) throw new Error(`sandbox access: role '${role}' already exists`);
+    for (const priv of privs) if (!ALL_PRIVILEGES.includes(priv)) throw new Error(`sandbox access: role '${role}': invalid privilege '${priv}'`);
+    access.roles.set(role, new Set(privs));
+  }
+  for (const user of users) {
+    for (const group of user.groups ?? []) access.groups.set(group, {});
+    const entry: UserEntry = access.users.get(user.userid) ?? { userid: user.userid, enable: 1, expire: 0, groups: new Set<string>(), tokens: new Map() };
+    entry.password = user.password;
+    for (const group of user.groups ?? []) entry.groups.add(group);
+    for (const [tokenid, value] of Object.entries(user.tokens ?? {})) entry.tokens.set(tokenid, tokenInfo(value));
+    access.users.set(user.userid, entry);
+  }
+  for (const rule of config.acl ?? []) {
+    if (!validAclPath(rule.path)) throw new Error(`sandbox access: invalid ACL path '${rule.path}'`);
+    const roles = Array.isArray(rule.roles) ? rule.roles : rule.roles.split(",");
+    const subjects = [
+      ...(rule.users ?? "").split(",").filter(Boolean).map((ugid) => ({ type: "user" as const, ugid })),
+      ...(rule.groups ?? "").split(",").filter(Boolean).map((ugid) => ({ type: "group" as const, ugid })),
+      ...(rule.tokens ?? "").split(",").filter(Boolean).map((ugid) => ({ type: "token" as const, ugid })),
+    ];
+    for (const role of roles) {
+      if (!access.roles.has(role)) throw new Error(`sandbox access: role '${role}' does not exist`);
+      for (const subject of subjects) {
+        if (subject.type === "user" && !access.users.has(subject.ugid)) throw new Error(`sandbox access: user '${subject.ugid}' does not exist`);
+        if (subject.type === "group" && !access.groups.has(subject.ugid)) throw new Error(`sandbox access: group '${subject.ugid}' does not exist`);
+        if (subject.type === "token") {
+          const [userid, tokenid] = subject.ugid.split("!");
+          if (!access.users.get(userid)?.tokens.has(tokenid)) throw new Error(`sandbox access: no such token '${subject.ugid}'`);
+        }
+        access.acl.push({ path: rule.path, roleid: role, ...subject, propagate: rule.propagate === false ? 0 : 1 });
+      }
+    }
+  }
 }

@@ -33,7 +33,10 @@ const ENDPOINTS = {
   "/nodes/{node}/lxc/{vmid}/status/reboot": ["POST"],
   "/nodes/{node}/lxc/{vmid}/interfaces": ["GET"],
   "/nodes/{node}/lxc/{vmid}/resize": ["PUT"],
-  "/nodes/{node}/lxc/{vmid}/snapshot": ["GET"],
+  "/nodes/{node}/lxc/{vmid}/snapshot": ["GET", "POST"],
+  "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}": ["GET", "DELETE"],
+  "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback": ["POST"],
+  "/nodes/{node}/lxc/{vmid}/template": ["POST"],
   "/nodes/{node}/storage": ["GET"],
   "/nodes/{node}/storage/{storage}/content": ["GET"],
   "/nodes/{node}/storage/{storage}/oci-registry-pull": ["POST"],
@@ -43,7 +46,12 @@ const ENDPOINTS = {
   "/nodes/{node}/tasks/{upid}/log": ["GET"],
   "/access/ticket": ["GET", "POST"],
   "/access/acl": ["GET", "PUT"],
-  "/access/users": ["GET"],
+  "/access/users": ["GET", "POST"],
+  "/access/users/{userid}": ["GET", "PUT", "DELETE"],
+  "/access/users/{userid}/token": ["GET"],
+  "/access/users/{userid}/token/{tokenid}": ["GET", "POST", "PUT", "DELETE"],
+  "/access/roles": ["GET", "POST"],
+  "/access/roles/{roleid}": ["GET", "PUT", "DELETE"],
   "/access/permissions": ["GET"],
   "/storage": ["GET"],
   "/pools": ["GET"],
@@ -83,15 +91,15 @@ for (const [apiPath, methods] of Object.entries(ENDPOINTS)) {
   for (const method of methods) {
     const info = node.info && node.info[method];
     if (!info) throw new Error(`${method} ${apiPath} is not in ${source}`);
-    const { permissions, ...rules } = info; // who may call it is not the sandbox's concern
-    endpoints[apiPath][method] = strip(rules);
+    // `permissions` (the check the sandbox evaluates) and `allowtoken` stay; only prose goes.
+    endpoints[apiPath][method] = strip(info);
   }
 }
 
 const subset = {
   _origin:
     "Subset of the Proxmox VE 9.1 API schema (pve-docs api-viewer apidoc.json), " +
-    "Copyright Proxmox Server Solutions GmbH, AGPL-3.0. Prose descriptions and permissions removed. " +
+    "Copyright Proxmox Server Solutions GmbH, AGPL-3.0. Prose descriptions removed. " +
     "Regenerate with: node scripts/extract-pve-schema.js",
   endpoints,
 };

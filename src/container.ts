@@ -36,7 +36,7 @@ export interface ContainerNetworkArgs {
   readonly mtu?: pulumi.Input<number>;
 }
 
-/** LXC feature flags. Flags other than `nesting` need a `root@pam` token. @see https://pve.proxmox.com/wiki/Linux_Container#pct_options */
+/** LXC feature flags. Flags other than `nesting` (and any flag on a privileged container) need the user root@pam logged in with its password: no API token can set them, so `check` refuses them with a token. @see https://pve.proxmox.com/wiki/Linux_Container#pct_options */
 export interface ContainerFeaturesArgs {
   /** Allow nested containers / systemd sandboxing. @default true */
   readonly nesting?: pulumi.Input<boolean>;

@@ -1,6 +1,7 @@
 // One ACL entry through `PUT /access/acl`: set on create, re-set on update, removed (delete=1) on
 // delete, found again in `GET /access/acl` on refresh.
 
+import { PveHttpError } from "../errors";
 import { ProxmoxClient, resolveConnection } from "../proxmox";
 import type { PermissionInputs } from "./schema";
 
@@ -24,10 +25,16 @@ export async function setPermission(inputs: PermissionInputs): Promise<void> {
 }
 
 export async function removePermission(inputs: PermissionInputs): Promise<void> {
-  const client = clientFor(inputs);
-  // Proxmox drops a guest's ACL entries when the guest is destroyed: an entry already gone is fine.
-  if (!(await findPermission(client, inputs))) return;
-  await client.put("/access/acl", { path: inputs.path, roles: inputs.role, delete: true, ...subjectOf(inputs).param });
+  // Always sent: PVE deletes an absent entry without complaint (API2/ACL.pm update_acl), while GET
+  // /access/acl hides entries the caller may not modify, so "not listed" does not mean "gone".
+  // Proxmox also drops a guest's entries when the guest is destroyed (API2/LXC.pm destroy_vm).
+  try {
+    await clientFor(inputs).put("/access/acl", { path: inputs.path, roles: inputs.role, delete: true, ...subjectOf(inputs).param });
+  } catch (error) {
+    // A deleted user or group took its entries along (API2/User.pm delete_user); nothing is left to remove.
+    if (error instanceof PveHttpError && error.status === 500 && /^ACL update failed: (user|group) '[^']+' does not exist/.test(error.pveMessage)) return;
+    throw error;
+  }
 }
 
 /** The entry as Proxmox holds it now, or undefined when it is gone. */

@@ -9,7 +9,7 @@ import { ProxmoxClient, resolveConnection } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
 import { delay, sleep, type RetryPolicy } from "../retry";
 import {
-  chooseStorage, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
+  chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
   lxcPath, nodePath, nodeStorages, pickNode, pickVmid, templateStoragesByNode, vmidJump, vztmplContent,
 } from "./cluster";
 import { diffInputs } from "./diff";
@@ -220,7 +220,7 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
     const endpoint = client.connection.endpoint;
     const image = inputs.image !== undefined ? `${inputs.templateStorage ?? ""}|${inputs.image}` : undefined;
     let listings: TemplateListings | undefined;
-    let node = inputs.node;
+    let node = inputs.node ?? (inputs.clone !== undefined ? cloneNode(resources, inputs.clone, inputs.storage) : undefined);
     if (node === undefined) {
       let holders = new Set<string>();
       if (image !== undefined) ({ holders, listings } = await imageHolders(client, resources, inputs));

@@ -77,6 +77,19 @@ export function pickNode(resources: readonly ClusterResource[], hints: Placement
   return tied[Math.min(tied.length - 1, Math.floor(random() * tied.length))].node;
 }
 
+/**
+ * Where a clone goes when no node is named: PVE refuses to clone onto another node unless every
+ * volume lands on shared storage ("can't clone CT to node ... (CT uses local storage)", pve-container
+ * API2/LXC.pm clone_vm). So the template's node, unless the named target storage is shared; then
+ * undefined (any node will do). The template's own storage is not looked up: staying is always allowed.
+ */
+export function cloneNode(resources: readonly ClusterResource[], source: number, storage?: string): string | undefined {
+  const template = findContainer(resources, source);
+  if (!template?.node) return undefined;
+  const shared = storage !== undefined && resources.some((r) => r.type === "storage" && r.storage === storage && Boolean(Number((r as { shared?: unknown }).shared)));
+  return shared ? undefined : template.node;
+}
+
 /** How far past `/cluster/nextid` to look after the `attempt - 1`th collision with another process: 0, then [1, 25 x (attempt - 1)], at most 250. */
 export function vmidJump(attempt: number, random: () => number = Math.random): number {
   if (attempt <= 1) return 0;

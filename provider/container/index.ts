@@ -7,6 +7,7 @@ import { createContainer, deleteContainer, readContainer, updateContainer } from
 import { diffInputs } from "./diff";
 import { parseInputs, parseStoredInputs, type ContainerInputs, type ContainerOutputs } from "./schema";
 import { withoutProvider } from "../hostValues";
+import { rootOnlyProblems } from "./rootOnly";
 
 export { CHANGE_TABLE, diffInputs } from "./diff";
 export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
@@ -20,6 +21,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 
   async check(_olds, news) {
     const { inputs, failures } = parseInputs(withoutProvider(news));
+    if (failures.length === 0) failures.push(...rootOnlyProblems(inputs));
     return { inputs, failures };
   },
 

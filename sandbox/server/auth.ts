@@ -1,21 +1,36 @@
 // Proxmox authentication: `PVEAuthCookie` tickets with a CSRFPreventionToken for writes, and
 // `PVEAPIToken=USER@REALM!TOKENID=SECRET` API tokens. Messages are pve-access-control's.
 import * as crypto from "crypto";
+import type { AccessControl, TokenInfo } from "./access";
 import { ApiError, unauthorized } from "./errors";
 
 export interface SandboxUser {
   /** `user@realm` */
   userid: string;
-  password: string;
-  /** API tokens of this user: token id (the part after `!`) -> secret (a UUID). */
-  tokens?: Record<string, string>;
+  password?: string;
+  /** Groups the user belongs to (created when missing). */
+  groups?: string[];
+  /**
+   * API tokens of this user: token id (the part after `!`) -> secret (a UUID), or the secret with
+   * `privsep` (default 1, as PVE creates tokens) and a comment.
+   */
+  tokens?: Record<string, string | { secret: string; privsep?: 0 | 1 | boolean; comment?: string }>;
 }
 
 export interface Identity {
-  /** `root@pam`, or `root@pam!launchpad` for a token: what goes into UPIDs and task lists. */
+  /**
+   * The authenticated user as pve-http-server's auth_handler sets it: `user@realm`, or the token id
+   * `user@realm!token` for an API token (never its user). What permission checks and UPIDs use.
+   */
   principal: string;
   userid: string;
   viaToken: boolean;
+}
+
+/** A SandboxUser's token as stored. */
+export function tokenInfo(value: NonNullable<SandboxUser["tokens"]>[string]): TokenInfo {
+  if (typeof value === "string") return { secret: value, privsep: 1, expire: 0 };
+  return { secret: value.secret, privsep: value.privsep === undefined ? 1 : value.privsep ? 1 : 0, expire: 0, comment: value.comment };
 }
 
 // pve-access-control's token_full_regex: user (no whitespace, `:` or `/`) @ realm ! token id (realm syntax).
@@ -26,14 +41,11 @@ const hex8 = (seconds: number) => seconds.toString(16).toUpperCase().padStart(8,
 
 export class Authenticator {
   private readonly secret = crypto.randomBytes(32);
-  private readonly users = new Map<string, SandboxUser>();
 
-  constructor(users: SandboxUser[], private readonly ticketLifetimeMs: number) {
-    for (const user of users) this.users.set(user.userid, { ...user, tokens: { ...(user.tokens ?? {}) } });
-  }
+  constructor(private readonly access: AccessControl, private readonly ticketLifetimeMs: number) {}
 
-  listUsers(): SandboxUser[] {
-    return [...this.users.values()];
+  private get users() {
+    return this.access.users;
   }
 
   private sign(text: string): string {
@@ -62,7 +74,7 @@ export class Authenticator {
   login(username: string, password: string, realm?: string): { ticket: string; CSRFPreventionToken: string; username: string } {
     const userid = username.includes("@") ? username : `${username}@${realm ?? "pam"}`;
     const user = this.users.get(userid);
-    const byPassword = user !== undefined && user.password === password;
+    const byPassword = user !== undefined && user.password !== undefined && user.password === password && user.enable === 1;
     const byTicket = user !== undefined && this.ticketUser(password) === userid;
     // PVE answers every login failure alike, so user names cannot be probed.
     if (!byPassword && !byTicket) throw new ApiError(401, "authentication failure");
@@ -99,9 +111,12 @@ export class Authenticator {
     const [, userid, token] = parts;
     const user = this.users.get(userid);
     if (!user) throw unauthorized(`no such user ('${userid}')`);
-    const secret = user.tokens?.[token];
-    if (secret === undefined) throw unauthorized(`no such token '${token}' for user '${userid}'`);
-    if (!safeEqual(secret, value)) throw unauthorized("invalid token value!");
+    if (!user.enable) throw unauthorized(`user '${userid}' is disabled`);
+    if (user.expire && user.expire < Date.now() / 1000) throw unauthorized(`user '${userid}' access expired`);
+    const info = user.tokens.get(token);
+    if (info === undefined) throw unauthorized(`no such token '${token}' for user '${userid}'`);
+    if (info.expire && info.expire < Date.now() / 1000) throw unauthorized(`token '${token}' access expired`);
+    if (!safeEqual(info.secret, value)) throw unauthorized("invalid token value!");
     return { principal: tokenid, userid, viaToken: true };
   }
 

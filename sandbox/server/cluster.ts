@@ -262,6 +262,40 @@ export class Cluster {
     return task.upid;
   }
 
+  /** For the snapshot and template endpoints (snapshots.ts): PVE's check_lock, a locked task, a config write, a started CT. */
+  assertUnlocked(ct: Container): void {
+    this.checkLock(ct);
+  }
+
+  runLocked(ct: Container, type: string, user: string, run: (task: Task) => Promise<void>): Promise<string> {
+    return this.lockedTask(ct, type, user, run);
+  }
+
+  runTask(node: string, type: string, id: string | number, user: string, run: (task: Task) => Promise<void> | void): string {
+    return this.startTask(node, type, id, user, { run }).upid;
+  }
+
+  saveConf(ct: Container, conf: Record<string, string>): void {
+    this.writeConf(ct, conf);
+  }
+
+  async applyConf(ct: Container): Promise<void> {
+    await this.backend.reconfigure(this.spec(ct));
+  }
+
+  async startNow(ct: Container): Promise<void> {
+    await this.applyPendingAndStart(ct);
+  }
+
+  async stopNow(ct: Container): Promise<void> {
+    await this.backend.stop(ct.vmid);
+    ct.running = false;
+  }
+
+  storageOf(node: string, storeid: string): Storage | undefined {
+    return this.storages.get(node)?.get(storeid);
+  }
+
   // ---- container spec for the backend --------------------------------------------------------
 
   private spec(ct: Container, conf = ct.conf): BackendContainerSpec {
@@ -306,6 +340,7 @@ export class Cluster {
         const old = previous ? parsePropertyString(formatOf(key), previous, key).hwaddr : undefined;
         net.hwaddr = old ?? randomMac();
       }
+      net.type = "veth"; // PVE::LXC::Config->parse_lxc_network sets it on every NIC it stores
       return printPropertyString(net);
     }
     const schema = propertyFor(createProps, key);
@@ -376,6 +411,9 @@ export class Cluster {
       if (value === undefined || CREATE_ONLY.has(key)) continue;
       conf[key] = this.normalizeValue(key, String(value));
     }
+    // API2/LXC.pm create_vm: `unprivileged` defaults to 1, and only an unprivileged container has the key.
+    if (params.unprivileged === undefined || parseBoolean(String(params.unprivileged)) === 1) conf.unprivileged = "1";
+    else delete conf.unprivileged;
     const startAfter = params.start !== undefined && parseBoolean(String(params.start)) === 1;
     if (params.pool !== undefined) this.pools.get(String(params.pool))!.add(vmid);
 
@@ -429,12 +467,29 @@ export class Cluster {
   }
 
   async cloneContainer(node: string, params: Params, user: string): Promise<string> {
-    const source = this.container(node, Number(params.vmid));
+    // Every sandbox storage is local (shared: 0), so a clone always lands on the source's node.
+    const source = await this.live(this.container(node, Number(params.vmid)));
     const newid = Number(params.newid);
-    const target = params.target !== undefined ? String(params.target) : node;
-    this.assertNode(target);
-    if (source.running && !source.conf.template) throw fail(`CT ${source.vmid} is running - clone of a running container is not possible`);
+    // API2/LXC.pm clone_vm: its checks, in its order, before the new config exists.
+    if (params.pool !== undefined && !this.pools.has(String(params.pool))) throw fail(`pool '${params.pool}' does not exist`);
+    const targetParam = params.target !== undefined && String(params.target) !== node && String(params.target) !== "localhost" ? String(params.target) : undefined;
+    if (targetParam) this.assertNode(targetParam);
+    const storageParam = params.storage !== undefined ? String(params.storage) : undefined;
+    if (storageParam) {
+      this.storage(node, storageParam);
+      if (targetParam) {
+        this.storage(targetParam, storageParam);
+        throw fail(`can't clone to non-shared storage '${storageParam}'`); // every sandbox storage is local
+      }
+    }
+    const target = targetParam ?? node;
     this.checkLock(source);
+    if (this.containers.has(newid)) throw fail(`CT ${newid} already exists on node '${this.containers.get(newid)!.node}'`);
+    const full = params.full !== undefined ? parseBoolean(String(params.full)) === 1 : source.conf.template !== "1";
+    if (storageParam && !full) throw fail("parameter 'storage' not allowed for linked clones");
+    if (params.snapname !== undefined && !this.snapshotNames(source).includes(String(params.snapname))) throw fail(`snapshot '${params.snapname}' does not exist`);
+    if (full && source.running && params.snapname === undefined) throw fail("Cannot do full clones on a running container without snapshots");
+    if (targetParam) throw fail(`can't clone CT to node '${targetParam}' (CT uses local storage)`);
     const ct = this.reserve(target, newid);
     const conf: Record<string, string> = { ...source.conf };
     delete conf.template;
@@ -477,9 +532,9 @@ export class Cluster {
     this.checkLock(ct);
     const force = parseBoolean(String(params.force ?? "0")) === 1;
     if (ct.conf.protection === "1") throw fail(`can't remove CT ${vmid} - protection mode enabled`);
-    if (ct.running && !force) throw fail(`CT ${vmid} is running - destroy failed`);
+    if (ct.running && !force) throw fail(`unable to destroy CT ${vmid} - container is running`);
     const purge = parseBoolean(String(params.purge ?? "0")) === 1;
-    return this.lockedTask(ct, "vzdestroy", user, async () => {
+    return this.lockedTask(ct, "vzdestroy", user, async (task) => {
       if (ct.running) {
         await this.backend.stop(vmid);
         ct.running = false;
@@ -487,12 +542,15 @@ export class Cluster {
       await this.backend.destroy(vmid);
       this.freeVolumes(ct);
       this.containers.delete(vmid);
-      if (purge) {
-        for (const members of this.pools.values()) members.delete(vmid);
-        for (let i = this.acl.length - 1; i >= 0; i--) if (this.acl[i].path === `/vms/${vmid}`) this.acl.splice(i, 1);
-      }
+      // PVE::AccessControl::remove_vm_access runs with or without `purge`: the guest's ACL entries and pool membership go.
+      for (const members of this.pools.values()) members.delete(vmid);
+      for (let i = this.acl.length - 1; i >= 0; i--) if (this.acl[i].path === `/vms/${vmid}`) this.acl.splice(i, 1);
+      if (purge) task.log.push(`purging CT ${vmid} from related configurations..`);
     });
   }
+
+  /** Set by snapshots.ts: the names of a container's snapshots. */
+  snapshotNames: (ct: Container) => string[] = () => [];
 
   // ---- power ---------------------------------------------------------------------------------
 
@@ -650,6 +708,7 @@ export class Cluster {
     const bytes = parseSize(match[2])!; // without a unit, bytes (PVE::JSONSchema::parse_size)
     const wanted = match[1] ? current + bytes : bytes;
     if (wanted < current) throw fail("unable to shrink disk size");
+    if (wanted === current) throw fail("disk is already at specified size"); // API2/LXC.pm resize_vm
     return this.lockedTask(ct, "resize", user, async () => {
       mount.size = formatSize(wanted);
       const volume = this.findVolume(node, mount.volume);

@@ -3,6 +3,8 @@
 import * as https from "https";
 import type { IncomingMessage, ServerResponse } from "http";
 import type { AddressInfo, Socket } from "net";
+import type { AccessControl } from "./access";
+import { permissionDenied } from "./access";
 import type { Authenticator, Identity } from "./auth";
 import type { Cluster, Params } from "./cluster";
 import { ApiError } from "./errors";
@@ -47,6 +49,7 @@ export interface HttpOptions {
   key: string;
   cluster: Cluster;
   auth: Authenticator;
+  access: AccessControl;
   faults: Faults;
   log: RequestLogEntry[];
   /** Where schema rejections are recorded, for tests that assert a client never sent one. */
@@ -148,6 +151,17 @@ function sendError(res: ServerResponse, error: ApiError): void {
   send(res, error.status, body, error.message);
 }
 
+/** PVE::APIServer::AnyEvent::error: the message is the reason phrase and, as plain text without a content type, the body. */
+function sendPlainError(res: ServerResponse, status: number, message: string): void {
+  res.statusCode = status;
+  res.statusMessage = message;
+  res.setHeader("Content-Length", Buffer.byteLength(message));
+  res.setHeader("Cache-Control", "max-age=0");
+  res.setHeader("Pragma", "no-cache");
+  res.setHeader("Server", "pve-api-daemon/3.0");
+  res.end(message);
+}
+
 export class SandboxHttpServer {
   private readonly server: https.Server;
   private readonly sockets = new Set<Socket>();
@@ -207,7 +221,7 @@ export class SandboxHttpServer {
     const prefix = API_PREFIX.exec(url.pathname);
     if (!prefix) {
       finish(501);
-      return sendError(res, new ApiError(501, "no such uri", undefined, { bodyless: true }));
+      return sendPlainError(res, 501, "no such uri");
     }
     const path = prefix[2] && prefix[2] !== "/" ? prefix[2].replace(/\/+$/, "") : "/";
     entry.path = path;
@@ -232,6 +246,7 @@ export class SandboxHttpServer {
 
     let status = 200;
     let data: unknown;
+    const attributes: { total?: number } = {};
     try {
       // pveproxy authenticates before it looks for a handler: an unknown path without credentials is a 401.
       let identity: Identity | undefined;
@@ -241,7 +256,15 @@ export class SandboxHttpServer {
       }
       const { route, pathParams } = resolve(method, path);
       entry.template = route.template;
-      const errors = conflictingParams(params, pathParams) ?? validateParameters(route.schema, { ...params, ...pathParams });
+      const conflicts = conflictingParams(params, pathParams);
+      if (conflicts) {
+        this.options.violations.push({ method, path, template: route.template, errors: conflicts, time: entry.time });
+        throw new ApiError(400, "Parameter verification failed.", conflicts);
+      }
+      // PVE::HTTPServer::rest_handler: tokens and permissions are checked before the parameters are verified.
+      if (identity?.viaToken && !route.allowtoken) throw permissionDenied(`URI '${path}' not available with API token, need proper ticket.\n`);
+      this.options.access.checkApi(route.permissions, identity?.principal, { ...params, ...pathParams });
+      const errors = validateParameters(route.schema, { ...params, ...pathParams });
       if (errors) {
         this.options.violations.push({ method, path, template: route.template, errors, time: entry.time });
         throw new ApiError(400, "Parameter verification failed.", errors);
@@ -252,7 +275,9 @@ export class SandboxHttpServer {
         identity,
         cluster: this.options.cluster,
         auth: this.options.auth,
+        access: this.options.access,
         faults: this.options.faults,
+        attributes,
       });
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError(500, String((error as Error)?.message ?? error));
@@ -262,7 +287,9 @@ export class SandboxHttpServer {
     }
     if (fault?.action === "drop-after") return drop("after");
     finish(status);
-    send(res, status, { data: data === undefined ? null : data });
+    const body: Record<string, unknown> = { data: data === undefined ? null : data };
+    if (attributes.total) body.total = attributes.total; // rest_handler copies a true `total` only
+    send(res, status, body);
   }
 }
 

@@ -8,6 +8,7 @@ import * as https from "https";
 import * as path from "path";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
+import { deriveRole, OWNER_ROLE, PROVIDER_CALLS } from "../../sandbox/leastPrivilege";
 import { requireBinary } from "../support/binaries";
 import { TestEngine, type TestEngineOptions } from "../support/engine";
 import { startNginx, type TestNginx } from "../support/nginx";
@@ -40,6 +41,8 @@ export async function startWorld(context: Mocha.Context, backend: "memory" | "lx
     world.sandbox = await startSandbox({ backend, taskDurationsMs: TASKS });
     assert.strictEqual(world.sandbox.backendKind, backend, `the sandbox runs on the ${backend} backend`);
     world.client = new ProxmoxClient({ endpoint: world.sandbox.endpoint, apiToken: world.sandbox.apiToken, fingerprint: world.sandbox.fingerprint });
+    // The owner the programs hand their containers to; PVE refuses an ACL for a user that does not exist.
+    await world.client.post("/access/users", { userid: "alice@pve" });
     const base = 12_000 + 100 * crypto.randomInt(0, 70);
     world.portRange = { from: base, to: base + 99 };
     return world as World;
@@ -80,12 +83,35 @@ export function proxyConfig(world: World): Record<string, unknown> {
   };
 }
 
-/** An engine with the Proxmox credentials as a user sets them (`launchpad:*`, the token secret). */
-export function newEngine(world: World, options: TestEngineOptions): TestEngine {
+/** The README's least-privilege role: what the provider needs, derived from the schema (sandbox/leastPrivilege.ts). */
+export async function leastPrivilegeRole(world: World): Promise<string[]> {
+  const owner = await world.client.get<Record<string, number>>(`/access/roles/${OWNER_ROLE}`);
+  return deriveRole(PROVIDER_CALLS, Object.keys(owner));
+}
+
+/**
+ * A CI user with a privilege-separated token holding only `privileges`, set up through PVE's
+ * access API as the README's pveum commands do: role, user, token, ACLs on / for both.
+ * Returns the token as it goes after `PVEAPIToken=`.
+ */
+export async function ciToken(world: World, name: string, privileges: readonly string[]): Promise<string> {
+  const role = `Launchpad${name}`;
+  const user = `${name.toLowerCase()}@pve`;
+  await world.client.post("/access/roles", { roleid: role, privs: privileges.join(",") });
+  await world.client.post("/access/users", { userid: user, comment: "pulumi-launchpad CI" });
+  const token = await world.client.post<{ "full-tokenid": string; value: string }>(`/access/users/${encodeURIComponent(user)}/token/launchpad`, { privsep: 1 });
+  await world.client.put("/access/acl", { path: "/", roles: role, users: user });
+  await world.client.put("/access/acl", { path: "/", roles: role, tokens: token["full-tokenid"] });
+  return `${token["full-tokenid"]}=${token.value}`;
+}
+
+/** An engine with the Proxmox credentials as a user sets them (`launchpad:*`, the token secret); `apiToken` defaults to the sandbox's all-powerful one. */
+export function newEngine(world: World, options: TestEngineOptions & { apiToken?: string }): TestEngine {
+  const { apiToken, ...rest } = options;
   const engine = new TestEngine({
-    ...options,
+    ...rest,
     config: { "launchpad:endpoint": world.sandbox.endpoint, "launchpad:fingerprint": world.sandbox.fingerprint, ...(options.config ?? {}) },
-    secretConfig: { "launchpad:apiToken": world.sandbox.apiToken, ...(options.secretConfig ?? {}) },
+    secretConfig: { "launchpad:apiToken": apiToken ?? world.sandbox.apiToken, ...(options.secretConfig ?? {}) },
   });
   world.engines.push(engine);
   return engine;

@@ -10,7 +10,8 @@ import { lxcAvailability } from "../../sandbox/lxc";
 import { isSecretWire, moduleProgram } from "../support/engine";
 import { requireLxc } from "../support/lxc";
 import { startSshd, type TestSshd } from "../support/sshd";
-import { aclEntries, DOMAIN, getThroughProxy, newEngine, ops, proxyConfig, routeFile, routeFiles, served, startWorld, stopWorld, type World } from "./harness";
+import { PROVIDER_CALLS } from "../../sandbox/leastPrivilege";
+import { aclEntries, ciToken, DOMAIN, getThroughProxy, leastPrivilegeRole, newEngine, ops, proxyConfig, routeFile, routeFiles, served, startWorld, stopWorld, type World } from "./harness";
 
 const BRANCH = "feature/E2E-Root";
 const NAME = "acme-shop-feature-e2e-root";
@@ -56,13 +57,15 @@ describe("root program (index.ts) end to end, memory sandbox", function () {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it("up, new revision, new image, refresh, destroy", async () => {
+  it("up, new revision, new image, refresh, destroy, with a token holding only the README's role", async () => {
     const w = world!;
+    const apiToken = await ciToken(w, "CI", await leastPrivilegeRole(w));
+    const tokenid = apiToken.split("=")[0];
     const deploy = { commands: [`echo "deployed $REVISION on $(hostname)" >> ${work}/deploys.log`], env: { REVISION: "see preview:revision" }, via: "direct", address: standIn!.host, port: standIn!.port, user: standIn!.user };
     const config = (image: string, revision: string) => stackConfig(w, image, revision, { ...deploy, env: { REVISION: revision } });
     const secretConfig = { "preview:proxyPrivateKey": w.proxySshd.privateKey, "preview:dnsSecret": w.pdns.apiKey, "preview:deployPrivateKey": standIn!.privateKey };
     const engineFor = (image: string, revision: string) =>
-      newEngine(w, { project: "pulumi-launchpad-preview", stack: "feature-e2e-root", stateFile, config: config(image, revision), secretConfig });
+      newEngine(w, { project: "pulumi-launchpad-preview", stack: "feature-e2e-root", stateFile, config: config(image, revision), secretConfig, apiToken });
     const stateFile = path.join(work, "state.json");
     const deploys = () => fs.readFileSync(path.join(work, "deploys.log"), "utf8").trim().split("\n");
 
@@ -91,7 +94,7 @@ describe("root program (index.ts) end to end, memory sandbox", function () {
     assert.ok((await aclEntries(w)).some((e) => e.path === `/vms/${container.vmid}` && e.roleid === "PVEVMUser" && e.ugid === "alice@pve"));
     assert.deepStrictEqual(deploys(), ["deployed aaa111 on " + os.hostname()]);
     const text = fs.readFileSync(stateFile, "utf8");
-    for (const secret of [w.sandbox.apiToken, w.pdns.apiKey, w.proxySshd.privateKey.split("\n")[1], standIn!.privateKey.split("\n")[1]]) {
+    for (const secret of [apiToken.split("=")[1], w.pdns.apiKey, w.proxySshd.privateKey.split("\n")[1], standIn!.privateKey.split("\n")[1]]) {
       assert.ok(!text.includes(secret), "no secret in the state file");
     }
 
@@ -129,13 +132,44 @@ describe("root program (index.ts) end to end, memory sandbox", function () {
     for (const [name, op] of Object.entries(refreshed)) assert.strictEqual(op, "same", `${name} after refresh`);
     assert.ok(isSecretWire(engine.resource("preview-deploy")!.outputs.privateKey));
 
-    // 5. destroy: nothing left on the sandbox, the proxy host or the DNS server.
+    // 5. destroy: nothing left on the sandbox, the proxy host or the DNS server. The owner's ACL is
+    // removed by the provider before the container goes (PVE would drop it with the container too).
+    w.sandbox.resetRequests();
     await engine.destroy();
+    const aclDelete = w.sandbox.requests.findIndex((r) => r.method === "PUT" && r.path === "/access/acl" && String(r.params.delete) !== "undefined" && r.status === 200);
+    const ctDelete = w.sandbox.requests.findIndex((r) => r.method === "DELETE" && /\/lxc\/\d+$/.test(r.path));
+    assert.ok(aclDelete >= 0 && ctDelete > aclDelete, "the provider removed the owner ACL itself, before destroying the container");
     assert.deepStrictEqual(w.sandbox.containers(), []);
     assert.deepStrictEqual(routeFiles(w), { http: [], stream: [] });
     assert.deepStrictEqual(await served(w, FQDN), []);
     assert.ok(!(await aclEntries(w)).some((e) => e.ugid === "alice@pve"));
     assert.deepStrictEqual(engine.state.filter((r) => r.custom), []);
+    const calls = new Set(w.sandbox.requests.filter((r) => r.user === tokenid && r.template).map((r) => `${r.method} ${r.template}`));
+    for (const call of calls) assert.ok(PROVIDER_CALLS.includes(call), `${call} is missing from PROVIDER_CALLS (sandbox/leastPrivilege.ts): the README's role would not cover it`);
+  });
+
+  it("the same run with one privilege taken from the role fails with a 403 naming it, and never retries it", async () => {
+    const w = world!;
+    const privileges = await leastPrivilegeRole(w);
+    const apiToken = await ciToken(w, "Short", privileges);
+    const deploy = { commands: ["true"], via: "direct", address: standIn!.host, port: standIn!.port, user: standIn!.user };
+    const engine = newEngine(w, {
+      project: "pulumi-launchpad-preview", stack: "feature-e2e-short", config: stackConfig(w, "ghcr.io/acme/shop:1", "ddd444", deploy),
+      secretConfig: { "preview:proxyPrivateKey": w.proxySshd.privateKey, "preview:dnsSecret": w.pdns.apiKey, "preview:deployPrivateKey": standIn!.privateKey },
+      apiToken,
+    });
+    await engine.up(program);
+    const [container] = w.sandbox.containers();
+    // Take VM.Allocate away: the owner ACL can no longer be removed, nor the container destroyed.
+    await w.client.put("/access/roles/LaunchpadShort", { privs: privileges.filter((priv) => priv !== "VM.Allocate").join(",") });
+    w.sandbox.resetRequests();
+    await assert.rejects(engine.destroy(), new RegExp(`403 Permission check failed \\(/vms/${container.vmid}, Permissions\\.Modify\\|VM\\.Allocate\\) - the credentials lack Permissions\\.Modify or VM\\.Allocate on /vms/${container.vmid}`));
+    const refused = w.sandbox.requests.filter((r) => r.status === 403);
+    assert.deepStrictEqual(refused.map((r) => `${r.method} ${r.path}`), ["PUT /access/acl"], "refused once, not retried");
+    assert.strictEqual(w.sandbox.containers().length, 1, "nothing destroyed behind the refusal");
+    await w.client.put("/access/roles/LaunchpadShort", { privs: privileges.join(",") });
+    await engine.destroy();
+    assert.deepStrictEqual(w.sandbox.containers(), []);
   });
 
   it("stops bad config before anything exists, naming the field", async () => {

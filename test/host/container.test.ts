@@ -142,7 +142,8 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     assert.equal(live(out.vmid)!.config.cores, 2);
 
     // Replace: a new container, the old one destroyed.
-    const replaced = await engine.up(one({ ...grown, unprivileged: false }));
+    // A privileged container without feature flags: with a token only root@pam's flags are refused (see below).
+    const replaced = await engine.up(one({ ...grown, unprivileged: false, features: { nesting: false } }));
     assert.deepEqual(ops(replaced), ["app:replace"]);
     const newVmid = engine.resource("app")!.plainOutputs.vmid;
     assert.notEqual(newVmid, out.vmid);
@@ -255,8 +256,25 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
     assert.equal(ct.config.cores, 2);
     assert.ok(ct.tags.includes(String(out.identityTag)));
     assert.equal(count("POST", /\/9000\/clone$/) >= 1, true);
+    // The template's disk is on local storage: PVE refuses a clone to another node, so it stays on pve1.
+    assert.equal(out.node, "pve1");
+    assert.equal(sandbox.requests.filter((r) => /\/9000\/clone$/.test(r.path)).some((r) => r.params.target !== undefined), false, "no target sent");
     await engine.destroy();
     await client.runTask("DELETE", "/nodes/pve1/lxc/9000", { purge: 1 });
+  });
+
+  it("refuses in check, naming the field, feature flags only root@pam may set when the credentials are a token", async () => {
+    sandbox.resetRequests();
+    const engine = newEngine("root-only");
+    const error = await engine.up(() => {
+      new LaunchpadContainer("keyctl", { hostname: "keyctl", template: TEMPLATE, features: { keyctl: true } });
+      new LaunchpadContainer("privileged", { hostname: "privileged", template: TEMPLATE, unprivileged: false });
+    }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof EngineError, `expected the up to fail, got ${error}`);
+    const problems = (name: string) => error.failures.find((f) => f.urn.endsWith(`::${name}`))?.checkFailures?.map((p) => p.property) ?? [];
+    assert.deepEqual(problems("keyctl"), ["features.keyctl"]);
+    assert.deepEqual(problems("privileged"), ["features.nesting"], "nesting is on by default, and on a privileged CT only root@pam may set it");
+    assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0, "nothing was sent to change");
   });
 
   it("gives 10 parallel creates (10 host processes) 10 distinct VMIDs and no failure", async () => {

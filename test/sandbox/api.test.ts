@@ -352,7 +352,7 @@ describe("sandbox API", function () {
 
       const busyDelete = await client.call("DELETE", path);
       assert.equal(busyDelete.status, 500);
-      assert.equal(busyDelete.reason, `CT ${id} is running - destroy failed`);
+      assert.equal(busyDelete.reason, `unable to destroy CT ${id} - container is running`);
       const shutdown = await client.call("POST", `${path}/status/shutdown`, { timeout: 10, forceStop: 1 });
       await client.waitTask("pve1", shutdown.body.data);
       const destroy = await client.call("DELETE", path, { purge: 1, "destroy-unreferenced-disks": 1 });

@@ -2,11 +2,15 @@
 // lists the nodes, a wrong one gets 401; SIGTERM stops it.
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
 import * as https from "https";
+import * as os from "os";
 import * as path from "path";
 import type { TLSSocket } from "tls";
 import { freePort } from "../support/ports";
 import { parseArgs } from "../../sandbox/cli";
+import { startSandbox } from "../../sandbox";
+import { SandboxClient } from "./helpers";
 
 const REPO = path.resolve(__dirname, "..", "..");
 
@@ -47,6 +51,32 @@ describe("sandbox CLI", function () {
     });
     assert.throws(() => parseArgs(["--bogus"]), /unknown option '--bogus'/);
     assert.throws(() => parseArgs(["--task-ms", "vzcreate"]), /TYPE=MS/);
+  });
+
+  it("preloads users, tokens, roles and ACLs from --access, refusing what pveum refuses", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-access-"));
+    const file = path.join(dir, "access.json");
+    const access = {
+      users: [{ userid: "ci@pve", tokens: { deploy: { secret: "8d0f3c9e-0000-4000-8000-000000000001", privsep: true } } }],
+      roles: { Reader: ["VM.Audit"] },
+      acl: [{ path: "/vms", roles: "Reader", users: "ci@pve" }, { path: "/vms", roles: "Reader", tokens: "ci@pve!deploy" }],
+    };
+    fs.writeFileSync(file, JSON.stringify(access));
+    const options = parseArgs(["--access", file]);
+    assert.deepEqual(options.access, access);
+    const sandbox = await startSandbox(options);
+    try {
+      const token = { Authorization: "PVEAPIToken=ci@pve!deploy=8d0f3c9e-0000-4000-8000-000000000001" };
+      const client = new SandboxClient(sandbox);
+      const perms = await client.call("GET", "/access/permissions", { path: "/vms/100" }, { auth: token });
+      assert.deepEqual(perms.body.data, { "/vms/100": { "VM.Audit": 1 } });
+      await client.close();
+    } finally {
+      await sandbox.close();
+    }
+    fs.writeFileSync(file, JSON.stringify({ ...access, roles: { Reader: ["VM.Fly"] } }));
+    await assert.rejects(startSandbox(parseArgs(["--access", file])), /role 'Reader': invalid privilege 'VM.Fly'/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("prints one JSON line; its token lists the nodes, a wrong token gets 401; SIGTERM stops it", async () => {

@@ -16,6 +16,16 @@ describe("retry policy", () => {
   it("never retries 400, 401 or 403", () => {
     for (const status of [400, 401, 403]) assert.equal(delay(1, http(status, "no"), DEFAULT_RETRY_POLICY, { idempotent: true }), 0);
   });
+  it("never retries a 403, even one whose wording looks like lock contention, and names the missing privilege and path", () => {
+    const denied = http(403, "Permission check failed (/vms/105, VM.Allocate)\n");
+    assert.equal(isRetryable(denied, { idempotent: true }), false);
+    assert.equal(isRetryable(http(403, "can't lock file '/run/lock/lxc/pve-config-105.lock' - got timeout"), { idempotent: true }), false);
+    assert.deepEqual(denied.missing, { path: "/vms/105", privileges: ["VM.Allocate"] });
+    assert.match(denied.message, /403 Permission check failed \(\/vms\/105, VM\.Allocate\) - the credentials lack VM\.Allocate on \/vms\/105/);
+    const any = http(403, "Permission check failed (/storage/local, Datastore.AllocateSpace|Datastore.Audit)\n");
+    assert.deepEqual(any.missing, { path: "/storage/local", privileges: ["Datastore.AllocateSpace", "Datastore.Audit"] });
+    assert.equal(http(403, "Permission check failed (changing the hookscript is only allowed for root@pam)\n").missing, undefined);
+  });
   it("retries a network error on a POST only when the request surely was not sent", () => {
     const maybeSent = new PveNetworkError("socket hang up", { notSent: false });
     const notSent = new PveNetworkError("ECONNREFUSED", { notSent: true });
