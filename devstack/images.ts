@@ -80,13 +80,30 @@ export async function systemImage(): Promise<BuiltImage> {
  * init, no sshd, no /etc/os-release: PVE takes it for `unmanaged` and writes nothing into it).
  */
 export async function appImage(): Promise<BuiltImage> {
-  const rootfs = await debianRootfs("app", "extract", ["busybox-static"], [
-    'rm -rf "$1"/usr/share "$1"/var "$1"/etc',
-    'mkdir -p "$1"/www "$1"/tmp && chmod 1777 "$1"/tmp',
-    'echo "hello from the launchpad app image" > "$1"/www/index.html',
-    // The applets the image itself offers (ps, sh, ...), so `lxc-attach -- ps` sees only the image's own.
-    'for applet in sh ps ls cat wget; do ln -sf busybox "$1"/bin/$applet; done',
-  ]);
+  // mmdebstrap's extract variant only unpacks (no hooks run): the layer is assembled from its busybox.
+  const extracted = await debianRootfs("busybox", "extract", ["busybox-static"], []);
+  const files = { "www/index.html": "hello from the launchpad app image\n" };
+  const applets = ["sh", "ps", "ls", "cat", "wget"];
+  const rootfs = path.join(CACHE_DIR, `app-${hash({ extracted, files, applets })}.tar`);
+  if (!fs.existsSync(rootfs)) {
+    await cached(rootfs, async (tmp) => {
+      const stage = `${tmp}.d`;
+      try {
+        fs.mkdirSync(path.join(stage, "tmp"), { recursive: true, mode: 0o1777 });
+        fs.chmodSync(path.join(stage, "tmp"), 0o1777);
+        await run("tar", ["-xpf", extracted, "-C", stage, "./bin/busybox"]);
+        for (const [file, content] of Object.entries(files)) {
+          fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true });
+          fs.writeFileSync(path.join(stage, file), content, { mode: 0o644 });
+        }
+        // The applets the image itself offers, so `lxc-attach -- ps` sees only the image's own.
+        for (const applet of applets) fs.symlinkSync("busybox", path.join(stage, "bin", applet));
+        await run("tar", ["--numeric-owner", "--owner=0", "--group=0", "-cf", tmp, "-C", stage, "."]);
+      } finally {
+        fs.rmSync(stage, { recursive: true, force: true });
+      }
+    });
+  }
   return ociLayout("launchpad-app", rootfs, {
     Entrypoint: ["/bin/busybox", "httpd", "-f", "-v", "-p", String(APP_IMAGE_PORT), "-h", "/www"],
     Env: ["PATH=/bin", "APP_FLAVOUR=busybox"],

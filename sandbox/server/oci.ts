@@ -21,7 +21,7 @@ export interface OciRunConfig {
 
 /**
  * `skopeo copy docker://REF oci-archive:TMP`, then rename to `target`, as the node does. Each line
- * skopeo prints goes to `log`; a failed copy throws with skopeo's last line, which becomes the task's exitstatus.
+ * skopeo prints goes to `log`; a failed copy throws run_command's message, which becomes the task's exitstatus.
  */
 export async function skopeoPull(reference: string, target: string, trust: RegistryTrust, log: (line: string) => void): Promise<void> {
   const tmp = `${target}.tmp.${process.pid}`;
@@ -32,11 +32,9 @@ export async function skopeoPull(reference: string, target: string, trust: Regis
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn("skopeo", args, { stdio: ["ignore", "pipe", "pipe"] });
-      let last = "";
       const lines = (chunk: string) => {
         for (const line of chunk.split("\n").map((entry) => entry.trimEnd()).filter(Boolean)) {
           log(line);
-          last = line;
         }
       };
       child.stdout.setEncoding("utf8").on("data", lines);
@@ -45,7 +43,7 @@ export async function skopeoPull(reference: string, target: string, trust: Regis
       child.on("exit", (code, signal) => {
         if (code === 0) resolve();
         // PVE's run_command dies with "command '...' failed: exit code N"; skopeo's own reason is in the log above it.
-        else reject(new Error(`command 'skopeo copy docker://${reference} oci-archive:${tmp}' failed: ${signal ? `got signal ${signal}` : `exit code ${code}`}${last ? ` (${last.replace(/^time="[^"]*" level=\w+ msg=/, "")})` : ""}`));
+        else reject(new Error(`command 'skopeo copy docker://${reference} oci-archive:${tmp}' failed: ${signal ? `got signal ${signal}` : `exit code ${code}`}`));
       });
     });
     fs.renameSync(tmp, target);
