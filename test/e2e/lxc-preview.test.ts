@@ -22,7 +22,8 @@ function routeFiles(confDir: string): string[] {
 }
 
 describe("e2e: the root program's preview on real LXC containers", function () {
-  this.timeout(300_000);
+  // A replace pulls, extracts and boots a real system image: minutes on a loaded 2-core machine.
+  this.timeout(900_000);
   let stack: PreviewStack | undefined;
   let runner: TestEngineRunner | undefined;
   const progress: string[] = [];
