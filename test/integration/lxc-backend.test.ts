@@ -121,10 +121,13 @@ describe("LXC backend (real containers)", function () {
   it("runs an entrypoint as PID 1 with env applied, serves HTTP from inside, and runs nothing else (no sshd)", async function () {
     const server = `require("http").createServer((q, s) => s.end(process.env.GREETING + " from " + require("os").hostname())).listen(8080)`;
     // No init runs ifupdown here: the address comes from the node's dhclient, so the NIC is host-managed (as PVE sets it for app images).
+    // LXC splits lxc.init.cmd on blanks, quotes or not (as on a node): the program is a file, not an inline script.
     await backend.create(spec(102, {
-      env: { GREETING: "hello from env's value" }, entrypoint: `/usr/bin/node -e '${server}'`,
+      env: { GREETING: "hello from env's value" }, entrypoint: "/usr/bin/node /srv/server.js",
       networks: [{ name: "eth0", hwaddr: hwaddr(102), ip: "dhcp", bridge: "vmbr0", hostManaged: true }],
     }));
+    fs.mkdirSync(path.join(lxcPath, backend.containerName(102), "rootfs/srv"));
+    fs.writeFileSync(path.join(lxcPath, backend.containerName(102), "rootfs/srv/server.js"), server);
     await backend.start(102);
     const address = await eth0Address(102);
     const response = await httpGet(address, 8080, "/");
