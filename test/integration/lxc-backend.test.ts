@@ -126,7 +126,7 @@ describe("LXC backend (real containers)", function () {
       env: { GREETING: "hello from env's value" }, entrypoint: "/usr/bin/node /srv/server.js",
       networks: [{ name: "eth0", hwaddr: hwaddr(102), ip: "dhcp", bridge: "vmbr0", hostManaged: true }],
     }));
-    fs.mkdirSync(path.join(lxcPath, backend.containerName(102), "rootfs/srv"));
+    fs.mkdirSync(path.join(lxcPath, backend.containerName(102), "rootfs/srv"), { recursive: true });
     fs.writeFileSync(path.join(lxcPath, backend.containerName(102), "rootfs/srv/server.js"), server);
     await backend.start(102);
     const address = await eth0Address(102);
