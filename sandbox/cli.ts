@@ -1,12 +1,12 @@
 // `npm run sandbox -- [--port N] [--host H] [--lxc] [--nodes pve1,pve2,pve3] [--task-ms vzcreate=8000,...]
-//   [--ip-delay-ms N] [--log-requests]`: starts the sandbox, prints one JSON line once it answers,
+//   [--ip-delay-ms N] [--registry-cert-dir DIR] [--registry-auth-file FILE] [--log-requests]`: starts the sandbox, prints one JSON line once it answers,
 // runs until SIGINT/SIGTERM.
 import * as https from "https";
 import { startSandbox, SandboxOptions } from "./index";
 
 const USAGE =
   "usage: npm run sandbox -- [--port N] [--host ADDR] [--lxc] [--nodes pve1,pve2,pve3] " +
-  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--log-requests]";
+  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--registry-cert-dir DIR] [--registry-auth-file FILE] [--log-requests]";
 
 export function parseArgs(argv: string[]): SandboxOptions {
   const options: SandboxOptions = {};
@@ -51,6 +51,13 @@ export function parseArgs(argv: string[]): SandboxOptions {
         break;
       case "--ticket-lifetime-ms":
         options.ticketLifetimeMs = integer();
+        break;
+      // What the nodes' /etc/containers would hold: a certs.d directory (ca.crt) and an auth file for oci-registry-pull.
+      case "--registry-cert-dir":
+        options.registryTrust = { ...options.registryTrust, certDir: value() };
+        break;
+      case "--registry-auth-file":
+        options.registryTrust = { ...options.registryTrust, authFile: value() };
         break;
       case "--log-requests":
         options.logRequests = true;
