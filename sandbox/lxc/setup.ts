@@ -121,7 +121,8 @@ async function rewriteSshHostKeys(rootfs: string, hostname: string): Promise<voi
   try {
     for (const type of ["rsa", "ecdsa", "ed25519"]) {
       const file = path.join(tmp, type);
-      await run(["ssh-keygen", "-q", "-f", file, "-t", type, "-N", "", "-E", "sha256", "-C", comment]);
+      // An RSA key takes seconds, and far more on a loaded machine: no short timeout here.
+      await run(["ssh-keygen", "-q", "-f", file, "-t", type, "-N", "", "-E", "sha256", "-C", comment], { timeoutMs: 180_000 });
       writeInRoot(rootfs, `etc/ssh/ssh_host_${type}_key`, fs.readFileSync(file, "utf8"), 0o600);
       writeInRoot(rootfs, `etc/ssh/ssh_host_${type}_key.pub`, fs.readFileSync(`${file}.pub`, "utf8"), 0o644);
     }
