@@ -19,7 +19,6 @@ interface DemoResult {
 }
 
 const BRANCH = "demo/hello-world";
-const IMAGE = "docker.io/library/node:22-bookworm-slim";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -75,7 +74,9 @@ async function main(): Promise<number> {
     stack = await startPreviewStack({ backend: options.backend, log });
     result.backend = stack.backend;
     seconds.setup = since(started);
-    const settings = { branch: BRANCH, revision: fakeRevision(), image: IMAGE };
+    // The system image (its own /sbin/init, sshd and node) from the local registry: the deploy step and
+    // the SSH port need an SSH server in the container, which an app image does not run.
+    const settings = { branch: BRANCH, revision: fakeRevision(), image: stack.images.system };
     runner = chooseRunner(stack, settings.branch, log);
     result.engine = runner.engine;
 

@@ -9,6 +9,8 @@ import * as https from "https";
 import * as path from "path";
 import { utils } from "ssh2";
 import { shellQuote } from "../provider/ssh";
+import { Registry, startRegistry } from "../devstack/registry";
+import { appImage, systemImage } from "../devstack/images";
 import { Sandbox, startSandbox } from "../sandbox";
 import { LxcBackend, createLxcBackend, lxcAvailability } from "../sandbox/lxc";
 import { findBinary, requireBinary } from "../test/support/binaries";
@@ -74,6 +76,15 @@ export interface PreviewStack {
   readonly nginx: TestNginx;
   readonly sshd: TestSshd;
   readonly pdns: PowerDnsServer;
+  /** The local OCI registry the nodes pull from (LXC backend only), with the images pushed into it. */
+  readonly registry?: Registry;
+  /**
+   * Image references: `system` boots /sbin/init with sshd and node (the deploy step runs over SSH
+   * in it); `app` runs only its HTTP entrypoint. In the registry on LXC; fixed names on memory, where nothing runs.
+   */
+  readonly images: { system: string; app: string };
+  /** Pushes the system image again under a new tag: a new image revision for the same content. */
+  pushSystemImage(tag: string): Promise<string>;
   /** The Pulumi project name, from Pulumi.yaml. */
   readonly project: string;
   /** A developer's key pair authorized in the container (the deploy step has its own). */
@@ -119,9 +130,9 @@ function http2Style(): "listen" | "directive" {
 
 /**
  * The deploy step: writes the sample app, (re)starts it with the revision in its environment, and
- * waits until it answers with that revision. The app runs on the container's node (the host's /usr
- * on the LXC sandbox). The revision is in the command text, not in `deploy.env`: env values are
- * secret and masked in the log, and a commit SHA is not.
+ * waits until it answers with that revision. The app runs on the system image's own node. The
+ * revision is in the command text, not in `deploy.env`: env values are secret and masked in the
+ * log, and a commit SHA is not.
  */
 export function appDeployCommands(nodeBinary: string, revision: string): string[] {
   const source = fs.readFileSync(APP_SOURCE, "utf8");
@@ -138,11 +149,6 @@ export function appDeployCommands(nodeBinary: string, revision: string): string[
 
 /** Ends the heredoc that carries the app's source (in the log, the runner folds what is between). */
 export const HEREDOC_END = "LAUNCHPAD_APP";
-
-/** Node for inside the container: the sandbox's containers see the host's /usr, nothing else of it. */
-function containerNode(): string {
-  return process.execPath.startsWith("/usr/") ? process.execPath : "node";
-}
 
 export async function startPreviewStack(options: PreviewStackOptions): Promise<PreviewStack> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -177,7 +183,24 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
       } else log(`LXC backend unavailable (${availability.reason}); using the in-memory backend: containers are records, nothing runs in them`);
     }
     // The sandbox cleans up containers and bridges of crashed runs before it serves (the LXC backend's cleanup()).
-    const sandbox = await startSandbox({ backend: lxc ?? "memory" });
+    // The nodes pull from a registry on loopback that they trust by its CA, as /etc/containers/certs.d would say on a node.
+    let registry: Registry | undefined;
+    let images = { system: "registry.invalid/launchpad-system:demo", app: "registry.invalid/launchpad-app:demo" };
+    let builtSystem: Awaited<ReturnType<typeof systemImage>> | undefined;
+    if (lxc) {
+      const clock = performance.now();
+      const [system, app] = [await systemImage(), await appImage()];
+      builtSystem = system;
+      registry = await startRegistry({ auth: { username: "launchpad", password: crypto.randomBytes(12).toString("base64url") } });
+      const own = registry;
+      started.push(() => own.stop());
+      images = { system: await registry.push(system), app: await registry.push(app) };
+      log(`registry: ${registry.host} (TLS, htpasswd), images built or found cached and pushed in ${Math.round(performance.now() - clock) / 1000} s`);
+    }
+    const sandbox = await startSandbox({
+      backend: lxc ?? "memory",
+      registryTrust: registry ? { certDir: registry.certDir, authFile: registry.authFile } : undefined,
+    });
     started.push(() => sandbox.close());
     log(`sandbox: ${sandbox.endpoint} (${sandbox.backendKind} backend${lxc ? `, bridge ${lxc.bridge} ${lxc.subnet}` : ""})`);
 
@@ -199,12 +222,18 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
 
     const project = projectName();
     const http2 = http2Style();
-    const nodeBinary = containerNode();
+    // The system image's own node (Debian's nodejs), not the host's.
+    const nodeBinary = "node";
     // Stream ports from a per-process slice, so concurrent runs on one machine rarely meet.
     const portBase = 20_000 + (process.pid % 400) * 100;
 
     const stack: PreviewStack = {
-      run, sandbox, backend: sandbox.backendKind, lxc, nginx, sshd, pdns, project, userKey, env: run.env,
+      run, sandbox, backend: sandbox.backendKind, lxc, nginx, sshd, pdns, registry, images, project, userKey, env: run.env,
+
+      async pushSystemImage(tag) {
+        if (!registry || !builtSystem) return images.system.replace(/:[^:/]+$/, `:${tag}`);
+        return registry.push(builtSystem, tag);
+      },
 
       stackConfig(settings: PreviewSettings): StackConfig {
         const proxy = {

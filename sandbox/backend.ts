@@ -15,6 +15,15 @@ export interface BackendNetwork {
   gw6?: string;
   bridge?: string;
   tag?: number;
+  /** `host-managed=1`: the node configures the address (static, or its own dhclient for `dhcp`), not the container. */
+  hostManaged?: boolean;
+}
+
+/** What a container's rootfs is made from: a vztmpl archive, or an OCI archive pulled into vztmpl. */
+export interface BackendArchive {
+  /** The archive's absolute path on the node. */
+  path: string;
+  kind: "template" | "oci";
 }
 
 export interface BackendContainerSpec {
@@ -36,6 +45,19 @@ export interface BackendContainerSpec {
   env: Record<string, string>;
   entrypoint?: string;
   unprivileged: boolean;
+  /** The config's `ostype`; `unmanaged` means no setup is written into the rootfs. */
+  ostype?: string;
+  /** The archive to extract at create (a backend without real files ignores it). */
+  archive?: BackendArchive;
+  /** Raw `lxc.*` keys of the config (`lxc.init.cwd`, `lxc.signal.halt`, ...), in order. */
+  lxc?: Array<[string, string]>;
+}
+
+export interface RegistryTrust {
+  /** A containers-certs.d style directory (`ca.crt` inside) for `skopeo --src-cert-dir`. */
+  certDir?: string;
+  /** A containers-auth.json for `skopeo --src-authfile`. */
+  authFile?: string;
 }
 
 export interface BackendInterface {
@@ -49,8 +71,21 @@ export interface BackendInterface {
 
 export interface ContainerBackend {
   readonly kind: "memory" | "lxc";
-  /** Makes the container's filesystem and definition; it is not started. */
-  create(spec: BackendContainerSpec): Promise<void>;
+  /**
+   * Makes the container's filesystem (only from `spec.archive`, when given) and definition; it is not
+   * started. Answers the OS type it detected in the rootfs, when it looked.
+   */
+  create(spec: BackendContainerSpec): Promise<{ ostype?: string } | void>;
+  /** A new container whose rootfs is a copy of `sourceVmid`'s (a stopped container or a template). */
+  clone?(sourceVmid: number, spec: BackendContainerSpec): Promise<void>;
+  /**
+   * Where each node's `local` storage lives for this run (`<dir>/<node>`, vztmpl files under
+   * `template/cache`), when the backend has real files; undefined keeps storages as records.
+   */
+  readonly storageDir?: string;
+  /** The standard system template's file, placed in every node's vztmpl directory. */
+  readonly standardTemplate?: string;
+
   /** Applies a changed definition (hostname, limits, network, keys) to a created container. */
   reconfigure(spec: BackendContainerSpec): Promise<void>;
   start(vmid: number): Promise<void>;

@@ -1,5 +1,5 @@
 // `npm run sandbox -- [--port N] [--host H] [--lxc] [--nodes pve1,pve2,pve3] [--task-ms vzcreate=8000,...] [--access FILE]
-//   [--ip-delay-ms N] [--log-requests]`: starts the sandbox, prints one JSON line once it answers,
+//   [--ip-delay-ms N] [--registry-cert-dir DIR] [--registry-auth-file FILE] [--log-requests]`: starts the sandbox, prints one JSON line once it answers,
 // runs until SIGINT/SIGTERM.
 import * as fs from "fs";
 import * as https from "https";
@@ -8,7 +8,7 @@ import { startSandbox, SandboxOptions } from "./index";
 
 const USAGE =
   "usage: npm run sandbox -- [--port N] [--host ADDR] [--lxc] [--nodes pve1,pve2,pve3] " +
-  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--access access.json] [--log-requests]";
+  "[--task-ms TYPE=MS,...] [--ip-delay-ms N] [--ticket-lifetime-ms N] [--access access.json] [--registry-cert-dir DIR] [--registry-auth-file FILE] [--log-requests]";
 
 export function parseArgs(argv: string[]): SandboxOptions {
   let parsed: ReturnType<typeof parseCommandLine>;
@@ -57,6 +57,9 @@ export function parseArgs(argv: string[]): SandboxOptions {
       throw new Error(`--access: cannot read ${values.access}: ${(error as Error).message}`);
     }
   }
+  // What the nodes' /etc/containers would hold: a certs.d directory (ca.crt) and an auth file for oci-registry-pull.
+  if (values["registry-cert-dir"] !== undefined) options.registryTrust = { ...options.registryTrust, certDir: values["registry-cert-dir"] };
+  if (values["registry-auth-file"] !== undefined) options.registryTrust = { ...options.registryTrust, authFile: values["registry-auth-file"] };
   if (values["log-requests"]) options.logRequests = true;
   return options;
 }
@@ -75,6 +78,8 @@ function parseCommandLine(argv: string[]) {
       "ip-delay-ms": { type: "string" },
       "ticket-lifetime-ms": { type: "string" },
       access: { type: "string" },
+      "registry-cert-dir": { type: "string" },
+      "registry-auth-file": { type: "string" },
       "log-requests": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

@@ -1,6 +1,6 @@
 // A Proxmox-VE-API-compatible HTTPS server for tests, benchmarks and local development.
 import * as crypto from "crypto";
-import type { ContainerBackend } from "./backend";
+import type { ContainerBackend, RegistryTrust } from "./backend";
 import { AccessControl, ALL_PRIVILEGES, UserEntry, validAclPath } from "./server/access";
 import { Authenticator, SandboxUser, tokenInfo } from "./server/auth";
 import { Cluster, OciImage } from "./server/cluster";
@@ -10,7 +10,7 @@ import { attachSnapshots } from "./server/snapshots";
 import { makeCertificate } from "./server/tls";
 import { MemoryBackend } from "./memory";
 
-export type { ContainerBackend } from "./backend";
+export type { ContainerBackend, RegistryTrust } from "./backend";
 export type { EndpointFault, FaultInjector, TaskFault } from "./server/faults";
 export type { RequestLogEntry, SchemaViolation } from "./server/http";
 export type { SandboxUser } from "./server/auth";
@@ -53,8 +53,10 @@ export interface SandboxOptions {
   access?: SandboxAccess;
   /** The root password (default: random). */
   password?: string;
-  /** Fake OCI images by reference, for `oci-registry-pull` (default: a digest derived from the reference). */
+  /** Metadata-only OCI images by reference, for `oci-registry-pull` on the memory backend (default: a digest derived from the reference, no config). */
   ociImages?: Record<string, OciImage>;
+  /** How the nodes' skopeo trusts registries (LXC backend): a certs.d directory (`ca.crt`) and an auth file, as /etc/containers holds them on a node. */
+  registryTrust?: RegistryTrust;
   /** Print one line per request on stderr. */
   logRequests?: boolean;
 }
@@ -64,7 +66,7 @@ export interface SandboxContainer {
   node: string;
   status: "running" | "stopped";
   /** The current config (pending changes not applied), as GET config with current=1 returns it. */
-  config: Record<string, string | number>;
+  config: Record<string, string | number | string[][]>;
   tags: string[];
   lock?: string;
 }
@@ -139,6 +141,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     taskDurationsMs: options.taskDurationsMs ?? {},
     lockWaitMs: options.lockWaitMs ?? 10_000,
     ociImages: options.ociImages ?? {},
+    registryTrust: options.registryTrust,
   });
   attachSnapshots(cluster);
   const access = new AccessControl({ acl: cluster.acl, pools: cluster.pools });

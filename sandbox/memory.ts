@@ -1,5 +1,6 @@
 // The in-memory container backend: containers are records; a DHCP-like IPv4 from 10.99.0.0/16
-// shows up on `dhcp` interfaces `ipDelayMs` after start, the way a real lease arrives late.
+// shows up on `dhcp` interfaces `ipDelayMs` after start, the way a real lease arrives late, and only
+// where a node would configure one (the container's own init, or a host-managed NIC).
 import type { BackendContainerSpec, BackendInterface, ContainerBackend } from "./backend";
 
 interface MemoryContainer {
@@ -73,8 +74,15 @@ export class MemoryBackend implements ContainerBackend {
     if (!container || !container.running) return [];
     const leased = Date.now() - container.startedAt >= (this.options.ipDelayMs ?? 0);
     const result: BackendInterface[] = [{ name: "lo", hwaddr: "00:00:00:00:00:00", inet: "127.0.0.1/8", inet6: "::1/128" }];
+    // As on a node: an entrypoint replaces the image's init (and its DHCP client and ifupdown), so only a
+    // host-managed NIC gets an address then (the node's dhclient or LXC's static address).
+    const configured = (network: BackendContainerSpec["networks"][number]) => !container.spec.entrypoint?.trim() || network.hostManaged === true;
     for (const network of container.spec.networks) {
       const entry: BackendInterface = { name: network.name, hwaddr: network.hwaddr };
+      if (!configured(network)) {
+        result.push(entry);
+        continue;
+      }
       if (network.ip === "dhcp" && leased) {
         let address = container.leases.get(network.name);
         if (!address) container.leases.set(network.name, (address = this.lease()));

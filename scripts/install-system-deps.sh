@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real servers the tests and the demo start on loopback:
 # nginx (proxy host), OpenSSH (the proxy host's and the containers' SSH), PowerDNS with its
-# SQLite backend, LXC (real containers for the sandbox), Pebble (the ACME test server), and the tools they are driven with.
+# SQLite backend, LXC (real containers for the sandbox), docker-registry + skopeo (a local OCI registry
+# and the node's pulls), mmdebstrap + umoci + zstd (the images and template), dnsmasq + dhclient (DHCP
+# on the sandbox bridge), Pebble (the ACME test server), and the tools they
+# are driven with.
 # Idempotent; needs root. Services are installed, never started: the tests start their own.
 set -euo pipefail
 packages=(nginx-light libnginx-mod-stream openssh-server openssh-client pdns-server pdns-backend-sqlite3 sqlite3
-  lxc iproute2 iptables dnsutils util-linux procps curl openssl ca-certificates rsync pebble)
+  lxc iproute2 iptables dnsutils util-linux procps curl openssl ca-certificates rsync
+  skopeo docker-registry umoci mmdebstrap zstd dnsmasq-base isc-dhcp-client apache2-utils pebble)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,20 +1,31 @@
 // Whether this machine can run the LXC backend, answered synchronously with a one-line reason.
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { runSync } from "./exec";
-import { findInitLxc } from "./host";
 
 export type LxcAvailability = { ok: true } | { ok: false; reason: string };
+
+/** Programs the backend runs, with the Debian package that has each. */
+const TOOLS: Array<[string, string]> = [
+  ["lxc-start", "lxc"], ["lxc-stop", "lxc"], ["lxc-info", "lxc"], ["lxc-wait", "lxc"], ["lxc-cgroup", "lxc"], ["lxc-attach", "lxc"],
+  ["ip", "iproute2"], ["nsenter", "util-linux"], ["ssh-keygen", "openssh-client"], ["dnsmasq", "dnsmasq-base"],
+  ["/sbin/dhclient", "isc-dhcp-client"], ["skopeo", "skopeo"], ["mmdebstrap", "mmdebstrap"], ["umoci", "umoci"], ["zstd", "zstd"],
+];
+
+/** On PATH (or sbin) and executable: looked up, not run, so a loaded machine cannot time the probe out. */
+function installed(program: string): boolean {
+  const dirs = program.includes("/") ? [""] : [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"];
+  return dirs.some((dir) => {
+    try { fs.accessSync(path.join(dir, program), fs.constants.X_OK); return true; } catch { return false; }
+  });
+}
 
 export function lxcAvailability(): LxcAvailability {
   if (process.platform !== "linux") return { ok: false, reason: `LXC needs Linux, this is ${process.platform}` };
   if (process.getuid?.() !== 0) return { ok: false, reason: "the LXC backend needs root (privileged containers, bridges)" };
-  for (const tool of ["lxc-start", "lxc-stop", "lxc-info", "lxc-destroy", "lxc-wait", "lxc-cgroup"]) {
-    if (runSync([tool, "--version"]).exitCode !== 0) return { ok: false, reason: `${tool} not found: install the Debian package lxc` };
-  }
-  if (!findInitLxc()) return { ok: false, reason: "init.lxc not found: install the Debian package lxc" };
-  for (const tool of [["ip", "-V"], ["nsenter", "--version"], ["ssh-keygen", "-?"], ["/usr/sbin/sshd", "-V"]]) {
-    const result = runSync(tool);
-    if (result.exitCode === -1 || /ENOENT/.test(result.stderr)) return { ok: false, reason: `${tool[0]} not found (iproute2, util-linux, openssh-server)` };
+  for (const [tool, debianPackage] of TOOLS) {
+    if (!installed(tool)) return { ok: false, reason: `${tool} not found: install the Debian package ${debianPackage}` };
   }
   // The one privilege that root inside an unprivileged user namespace or a locked-down container lacks.
   const probe = `lpprobe${crypto.randomBytes(3).toString("hex")}`;

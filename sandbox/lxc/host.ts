@@ -1,10 +1,10 @@
-// What the backend reads from and changes on the host: cgroup layout, the host directories to bind,
-// bridges, and the records that tell a live run's bridge and containers from a crashed run's.
+// What the backend reads from and changes on the host: cgroup layout, bridges, helper processes,
+// and the records that tell a live run's bridge and containers from a crashed run's.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { run } from "./exec";
-import { HostCgroups, HostMount } from "./render";
+import { HostCgroups } from "./render";
 import { Subnet, formatIpv4, gatewayOf, overlaps, parseCidr, subnetOf } from "./addresses";
 
 /** Per-run records live outside any lxcPath, so runs with different lxcPaths still see each other. */
@@ -45,48 +45,6 @@ function anyChildHas(root: string, file: string): boolean {
   }
 }
 
-/** What of the host's root a container shares: merged-/usr symlinks are copied, real directories bound read-only. */
-export function hostRootLayout(): { symlinks: Array<[string, string]>; mounts: HostMount[] } {
-  const symlinks: Array<[string, string]> = [];
-  const mounts: HostMount[] = [{ source: "/usr", target: "usr" }];
-  for (const name of ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]) {
-    const hostPath = `/${name}`;
-    let stat: fs.Stats;
-    try { stat = fs.lstatSync(hostPath); } catch { continue; }
-    if (stat.isSymbolicLink()) symlinks.push([name, fs.readlinkSync(hostPath)]);
-    else if (stat.isDirectory()) mounts.push({ source: hostPath, target: name });
-  }
-  // A bind is not recursive: a separately mounted /usr/local (node often lives there) needs its own.
-  if (isMountPoint("/usr/local")) mounts.push({ source: "/usr/local", target: "usr/local" });
-  for (const dir of ["/etc/ssl", "/etc/alternatives", "/etc/ca-certificates"]) {
-    if (fs.existsSync(dir)) mounts.push({ source: dir, target: dir.slice(1) });
-  }
-  return { symlinks, mounts };
-}
-
-function isMountPoint(dir: string): boolean {
-  try {
-    return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((line) => line.split(" ")[4] === dir);
-  } catch {
-    return false;
-  }
-}
-
-/** Small host files worth copying into a container's own /etc. */
-export const COPIED_ETC_FILES = [
-  "nsswitch.conf", "services", "protocols", "localtime", "ld.so.cache", "mime.types",
-  "profile", "bash.bashrc", "shells", "inputrc", "os-release", "debian_version",
-];
-
-export function findInitLxc(): string | undefined {
-  const candidates = ["/usr/sbin/init.lxc", "/sbin/init.lxc", "/usr/libexec/lxc/init.lxc", "/usr/lib/lxc/init.lxc"];
-  try {
-    for (const entry of fs.readdirSync("/usr/lib")) candidates.push(`/usr/lib/${entry}/lxc/init.lxc`);
-  } catch { /* no multiarch dirs */ }
-  // It runs inside the container, so it must be under the bound /usr.
-  return candidates.find((candidate) => candidate.startsWith("/usr/") && fs.existsSync(candidate))
-    ?? candidates.find((candidate) => fs.existsSync(candidate));
-}
 
 // ---- run records -------------------------------------------------------------------------------
 
@@ -99,6 +57,17 @@ export interface RunRecord {
   subnet: string;
   lxcPath: string;
   namePrefix: string;
+}
+
+/** Ends a helper process (dnsmasq, dhclient) named by a pid file, only if that pid still runs `program`. */
+export function killByPidFile(file: string, program: string): void {
+  let pid: number;
+  try { pid = Number(fs.readFileSync(file, "utf8").trim()); } catch { return; }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let cmdline = "";
+  try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { return; }
+  if (!cmdline.split("\0")[0].endsWith(program)) return;
+  try { process.kill(pid, "SIGTERM"); } catch { /* gone meanwhile */ }
 }
 
 /** /proc/<pid>/stat's start time, or undefined when no such process runs; pid + start time names a process for good. */

@@ -2,11 +2,14 @@
 // locks, and the tasks that change them. Every Proxmox semantic lives here; the backend only
 // makes containers real.
 import * as crypto from "crypto";
-import type { BackendContainerSpec, BackendNetwork, ContainerBackend } from "../backend";
+import * as fs from "fs";
+import * as path from "path";
+import type { BackendArchive, BackendContainerSpec, BackendNetwork, ContainerBackend, RegistryTrust } from "../backend";
 import { ApiError, fail, lockTimeout, noSuchConfig, paramError } from "./errors";
 import type { Faults } from "./faults";
 import { parseSize, splitList } from "./formats";
 import { Task, TaskRegistry, TaskWork } from "./tasks";
+import { OciRunConfig, isOciArchive, readOciArchive, skopeoPull } from "./oci";
 import { parseBoolean, parsePropertyString, propertyFor, PropertySchema } from "./validate";
 import subset = require("../schema/pve-api-subset.json");
 
@@ -28,11 +31,18 @@ export interface Storage {
   shared: 0;
   total: number;
   volumes: Map<string, StorageVolume>;
+  /** The storage's directory on the node, when its files are real (PVE's `path`; vztmpl under `template/cache`). */
+  path?: string;
 }
 
+/** A metadata-only image for a backend without real files: its digest and the config PVE reads. */
 export interface OciImage {
   digest: string;
+  /** The image config's run part (Entrypoint, Cmd, Env, WorkingDir, StopSignal). */
+  config?: OciRunConfig;
+  /** Shorthand for `config.Entrypoint` as one shell-split string. */
   entrypoint?: string;
+  /** Shorthand for `config.Env`. */
   env?: Record<string, string>;
 }
 
@@ -52,6 +62,8 @@ export interface Container {
   /** The config flock (`/run/lock/lxc/pve-config-<vmid>.lock`), held by running tasks. */
   flock: { held: boolean; waiters: Array<() => void> };
   digest: string;
+  /** Raw `lxc.*` lines of the config file (`lxc.init.cwd`, `lxc.signal.halt`), returned as `lxc` pairs. */
+  lxc: Array<[string, string]>;
 }
 
 export interface ClusterOptions {
@@ -62,6 +74,8 @@ export interface ClusterOptions {
   /** How long a config change waits for the config flock before `got timeout` (PVE: 10 s). */
   lockWaitMs: number;
   ociImages: Record<string, OciImage>;
+  /** How the nodes' skopeo trusts registries (their /etc/containers certs.d and auth file). */
+  registryTrust?: RegistryTrust;
 }
 
 export const DEFAULT_TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
@@ -108,6 +122,31 @@ export function normalizeTags(tags: string): string {
   return [...new Set(splitList(tags).map((tag) => tag.toLowerCase()))].sort().join(";");
 }
 
+/** PVE::Tools::cmd2string (String::ShellQuote): a word with only safe characters stays as it is. */
+function cmdQuote(word: string): string {
+  if (word !== "" && !/[^\w!%+,\-./:=@^]/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A metadata-only image's run config, its shorthands folded in. */
+function ociRunConfig(image: OciImage): OciRunConfig {
+  const config: OciRunConfig = { ...(image.config ?? {}) };
+  if (image.entrypoint && !config.Entrypoint) config.Entrypoint = image.entrypoint.match(/'[^']*'|"[^"]*"|\S+/g)!.map((word) => word.replace(/^(['"])(.*)\1$/, "$2"));
+  if (image.env && !config.Env) config.Env = Object.entries(image.env).map(([key, value]) => `${key}=${value}`);
+  return config;
+}
+
+/** PVE::Storage get_vztmpl_dir: `<path>/template/cache`. */
+function vztmplDir(storage: Storage): string {
+  return path.join(storage.path!, "template", "cache");
+}
+
+/** The format PVE's list_volumes reports for a vztmpl file: its compression, or `tar` for an OCI archive. */
+function vztmplFormat(name: string): string {
+  const match = /\.tar(?:\.(gz|xz|zst|bz2))?$/.exec(name);
+  return match?.[1] ? `t${match[1]}` : "tar";
+}
+
 function printPropertyString(parsed: Record<string, string>, defaultKey?: string): string {
   const parts: string[] = [];
   if (defaultKey && parsed[defaultKey] !== undefined) parts.push(parsed[defaultKey]);
@@ -150,8 +189,17 @@ export class Cluster {
     const now = Math.floor(Date.now() / 1000);
     for (const node of this.nodes) {
       const local: Storage = { storage: "local", type: "dir", content: ["vztmpl", "iso", "backup"], shared: 0, total: 100 * GiB, volumes: new Map() };
-      const [volid, content] = [DEFAULT_TEMPLATE, "vztmpl"];
-      local.volumes.set(volid, { volid, content, format: "tzst", size: 129_000_000, ctime: now - 86_400 });
+      if (this.backend.storageDir) {
+        // Real files: the node's vztmpl directory holds the standard template, pulls land next to it.
+        local.path = path.join(this.backend.storageDir, node);
+        fs.mkdirSync(vztmplDir(local), { recursive: true });
+        if (this.backend.standardTemplate) {
+          fs.symlinkSync(this.backend.standardTemplate, path.join(vztmplDir(local), DEFAULT_TEMPLATE.split("/")[1]));
+        }
+      } else {
+        const [volid, content] = [DEFAULT_TEMPLATE, "vztmpl"];
+        local.volumes.set(volid, { volid, content, format: "tzst", size: 129_000_000, ctime: now - 86_400 });
+      }
       const lvm: Storage = { storage: "local-lvm", type: "lvmthin", content: ["rootdir", "images"], shared: 0, total: 400 * GiB, volumes: new Map() };
       this.storages.set(node, new Map([["local", local], ["local-lvm", lvm]]));
     }
@@ -238,6 +286,7 @@ export class Cluster {
 
   private confText(ct: Container): string {
     const lines = Object.keys(ct.conf).sort().map((key) => `${key}: ${ct.conf[key]}`);
+    lines.push(...ct.lxc.map(([key, value]) => `${key}: ${value}`));
     const pending = Object.keys(ct.pending).sort().map((key) => `${key}: ${ct.pending[key]}`);
     if (pending.length || ct.pendingDelete.size) {
       lines.push("", "[pve:pending]", ...pending);
@@ -304,7 +353,7 @@ export class Cluster {
       const net = parsePropertyString(formatOf("net0"), conf[key], key);
       networks.push({
         name: net.name, hwaddr: net.hwaddr, ip: net.ip, gw: net.gw, ip6: net.ip6, gw6: net.gw6, bridge: net.bridge,
-        tag: net.tag ? Number(net.tag) : undefined,
+        tag: net.tag ? Number(net.tag) : undefined, hostManaged: parseBoolean(net["host-managed"] ?? "0") === 1,
       });
     }
     const env: Record<string, string> = {};
@@ -326,6 +375,8 @@ export class Cluster {
       env,
       entrypoint: conf.entrypoint,
       unprivileged: conf.unprivileged === "1",
+      ostype: conf.ostype,
+      lxc: ct.lxc,
     };
   }
 
@@ -378,7 +429,7 @@ export class Cluster {
     if (this.faults.lockFails(vmid)) throw lockTimeout(vmid);
     const ct: Container = {
       vmid, node, conf: {}, pending: {}, pendingDelete: new Set(), running: false, startedAt: 0, secrets: {},
-      flock: { held: false, waiters: [] }, digest: "",
+      flock: { held: false, waiters: [] }, digest: "", lxc: [],
     };
     this.writeConf(ct, { lock: "create" });
     this.containers.set(vmid, ct);
@@ -427,10 +478,20 @@ export class Cluster {
         } catch (error) {
           throw new Error(`unable to create CT ${vmid} - ${(error as Error).message.trim()}`);
         }
-        conf.ostype = conf.ostype ?? (template.oci ? "unmanaged" : ostemplate.includes("alpine") ? "alpine" : ostemplate.includes("ubuntu") ? "ubuntu" : "debian");
-        if (template.oci) this.applyOciImage(conf, template.oci);
-        const backendConf = { ...conf, _ostemplate: ostemplate };
-        await this.backend.create(this.spec(ct, backendConf));
+        let archive: BackendArchive | undefined;
+        if (template.path) {
+          const oci = await isOciArchive(template.path);
+          archive = { path: template.path, kind: oci ? "oci" : "template" };
+          if (oci) this.applyOciConfig(conf, ct, (await readOciArchive(template.path)).config, current.log);
+        } else {
+          // Records only: the OS type from the template's name, the image config from its metadata.
+          conf.ostype = conf.ostype ?? (template.oci ? "unmanaged" : ostemplate.includes("alpine") ? "alpine" : ostemplate.includes("ubuntu") ? "ubuntu" : "debian");
+          if (template.oci) this.applyOciConfig(conf, ct, ociRunConfig(template.oci), current.log);
+        }
+        const spec = { ...this.spec(ct, { ...conf, _ostemplate: ostemplate }), archive };
+        const created = await this.backend.create(spec);
+        // Setup.pm detects the OS type in the extracted rootfs (unmanaged when there is no /etc/os-release).
+        if (created && created.ostype) conf.ostype = created.ostype;
         this.writeConf(ct, conf);
         current.log.push(`Creating container ${vmid} done`);
         if (startAfter) {
@@ -449,21 +510,50 @@ export class Cluster {
     return task.upid;
   }
 
-  /** PVE copies an OCI image's Entrypoint+Cmd and Env into the config and lets the host manage the network. */
-  private applyOciImage(conf: Record<string, string>, image: OciImage): void {
-    if (image.entrypoint && conf.entrypoint === undefined) conf.entrypoint = image.entrypoint;
-    if (image.env && conf.env === undefined) conf.env = Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join("\0");
-    for (const key of Object.keys(conf).filter((k) => /^net\d+$/.test(k))) {
-      const net = parsePropertyString(formatOf(key), conf[key], key);
-      net["host-managed"] = "1";
-      conf[key] = printPropertyString(net);
+  /**
+   * Create.pm restore_oci_archive: Entrypoint+Cmd other than /sbin/init becomes `entrypoint` with
+   * `cmode: console` and `host-managed=1` on every netN that does not say otherwise; Env becomes
+   * `env`; WorkingDir and StopSignal (default SIGTERM) become raw `lxc.*` keys.
+   */
+  private applyOciConfig(conf: Record<string, string>, ct: Container, config: OciRunConfig, log: string[]): void {
+    const forbidden = /[\x00-\x08\x10-\x1F\x7F]/;
+    for (const [key, value] of Object.entries(config)) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((entry) => typeof entry === "string" && forbidden.test(entry))) {
+        throw new Error(`OCI config ${Array.isArray(value) ? "array-value" : "value"} for '${key}' contains forbidden control characters!`);
+      }
     }
+    const init = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+    if (init.length > 0 && init[0] !== "/sbin/init") {
+      conf.entrypoint = init.map(cmdQuote).join(" ");
+      conf.cmode = "console";
+      for (const key of Object.keys(conf).filter((k) => /^net\d+$/.test(k)).sort()) {
+        const net = parsePropertyString(formatOf(key), conf[key], key);
+        if (net["host-managed"] !== undefined) continue;
+        log.push(`Auto-Enabling host-managed network for network device ${key}.`);
+        net["host-managed"] = "1";
+        conf[key] = printPropertyString(net);
+      }
+    }
+    ct.lxc = [];
+    if (config.WorkingDir) ct.lxc.push(["lxc.init.cwd", config.WorkingDir]);
+    if (config.Env) conf.env = config.Env.join("\0");
+    ct.lxc.push(["lxc.signal.halt", config.StopSignal ?? "SIGTERM"]);
   }
 
-  private findVolume(node: string, volid: string): (StorageVolume & { oci?: OciImage }) | undefined {
+  private findVolume(node: string, volid: string): (StorageVolume & { oci?: OciImage; path?: string }) | undefined {
     const storeid = volid.split(":")[0];
-    const volume = this.storages.get(node)?.get(storeid)?.volumes.get(volid);
-    return volume as (StorageVolume & { oci?: OciImage }) | undefined;
+    const storage = this.storages.get(node)?.get(storeid);
+    if (!storage) return undefined;
+    const match = /^[^:]+:vztmpl\/([^/]+)$/.exec(volid);
+    if (storage.path && match) {
+      // A real vztmpl directory: the file is the volume, whatever put it there.
+      const file = path.join(vztmplDir(storage), match[1]);
+      let stat: fs.Stats;
+      try { stat = fs.statSync(file); } catch { return undefined; }
+      return { volid, content: "vztmpl", format: vztmplFormat(match[1]), size: stat.size, ctime: Math.floor(stat.mtimeMs / 1000), path: file };
+    }
+    return storage.volumes.get(volid) as (StorageVolume & { oci?: OciImage }) | undefined;
   }
 
   async cloneContainer(node: string, params: Params, user: string): Promise<string> {
@@ -492,6 +582,7 @@ export class Cluster {
     if (targetParam) throw fail(`can't clone CT to node '${targetParam}' (CT uses local storage)`);
     const ct = this.reserve(target, newid);
     const conf: Record<string, string> = { ...source.conf };
+    ct.lxc = source.lxc.map(([key, value]) => [key, value]);
     delete conf.template;
     if (params.hostname !== undefined) conf.hostname = String(params.hostname);
     for (const key of Object.keys(conf).filter((k) => /^net\d+$/.test(k))) {
@@ -510,7 +601,9 @@ export class Cluster {
         delete rootfs.size;
         const rest = printPropertyString(rootfs);
         conf.rootfs = this.allocateVolume(target, newid, "rootfs", `${storeid}:${sizeGiB}${rest ? `,${rest}` : ""}`, 0);
-        await this.backend.create(this.spec(ct, conf));
+        // A full clone copies the source's rootfs (API2/LXC.pm clone_vm: copy_volume); a backend without files just records it.
+        if (this.backend.clone) await this.backend.clone(source.vmid, this.spec(ct, conf));
+        else await this.backend.create(this.spec(ct, conf));
         this.writeConf(ct, conf);
       },
       rollback: async () => {
@@ -594,15 +687,16 @@ export class Cluster {
 
   // ---- config --------------------------------------------------------------------------------
 
-  readConfig(node: string, vmid: number, current: boolean): Record<string, string | number> {
+  readConfig(node: string, vmid: number, current: boolean): Record<string, string | number | string[][]> {
     const ct = this.container(node, vmid);
     const conf: Record<string, string> = { ...ct.conf };
     if (!current) {
       Object.assign(conf, ct.pending);
       for (const key of ct.pendingDelete) delete conf[key];
     }
-    const result: Record<string, string | number> = {};
+    const result: Record<string, string | number | string[][]> = {};
     for (const key of Object.keys(conf).sort()) result[key] = typed(key, conf[key]);
+    if (ct.lxc.length > 0) result.lxc = ct.lxc.map(([key, value]) => [key, value]);
     result.digest = ct.digest;
     return result;
   }
@@ -779,12 +873,18 @@ export class Cluster {
     const reference = String(params.reference);
     const filename = `${normalizeContentFilename(String(params.filename ?? reference))}.tar`;
     const volid = `${storeid}:vztmpl/${filename}`;
-    if (storage.volumes.has(volid)) throw fail(`refusing to override existing file '${filename}'`);
+    if (this.findVolume(node, volid)) throw fail(`refusing to override existing file '${filename}'`);
+    // The worker id is encode_text($filename); a normalized name has nothing to escape.
+    if (storage.path) {
+      const target = path.join(vztmplDir(storage), filename);
+      return this.startTask(node, "ociregistrypull", filename, user, {
+        run: (task) => skopeoPull(reference, target, this.options.registryTrust ?? {}, (line) => task.log.push(line)),
+      }).upid;
+    }
     const image = this.options.ociImages[reference] ?? {
       digest: `sha256:${crypto.createHash("sha256").update(reference).digest("hex")}`,
     };
     const derived = (what: string) => `sha256:${crypto.createHash("sha256").update(`${image.digest}/${what}`).digest("hex")}`;
-    // The worker id is encode_text($filename); a normalized name has nothing to escape.
     return this.startTask(node, "ociregistrypull", filename, user, {
       run: (task) => {
         // `skopeo copy docker://<ref> oci-archive:<path>` without a terminal: one line per step.
@@ -817,7 +917,14 @@ export class Cluster {
     const storage = this.storage(node, storeid);
     const content = params.content !== undefined ? String(params.content) : undefined;
     const vmid = params.vmid !== undefined ? Number(params.vmid) : undefined;
-    return [...storage.volumes.values()]
+    const volumes = [...storage.volumes.values()];
+    if (storage.path) {
+      for (const name of fs.readdirSync(vztmplDir(storage)).filter((entry) => /\.tar(\.(gz|xz|zst|bz2))?$/.test(entry)).sort()) {
+        const volume = this.findVolume(node, `${storeid}:vztmpl/${name}`);
+        if (volume) volumes.push(volume);
+      }
+    }
+    return volumes
       .filter((volume) => (!content || volume.content === content) && (vmid === undefined || volume.vmid === vmid))
       .map((volume) => {
         const entry: Record<string, unknown> = { volid: volume.volid, content: volume.content, format: volume.format, size: volume.size, ctime: volume.ctime };
@@ -833,7 +940,7 @@ export class Cluster {
     return [...this.storages.get(node)!.values()]
       .filter((storage) => content.every((kind) => storage.content.includes(kind)) && (!wanted || storage.storage === wanted))
       .map((storage) => {
-        const used = [...storage.volumes.values()].reduce((sum, volume) => sum + volume.size, 0);
+        const used = (this.storageContent(node, storage.storage, {}) as StorageVolume[]).reduce((sum, volume) => sum + volume.size, 0);
         return {
           storage: storage.storage, type: storage.type, content: storage.content.join(","), shared: 0, active: 1, enabled: 1,
           total: storage.total, used, avail: storage.total - used, used_fraction: used / storage.total,

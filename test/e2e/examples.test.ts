@@ -113,7 +113,9 @@ describe("examples end to end, LXC sandbox (real containers)", function () {
     const fqdn = `acme-shop-feature-oci.${DOMAIN}`;
     // The deploy step writes the revision and starts a tiny server on the app's port (on a rerun
     // the new one cannot bind and exits; the running one serves the new file).
-    const serve = "setsid -f python3 -m http.server 3000 --directory /srv >/tmp/app.log 2>&1 </dev/null; sleep 1";
+    // The system image has node, not python: a static file server in one line.
+    const server = `require("http").createServer((q, s) => require("fs").readFile("/srv" + q.url, (e, d) => { s.statusCode = e ? 404 : 200; s.end(e ? "" : d); })).listen(3000)`;
+    const serve = `setsid -f node -e '${server}' >/tmp/app.log 2>&1 </dev/null; sleep 1`;
     let current: ReturnType<typeof newEngine> | undefined;
     const engine = (image: string, revision: string) => (current = newEngine(w, {
       project: projectOf("oci-app"), stack: "feature-oci", stateFile,
@@ -133,21 +135,21 @@ describe("examples end to end, LXC sandbox (real containers)", function () {
       }
     };
 
-    const up = await engine("ghcr.io/acme/shop:1", "r1").up(program);
+    const up = await engine(w.images.one, "r1").up(program);
     assert.strictEqual(ops(up)["app-deploy"], "create");
     assert.strictEqual(up.outputs.url, `https://${fqdn}:${w.nginx.httpsPort}`);
     assert.match(String(up.outputs.sshCommand), /^ssh -p \d+ root@127\.0\.0\.1$/);
     await servedRevision("r1");
 
-    const revised = ops(await engine("ghcr.io/acme/shop:1", "r2").up(program));
+    const revised = ops(await engine(w.images.one, "r2").up(program));
     assert.deepStrictEqual([revised["app-deploy"], revised["app-container"], revised["app-http"], revised["app-ssh"]], ["update", "same", "same", "same"]);
     await servedRevision("r2");
 
-    const imaged = await engine("ghcr.io/acme/shop:2", "r2").up(program);
+    const imaged = await engine(w.images.two, "r2").up(program);
     assert.deepStrictEqual([ops(imaged)["app-container"], ops(imaged)["app-http"], ops(imaged)["app-deploy"]], ["replace", "update", "replace"]);
     await servedRevision("r2");
 
-    const last = engine("ghcr.io/acme/shop:2", "r2");
+    const last = engine(w.images.two, "r2");
     for (const [name, op] of Object.entries(ops(await last.refresh()))) assert.strictEqual(op, "same", `${name} after refresh`);
     await last.destroy();
     assert.deepStrictEqual(w.sandbox.containers(), []);

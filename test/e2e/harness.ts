@@ -6,6 +6,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
+import { systemImage } from "../../devstack/images";
+import { Registry, startRegistry } from "../../devstack/registry";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { deriveRole, OWNER_ROLE, PROVIDER_CALLS } from "../../sandbox/leastPrivilege";
@@ -29,6 +31,13 @@ export interface World {
   /** Public ports of stream routes are allocated from here (below the ephemeral range). */
   portRange: { from: number; to: number };
   engines: TestEngine[];
+  /** LXC only: the local registry the nodes pull from. */
+  registry?: Registry;
+  /**
+   * Two revisions of one image (`one`, `two`: the system image under two tags): real references in the
+   * registry on LXC, names only on memory (where images are metadata).
+   */
+  images: { one: string; two: string };
 }
 
 export async function startWorld(context: Mocha.Context, backend: "memory" | "lxc"): Promise<World> {
@@ -38,7 +47,15 @@ export async function startWorld(context: Mocha.Context, backend: "memory" | "lx
     world.proxySshd = await startSshd(context);
     world.pdns = await PowerDnsServer.start(requireBinary(context, "pdns_server", "pdns-server"));
     await world.pdns.createZone(DOMAIN);
-    world.sandbox = await startSandbox({ backend, taskDurationsMs: TASKS });
+    world.images = { one: "ghcr.io/acme/shop:1", two: "ghcr.io/acme/shop:2" };
+    if (backend === "lxc") {
+      // A real node pulls real images: the system image (init, sshd, node) from a TLS registry it trusts.
+      const image = await systemImage();
+      world.registry = await startRegistry({ auth: { username: "e2e", password: crypto.randomBytes(12).toString("base64url") } });
+      world.images = { one: await world.registry.push(image, "1"), two: await world.registry.push(image, "2") };
+    }
+    const trust = world.registry ? { certDir: world.registry.certDir, authFile: world.registry.authFile } : undefined;
+    world.sandbox = await startSandbox({ backend, taskDurationsMs: TASKS, registryTrust: trust });
     assert.strictEqual(world.sandbox.backendKind, backend, `the sandbox runs on the ${backend} backend`);
     world.client = new ProxmoxClient({ endpoint: world.sandbox.endpoint, apiToken: world.sandbox.apiToken, fingerprint: world.sandbox.fingerprint });
     // The owner the programs hand their containers to; PVE refuses an ACL for a user that does not exist.
@@ -67,6 +84,7 @@ async function closeWorld(world: Partial<World> | undefined): Promise<void> {
   for (const engine of world.engines ?? []) await engine.close().catch(() => undefined);
   await world.client?.close().catch(() => undefined);
   await world.sandbox?.close().catch(() => undefined);
+  await world.registry?.stop().catch(() => undefined);
   await world.pdns?.stop().catch(() => undefined);
   await world.proxySshd?.stop().catch(() => undefined);
   await world.nginx?.stop().catch(() => undefined);

@@ -12,8 +12,6 @@ import { DOMAIN, PreviewSettings, PreviewStack, fakeRevision, startPreviewStack 
 import { requireLxc } from "../support/lxc";
 
 const BRANCH = "feature/LXC-e2e";
-const FIRST_IMAGE = "docker.io/library/node:22-bookworm-slim";
-const SECOND_IMAGE = "docker.io/library/node:24-bookworm-slim";
 
 function lxcNames(lxcPath: string, prefix: string): string[] {
   return execFileSync("lxc-ls", ["-P", lxcPath, "-1"], { encoding: "utf8" }).split(/\s+/).filter((name) => name.startsWith(prefix));
@@ -24,11 +22,12 @@ function routeFiles(confDir: string): string[] {
 }
 
 describe("e2e: the root program's preview on real LXC containers", function () {
-  this.timeout(300_000);
+  // A replace pulls, extracts and boots a real system image: minutes on a loaded 2-core machine.
+  this.timeout(900_000);
   let stack: PreviewStack | undefined;
   let runner: TestEngineRunner | undefined;
   const progress: string[] = [];
-  let settings: PreviewSettings = { branch: BRANCH, revision: fakeRevision(), image: FIRST_IMAGE };
+  let settings: PreviewSettings;
   let outputs: Record<string, unknown> = {};
 
   before(async function () {
@@ -37,6 +36,8 @@ describe("e2e: the root program's preview on real LXC containers", function () {
     stack = await startPreviewStack({ backend: "lxc", context: this, log: (line) => progress.push(line) });
     assert.equal(stack.backend, "lxc", progress.join("\n"));
     runner = new TestEngineRunner(stack, "feature-lxc-e2e", (line) => progress.push(line));
+    // The system image from the local registry: its own init and sshd, so the deploy step and the SSH port work as on a node.
+    settings = { branch: BRANCH, revision: fakeRevision(), image: stack.images.system };
   });
 
   after(async function () {
@@ -103,7 +104,8 @@ describe("e2e: the root program's preview on real LXC containers", function () {
     const old = { vmid: Number(outputs.vmid), ipv4: String(outputs.ipv4), hostKey: await runner!.deployHostKey() };
     const oldName = stack!.lxc!.containerName(old.vmid);
     stack!.sandbox.resetRequests();
-    await up({ ...settings, image: SECOND_IMAGE });
+    // A new tag per push, as CI pushes a new image per revision.
+    await up({ ...settings, image: await stack!.pushSystemImage("second") });
     const operations = ops();
     assert.equal(operations["preview-container"], "replace", JSON.stringify(operations));
     assert.equal(operations["preview-deploy"], "replace", JSON.stringify(operations));

@@ -62,7 +62,8 @@ function startCrashingRun(): Promise<{ child: ChildProcess; crashed: Crashed; st
 }
 
 describe("e2e: clean restart after a crashed run", function () {
-  this.timeout(300_000);
+  // The crashed run boots a real system image (pull, extract, init, sshd, deploy): minutes on a loaded machine.
+  this.timeout(900_000);
   let child: ChildProcess | undefined;
   let stack: PreviewStack | undefined;
 

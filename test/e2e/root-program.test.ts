@@ -204,12 +204,18 @@ describe("root program (index.ts) end to end, LXC sandbox (real containers)", fu
     if (!lxcAvailability().ok) this.skip();
     const w = world!;
     const stateFile = path.join(work, "state.json");
-    // The app serves /srv; the deploy step writes the revision there, over SSH through the proxy host.
-    const entrypoint = "sh -c 'mkdir -p /srv && echo up > /srv/health && exec python3 -m http.server 8080 --directory /srv'";
-    const deploy = { commands: ['mkdir -p /srv && printf "%s" "$REVISION" > /srv/revision', "hostname"] };
+    // The system image boots its own init and sshd (an entrypoint would replace them, as on a node): the
+    // deploy step writes the revision to /srv and starts a file server there once, over SSH through the proxy host.
+    const server = `require("http").createServer((q, s) => require("fs").readFile("/srv" + q.url, (e, d) => { s.statusCode = e ? 404 : 200; s.end(e ? "" : d); })).listen(8080)`;
+    const deploy = { commands: [
+      'mkdir -p /srv && echo up > /srv/health && printf "%s" "$REVISION" > /srv/revision',
+      // On a rerun the new server cannot bind and exits; the running one serves the new file.
+      `setsid -f node -e '${server}' >/tmp/app.log 2>&1 </dev/null; sleep 1`,
+      "hostname",
+    ] };
     const engineFor = (image: string, revision: string) => newEngine(w, {
       project: "pulumi-launchpad-preview", stack: "feature-e2e-root", stateFile,
-      config: stackConfig(w, image, revision, { ...deploy, env: { REVISION: revision } }, { entrypoint }),
+      config: stackConfig(w, image, revision, { ...deploy, env: { REVISION: revision } }),
       secretConfig: { "preview:proxyPrivateKey": w.proxySshd.privateKey, "preview:dnsSecret": w.pdns.apiKey },
     });
     const revisionServed = async (expected: string) => {
@@ -221,23 +227,23 @@ describe("root program (index.ts) end to end, LXC sandbox (real containers)", fu
       }
     };
 
-    const up = await engineFor("ghcr.io/acme/shop:1", "aaa111").up(program);
+    const up = await engineFor(w.images.one, "aaa111").up(program);
     assert.strictEqual(ops(up)["preview-deploy"], "create");
     await revisionServed("aaa111");
     assert.ok(w.sandbox.containers().length === 1 && w.sandbox.containers()[0].status === "running");
 
-    const revised = ops(await engineFor("ghcr.io/acme/shop:1", "bbb222").up(program));
+    const revised = ops(await engineFor(w.images.one, "bbb222").up(program));
     assert.strictEqual(revised["preview-deploy"], "update");
     assert.strictEqual(revised["preview-container"], "same");
     await revisionServed("bbb222");
 
-    const imaged = await engineFor("ghcr.io/acme/shop:2", "bbb222").up(program);
+    const imaged = await engineFor(w.images.two, "bbb222").up(program);
     assert.strictEqual(ops(imaged)["preview-container"], "replace");
     assert.strictEqual(ops(imaged)["preview-deploy"], "replace", "the new container is deployed to");
     assert.deepStrictEqual(upstreamOf(routeFile(w, "http", `${FQDN}.conf`)), [imaged.outputs.ipv4]);
     await revisionServed("bbb222");
 
-    const engine = engineFor("ghcr.io/acme/shop:2", "bbb222");
+    const engine = engineFor(w.images.two, "bbb222");
     const refreshedLxc = ops(await engine.refresh()); for (const [name, op] of Object.entries(refreshedLxc)) assert.strictEqual(op, "same", `${name} after refresh`);
     await engine.destroy();
     assert.deepStrictEqual(w.sandbox.containers(), []);

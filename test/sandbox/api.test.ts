@@ -391,9 +391,21 @@ describe("sandbox API", function () {
         const create = await imagesClient.call("POST", "/nodes/pve1/lxc", createParams(400, { ostemplate: volid }));
         await imagesClient.waitTask("pve1", create.body.data);
         const config = (await imagesClient.call("GET", "/nodes/pve1/lxc/400/config")).body.data;
+        // Create.pm restore_oci_archive: the entrypoint is cmd2string of Entrypoint+Cmd, and the image's halt signal is a raw key.
         assert.equal(config.entrypoint, "/docker-entrypoint.sh nginx -g 'daemon off;'");
+        assert.equal(config.cmode, "console");
         assert.equal(config.env, "NGINX_VERSION=1.27.0");
         assert.match(config.net0, /host-managed=1/);
+        assert.deepEqual(config.lxc, [["lxc.signal.halt", "SIGTERM"]]);
+        // An app container gets an address only on a host-managed NIC: without it, nothing in the image configures one.
+        const addressOf = async () => ((await imagesClient.call("GET", "/nodes/pve1/lxc/400/interfaces")).body.data as Array<{ name: string; inet?: string }>)
+          .find((entry) => entry.name === "eth0")?.inet;
+        await imagesClient.waitTask("pve1", (await imagesClient.call("POST", "/nodes/pve1/lxc/400/status/start")).body.data);
+        assert.match(String(await addressOf()), /^10\.99\./);
+        await imagesClient.waitTask("pve1", (await imagesClient.call("POST", "/nodes/pve1/lxc/400/status/stop")).body.data);
+        await imagesClient.call("PUT", "/nodes/pve1/lxc/400/config", { net0: config.net0.replace("host-managed=1,", "") });
+        await imagesClient.waitTask("pve1", (await imagesClient.call("POST", "/nodes/pve1/lxc/400/status/start")).body.data);
+        assert.equal(await addressOf(), undefined);
       } finally {
         await imagesClient.close();
         await images.close();

@@ -9,7 +9,7 @@ import { fakeRevision, startPreviewStack } from "../../demo/stack";
 async function main(): Promise<void> {
   const stack = await startPreviewStack({ backend: "lxc", log: (line) => process.stderr.write(`${line}\n`) });
   const runner = new TestEngineRunner(stack, "crashed", (line) => process.stderr.write(`${line}\n`));
-  const outputs = await runner.up(stack.stackConfig({ branch: "crashed", revision: fakeRevision(), image: "docker.io/library/node:22-bookworm-slim" }));
+  const outputs = await runner.up(stack.stackConfig({ branch: "crashed", revision: fakeRevision(), image: stack.images.system }));
   const vmid = Number(outputs.vmid);
   process.stdout.write(JSON.stringify({
     runDir: stack.run.dir,

@@ -8,6 +8,7 @@ async function main(): Promise<void> {
   await backend.create({
     vmid: 900, hostname: "crashed", memory: 128, swap: 0, sshPublicKeys: [], env: {}, unprivileged: true,
     networks: [{ name: "eth0", hwaddr: "BC:24:11:00:09:00", ip: "dhcp" }],
+    archive: { path: backend.standardTemplate!, kind: "template" },
   });
   await backend.start(900);
   process.stdout.write(JSON.stringify({ bridge: backend.bridge, name: backend.containerName(900), runId: backend.runId }) + "\n");

@@ -1,10 +1,11 @@
 import { strict as assert } from "assert";
 import { LeaseTable, formatIpv4, overlaps, parseCidr, parseIpv4, parseSubnet } from "../../sandbox/lxc/addresses";
-import {
-  ContainerPlan, HostCgroups, cgroupLimits, effectiveEntrypoint, renderEnvFile, renderInitScript, renderLxcConfig,
-  renderResolvConf, shellQuote,
-} from "../../sandbox/lxc/render";
-import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { BackendContainerSpec } from "../../sandbox/backend";
+import { ContainerPlan, HostCgroups, cgroupLimits, renderLxcConfig } from "../../sandbox/lxc/render";
+import { assertSupportedOstype, detectOstype, modifyFile, renderInterfaces } from "../../sandbox/lxc/setup";
 
 const v1: HostCgroups = { layout: "v1", hostCpus: 4, cpuset: true, memory: true, memsw: true, swap: false };
 const v2: HostCgroups = { layout: "v2", hostCpus: 4, cpuset: true, memory: true, memsw: false, swap: true };
@@ -12,9 +13,8 @@ const v2: HostCgroups = { layout: "v2", hostCpus: 4, cpuset: true, memory: true,
 function plan(overrides: Partial<ContainerPlan> = {}): ContainerPlan {
   return {
     name: "lpsbabcd-100", hostname: "web", rootfs: "/var/tmp/x/lpsbabcd-100/rootfs",
-    networks: [{ index: 0, name: "eth0", hwaddr: "BC:24:11:00:00:01", bridge: "lpsbabcd", ipv4: "10.213.5.2/24", ipv4Gateway: "10.213.5.1" }],
-    mounts: [{ source: "/usr", target: "usr" }], cgroupLimits: [["lxc.cgroup2.memory.max", "1"]],
-    initLxc: "/usr/sbin/init.lxc", consoleLog: "/var/tmp/x/console.log",
+    networks: [{ index: 0, name: "eth0", hwaddr: "BC:24:11:00:00:01", bridge: "lpsbabcd", hostManaged: true, ipv4: "10.213.5.2/24", ipv4Gateway: "10.213.5.1" }],
+    cgroupLimits: [["lxc.cgroup2.memory.max", "1"]], consoleLog: "/var/tmp/x/console.log", env: [], raw: [],
     ...overrides,
   };
 }
@@ -74,14 +74,22 @@ describe("LXC backend planning (pure)", function () {
   });
 
   describe("config and init", function () {
-    it("renders the network, mounts, init and limits as LXC keys", function () {
-      const text = renderLxcConfig(plan());
+    it("renders the network, entrypoint, env, raw keys and limits as LXC keys, and mounts nothing of the host", function () {
+      const text = renderLxcConfig(plan({ entrypoint: "/bin/busybox httpd -f", env: ["A=1"], raw: [["lxc.init.cwd", "/www"], ["lxc.signal.halt", "SIGTERM"]] }));
       for (const line of [
         "lxc.uts.name = web", "lxc.net.0.link = lpsbabcd", "lxc.net.0.hwaddr = BC:24:11:00:00:01",
-        "lxc.net.0.ipv4.address = 10.213.5.2/24", "lxc.net.0.ipv4.gateway = 10.213.5.1",
-        "lxc.mount.entry = /usr usr none ro,bind,create=dir 0 0", "lxc.cgroup2.memory.max = 1",
-        "lxc.init.cmd = /usr/sbin/init.lxc --name lpsbabcd-100 -- /.launchpad/init",
+        "lxc.net.0.ipv4.address = 10.213.5.2/24", "lxc.net.0.ipv4.gateway = 10.213.5.1", "lxc.net.0.flags = up",
+        "lxc.cgroup2.memory.max = 1", "lxc.init.cmd = /bin/busybox httpd -f", "lxc.environment = A=1",
+        "lxc.init.cwd = /www", "lxc.signal.halt = SIGTERM",
       ]) assert.ok(text.split("\n").includes(line), `missing: ${line}\n${text}`);
+      assert.doesNotMatch(text, /lxc\.mount\.entry/);
+    });
+
+    it("leaves a NIC without host-managed to the container: no address, no link-up from the node (LXC.pm update_lxc_config)", function () {
+      const text = renderLxcConfig(plan({ networks: [{ index: 0, name: "eth0", hwaddr: "BC:24:11:00:00:01", bridge: "lpsbabcd", hostManaged: false }] }));
+      assert.ok(text.includes("lxc.net.0.link = lpsbabcd"));
+      assert.doesNotMatch(text, /ipv4|flags/);
+      assert.doesNotMatch(renderLxcConfig(plan()), /lxc\.init\.cmd/, "no entrypoint: LXC boots the image's /sbin/init");
     });
 
     it("refuses a value that would smuggle in another config line", function () {
@@ -91,28 +99,40 @@ describe("LXC backend planning (pure)", function () {
     it("gives a container without networks an empty network namespace", function () {
       assert.ok(renderLxcConfig(plan({ networks: [] })).includes("lxc.net.0.type = empty"));
     });
+  });
 
-    it("quotes env values so that the shell reads them back verbatim", function () {
-      const env = { A: "it's $HOME `x` \"q\"", EMPTY: "", MULTI: "line1\nline2" };
-      const script = `${renderEnvFile(env)}printf '%s|' "$A" "$EMPTY" "$MULTI"`;
-      assert.equal(execFileSync("/bin/sh", ["-c", script], { encoding: "utf8" }), `${env.A}|${env.EMPTY}|${env.MULTI}|`);
-      assert.throws(() => renderEnvFile({ "BAD-NAME": "x", "1X": "y" }), /BAD-NAME, 1X/);
-      assert.equal(shellQuote("a'b"), `'a'\\''b'`);
+  describe("setup (Setup.pm)", function () {
+    let root: string;
+    beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), "lxc-setup-")); });
+    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+    const write = (file: string, content: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      fs.writeFileSync(path.join(root, file), content);
+    };
+
+    it("detects the OS type from os-release, falls back to release files, and is unmanaged without os-release", function () {
+      assert.equal(detectOstype(root), "unmanaged");
+      write("etc/debian_version", "12.7\n");
+      assert.equal(detectOstype(root), "debian");
+      write("etc/os-release", "ID=rocky\n");
+      assert.equal(detectOstype(root), "centos");
+      assert.throws(() => assertSupportedOstype("centos"), /ostype 'centos' is not supported by the sandbox/);
+      assert.doesNotThrow(() => assertSupportedOstype("unmanaged"));
     });
 
-    it("starts sshd, then runs the entrypoint and ends the container with it, or idles when there is none (the host's /sbin/init is never booted)", function () {
-      const withEntrypoint = renderInitScript({ sshd: "/usr/sbin/sshd", entrypoint: "node server.js --port 80" });
-      const entrypointAt = withEntrypoint.indexOf("/bin/sh -c 'exec node server.js --port 80'");
-      assert.ok(withEntrypoint.indexOf("sshd") < entrypointAt && entrypointAt >= 0);
-      assert.ok(entrypointAt < withEntrypoint.indexOf("kill -s TERM -- -1"), "what else runs (sshd) ends after the entrypoint");
-      assert.match(renderInitScript({ sshd: "/usr/sbin/sshd" }), /exec sleep infinity/);
-      assert.equal(effectiveEntrypoint("/sbin/init"), undefined);
-      assert.equal(effectiveEntrypoint("  "), undefined);
+    it("edits only its BEGIN/END PVE section of a file, and refuses to write through a symlink", function () {
+      write("etc/hosts", "10.0.0.9 mine\n");
+      modifyFile(root, "etc/hosts", "127.0.1.1 web", {});
+      assert.equal(fs.readFileSync(path.join(root, "etc/hosts"), "utf8"), "10.0.0.9 mine\n# --- BEGIN PVE ---\n127.0.1.1 web\n# --- END PVE ---\n");
+      modifyFile(root, "etc/hosts", "127.0.1.1 api", {});
+      assert.equal(fs.readFileSync(path.join(root, "etc/hosts"), "utf8"), "10.0.0.9 mine\n# --- BEGIN PVE ---\n127.0.1.1 api\n# --- END PVE ---\n");
+      fs.symlinkSync("/etc", path.join(root, "escape"));
+      assert.throws(() => modifyFile(root, "escape/launchpad-test", "x", {}), /symbolic link/);
     });
 
-    it("writes the requested resolvers, or keeps the host's", function () {
-      assert.equal(renderResolvConf("10.0.0.53 10.0.0.54", "example.test", "host"), "search example.test\nnameserver 10.0.0.53\nnameserver 10.0.0.54\n");
-      assert.equal(renderResolvConf(undefined, undefined, "nameserver 1.1.1.1\n"), "nameserver 1.1.1.1\n");
+    it("writes /etc/network/interfaces stanzas for dhcp and static NICs", function () {
+      const spec = { networks: [{ name: "eth0", hwaddr: "x", ip: "dhcp" }, { name: "eth1", hwaddr: "y", ip: "10.0.0.5/24", gw: "10.0.0.1" }] } as BackendContainerSpec;
+      assert.equal(renderInterfaces(spec), "auto eth0\niface eth0 inet dhcp\n\nauto eth1\niface eth1 inet static\n\taddress 10.0.0.5/24\n\tgateway 10.0.0.1");
     });
   });
 });
