@@ -67,50 +67,6 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
     this.container = container;
     const upstream = container.ipv4.apply((ip) => ip ?? "");
 
-    this.routes = {};
-    for (const route of plan.routes) {
-      const routeName = `${name}-${route.suffix}`;
-      this.routes[route.kind === "http" ? "http" : route.service] = route.kind === "http"
-        ? new ProxyRoute(routeName, {
-          proxy: proxySsh!,
-          http: {
-            ...httpOptionsOf(args.services!.http),
-            hostname: fqdn!,
-            target: { host: upstream, port: route.port },
-            tls: proxy!.tls!,
-          },
-        }, { parent: this })
-        : new ProxyRoute(routeName, {
-          proxy: proxySsh!,
-          stream: {
-            protocol: route.protocol,
-            ...(route.listenPort !== undefined ? { listenPort: route.listenPort } : proxy!.portRange !== undefined ? { portRange: proxy!.portRange } : {}),
-            target: { host: upstream, port: route.port },
-          },
-        }, { parent: this });
-    }
-
-    if (plan.dns === "self-hosted" && args.dns?.kind === "self-hosted") {
-      new DnsRecord(`${name}-dns`, {
-        zone: args.dns.zone ?? args.domain!,
-        name: fqdn!,
-        type: publicAddress!.apply(recordTypeFor),
-        values: [publicAddress!],
-        ttl: args.dns.ttl,
-        overwrite: args.dns.overwrite,
-        server: args.dns.server,
-      }, { parent: this });
-    } else if (plan.dns === "cloudflare" && args.dns?.kind === "cloudflare") {
-      new cloudflare.DnsRecord(`${name}-dns`, publicDnsRecordArgs({
-        zoneId: args.dns.zoneId,
-        hostname: fqdn!,
-        target: publicAddress!,
-        ttl: args.dns.ttl ?? DEFAULT_CLOUDFLARE_TTL,
-        proxied: args.dns.proxied ?? false,
-        comment: `pulumi-launchpad preview ${plan.name}`,
-      }), { parent: this, ...(args.dns.provider ? { provider: args.dns.provider } : {}) });
-    }
-
     if (plan.deploy) {
       const deploy = args.deploy;
       const runner = args.githubRunner;
@@ -134,7 +90,61 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
         jump: plan.deployVia === "proxy" ? jumpOf(proxySsh!) : undefined,
         hostKeyFingerprint: deploy?.hostKeyFingerprint,
         connectTimeoutSeconds: deploy?.connectTimeoutSeconds,
+        // An app image's container is refused here, before any SSH, and stays in state as it is.
+        containerKind: container.kind,
+        containerInitCommand: container.initCommand,
       }, { parent: this });
+    }
+
+    this.routes = {};
+    // The app's routes switch to a new container only once its deploy step ran there, so a new
+    // image (a new container, create-before-delete) is served by the old one until then.
+    const appRouteOptions: pulumi.CustomResourceOptions = { parent: this, ...(this.deployment ? { dependsOn: [this.deployment] } : {}) };
+    for (const route of plan.routes) {
+      const routeName = `${name}-${route.suffix}`;
+      this.routes[route.kind === "http" ? "http" : route.service] = route.kind === "http"
+        ? new ProxyRoute(routeName, {
+          proxy: proxySsh!,
+          http: {
+            ...httpOptionsOf(args.services!.http),
+            hostname: fqdn!,
+            target: { host: upstream, port: route.port },
+            tls: proxy!.tls!,
+          },
+        }, appRouteOptions)
+        : new ProxyRoute(routeName, {
+          proxy: proxySsh!,
+          stream: {
+            protocol: route.protocol,
+            ...(route.listenPort !== undefined ? { listenPort: route.listenPort } : proxy!.portRange !== undefined ? { portRange: proxy!.portRange } : {}),
+            target: { host: upstream, port: route.port },
+            // Working only once sshd answers through it; an app image's container is refused before anything is written.
+            ...(route.suffix === "ssh"
+              ? { ssh: { timeoutSeconds: route.sshTimeoutSeconds, containerKind: container.kind, containerInitCommand: container.initCommand } }
+              : {}),
+          },
+        }, route.suffix === "ssh" ? { parent: this } : appRouteOptions);
+    }
+
+    if (plan.dns === "self-hosted" && args.dns?.kind === "self-hosted") {
+      new DnsRecord(`${name}-dns`, {
+        zone: args.dns.zone ?? args.domain!,
+        name: fqdn!,
+        type: publicAddress!.apply(recordTypeFor),
+        values: [publicAddress!],
+        ttl: args.dns.ttl,
+        overwrite: args.dns.overwrite,
+        server: args.dns.server,
+      }, { parent: this });
+    } else if (plan.dns === "cloudflare" && args.dns?.kind === "cloudflare") {
+      new cloudflare.DnsRecord(`${name}-dns`, publicDnsRecordArgs({
+        zoneId: args.dns.zoneId,
+        hostname: fqdn!,
+        target: publicAddress!,
+        ttl: args.dns.ttl ?? DEFAULT_CLOUDFLARE_TTL,
+        proxied: args.dns.proxied ?? false,
+        comment: `pulumi-launchpad preview ${plan.name}`,
+      }), { parent: this, ...(args.dns.provider ? { provider: args.dns.provider } : {}) });
     }
 
     if (plan.permission) {
