@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
 import { ProxmoxClient } from "../../provider/proxmox";
-import { startSandbox, type Sandbox } from "../../sandbox";
+import { startSandbox, type Sandbox, type SandboxOptions } from "../../sandbox";
 import { requireBinary } from "../support/binaries";
 import { TestEngine, type TestEngineOptions } from "../support/engine";
 import { startNginx, type TestNginx } from "../support/nginx";
@@ -30,14 +30,14 @@ export interface World {
   engines: TestEngine[];
 }
 
-export async function startWorld(context: Mocha.Context, backend: "memory" | "lxc"): Promise<World> {
+export async function startWorld(context: Mocha.Context, backend: "memory" | "lxc", sandboxOptions: Pick<SandboxOptions, "ociImages"> = {}): Promise<World> {
   const world: Partial<World> = { engines: [] };
   try {
     world.nginx = await startNginx(context);
     world.proxySshd = await startSshd(context);
     world.pdns = await PowerDnsServer.start(requireBinary(context, "pdns_server", "pdns-server"));
     await world.pdns.createZone(DOMAIN);
-    world.sandbox = await startSandbox({ backend, taskDurationsMs: TASKS });
+    world.sandbox = await startSandbox({ ...sandboxOptions, backend, taskDurationsMs: TASKS });
     assert.strictEqual(world.sandbox.backendKind, backend, `the sandbox runs on the ${backend} backend`);
     world.client = new ProxmoxClient({ endpoint: world.sandbox.endpoint, apiToken: world.sandbox.apiToken, fingerprint: world.sandbox.fingerprint });
     const base = 12_000 + 100 * crypto.randomInt(0, 70);
@@ -114,9 +114,10 @@ export const ops = (result: { operations: Array<{ name: string; op: string }> })
   Object.fromEntries(result.operations.map((o) => [o.name, o.op]));
 
 /** GET through the proxy's HTTPS port with the preview's name (SNI and Host), trusting the test certificate. */
-export function getThroughProxy(world: World, hostname: string, urlPath: string): Promise<{ status: number; body: string }> {
+export function getThroughProxy(world: World, hostname: string, urlPath: string, options: { newConnection?: boolean } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = https.request({
+      ...(options.newConnection ? { agent: false } : {}),
       host: "127.0.0.1", port: world.nginx.httpsPort, path: urlPath, method: "GET", servername: hostname,
       headers: { Host: hostname }, ca: fs.readFileSync(world.nginx.certificate), timeout: 10_000,
     }, (response) => {

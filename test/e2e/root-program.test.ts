@@ -19,13 +19,15 @@ const program = moduleProgram("../../index.ts");
 
 /** The config a CI job sets: everything as `preview:*` and `launchpad:*` keys. */
 function stackConfig(world: World, image: string, revision: string, deploy: Record<string, unknown>, container: Record<string, unknown> = {}) {
+  // The memory backend runs no sshd behind the SSH route: it cannot wait for a banner there.
+  const ssh = world.sandbox.backendKind === "memory" ? { timeoutSeconds: 0 } : true;
   return {
     "preview:branch": BRANCH,
     "preview:repository": "acme/shop",
     "preview:image": image,
     "preview:domain": DOMAIN,
     "preview:container": JSON.stringify({ memory: 256, ...container }),
-    "preview:services": JSON.stringify({ http: 8080, tcp: { db: 5432 }, ssh: true }),
+    "preview:services": JSON.stringify({ http: 8080, tcp: { db: 5432 }, ssh }),
     "preview:proxy": JSON.stringify(proxyConfig(world)),
     "preview:dns": JSON.stringify({ kind: "self-hosted", server: { kind: "powerdns", url: world.pdns.apiUrl } }),
     "preview:deploy": JSON.stringify(deploy),
@@ -170,12 +172,14 @@ describe("root program (index.ts) end to end, LXC sandbox (real containers)", fu
     if (!lxcAvailability().ok) this.skip();
     const w = world!;
     const stateFile = path.join(work, "state.json");
-    // The app serves /srv; the deploy step writes the revision there, over SSH through the proxy host.
-    const entrypoint = "sh -c 'mkdir -p /srv && echo up > /srv/health && exec python3 -m http.server 8080 --directory /srv'";
-    const deploy = { commands: ['mkdir -p /srv && printf "%s" "$REVISION" > /srv/revision', "hostname"] };
+    // A system container (no entrypoint of its own: an app entrypoint would leave no sshd to deploy
+    // over). The deploy step, over SSH through the proxy host, writes the revision to /srv and starts
+    // the app there (on a rerun the new server cannot bind and exits; the running one serves the file).
+    const serve = "setsid -f python3 -m http.server 8080 --directory /srv >/tmp/app.log 2>&1 </dev/null; sleep 1";
+    const deploy = { commands: ['mkdir -p /srv && printf "%s" "$REVISION" > /srv/revision', serve, "hostname"] };
     const engineFor = (image: string, revision: string) => newEngine(w, {
       project: "pulumi-launchpad-preview", stack: "feature-e2e-root", stateFile,
-      config: stackConfig(w, image, revision, { ...deploy, env: { REVISION: revision } }, { entrypoint }),
+      config: stackConfig(w, image, revision, { ...deploy, env: { REVISION: revision } }),
       secretConfig: { "preview:proxyPrivateKey": w.proxySshd.privateKey, "preview:dnsSecret": w.pdns.apiKey },
     });
     const revisionServed = async (expected: string) => {
