@@ -24,7 +24,7 @@ describe("e2e: a new image replaces the app container with 0 failed requests (LX
     const w = world!;
     w.sandbox.resetRequests();
     const measured = await measureImageReplace(w, { stack: "image-replace", log: (line) => console.log(`      ${line}`) });
-    console.log(`      failed requests during the image replace: ${measured.failed} of ${measured.requests} (up took ${measured.upMs} ms)`);
+    console.log(`      failed requests during the image replace: ${measured.failed} of ${measured.requests}; longest time without an answer ${measured.longestGapMs} ms (up took ${measured.upMs} ms)`);
 
     assert.equal(measured.operations["preview-container"], "replace", JSON.stringify(measured.operations));
     assert.equal(measured.operations["preview-http"], "update", "the route follows the new container");
@@ -43,5 +43,23 @@ describe("e2e: a new image replaces the app container with 0 failed requests (LX
     // Everything is destroyed after the measurement: no container, no route.
     assert.deepEqual(w.sandbox.containers(), []);
     assert.throws(() => routeFile(w, "http", `${FQDN}.conf`));
+  });
+
+  it("with a fixed vmid the old container must go first (delete-before-replace): no answer between its delete and the new one's create; the downtime is printed", async () => {
+    const w = world!;
+    w.sandbox.resetRequests();
+    const vmid = 4242;
+    const measured = await measureImageReplace(w, { stack: "image-replace-pinned", vmid, log: (line) => console.log(`      ${line}`) });
+    console.log(`      fixed vmid: ${measured.failed} of ${measured.requests} requests failed; longest time without an answer ${measured.longestGapMs} ms (up took ${measured.upMs} ms)`);
+    assert.equal(measured.operations["preview-container"], "replace");
+    assert.equal(measured.replacement.vmid, vmid);
+    const requests = w.sandbox.requests;
+    const deleted = requests.findIndex((r) => r.method === "DELETE" && r.path.endsWith(`/lxc/${vmid}`));
+    const created = requests.findIndex((r, i) => i > deleted && r.method === "POST" && r.path.endsWith("/lxc") && Number(r.params.vmid) === vmid);
+    assert.ok(deleted >= 0 && created > deleted, "the old container is deleted before its replacement is created");
+    const [from, to] = [requests[deleted].time, requests[created].time];
+    assert.deepEqual(measured.answeredAt.filter((t) => t > from && t < to), [], "the URL cannot answer while no container holds the vmid");
+    assert.ok((measured.answers[appImage(REVISIONS[1]).body] ?? 0) > 0, "the new revision answers after the up");
+    assert.deepEqual(w.sandbox.containers(), []);
   });
 });

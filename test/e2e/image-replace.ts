@@ -39,6 +39,15 @@ export interface ReplaceMeasurement {
   answers: Record<string, number>;
   /** When the first answer of the new revision came. */
   firstNewAnswerAt?: Date;
+  /** From the first failed request to the last one. */
+  failingMs: number;
+  /**
+   * The longest time between two answers of the app: how long the URL did not answer. Requests to
+   * an address no container holds do not fail at once, they stall until one does (or nginx gives up).
+   */
+  longestGapMs: number;
+  /** When each answer of the app came, in order. */
+  answeredAt: Date[];
   upMs: number;
   /** The operations of the replacing `up`, by resource name. */
   operations: Record<string, string>;
@@ -49,7 +58,7 @@ export interface ReplaceMeasurement {
 const NAME = "acme-shop-image-replace";
 export const FQDN = `${NAME}.${DOMAIN}`;
 
-function program(world: World, revision: string) {
+function program(world: World, revision: string, vmid?: number) {
   return () => {
     const image = appImage(revision);
     const preview = new PreviewEnvironment("preview", {
@@ -57,6 +66,8 @@ function program(world: World, revision: string) {
       image: image.reference,
       domain: DOMAIN,
       memory: 256,
+      // A fixed vmid cannot exist twice: the replace deletes the old container first.
+      ...(vmid !== undefined ? { vmid } : {}),
       services: { http: image.port },
       proxy: { ...(proxyConfig(world) as unknown as PreviewProxyArgs), privateKey: pulumi.secret(world.proxySshd.privateKey) },
     });
@@ -66,7 +77,23 @@ function program(world: World, revision: string) {
 
 /** Requests the URL back to back until `stop()`; what each answered. */
 function keepRequesting(world: World, expected: readonly string[]) {
-  const result = { requests: 0, failed: 0, failures: [] as string[], answers: {} as Record<string, number>, firstNewAnswerAt: undefined as Date | undefined };
+  const result = {
+    requests: 0, failed: 0, failures: [] as string[], answers: {} as Record<string, number>, firstNewAnswerAt: undefined as Date | undefined,
+    failingMs: 0, longestGapMs: 0, answeredAt: [] as Date[],
+  };
+  let firstFailure: number | undefined;
+  const failedNow = (what: string) => {
+    result.failed++;
+    firstFailure ??= Date.now();
+    result.failingMs = Date.now() - firstFailure;
+    if (result.failures.length < 5) result.failures.push(what);
+  };
+  const answeredNow = () => {
+    const now = new Date();
+    const previous = result.answeredAt[result.answeredAt.length - 1] ?? now;
+    result.longestGapMs = Math.max(result.longestGapMs, now.getTime() - previous.getTime());
+    result.answeredAt.push(now);
+  };
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -78,14 +105,13 @@ function keepRequesting(world: World, expected: readonly string[]) {
         const response = await getThroughProxy(world, FQDN, "/", { newConnection: true });
         if (response.status === 200 && expected.includes(response.body)) {
           result.answers[response.body] = (result.answers[response.body] ?? 0) + 1;
+          answeredNow();
           if (response.body === expected[1] && !result.firstNewAnswerAt) result.firstNewAnswerAt = new Date();
           continue;
         }
-        result.failed++;
-        if (result.failures.length < 5) result.failures.push(`${response.status} ${response.body.slice(0, 120)}`);
+        failedNow(`${response.status} ${response.body.slice(0, 120)}`);
       } catch (error) {
-        result.failed++;
-        if (result.failures.length < 5) result.failures.push((error as Error).message);
+        failedNow((error as Error).message);
       }
     }
   })();
@@ -96,13 +122,13 @@ function keepRequesting(world: World, expected: readonly string[]) {
  * Up with the first revision (until its URL answers), then up with the second while requesting the
  * URL; destroys everything before returning.
  */
-export async function measureImageReplace(world: World, options: { stack: string; log?: (line: string) => void }): Promise<ReplaceMeasurement> {
+export async function measureImageReplace(world: World, options: { stack: string; vmid?: number; log?: (line: string) => void }): Promise<ReplaceMeasurement> {
   const log = options.log ?? (() => undefined);
   const engine = newEngine(world, { project: "launchpad-image-replace", stack: options.stack });
   try {
     const [first, second] = REVISIONS;
     log(`up with ${appImage(first).reference}`);
-    const created = await engine.up(program(world, first));
+    const created = await engine.up(program(world, first, options.vmid));
     const old = { vmid: Number(created.outputs.vmid), ipv4: String(created.outputs.ipv4) };
     // The app in the new container starts with it; wait until it answers before measuring.
     for (let attempt = 0; ; attempt++) {
@@ -117,7 +143,7 @@ export async function measureImageReplace(world: World, options: { stack: string
     const started = Date.now();
     let replaced;
     try {
-      replaced = await engine.up(program(world, second));
+      replaced = await engine.up(program(world, second, options.vmid));
     } finally {
       const upMs = Date.now() - started;
       // A short tail: the new container must keep serving after the old one is gone.
