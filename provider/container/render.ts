@@ -42,14 +42,15 @@ function propertyEntries(text: string | undefined, defaultKey: string): Array<[s
 
 /**
  * `rendered` laid over `current`: the keys the inputs own come from `rendered` (absent there means
- * unset), every other key of `current` stays. When that holds the same keys and values as `current`,
+ * unset), every other key of `current` stays (and wins over `rendered`). When that holds the same keys and values as `current`,
  * `current` comes back verbatim, so an unchanged value never reads as a change.
  */
 export function overlayPropertyString(key: keyof typeof OWNED_KEYS, current: string | undefined, rendered: string | undefined): string | undefined {
   const owned: readonly string[] = OWNED_KEYS[key];
-  const ours = propertyEntries(rendered, DEFAULT_KEYS[key]);
-  const renderedKeys = new Set(ours.map(([k]) => k));
-  const kept = propertyEntries(current, DEFAULT_KEYS[key]).filter(([k]) => !owned.includes(k) && !renderedKeys.has(k));
+  const kept = propertyEntries(current, DEFAULT_KEYS[key]).filter(([k]) => !owned.includes(k));
+  const keptKeys = new Set(kept.map(([k]) => k));
+  // A rendered key the inputs do not own (the MAC kept from state) only fills a gap: Proxmox's value wins.
+  const ours = propertyEntries(rendered, DEFAULT_KEYS[key]).filter(([k]) => owned.includes(k) || !keptKeys.has(k));
   const merged = [...ours, ...kept];
   if (merged.length === 0) return undefined;
   const before = parsePropertyString(current ?? "", DEFAULT_KEYS[key]);

@@ -7,7 +7,10 @@ describe("container property strings: keys PVE set are kept", () => {
 
   it("keeps host-managed, type and rate when the inputs rewrite net0", () => {
     const next = overlayPropertyString("net0", appNet0, "name=eth0,bridge=vmbr1,hwaddr=BC:24:11:00:00:01,ip=dhcp,tag=20");
-    assert.equal(next, "name=eth0,bridge=vmbr1,hwaddr=BC:24:11:00:00:01,ip=dhcp,tag=20,host-managed=1,type=veth");
+    assert.equal(next, "name=eth0,bridge=vmbr1,ip=dhcp,tag=20,hwaddr=BC:24:11:00:00:01,host-managed=1,type=veth");
+    // The MAC the state kept (upper-cased) does not override Proxmox's own spelling of it.
+    assert.equal(overlayPropertyString("net0", appNet0.replace("BC:24:11", "bc:24:11"), "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp"), appNet0.replace("BC:24:11", "bc:24:11"));
+    assert.equal(overlayPropertyString("net0", undefined, "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp"), "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp");
     const limited = overlayPropertyString("net0", `${appNet0},rate=10`, "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1");
     assert.equal(limited, "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1,hwaddr=BC:24:11:00:00:01,host-managed=1,type=veth,rate=10");
   });
