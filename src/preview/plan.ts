@@ -147,10 +147,9 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
   const children = [
     ...(generateKey ? ["deploy-key"] : []),
     "container",
-    // Before the routes: the app's routes wait for the deploy step (a new container serves only once deployed).
-    ...(hasDeploy ? ["deploy"] : []),
     ...routes.map((r) => r.suffix),
     ...(dns !== "none" ? ["dns"] : []),
+    ...(hasDeploy ? ["deploy"] : []),
     ...(given(args.owner) ? ["owner"] : []),
   ];
   return {

@@ -97,9 +97,6 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
     }
 
     this.routes = {};
-    // The app's routes switch to a new container only once its deploy step ran there, so a new
-    // image (a new container, create-before-delete) is served by the old one until then.
-    const appRouteOptions: pulumi.CustomResourceOptions = { parent: this, ...(this.deployment ? { dependsOn: [this.deployment] } : {}) };
     for (const route of plan.routes) {
       const routeName = `${name}-${route.suffix}`;
       this.routes[route.kind === "http" ? "http" : route.service] = route.kind === "http"
@@ -111,7 +108,7 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
             target: { host: upstream, port: route.port },
             tls: proxy!.tls!,
           },
-        }, appRouteOptions)
+        }, { parent: this })
         : new ProxyRoute(routeName, {
           proxy: proxySsh!,
           stream: {
@@ -123,7 +120,7 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
               ? { ssh: { timeoutSeconds: route.sshTimeoutSeconds, containerKind: container.kind, containerInitCommand: container.initCommand } }
               : {}),
           },
-        }, route.suffix === "ssh" ? { parent: this } : appRouteOptions);
+        }, { parent: this });
     }
 
     if (plan.dns === "self-hosted" && args.dns?.kind === "self-hosted") {

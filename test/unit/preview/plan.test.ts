@@ -56,7 +56,7 @@ describe("planPreview", () => {
       dns: { kind: "self-hosted", server: { kind: "powerdns", url: "https://pdns:8081", apiKey: "k" } },
       deploy: { commands: ["make deploy"] }, owner: "alice@pve",
     });
-    assert.deepStrictEqual(plan.children, ["deploy-key", "container", "deploy", "dns", "owner"]);
+    assert.deepStrictEqual(plan.children, ["deploy-key", "container", "dns", "deploy", "owner"]);
     assert.strictEqual(plan.generateKey, true);
     assert.strictEqual(plan.deployVia, "proxy", "through the proxy host when there is one");
   });
