@@ -3,6 +3,7 @@
 
 import * as os from "os";
 import { runContainerBench, type ContainerBenchReport } from "./container";
+import { runReplaceBench } from "./replace";
 import { median, round, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
@@ -182,9 +183,10 @@ async function main(): Promise<void> {
     image: parameters.image,
     log,
   });
+  const replace = await runReplaceBench(log);
   log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
-  process.stdout.write(render(parameters, report) + "\n\n");
-  process.stdout.write(JSON.stringify(summary(parameters, report)) + "\n");
+  process.stdout.write(render(parameters, report) + "\n\n" + replace.text + "\n\n");
+  process.stdout.write(JSON.stringify({ ...summary(parameters, report), imageReplace: replace.figures }) + "\n");
 }
 
 if (require.main === module) {

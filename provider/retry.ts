@@ -95,6 +95,30 @@ export function delay(
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Delays between the probes of `pollUntil`: `initialMs`, doubling up to `maxMs`. */
+export interface PollSchedule {
+  initialMs: number;
+  maxMs: number;
+}
+
+/**
+ * Runs `probe` (given the time left) until it resolves; once the next wait would pass `deadline`
+ * (epoch ms), rejects with the probe's last error. For waits on something outside: a server
+ * starting, a banner, a key.
+ */
+export async function pollUntil<T>(deadline: number, probe: (remainingMs: number) => Promise<T>, schedule: PollSchedule): Promise<T> {
+  let wait = schedule.initialMs;
+  for (;;) {
+    try {
+      return await probe(Math.max(1, deadline - Date.now()));
+    } catch (error) {
+      if (Date.now() + wait > deadline) throw error;
+      await sleep(wait);
+      wait = Math.min(schedule.maxMs, wait * 2);
+    }
+  }
+}
+
 /** Runs `operation` until it succeeds or `delay` says stop; the last error is thrown. */
 export async function retrying<T>(
   operation: (attempt: number) => Promise<T>,

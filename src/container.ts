@@ -176,6 +176,13 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
   declare readonly imageDigest: pulumi.Output<string | undefined>;
   /** The Proxmox tag that identifies this container as this resource's. */
   declare readonly identityTag: pulumi.Output<string>;
+  /**
+   * Read back from its config: `application` when its `entrypoint` is a command other than
+   * /sbin/init (an OCI app image: it runs only that command, so no sshd, no SSH deploy), else `system`.
+   */
+  declare readonly kind: pulumi.Output<"application" | "system">;
+  /** What runs as PID 1: the config's `entrypoint` (an image's Entrypoint+Cmd, or yours), or /sbin/init. */
+  declare readonly initCommand: pulumi.Output<string>;
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: LaunchpadContainerArgs, opts?: pulumi.CustomResourceOptions) {
@@ -213,6 +220,8 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
       ostemplate: undefined,
       imageDigest: undefined,
       identityTag: undefined,
+      kind: undefined,
+      initCommand: undefined,
       schemaVersion: undefined,
     };
     super(

@@ -36,6 +36,14 @@ export interface ContainerDeploymentArgs {
   readonly hostKeyFingerprint?: pulumi.Input<string>;
   /** How long to wait for sshd to answer (a container started moments ago). @default 120 */
   readonly connectTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * The container's `kind` (a LaunchpadContainer output). `application` (an OCI app image: no init,
+   * no sshd) fails the deployment in `check`, before any SSH, saying what to use instead.
+   * @default - not checked
+   */
+  readonly containerKind?: pulumi.Input<"application" | "system">;
+  /** The container's `initCommand` (a LaunchpadContainer output), named in that error. @default - none */
+  readonly containerInitCommand?: pulumi.Input<string>;
 }
 
 /**

@@ -110,6 +110,19 @@ export interface StreamRouteArgs {
   /** Allocate the lowest port free on the proxy host (per protocol) from this range. @default {from: 2000, to: 65535} */
   readonly portRange?: pulumi.Input<{ from: pulumi.Input<number>; to: pulumi.Input<number> }>;
   readonly target: pulumi.Input<{ host: pulumi.Input<string>; port: pulumi.Input<number> }>;
+  /**
+   * This route carries SSH: create and update return only once an SSH server answers through it
+   * (its `SSH-` banner, read through nginx's port on the proxy host, which must allow TCP forwarding).
+   * `containerKind: "application"` (LaunchpadContainer's `kind`) is refused in check, before anything is written.
+   * @default - no check
+   */
+  readonly ssh?: pulumi.Input<{
+    /** How long to wait for the banner; 0 does not wait. @default 120 */
+    readonly timeoutSeconds?: pulumi.Input<number>;
+    readonly containerKind?: pulumi.Input<"application" | "system">;
+    /** The container's `initCommand`, named in the refusal. */
+    readonly containerInitCommand?: pulumi.Input<string>;
+  }>;
 }
 
 /** Exactly one of `http` and `stream`. */

@@ -1,5 +1,9 @@
 // An OCI image app per branch: https://<name>.<domain> to its HTTP port, an SSH port through the
 // proxy host, and the deploy step rerun on every new commit without replacing the container.
+// The SSH port and the deploy step need a *system* image (its command /sbin/init, with sshd and a
+// DHCP client): an app image whose entrypoint is the app has no sshd, and both are refused there
+// (the container's `kind` output says which). For an app image, drop `ssh` and `deploy` and push a
+// new tag per revision: the new image replaces the container, with the route moved first.
 //   pulumi config set preview:image ghcr.io/acme/shop:<tag>
 //   pulumi config set preview:domain preview.example.com
 //   pulumi config set preview:proxy '{"host":"proxy.example.com","user":"launchpad","hostKeyFingerprint":"SHA256:...","tls":{"certificate":"/etc/ssl/preview.crt","key":"/etc/ssl/preview.key"}}'

@@ -15,9 +15,10 @@ import {
 import { diffInputs } from "./diff";
 import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
 import { claimedVmids, claimVmid, holdPlacement, nodesGettingImage, placementsInFlight } from "./inflight";
+import { DEFAULT_INIT, initCommandOf, kindOf } from "./kind";
 import {
-  configChanges, ociFileStem, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, renderConfig, renderCreateParams,
-  renderEnv, type PveParams,
+  configChanges, ociFileStem, overlayPropertyString, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, PROPERTY_STRING_KEYS,
+  renderConfig, renderCreateParams, renderEnv, type PveParams,
 } from "./render";
 import { SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "./schema";
 
@@ -188,7 +189,11 @@ function initFailed(error: unknown, id: string, properties: object): unknown {
 
 const jsonSafe = (value: unknown) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
 
-export function outputsOf(inputs: ContainerInputs, placement: Placement, state: { status: string } & Addresses): ContainerOutputs {
+/**
+ * Outputs from the inputs, where the container is, and what it runs. `init` is the config's
+ * `entrypoint` as read back (undefined: none set); left out, `kind` is not known (a failed create).
+ */
+export function outputsOf(inputs: ContainerInputs, placement: Placement, state: { status: string } & Addresses, init?: { entrypoint: string | undefined }): ContainerOutputs {
   return jsonSafe({
     ...inputs,
     schemaVersion: SCHEMA_VERSION,
@@ -202,6 +207,7 @@ export function outputsOf(inputs: ContainerInputs, placement: Placement, state: 
     ipv4: state.ipv4 ?? (typeof inputs.network.ipv4 === "object" ? stripPrefix(inputs.network.ipv4.address) : undefined),
     ipv6: state.ipv6 ?? (typeof inputs.network.ipv6 === "object" ? stripPrefix(inputs.network.ipv6.address) : undefined),
     mac: state.mac,
+    ...(init ? { kind: kindOf(init.entrypoint), initCommand: initCommandOf(init.entrypoint) } : {}),
   }) as unknown as ContainerOutputs;
 }
 
@@ -399,6 +405,8 @@ async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, plac
     if (inputs.clone !== undefined || inputs.image !== undefined) {
       await putConfig(client, placement, toConfigParams(config), desiredConfig(inputs, { hwaddr, identityTag: placement.identityTag }, config));
     }
+    // Ours wins over what the image or clone brought (the PUT above wrote it).
+    const init = { entrypoint: inputs.entrypoint ?? config.entrypoint };
     if (inputs.clone !== undefined) {
       placement.storage = config.rootfs?.split(":")[0] ?? placement.storage;
       const size = config.rootfs ? parseDiskSizeGiB(config.rootfs) : undefined;
@@ -411,8 +419,8 @@ async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, plac
       state = { status: "running", mac: hwaddr?.toUpperCase() };
       if (inputs.waitForIp) state = { ...state, ...dropEmpty(await waitForAddress(client, placement.node, placement.vmid, inputs)) };
     }
-    progress(`CT ${placement.vmid} ready on ${placement.node}${state.ipv4 ? ` at ${state.ipv4}` : ""}`);
-    return { id, outs: outputsOf(inputs, placement, state) };
+    progress(`CT ${placement.vmid} ready on ${placement.node}${state.ipv4 ? ` at ${state.ipv4}` : ""} (${kindOf(init.entrypoint)} container)`);
+    return { id, outs: outputsOf(inputs, placement, state, init) };
   } catch (error) {
     throw initFailed(error, id, outputsOf(inputs, placement, { status: "unknown" }));
   }
@@ -437,6 +445,7 @@ async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: strin
     const hwaddr = config.net0 ? parseNet0(config.net0).hwaddr : undefined;
     // The new claim is written first: an older state entry for this container no longer matches it.
     await putConfig(client, placement, toConfigParams(config), desiredConfig(inputs, { hwaddr, identityTag }, config));
+    const init = { entrypoint: inputs.entrypoint ?? config.entrypoint };
     if (size !== undefined && inputs.diskSize > size) await resizeDisk(client, placement, inputs.diskSize);
     let state: { status: string } & Addresses = { status: "stopped", mac: hwaddr?.toUpperCase() };
     if (inputs.started) {
@@ -444,7 +453,7 @@ async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: strin
       state = { status: "running", mac: hwaddr?.toUpperCase() };
       if (inputs.waitForIp) state = { ...state, ...dropEmpty(await waitForAddress(client, node, vmid, inputs)) };
     }
-    return { id, outs: outputsOf(inputs, placement, state) };
+    return { id, outs: outputsOf(inputs, placement, state, init) };
   } catch (error) {
     throw initFailed(error, id, outputsOf(inputs, placement, { status: "unknown" }));
   }
@@ -462,11 +471,20 @@ function toConfigParams(config: LxcConfig): PveParams {
 }
 
 /**
- * What the config should hold. For an image (or clone) the container's own env stays, ours merged
- * over it, and its entrypoint stays unless one is given.
+ * What the config should hold. With the `current` config, property strings keep the keys the
+ * inputs do not own (`host-managed=1` that PVE put on an app container's NICs, above all). For an
+ * image (or clone) the container's own env stays, ours merged over it, and its entrypoint stays
+ * unless one is given.
  */
 function desiredConfig(inputs: ContainerInputs, extra: { hwaddr?: string; identityTag?: string }, current?: LxcConfig, previous?: ContainerInputs): PveParams {
   const desired = renderConfig(inputs, extra);
+  if (current) {
+    for (const key of PROPERTY_STRING_KEYS) {
+      const value = overlayPropertyString(key, current[key] ?? undefined, desired[key] === undefined ? undefined : String(desired[key]));
+      if (value === undefined) delete desired[key];
+      else desired[key] = value;
+    }
+  }
   if (current && (inputs.image !== undefined || inputs.clone !== undefined)) {
     const base = parseEnv(current.env);
     for (const key of Object.keys(previous?.env ?? {})) delete base[key];
@@ -477,12 +495,12 @@ function desiredConfig(inputs: ContainerInputs, extra: { hwaddr?: string; identi
   return desired;
 }
 
-/** One `PUT /config` with every change and every removal; none at all when nothing differs. */
-async function putConfig(client: ProxmoxClient, placement: { node: string; vmid: number }, before: PveParams, after: PveParams): Promise<boolean> {
+/** One `PUT /config` with every change and every removal; none at all (undefined) when nothing differs. */
+async function putConfig(client: ProxmoxClient, placement: { node: string; vmid: number }, before: PveParams, after: PveParams): Promise<{ set: PveParams; delete: string[] } | undefined> {
   const change = configChanges(before, after);
-  if (Object.keys(change.set).length === 0 && change.delete.length === 0) return false;
+  if (Object.keys(change.set).length === 0 && change.delete.length === 0) return undefined;
   await client.put(`${lxcPath(placement.node, placement.vmid)}/config`, { ...change.set, delete: change.delete.length ? change.delete.join(",") : undefined });
-  return true;
+  return change;
 }
 
 async function resizeDisk(client: ProxmoxClient, placement: { node: string; vmid: number }, diskSize: number): Promise<void> {
@@ -525,19 +543,31 @@ export async function updateContainer(id: string, olds: ContainerOutputs, oldInp
     };
     const hwaddr = olds.mac;
     const mergesEnv = (inputs.image !== undefined || inputs.clone !== undefined) && (changed.has("env") || changed.has("entrypoint"));
-    // Only when an image's own env must be kept does the update read the config first.
-    const current = mergesEnv ? await client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`) : undefined;
+    const rendered = { before: renderConfig(oldInputs, { hwaddr, identityTag: olds.identityTag }), after: renderConfig(inputs, { hwaddr, identityTag: placement.identityTag }) };
+    const rewritesPropertyString = PROPERTY_STRING_KEYS.some((key) => String(rendered.before[key]) !== String(rendered.after[key]));
+    // The config is read first only when something must be kept from it: an image's own env, the
+    // keys PVE set in a property string about to be rewritten, or (older state) what the container runs.
+    const current = mergesEnv || rewritesPropertyString || olds.initCommand === undefined ? await client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`) : undefined;
     const before = desiredConfig(oldInputs, { hwaddr, identityTag: olds.identityTag }, current);
     const after = desiredConfig(inputs, { hwaddr, identityTag: placement.identityTag }, current, oldInputs);
-    if (current) Object.assign(before, pickKeys(toConfigParams(current), ["env", "entrypoint"]));
+    if (current) {
+      Object.assign(before, pickKeys(toConfigParams(current), ["env", "entrypoint"]));
+      // What is there now, not what was rendered last time: a PVE-set key must not read as ours to remove.
+      for (const key of PROPERTY_STRING_KEYS) {
+        if (current[key]) before[key] = current[key]!;
+        else delete before[key];
+      }
+    }
     if (inputs.image !== undefined && inputs.entrypoint === undefined) { delete before.entrypoint; delete after.entrypoint; }
     if (inputs.image !== undefined && !mergesEnv) { delete before.env; delete after.env; }
     const put = await putConfig(client, placement, before, after);
+    const keptEntrypoint = current ? current.entrypoint : olds.initCommand === DEFAULT_INIT ? undefined : olds.initCommand;
+    const init = { entrypoint: inputs.entrypoint ?? (put?.delete.includes("entrypoint") ? undefined : keptEntrypoint) };
     if (changed.has("diskSize") && inputs.diskSize > oldInputs.diskSize) await resizeDisk(client, placement, inputs.diskSize);
 
     let status = olds.status ?? "running";
     let addresses: Addresses = { ipv4: olds.ipv4, ipv6: olds.ipv6, mac: olds.mac };
-    const needsRestartCheck = put && diff.fields.some((f) => f.class === "restart") && inputs.started && status === "running";
+    const needsRestartCheck = put !== undefined && diff.fields.some((f) => f.class === "restart") && inputs.started && status === "running";
     let restarted = false;
     if (needsRestartCheck) {
       const pending = await client.get<LxcPendingItem[]>(`${lxcPath(node, vmid)}/pending`);
@@ -561,7 +591,7 @@ export async function updateContainer(id: string, olds: ContainerOutputs, oldInp
     if (restarted && inputs.waitForIp && status === "running") {
       addresses = { ...addresses, ipv4: undefined, ipv6: undefined, ...dropEmpty(await waitForAddress(client, node, vmid, inputs)) };
     }
-    return { outs: outputsOf(inputs, placement, { status, ...addresses }) };
+    return { outs: outputsOf(inputs, placement, { status, ...addresses }, init) };
   });
 }
 
@@ -638,6 +668,8 @@ export async function readContainer(id: string, olds: ContainerOutputs, oldInput
       mac: net?.hwaddr?.toUpperCase() ?? olds.mac,
       ipv4: addresses.ipv4 ?? (net && typeof net.network.ipv4 === "object" ? stripPrefix(net.network.ipv4.address) : undefined),
       ipv6: addresses.ipv6,
+      kind: kindOf(config.entrypoint),
+      initCommand: initCommandOf(config.entrypoint),
       schemaVersion: SCHEMA_VERSION,
     } as ContainerOutputs;
     return { gone: false, outs: jsonSafe(outs) as unknown as ContainerOutputs };

@@ -2,6 +2,7 @@
 // drift detection. Pure: no I/O. Formats from the PVE API schema (`net[n]`, `rootfs`, `features`,
 // `env`, `tags`, `nameserver`, `searchdomain`, `ssh-public-keys`).
 
+import { isDeepStrictEqual } from "node:util";
 import type { ContainerInputs, NetworkInputs } from "./schema";
 
 export type PveParams = Record<string, string | number>;
@@ -16,6 +17,45 @@ export function parsePropertyString(text: string, defaultKey = "volume"): Record
     else out[part.slice(0, eq)] = part.slice(eq + 1);
   }
   return out;
+}
+
+/**
+ * The keys of each property string the provider writes that the inputs describe. Every other key
+ * (`host-managed`, `type`, `rate`, `link_down`, `mount`, ...) is Proxmox's or an admin's, and an
+ * update keeps it: pve-container's config PUT (src/PVE/API2/LXC/Config.pm -> update_pct_config in
+ * src/PVE/LXC/Config.pm) stores the given string whole, so a key left out is a key removed.
+ * `rootfs` and `mpN` are never written after create (growth goes through `PUT /resize`).
+ */
+export const OWNED_KEYS = {
+  net0: ["name", "bridge", "ip", "gw", "ip6", "gw6", "tag", "firewall", "mtu"],
+  features: ["nesting", "keyctl", "fuse"],
+} as const satisfies Record<string, readonly string[]>;
+
+export const PROPERTY_STRING_KEYS = Object.keys(OWNED_KEYS) as (keyof typeof OWNED_KEYS)[];
+
+const DEFAULT_KEYS: Record<keyof typeof OWNED_KEYS, string> = { net0: "name", features: "unused" };
+
+/** Ordered `[key, value]` pairs of a property string (a bare leading value under `defaultKey`). */
+function propertyEntries(text: string | undefined, defaultKey: string): Array<[string, string]> {
+  return Object.entries(parsePropertyString(text ?? "", defaultKey));
+}
+
+/**
+ * `rendered` laid over `current`: the keys the inputs own come from `rendered` (absent there means
+ * unset), every other key of `current` stays (and wins over `rendered`). When that holds the same keys and values as `current`,
+ * `current` comes back verbatim, so an unchanged value never reads as a change.
+ */
+export function overlayPropertyString(key: keyof typeof OWNED_KEYS, current: string | undefined, rendered: string | undefined): string | undefined {
+  const owned: readonly string[] = OWNED_KEYS[key];
+  const kept = propertyEntries(current, DEFAULT_KEYS[key]).filter(([k]) => !owned.includes(k));
+  const keptKeys = new Set(kept.map(([k]) => k));
+  // A rendered key the inputs do not own (the MAC kept from state) only fills a gap: Proxmox's value wins.
+  const ours = propertyEntries(rendered, DEFAULT_KEYS[key]).filter(([k]) => owned.includes(k) || !keptKeys.has(k));
+  const merged = [...ours, ...kept];
+  if (merged.length === 0) return undefined;
+  const before = parsePropertyString(current ?? "", DEFAULT_KEYS[key]);
+  if (isDeepStrictEqual(Object.fromEntries(merged), before)) return current;
+  return merged.map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 /** `net0`; `hwaddr` is kept on updates, or Proxmox would give the container a new MAC (and a new DHCP lease). */

@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { normaliseApiToken, normaliseEndpoint, normaliseFingerprint } from "../proxmox/connection";
 import { UNKNOWN } from "../hostValues";
+import type { ContainerKind } from "./kind";
 
 /** What the engine sends, during preview, for a value that is not known yet. */
 export { UNKNOWN };
@@ -251,6 +252,10 @@ export interface ContainerOutputs extends Omit<ContainerInputs, "vmid" | "node">
   ostemplate?: string;
   imageDigest?: string;
   identityTag?: string;
+  /** From the config read back (`entrypoint`): an `application` container runs only its image's command. */
+  kind?: ContainerKind;
+  /** What runs as PID 1: the config's `entrypoint`, or /sbin/init. */
+  initCommand?: string;
 }
 
 // --- unknown values (preview) -------------------------------------------------------------------------

@@ -3,11 +3,11 @@
 // left behind remotely by the provider itself, so delete has nothing to do.
 
 import { Client } from "ssh2";
-import { SshConnectError, SshExecError, isLaunchpadError, redact, registerSecret } from "../errors";
-import { sleep } from "../retry";
+import { SshConnectError, SshExecError, ValidationError, isLaunchpadError, redact, registerSecret } from "../errors";
+import { pollUntil } from "../retry";
 import { sha256Fingerprint, withSshSession } from "../ssh";
 import { renderScript } from "./render";
-import type { DeploymentInputs } from "./schema";
+import { applicationContainerProblem, type DeploymentInputs } from "./schema";
 import { openTunnel } from "./tunnel";
 
 /** Where a line of command output goes: the host's console passthrough ends up in Pulumi's log. */
@@ -20,7 +20,7 @@ export const consoleSink: LogSink = (line) => {
 
 /** How much of a failed command's output goes into the error (the whole output was streamed already). */
 const ERROR_OUTPUT_TAIL = 4000;
-const PROBE_DELAY_MS = { initial: 250, max: 3000 };
+const PROBE_DELAY_MS = { initialMs: 250, maxMs: 3000 };
 
 export interface DeploymentRun {
   /** The host key that was trusted (given, recorded before, or seen now for the first time). */
@@ -32,6 +32,9 @@ export interface DeploymentRun {
  * on create without a pinned key, the key presented now is trusted and recorded (TOFU).
  */
 export async function runDeployment(inputs: DeploymentInputs, trusted: string | undefined, label: string, log: LogSink = consoleSink): Promise<DeploymentRun> {
+  // `check` refuses it already; this holds for any caller, before the first connection.
+  const refusal = applicationContainerProblem(inputs);
+  if (refusal) throw new ValidationError([refusal]);
   registerSecret(inputs.privateKey);
   registerSecret(inputs.passphrase);
   for (const value of Object.values(inputs.env)) registerSecret(value);
@@ -86,18 +89,10 @@ export async function runDeployment(inputs: DeploymentInputs, trusted: string | 
  * connection is dropped before authentication.
  */
 export async function waitForHostKey(endpoint: { host: string; port: number }, timeoutMs: number, where: string): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let wait = PROBE_DELAY_MS.initial;
-  for (;;) {
-    try {
-      return await presentedHostKey(endpoint, Math.min(10_000, Math.max(1000, deadline - Date.now())));
-    } catch (error) {
-      if (Date.now() + wait > deadline) {
-        throw new SshConnectError(`${where} did not answer SSH within ${Math.round(timeoutMs / 1000)} s: ${(error as Error).message}`, { cause: error });
-      }
-      await sleep(wait);
-      wait = Math.min(PROBE_DELAY_MS.max, wait * 2);
-    }
+  try {
+    return await pollUntil(Date.now() + timeoutMs, (remaining) => presentedHostKey(endpoint, Math.min(10_000, Math.max(1000, remaining))), PROBE_DELAY_MS);
+  } catch (error) {
+    throw new SshConnectError(`${where} did not answer SSH within ${Math.round(timeoutMs / 1000)} s: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -3,7 +3,8 @@
 
 import { DeploymentInputs, UNKNOWN } from "./schema";
 
-export type ChangeKind = "rerun" | "replace";
+/** `checked`: refused in `check` when wrong, never a reason to run the commands again. */
+export type ChangeKind = "rerun" | "replace" | "checked";
 
 /** Per input: `replace` when it names another container, `rerun` for everything about what runs. */
 export const CHANGE_TABLE: Record<keyof DeploymentInputs, ChangeKind> = {
@@ -19,6 +20,10 @@ export const CHANGE_TABLE: Record<keyof DeploymentInputs, ChangeKind> = {
   jump: "rerun",
   hostKeyFingerprint: "rerun",
   connectTimeoutSeconds: "rerun",
+  // Another kind means another container, which `vmid` already replaces; a stack from before these
+  // inputs existed must not rerun its commands for them.
+  containerKind: "checked",
+  containerInitCommand: "checked",
 };
 
 export interface DeploymentDiff {
@@ -38,6 +43,7 @@ export function diffDeployment(olds: Partial<DeploymentInputs>, news: Partial<Re
   const changed: string[] = [];
   const replaces: string[] = [];
   for (const key of Object.keys(CHANGE_TABLE) as (keyof DeploymentInputs)[]) {
+    if (CHANGE_TABLE[key] === "checked") continue;
     const next = news[key];
     if (next !== UNKNOWN && same(olds[key], next)) continue;
     changed.push(key);

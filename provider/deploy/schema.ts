@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { ProxyHostSchema } from "../proxy/schema";
 import { UNKNOWN, isUnknownAt } from "../hostValues";
+import { sshUnavailableReason } from "../container/kind";
 
 /** What the engine sends, during preview, for a value that is not known yet. */
 export { UNKNOWN };
@@ -63,6 +64,10 @@ export const DeploymentInputsSchema = z.strictObject({
   /** Pinned host key; without it the key seen on the first connection is recorded and pinned. */
   hostKeyFingerprint: fingerprint.optional(),
   connectTimeoutSeconds: z.number().int("must be a whole number").min(1, "must be 1-3600").max(3600, "must be 1-3600").default(DEFAULT_CONNECT_TIMEOUT_SECONDS),
+  /** The container's `kind` (LaunchpadContainer): an application container runs no sshd, so it is refused before any SSH. */
+  containerKind: z.enum(["application", "system"]).optional(),
+  /** The container's `initCommand`, for the refusal's message. */
+  containerInitCommand: z.string().optional(),
 });
 
 export type DeploymentInputs = z.infer<typeof DeploymentInputsSchema>;
@@ -113,9 +118,22 @@ export function parseDeploymentInputs(raw: Record<string, unknown>): DeploymentC
       problems.push({ property, reason: issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message });
     }
   }
+  const refusal = applicationContainerProblem(inputs);
+  if (refusal) problems.push(refusal);
   if (problems.length) return { ok: false, problems };
   // During preview some values are unknown: hand back the raw inputs so the diff sees the markers.
   return { ok: true, inputs: parsed.success && !containsUnknown(inputs) ? (parsed.data as Record<string, unknown>) : inputs };
+}
+
+/**
+ * A deployment needs an SSH server in the container; an application container (an OCI image whose
+ * command is not /sbin/init) runs only that command. Known only once the container exists.
+ */
+export function applicationContainerProblem(inputs: Record<string, unknown>): FieldProblem | undefined {
+  if (inputs.containerKind !== "application") return undefined;
+  const initCommand = typeof inputs.containerInitCommand === "string" ? inputs.containerInitCommand : undefined;
+  const vmid = typeof inputs.vmid === "number" ? inputs.vmid : undefined;
+  return { property: "containerKind", reason: sshUnavailableReason("deploy", { vmid, initCommand }) };
 }
 
 /** Reads inputs already normalized by `check`, or older state, keeping only the input keys. */

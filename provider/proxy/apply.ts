@@ -7,6 +7,7 @@ import { isLaunchpadError, NginxTestError, SshExecError, ValidationError } from 
 import { shellQuote, shScript, withSshSession, type SshSession, type SshTarget } from "../ssh";
 import { allocatePort, claimedStreamPorts, listeningPorts } from "./ports";
 import { renderHtpasswd, sealAccess } from "./access";
+import { waitForSshThroughRoute } from "./probe";
 import { hostLayout, htpasswdPath, renderRoute, renderSharedHttpInclude, routeUrl, sha256 } from "./render";
 import { SCHEMA_VERSION, type HttpRoute, type ProxyHost, type ProxyRouteInputs, type ProxyRouteOutputs } from "./schema";
 
@@ -212,7 +213,7 @@ function sharedFiles(inputs: ProxyRouteInputs): [string, string][] {
 
 export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: string; outs: ProxyRouteOutputs }> {
   const { proxy } = inputs;
-  return withProxyLock(proxy, async (session) => {
+  const created = await withProxyLock(proxy, async (session) => {
     await ensureDirectories(session, proxy);
     let port: number | undefined;
     if (inputs.stream) {
@@ -244,6 +245,22 @@ export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: strin
     await replaceFilesChecked(session, proxy, files, new Map([[path, existing]]));
     return { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content) };
   });
+  await expectSsh(created.id, created.outs);
+  return created;
+}
+
+/**
+ * An SSH route counts as working only once an SSH server answers through it. The route file is in
+ * place by then: a failure reports its id (ErrorResourceInitFailed), so Pulumi keeps tracking it.
+ */
+async function expectSsh(id: string, outs: ProxyRouteOutputs): Promise<void> {
+  const ssh = outs.stream?.ssh;
+  if (!ssh || ssh.timeoutSeconds === 0 || outs.port === undefined) return;
+  try {
+    await waitForSshThroughRoute(outs.proxy, outs.port, outs.stream!.target, ssh.timeoutSeconds);
+  } catch (error) {
+    throw Object.assign(error as Error, { id, properties: JSON.parse(JSON.stringify(outs)), reasons: [(error as Error).message] });
+  }
 }
 
 export async function updateRoute(olds: ProxyRouteOutputs, inputs: ProxyRouteInputs): Promise<ProxyRouteOutputs> {
@@ -254,7 +271,9 @@ export async function updateRoute(olds: ProxyRouteOutputs, inputs: ProxyRouteInp
     const files = new Map([...sharedFiles(inputs), ...(await accessFiles(session, inputs.proxy, inputs.http)), [path, content]]);
     await replaceFilesChecked(session, inputs.proxy, files);
   });
-  return outputsFor(inputs, port, path, content, olds);
+  const outs = outputsFor(inputs, port, path, content, olds);
+  await expectSsh(routeId(inputs.proxy, path), outs);
+  return outs;
 }
 
 /** The route as it is on the host now: gone (undefined), or with the hash of what the file holds. */

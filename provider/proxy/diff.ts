@@ -45,6 +45,8 @@ export const ROUTE_DIFF_TABLE: Readonly<Record<string, FieldEffect>> = {
   "stream.listenPort": "port",
   "stream.portRange": "port",
   "stream.target": "update",
+  // Nothing in the file: an update re-checks that SSH answers through the port.
+  "stream.ssh": "update",
 };
 
 export interface RouteDiff {

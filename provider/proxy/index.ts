@@ -28,6 +28,15 @@ function definedOnly<T>(value: T): T {
   ) as T;
 }
 
+/**
+ * The host does not add `__provider` to an init-failed resource's properties, and a later delete
+ * rebuilds the provider from exactly those properties: put it there.
+ */
+function withProviderText(error: unknown, inputs: Record<string, unknown>): void {
+  const properties = (error as { properties?: Record<string, unknown> })?.properties;
+  if (properties) properties.__provider = inputs.__provider;
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = {
   // The proxy host's credentials travel with each route (secret inputs); nothing to configure.
   async configure() {},
@@ -45,8 +54,13 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs) {
-    const { id, outs } = await createRoute(completeInputs(inputs));
-    return { id, outs: definedOnly(outs) };
+    try {
+      const { id, outs } = await createRoute(completeInputs(inputs));
+      return { id, outs: definedOnly(outs) };
+    } catch (error) {
+      withProviderText(error, inputs);
+      throw error;
+    }
   },
 
   async read(id, props) {
@@ -58,7 +72,12 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(_id, olds, news) {
-    return { outs: definedOnly(await updateRoute(parseStoredRoute(olds), completeInputs(news))) };
+    try {
+      return { outs: definedOnly(await updateRoute(parseStoredRoute(olds), completeInputs(news))) };
+    } catch (error) {
+      withProviderText(error, news);
+      throw error;
+    }
   },
 
   async delete(_id, props) {

@@ -6,6 +6,7 @@ import { isIP } from "net";
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { UNKNOWN, isUnknownAt } from "../hostValues";
+import { sshUnavailableReason } from "../container/kind";
 
 /** What the Pulumi engine sends for a value not known during preview. */
 export { UNKNOWN };
@@ -28,6 +29,8 @@ const RESERVED_HEADERS = ["host", "upgrade", "connection", "x-forwarded-for", "x
 
 export const DEFAULT_CONF_DIR = "/etc/nginx/launchpad";
 export const DEFAULT_PORT_RANGE = { from: 2000, to: 65535 } as const;
+/** A container started moments ago needs a few seconds before its sshd answers. */
+export const DEFAULT_SSH_WAIT_SECONDS = 120;
 
 const hostname = z
   .string()
@@ -151,11 +154,22 @@ export const HttpRouteSchema = z.strictObject({
   access: AccessSchema.optional(),
 });
 
+/** A stream route that carries SSH: it counts as working only once an SSH server answers through it. */
+export const SshExpectationSchema = z.strictObject({
+  /** How long create/update wait for the `SSH-` banner through the route's port; 0 does not wait. */
+  timeoutSeconds: z.number().int("must be a whole number").min(0, "must be 0-3600").max(3600, "must be 0-3600").default(DEFAULT_SSH_WAIT_SECONDS),
+  /** The target container's `kind`: `application` (no sshd) is refused in check, before anything is written. */
+  containerKind: z.enum(["application", "system"]).optional(),
+  /** The target container's `initCommand`, named in that refusal. */
+  containerInitCommand: z.string().optional(),
+});
+
 export const StreamRouteSchema = z.strictObject({
   protocol: z.enum(["tcp", "udp"]),
   listenPort: port.optional(),
   portRange: z.strictObject({ from: port, to: port }).optional(),
   target: z.strictObject({ host, port }),
+  ssh: SshExpectationSchema.optional(),
 });
 
 export const ProxyRouteInputsSchema = z.strictObject({
@@ -210,6 +224,16 @@ function crossFieldProblems(raw: Record<string, unknown>, stored: boolean): Fiel
     const s = stream as Record<string, unknown>;
     if (given(s.listenPort) && given(s.portRange)) {
       problems.push({ property: "stream.portRange", reason: "Only one of `stream.listenPort` and `stream.portRange` can be given" });
+    }
+    const ssh = s.ssh as Record<string, unknown> | undefined;
+    if (ssh && typeof ssh === "object") {
+      if (s.protocol === "udp") problems.push({ property: "stream.ssh", reason: "SSH runs over TCP: give `protocol: \"tcp\"`" });
+      if (ssh.containerKind === "application") {
+        problems.push({
+          property: "stream.ssh.containerKind",
+          reason: sshUnavailableReason("services.ssh", { initCommand: typeof ssh.containerInitCommand === "string" ? ssh.containerInitCommand : undefined }),
+        });
+      }
     }
     const range = s.portRange as Record<string, unknown> | undefined;
     if (range && typeof range.from === "number" && typeof range.to === "number" && range.from > range.to) {

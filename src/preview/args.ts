@@ -27,8 +27,13 @@ export interface PreviewServicesArgs {
   readonly tcp?: Record<string, pulumi.Input<number> | StreamServiceArgs>;
   /** UDP services by name, as `tcp`. @default {} */
   readonly udp?: Record<string, pulumi.Input<number> | StreamServiceArgs>;
-  /** A public TCP port to the container's sshd (port 22): `sshCommand` then reads `ssh -p <port> root@<proxy>`. @default false */
-  readonly ssh?: boolean | { readonly listenPort?: pulumi.Input<number> };
+  /**
+   * A public TCP port to the container's sshd (port 22): `sshCommand` then reads `ssh -p <port> root@<proxy>`.
+   * The route counts as created once an SSH server answers through it (`timeoutSeconds`, 0: no wait).
+   * An application container (an OCI app image, `kind: "application"`) has no sshd: asking for this fails.
+   * @default false
+   */
+  readonly ssh?: boolean | { readonly listenPort?: pulumi.Input<number>; readonly timeoutSeconds?: pulumi.Input<number> };
 }
 
 /** The nginx proxy host: how to reach it over SSH (as a ProxyRoute's `proxy`), plus what the public sees. */

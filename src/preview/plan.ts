@@ -21,7 +21,11 @@ const PROXMOX_USER = /^[^\s:/@]{1,64}@[A-Za-z][A-Za-z0-9.\-_]{1,31}$/;
 
 export type PlannedRoute =
   | { suffix: "http"; kind: "http"; port: pulumi.Input<number> }
-  | { suffix: string; kind: "stream"; protocol: "tcp" | "udp"; service: string; port: pulumi.Input<number>; listenPort?: pulumi.Input<number> };
+  | {
+    suffix: string; kind: "stream"; protocol: "tcp" | "udp"; service: string; port: pulumi.Input<number>; listenPort?: pulumi.Input<number>;
+    /** The SSH route only: how long it waits for an SSH server to answer through it. */
+    sshTimeoutSeconds?: pulumi.Input<number>;
+  };
 
 export interface PreviewPlan {
   /** The preview's name: hostname and the first label of its public name. */
@@ -107,8 +111,12 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
   if (services.ssh) {
     if (services.tcp && "ssh" in services.tcp) problems.push({ property: "services.tcp.ssh", reason: "Only one of `services.ssh` and `services.tcp.ssh` can be given" });
     const listenPort = typeof services.ssh === "object" ? services.ssh.listenPort : undefined;
+    const sshTimeoutSeconds = typeof services.ssh === "object" ? services.ssh.timeoutSeconds : undefined;
     checkPort(problems, "services.ssh.listenPort", listenPort);
-    routes.push({ suffix: "ssh", kind: "stream", protocol: "tcp", service: "ssh", port: SSH_SERVICE_PORT, listenPort });
+    if (isPlain(sshTimeoutSeconds) && (!Number.isInteger(sshTimeoutSeconds) || sshTimeoutSeconds < 0 || sshTimeoutSeconds > 3600)) {
+      problems.push({ property: "services.ssh.timeoutSeconds", reason: "must be a whole number of seconds, 0-3600" });
+    }
+    routes.push({ suffix: "ssh", kind: "stream", protocol: "tcp", service: "ssh", port: SSH_SERVICE_PORT, listenPort, sshTimeoutSeconds });
   }
   if (args.proxy?.acme && args.proxy.tls !== "acme") problems.push({ property: "proxy.acme", reason: "is only used with `proxy.tls` \"acme\"" });
   if (routes.length > 0) {

@@ -136,6 +136,10 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
             protocol: route.protocol,
             ...(route.listenPort !== undefined ? { listenPort: route.listenPort } : proxy!.portRange !== undefined ? { portRange: proxy!.portRange } : {}),
             target: { host: upstream, port: route.port },
+            // Working only once sshd answers through it; an app image's container is refused before anything is written.
+            ...(route.suffix === "ssh"
+              ? { ssh: { timeoutSeconds: route.sshTimeoutSeconds, containerKind: container.kind, containerInitCommand: container.initCommand } }
+              : {}),
           },
         }, { parent: this });
     }
@@ -163,6 +167,9 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
         jump: plan.deployVia === "proxy" ? jumpOf(proxySsh!) : undefined,
         hostKeyFingerprint: deploy?.hostKeyFingerprint,
         connectTimeoutSeconds: deploy?.connectTimeoutSeconds,
+        // An app image's container is refused here, before any SSH, and stays in state as it is.
+        containerKind: container.kind,
+        containerInitCommand: container.initCommand,
       }, { parent: this });
     }
 

@@ -9,7 +9,7 @@ import * as path from "path";
 import { systemImage } from "../../devstack/images";
 import { Registry, startRegistry } from "../../devstack/registry";
 import { ProxmoxClient } from "../../provider/proxmox";
-import { startSandbox, type Sandbox } from "../../sandbox";
+import { startSandbox, type Sandbox, type SandboxOptions } from "../../sandbox";
 import { deriveRole, OWNER_ROLE, PROVIDER_CALLS } from "../../sandbox/leastPrivilege";
 import { requireBinary } from "../support/binaries";
 import { TestEngine, type TestEngineOptions } from "../support/engine";
@@ -40,7 +40,7 @@ export interface World {
   images: { one: string; two: string };
 }
 
-export async function startWorld(context: Mocha.Context, backend: "memory" | "lxc"): Promise<World> {
+export async function startWorld(context: Mocha.Context, backend: "memory" | "lxc", sandboxOptions: Pick<SandboxOptions, "ociImages"> = {}): Promise<World> {
   const world: Partial<World> = { engines: [] };
   try {
     world.nginx = await startNginx(context);
@@ -55,7 +55,7 @@ export async function startWorld(context: Mocha.Context, backend: "memory" | "lx
       world.images = { one: await world.registry.push(image, "1"), two: await world.registry.push(image, "2") };
     }
     const trust = world.registry ? { certDir: world.registry.certDir, authFile: world.registry.authFile } : undefined;
-    world.sandbox = await startSandbox({ backend, taskDurationsMs: TASKS, registryTrust: trust });
+    world.sandbox = await startSandbox({ ...sandboxOptions, backend, taskDurationsMs: TASKS, registryTrust: trust });
     assert.strictEqual(world.sandbox.backendKind, backend, `the sandbox runs on the ${backend} backend`);
     world.client = new ProxmoxClient({ endpoint: world.sandbox.endpoint, apiToken: world.sandbox.apiToken, fingerprint: world.sandbox.fingerprint });
     // The owner the programs hand their containers to; PVE refuses an ACL for a user that does not exist.
@@ -158,9 +158,10 @@ export const ops = (result: { operations: Array<{ name: string; op: string }> })
   Object.fromEntries(result.operations.map((o) => [o.name, o.op]));
 
 /** GET through the proxy's HTTPS port with the preview's name (SNI and Host), trusting the test certificate. */
-export function getThroughProxy(world: World, hostname: string, urlPath: string): Promise<{ status: number; body: string }> {
+export function getThroughProxy(world: World, hostname: string, urlPath: string, options: { newConnection?: boolean } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = https.request({
+      ...(options.newConnection ? { agent: false } : {}),
       host: "127.0.0.1", port: world.nginx.httpsPort, path: urlPath, method: "GET", servername: hostname,
       headers: { Host: hostname }, ca: fs.readFileSync(world.nginx.certificate), timeout: 10_000,
     }, (response) => {

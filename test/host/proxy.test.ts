@@ -7,7 +7,7 @@ import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ProxyRoute } from "../../src/proxyRoute";
-import { isSecretWire, TestEngine } from "../support/engine";
+import { EngineError, isSecretWire, TestEngine } from "../support/engine";
 import { DynamicProviderHost } from "../support/host";
 import { startNginx, type TestNginx } from "../support/nginx";
 import { eventually, tcpEcho } from "../support/probes";
@@ -142,6 +142,47 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
       for (const r of results) await r.host.delete(r.urn, r.id, r.outs, r.outs);
       await probe.destroy();
       await probe.close();
+    }
+    assert.deepStrictEqual(fs.readdirSync(`${nginx!.confDir}/stream`), []);
+  });
+
+  it("an SSH route counts as created only once an SSH server answers through it; a dead one stays tracked; an app container is refused before any write", async () => {
+    const silent = await echoServer(); // accepts, but sends no banner
+    const range = { from: 31000 + (process.pid % 100) * 10, to: 31999 };
+    const sshEngine = new TestEngine({ project: "launchpad-proxy", stack: "ssh-route" });
+    const route = (name: string, target: { host: string; port: number }, ssh: Record<string, unknown>) =>
+      new ProxyRoute(name, { proxy: proxyArgs(), stream: { protocol: "tcp", portRange: range, target, ssh } });
+    try {
+      // A real sshd behind the route: the banner comes through nginx, the create returns.
+      const live = await sshEngine.up(() => { route("live", { host: sshd!.host, port: sshd!.port }, { containerKind: "system", containerInitCommand: "/sbin/init" }); });
+      assert.deepStrictEqual(live.operations.map((o) => `${o.name}:${o.op}`), ["live:create"]);
+
+      // Nothing speaks SSH behind it: the create fails after its deadline, and the route file, which
+      // is in place, stays in state (ErrorResourceInitFailed) for the next up or destroy.
+      const dead = await sshEngine.up(() => {
+        route("live", { host: sshd!.host, port: sshd!.port }, { containerKind: "system", containerInitCommand: "/sbin/init" });
+        route("dead", { host: "127.0.0.1", port: silent }, { timeoutSeconds: 2 });
+      }).then(() => undefined, (e: unknown) => e as EngineError);
+      assert.ok(dead instanceof EngineError, "the up fails");
+      assert.match(dead.message, /no SSH server answered through 127\.0\.0\.1:\d+ \(routed to 127\.0\.0\.1:\d+\) within 2 s/);
+      const tracked = sshEngine.state.find((r) => r.name === "dead");
+      assert.ok(tracked?.id && tracked.initErrors?.length, "the route that exists is tracked");
+      assert.ok(fs.existsSync(String((sshEngine.resource("dead")!.plainOutputs as Record<string, unknown>).configPath)));
+
+      // An application container behind it: refused in check, nothing written, nothing waited for.
+      const before = fs.readdirSync(`${nginx!.confDir}/stream`).sort();
+      const refused = await sshEngine.up(() => {
+        route("live", { host: sshd!.host, port: sshd!.port }, { containerKind: "system", containerInitCommand: "/sbin/init" });
+        route("app", { host: "127.0.0.1", port: 22 }, { containerKind: "application", containerInitCommand: "node server.js" });
+      }).then(() => undefined, (e: unknown) => e as EngineError);
+      assert.ok(refused instanceof EngineError);
+      const failure = refused.failures.find((f) => f.urn.endsWith("::app"));
+      assert.deepStrictEqual(failure?.checkFailures?.map((f) => f.property), ["stream.ssh.containerKind"]);
+      assert.match(failure!.message, /`services\.ssh`.*application container.*`node server\.js`.*system image/);
+      assert.deepStrictEqual(fs.readdirSync(`${nginx!.confDir}/stream`).sort(), before, "no file for the refused route");
+    } finally {
+      await sshEngine.destroy().catch(() => undefined);
+      await sshEngine.close();
     }
     assert.deepStrictEqual(fs.readdirSync(`${nginx!.confDir}/stream`), []);
   });

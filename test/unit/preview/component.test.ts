@@ -31,7 +31,7 @@ describe("PreviewEnvironment (setMocks)", () => {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         const inputs = args.inputs;
         let state: Record<string, any> = { ...inputs };
-        if (args.type.endsWith("launchpad:Container")) state = { ...inputs, vmid: 123, node: "pve1", ipv4: "10.0.0.5", status: "running" };
+        if (args.type.endsWith("launchpad:Container")) state = { ...inputs, vmid: 123, node: "pve1", ipv4: "10.0.0.5", status: "running", kind: "system", initCommand: "/sbin/init" };
         if (args.type.endsWith("launchpad:ProxyRoute")) state = plain(inputs.http) ? { ...inputs, url: `https://${plain(inputs.http).hostname}` } : { ...inputs, port: nextPort++ };
         if (args.type.endsWith("launchpad:DeployKey")) state = { ...inputs, ...generateDeployKey("mock") };
         if (args.type.endsWith("launchpad:ContainerDeployment")) state = { ...inputs, deployedRevision: plain(inputs.revision) };
@@ -77,7 +77,11 @@ describe("PreviewEnvironment (setMocks)", () => {
     });
     assert.ok(isSecret(byName["preview-http"].inputs.proxy) || !("publicAddress" in plain(http.proxy)), "the route gets only the SSH part of the proxy settings");
     assert.ok(!("tls" in plain(http.proxy)) && !("publicAddress" in plain(http.proxy)));
-    assert.deepStrictEqual(plain(byName["preview-ssh"].inputs.stream), { protocol: "tcp", target: { host: "10.0.0.5", port: 22 } });
+    assert.deepStrictEqual(plain(byName["preview-ssh"].inputs.stream), {
+      protocol: "tcp", target: { host: "10.0.0.5", port: 22 },
+      // The route waits for sshd, and is refused for an application container: it learns the container's kind.
+      ssh: { containerKind: "system", containerInitCommand: "/sbin/init" },
+    });
     assert.deepStrictEqual(plain(byName["preview-tcp-postgres"].inputs.stream), { protocol: "tcp", target: { host: "10.0.0.5", port: 5432 } });
 
     assert.strictEqual(outputs.url, "https://acme-shop-feature-x.preview.example.com");

@@ -139,3 +139,25 @@ describe("ProxmoxPermission inputs and diff", () => {
     assert.deepStrictEqual(diffPermission(olds, { ...olds, connection: { endpoint: "https://x:8006" } }), { changes: false, replaces: [] });
   });
 });
+
+describe("ContainerDeployment on an application container", () => {
+  it("is refused in check, naming the field, the image's entrypoint and what to use instead", () => {
+    const result = parseDeploymentInputs({ ...valid, vmid: 131, containerKind: "application", containerInitCommand: "node /srv/server.js" });
+    assert.ok(!result.ok);
+    assert.strictEqual(result.problems.length, 1);
+    const [problem] = result.problems;
+    assert.strictEqual(problem.property, "containerKind");
+    assert.match(problem.reason, /^`deploy` runs its commands over SSH inside the container, but CT 131 is an application container: its image's entrypoint `node \/srv\/server\.js`/);
+    assert.match(problem.reason, /system image .* or a `template`\/`clone`, or bake the code into the image/);
+  });
+
+  it("a system container, or a kind not known yet (preview), passes", () => {
+    assert.ok(parseDeploymentInputs({ ...valid, containerKind: "system", containerInitCommand: "/sbin/init" }).ok);
+    assert.ok(parseDeploymentInputs({ ...valid, containerKind: UNKNOWN, containerInitCommand: UNKNOWN }).ok);
+  });
+
+  it("the container's kind never reruns the commands by itself (state from before it was an input)", () => {
+    const olds = { ...valid, port: 22, user: "root", env: {}, connectTimeoutSeconds: 120, vmid: 101 };
+    assert.deepStrictEqual(diffDeployment(olds, { ...olds, containerKind: "system", containerInitCommand: "/sbin/init" }).changes, false);
+  });
+});

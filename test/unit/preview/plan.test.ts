@@ -38,7 +38,7 @@ describe("planPreview", () => {
       services: { http: 8080, tcp: { postgres: 5432, redis: { port: 6379, listenPort: 16379 } }, udp: { dns: 53 }, ssh: true },
     });
     assert.deepStrictEqual(plan.routes.map((r) => r.suffix), ["http", "tcp-postgres", "tcp-redis", "udp-dns", "ssh"]);
-    assert.deepStrictEqual(plan.routes.find((r) => r.suffix === "ssh"), { suffix: "ssh", kind: "stream", protocol: "tcp", service: "ssh", port: 22, listenPort: undefined });
+    assert.deepStrictEqual(plan.routes.find((r) => r.suffix === "ssh"), { suffix: "ssh", kind: "stream", protocol: "tcp", service: "ssh", port: 22, listenPort: undefined, sshTimeoutSeconds: undefined });
     assert.deepStrictEqual(plan.routes.find((r) => r.suffix === "tcp-redis"), { suffix: "tcp-redis", kind: "stream", protocol: "tcp", service: "redis", port: 6379, listenPort: 16379 });
     assert.deepStrictEqual(plan.children, ["container", "http", "tcp-postgres", "tcp-redis", "udp-dns", "ssh"]);
   });

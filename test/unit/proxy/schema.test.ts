@@ -134,4 +134,17 @@ describe("proxy route schema", () => {
     raw.http.hostname = "a;b";
     assert.deepStrictEqual(problemsOf(raw).map((p) => p.property), ["http.hostname"]);
   });
+
+  it("an SSH stream route: waits 120 s by default, refuses UDP and an application container (naming services.ssh and the entrypoint)", () => {
+    const outcome = parseRouteInputs({ ...rawStream(), stream: { ...rawStream().stream, ssh: { containerKind: "system" } } });
+    assert.ok(outcome.ok && outcome.complete);
+    assert.strictEqual((outcome.inputs as any).stream.ssh.timeoutSeconds, 120);
+    const app = problemsOf({ ...rawStream(), stream: { ...rawStream().stream, ssh: { containerKind: "application", containerInitCommand: "nginx -g 'daemon off;'" } } });
+    assert.deepStrictEqual(app.map((p) => p.property), ["stream.ssh.containerKind"]);
+    assert.match(app[0].reason, /`services\.ssh`.*application container.*`nginx -g 'daemon off;'`/);
+    const udp = problemsOf({ ...rawStream(), stream: { ...rawStream().stream, protocol: "udp", ssh: {} } });
+    assert.deepStrictEqual(udp.map((p) => p.property), ["stream.ssh"]);
+    const unknown = parseRouteInputs({ ...rawStream(), stream: { ...rawStream().stream, ssh: { containerKind: UNKNOWN } } });
+    assert.ok(unknown.ok, "a kind not known yet (preview) is not judged");
+  });
 });
