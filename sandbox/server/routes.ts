@@ -220,6 +220,8 @@ function listTasks(cluster: Cluster, params: Params): unknown[] {
   if (params.typefilter !== undefined) tasks = tasks.filter((task) => task.type === String(params.typefilter));
   if (params.userfilter !== undefined) tasks = tasks.filter((task) => task.user.includes(String(params.userfilter)));
   if (bool(params.errors)) tasks = tasks.filter((task) => task.exitstatus !== undefined && task.exitstatus !== "OK");
+  if (params.since !== undefined) tasks = tasks.filter((task) => task.starttime >= int(params.since));
+  if (params.until !== undefined) tasks = tasks.filter((task) => task.starttime <= int(params.until));
   const start = params.start !== undefined ? int(params.start) : 0;
   const limit = params.limit !== undefined ? int(params.limit) : 50;
   return tasks.slice(start, start + limit).map((task) => {
@@ -230,6 +232,8 @@ function listTasks(cluster: Cluster, params: Params): unknown[] {
     if (task.status === "stopped") {
       entry.status = task.exitstatus;
       entry.endtime = task.endtime;
+    } else {
+      entry.status = "RUNNING"; // PVE::API2::Tasks node_tasks, for an active task
     }
     return entry;
   });
