@@ -103,3 +103,51 @@ export function createAttemptsByHostname(requests: ReadonlyArray<LoggedRequest &
   }
   return [...counts.values()].sort((a, b) => b - a);
 }
+
+/** A seeded PRNG (mulberry32): the same seed gives the same durations on every machine. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */
+export const DURATION_SPREAD = 0.25;
+
+/** One run's task durations, drawn around the means (whole ms), so no poll schedule can be tuned to round numbers. */
+export function drawTimes(means: TaskTimes, random: () => number): TaskTimes {
+  const draw = (mean: number) => Math.round(mean * (1 - DURATION_SPREAD + 2 * DURATION_SPREAD * random()));
+  return { createMs: draw(means.createMs), startMs: draw(means.startMs), ipMs: draw(means.ipMs), pullMs: draw(means.pullMs) };
+}
+
+/** What the sandbox recorded (see `Sandbox.timeline`): tasks with their real start and end, starts with their address time. */
+export interface Timeline {
+  tasks: ReadonlyArray<{ type: string; id: string; startedMs: number; endedMs?: number }>;
+  starts: ReadonlyArray<{ vmid: number; startedMs: number; leasedMs: number }>;
+}
+
+/**
+ * The time the sandbox really spent on one container's create-to-address path: its (last) create task,
+ * its start task and the delay until its address showed, as they happened. NaN when one is missing.
+ */
+export function actualCriticalPathMs(timeline: Timeline, vmid: number, pulls = 0): number {
+  const last = <T>(items: readonly T[]) => items[items.length - 1];
+  const id = String(vmid);
+  const create = last(timeline.tasks.filter((t) => (t.type === "vzcreate" || t.type === "vzclone") && t.id === id && t.endedMs !== undefined));
+  const start = last(timeline.tasks.filter((t) => t.type === "vzstart" && t.id === id && t.endedMs !== undefined));
+  const lease = last(timeline.starts.filter((s) => s.vmid === vmid));
+  if (!create || !start || !lease) return NaN;
+  return pulls + (create.endedMs! - create.startedMs) + (start.endedMs! - start.startedMs) + (lease.leasedMs - lease.startedMs);
+}
+
+/** Median, min and max, rounded to whole ms. */
+export function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  const finite = values.filter(Number.isFinite);
+  if (!finite.length) return { median: NaN, min: NaN, max: NaN };
+  return { median: round(median(finite)), min: round(Math.min(...finite)), max: round(Math.max(...finite)) };
+}
