@@ -87,7 +87,16 @@ export function delay(
   random: () => number = Math.random,
 ): number {
   if (attempt > policy.limit || !isRetryable(error, context, policy)) return 0;
-  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return backoffMs(attempt, policy, random);
+}
+
+/** The backoff itself: `baseDelayMs x factor^(attempt - 1)` (factor 2 by default), capped, `jitter` of it randomised; at least 1. */
+export function backoffMs(
+  attempt: number,
+  policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs" | "jitter"> & { factor?: number },
+  random: () => number = Math.random,
+): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * (policy.factor ?? 2) ** Math.max(0, attempt - 1));
   const jittered = exponential * (1 - policy.jitter) + exponential * policy.jitter * random();
   return Math.max(1, Math.round(jittered));
 }
