@@ -152,18 +152,13 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Time (ms) the threads of process `pid` have spent runnable but waiting for a CPU (each thread's `/proc/PID/task/TID/schedstat`, field 2); NaN off Linux. */
-function runQueueWaitMs(pid: number | "self"): number {
+/**
+ * Time (ms) the main thread of process `pid` (its event loop) has spent runnable but waiting for a CPU:
+ * `/proc/PID/task/PID/schedstat`, field 2. That wait delays every request and answer it handles. NaN off Linux.
+ */
+function runQueueWaitMs(pid: number): number {
   try {
-    let ns = 0;
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]);
-      } catch {
-        // The thread ended meanwhile.
-      }
-    }
-    return ns / 1e6;
+    return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
   } catch {
     return NaN;
   }
@@ -183,12 +178,12 @@ function timeCreates(): { calls: CreateCall[]; restore(): void } {
   const original = DynamicProviderHost.prototype.create;
   DynamicProviderHost.prototype.create = async function (this: DynamicProviderHost, ...args: Parameters<typeof original>) {
     const pid = (this as unknown as { child: { pid: number } }).child.pid;
-    const [hostBefore, selfBefore] = [runQueueWaitMs(pid), runQueueWaitMs("self")];
+    const [hostBefore, selfBefore] = [runQueueWaitMs(pid), runQueueWaitMs(process.pid)];
     const started = performance.now();
     try {
       return await original.apply(this, args);
     } finally {
-      calls.push({ urn: args[0], ms: performance.now() - started, hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs("self") - selfBefore });
+      calls.push({ urn: args[0], ms: performance.now() - started, hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs(process.pid) - selfBefore });
     }
   };
   return { calls, restore: () => { DynamicProviderHost.prototype.create = original; } };

@@ -75,7 +75,7 @@ export interface TimedRequest extends LoggedRequest {
 export interface CreatePhases {
   /** First request to the create POST: reading the cluster, storages, the next vmid. */
   prepareMs: number;
-  /** Create POST to start POST: the create task and noticing it finished. */
+  /** Create POST to start POST (or, with start=1, to the task-list read for the vzstart task): the create task and noticing it finished. */
   createMs: number;
   /** Start POST to the first `/interfaces` read: the start task and noticing it finished. */
   startMs: number;
@@ -89,7 +89,8 @@ export function createPhases(requests: readonly TimedRequest[]): CreatePhases {
   const first = requests.length ? Math.min(...requests.map((r) => r.startMs)) : NaN;
   const end = requests.length ? Math.max(...requests.map((r) => r.startMs + r.durationMs)) : NaN;
   const createPost = at((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status === 200);
-  const startPost = at((r) => r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200);
+  // A create with start=1 has no start POST: its milestone is the task-list read that finds the vzstart task.
+  const startPost = at((r) => (r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200) || (r.method === "GET" && /^\/nodes\/[^/]+\/tasks$/.test(r.path)));
   const firstInterfaces = at((r) => r.method === "GET" && /\/interfaces$/.test(r.path));
   return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: firstInterfaces - startPost, ipMs: end - firstInterfaces };
 }
