@@ -8,6 +8,7 @@ import { startSandbox, type RequestLogEntry, type Sandbox, type SchemaViolation 
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
 import { EngineError, TestEngine } from "../test/support/engine";
+import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { DynamicProviderHost } from "../test/support/host";
 import {
   actualCriticalPathMs, createAttemptsByHostname, createPhases, criticalPathMs, drawTimes, duplicates, median, refusedCreates, requestBreakdown, round,
@@ -20,6 +21,8 @@ export interface ContainerBenchOptions {
   seed: number;
   /** A checkout of an older build (its `dist/` built, its node_modules linked): single creates alternate between it and this one. */
   baselineRoot?: string;
+  /** Single runs that also create+start one container with Ansible (alternating with ours); 0 for none. */
+  ansibleRuns: number;
   /** Single creates to take the median of. */
   runs: number;
   /** Sizes of the parallel runs (N resources in one program, one host). */
@@ -102,7 +105,7 @@ export interface ContainerBenchReport {
   deleteRequests: number;
   parallel: ParallelFigures[];
   /** Ansible's `community.general.proxmox` create+start on the same sandbox, alternating with ours; `skipped` says why not. */
-  ansible?: { overheadMs?: number; ratio?: number; skipped?: string };
+  ansible?: { overheadMs?: number; ratio?: number; runs?: number[]; skipped?: string };
   image?: ImageFigures;
   /** Requests the official schema rejected, over every sandbox of the run (should be 0), and the first few. */
   schemaViolations: number;
@@ -262,8 +265,26 @@ const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadM
  * Single creates, one at a time, each with durations drawn for it; with a baseline build, each run
  * creates once with it and once with ours (alternating which goes first), on the same sandbox.
  */
-async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[], random: () => number): Promise<Pick<ContainerBenchReport, "single" | "baseline" | "noop" | "deleteRequests">> {
+async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[], random: () => number): Promise<Pick<ContainerBenchReport, "single" | "baseline" | "noop" | "deleteRequests" | "ansible">> {
   const sandbox = await sandboxFor(options);
+  const ansibleSkipped = options.ansibleRuns > 0 ? ansibleSkipReason(options.log) : "Ansible comparison skipped: --ansible-runs 0";
+  if (ansibleSkipped) options.log(ansibleSkipped);
+  const ansibleOverheads: number[] = [];
+  /** Ansible's create+start: from its first request to its last answer (its own start-up excluded), minus the tasks' actual times. */
+  const ansibleOnce = async (run: number) => {
+    const drawn = drawTimes(options.times, random);
+    sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs }, ipDelayMs: drawn.ipMs });
+    const vmid = 5000 + run;
+    sandbox.resetRequests();
+    await ansibleCreateStart(sandbox, vmid, options.nodes[0]);
+    const first = Math.min(...sandbox.requests.map((r) => r.time.getTime()));
+    const last = Math.max(...sandbox.requests.map((r) => r.time.getTime() + r.durationMs));
+    const timeline = sandbox.timeline();
+    const task = (type: string) => timeline.tasks.filter((t) => t.type === type && t.id === String(vmid)).at(-1)!;
+    const actual = task("vzcreate").endedMs! - task("vzcreate").startedMs + task("vzstart").endedMs! - task("vzstart").startedMs;
+    ansibleOverheads.push(last - first - actual);
+    options.log(`ansible create+start ${run}: drawn ${drawn.createMs}/${drawn.startMs} ms, ${last - first} ms from first request to last answer, overhead ${round(last - first - actual)} ms, ${sandbox.requests.length} requests`);
+  };
   const single = emptySingle();
   const baseline = options.baselineRoot ? emptySingle() : undefined;
   let noop: ContainerBenchReport["noop"] = { requests: NaN, operations: [], hostCalls: {} };
@@ -313,7 +334,10 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   try {
     for (let run = 1; run <= options.runs; run++) {
       if (baseline && run % 2 === 0) await once(run, baseline, "before", options.baselineRoot);
+      const ansibleHere = !ansibleSkipped && run <= options.ansibleRuns;
+      if (ansibleHere && run % 2 === 0) await ansibleOnce(run);
       await once(run, single, "single");
+      if (ansibleHere && run % 2 === 1) await ansibleOnce(run);
       if (baseline && run % 2 === 1) await once(run, baseline, "before", options.baselineRoot);
     }
   } finally {
@@ -322,7 +346,9 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   for (const figures of [single, baseline]) {
     if (figures) figures.criticalPathMs = round(median(figures.drawn.map((d) => criticalPathMs(d, false))));
   }
-  return { single, baseline, noop, deleteRequests };
+  const ansibleMs = spread(ansibleOverheads).median;
+  const ansible = ansibleSkipped ? { skipped: ansibleSkipped } : { overheadMs: ansibleMs, ratio: round(spread(single.overheadMs).median / ansibleMs, 2), runs: ansibleOverheads.map((ms) => round(ms)) };
+  return { single, baseline, noop, deleteRequests, ansible };
 }
 
 async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall[], random: () => number, n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
@@ -431,7 +457,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   process.on("unhandledRejection", onRejection);
   schemaRejections.splice(0);
   try {
-    const { single, baseline, noop, deleteRequests } = await singleCreates(options, timing.calls, random);
+    const { single, baseline, noop, deleteRequests, ansible } = await singleCreates(options, timing.calls, random);
     const singleWallMs = median(single.upWallMs);
     const parallel: ParallelFigures[] = [];
     for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.calls, random, n, "one program", singleWallMs));
@@ -442,6 +468,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     return {
       single,
       baseline,
+      ansible,
       createOverheadMs: spread(single.overheadMs).median,
       noop,
       deleteRequests,

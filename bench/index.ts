@@ -16,6 +16,7 @@ const USAGE = `Usage: npm run bench -- [flags]
   --parallel LIST  sizes of the parallel runs, N resources in one program (default 10,50)
   --stacks LIST    sizes to run also as N separate stacks at once (default 10,50; "none" to skip)
   --runs N         single creates to take the median of (default 10)
+  --ansible-runs N single runs that also create+start with Ansible, alternating with ours (default 5; 0 for none)
   --baseline DIR   a checkout of an older build (built, node_modules linked): its single creates alternate with ours
   --nodes N        cluster nodes (default 3)
   --no-image       skip the OCI image figures
@@ -24,6 +25,7 @@ const USAGE = `Usage: npm run bench -- [flags]
 export interface BenchParameters extends TaskTimes {
   seed: number;
   baseline?: string;
+  ansibleRuns: number;
   quick: boolean;
   parallel: number[];
   stacks: number[];
@@ -35,7 +37,7 @@ export interface BenchParameters extends TaskTimes {
 /** Flags to parameters; throws with the usage on anything it does not understand. */
 export function parseFlags(argv: readonly string[]): BenchParameters {
   const p: BenchParameters = {
-    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true,
+    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true,
   };
   const number = (flag: string, value: string | undefined, min: number) => {
     const n = Number(value);
@@ -58,6 +60,7 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
       case "--pull-ms": p.pullMs = number(name, value(), 0); break;
       case "--seed": p.seed = number(name, value(), 0); break;
       case "--baseline": p.baseline = value(); break;
+      case "--ansible-runs": p.ansibleRuns = number(name, value(), 0); break;
       case "--quick": p.quick = true; break;
       case "--parallel": p.parallel = list(name, value()); break;
       case "--stacks": p.stacks = list(name, value()); break;
@@ -148,7 +151,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
       ["provider overhead (RPC - actual task and address times)", `${fmtSpread(single.overheadMs)}  (runs: ${single.overheadMs.map((ms) => round(ms)).join(", ")})`],
       ...(report.baseline ? [["baseline build, same runs: overhead", `${fmtSpread(report.baseline.overheadMs)}; ${median(report.baseline.requests)} requests per create`] as [string, string]] : []),
-      ...(report.ansible ? [["Ansible community.general.proxmox create+start", report.ansible.skipped ?? `overhead ${report.ansible.overheadMs} ms; ours / Ansible's ${report.ansible.ratio}`] as [string, string]] : []),
+      ...(report.ansible ? [["Ansible community.general.proxmox create+start", report.ansible.skipped ?? `overhead ${report.ansible.overheadMs} ms (runs: ${report.ansible.runs?.join(", ")}); ours / Ansible's ${report.ansible.ratio}`] as [string, string]] : []),
       ["whole up (host start, check, create)", `${round(median(single.upWallMs))} ms  (runs: ${single.upWallMs.map((ms) => round(ms)).join(", ")})`],
       ["provider host CPU (start-up included)", `${round(median(single.hostCpuMs))} ms`],
       ["requests per create", `${median(single.requests)}  (runs: ${single.requests.join(", ")})`],
@@ -218,6 +221,7 @@ async function main(): Promise<void> {
     times: parameters,
     seed: parameters.seed,
     baselineRoot: parameters.baseline,
+    ansibleRuns: parameters.ansibleRuns,
     runs: parameters.runs,
     parallel: parameters.parallel,
     stacks: parameters.stacks,

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real servers the tests and the demo start on loopback:
 # nginx (proxy host), OpenSSH (the proxy host's and the containers' SSH), PowerDNS with its
-# SQLite backend, LXC (real containers for the sandbox), and the tools they are driven with.
+# SQLite backend, LXC (real containers for the sandbox), and the tools they are driven with;
+# Ansible with proxmoxer, the bench's yardstick.
 # Idempotent; needs root. Services are installed, never started: the tests start their own.
 set -euo pipefail
 packages=(nginx-light libnginx-mod-stream openssh-server openssh-client pdns-server pdns-backend-sqlite3 sqlite3
-  lxc iproute2 iptables dnsutils util-linux procps curl openssl ca-certificates rsync)
+  lxc iproute2 iptables dnsutils util-linux procps curl openssl ca-certificates rsync
+  ansible python3-proxmoxer python3-requests)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
