@@ -67,9 +67,11 @@ export interface ExpectingSchedule {
   readonly sparseMs: number;
   /** After the window: backoff from `denseMs` by this factor up to `sparseMs`. @default 1.5 */
   readonly factor: number;
+  /** Probes a window gets at most: a wide window (little known) is probed less densely. @default 12 */
+  readonly windowProbes: number;
 }
 
-export const DEFAULT_EXPECTING: ExpectingSchedule = { denseMs: 40, sparseMs: 2_000, factor: 1.5 };
+export const DEFAULT_EXPECTING: ExpectingSchedule = { denseMs: 40, sparseMs: 2_000, factor: 1.5, windowProbes: 12 };
 
 /**
  * Dense probes around the expected end, sparse ones elsewhere: before the window, half the way to its
@@ -78,13 +80,14 @@ export const DEFAULT_EXPECTING: ExpectingSchedule = { denseMs: 40, sparseMs: 2_0
 export function expecting(expectation: Expectation, policy: ExpectingSchedule = DEFAULT_EXPECTING): PollSchedule {
   const opens = Math.max(0, expectation.expectedMs - expectation.spreadMs);
   const closes = expectation.expectedMs + expectation.spreadMs;
+  const dense = Math.max(policy.denseMs, Math.round((closes - opens) / policy.windowProbes));
   let late = 0;
   return (_probes, elapsedMs) => {
     // Halving the distance to the window: few probes while far, none sleeping into the window.
-    if (elapsedMs < opens) return Math.min(policy.sparseMs, opens - elapsedMs, Math.max(policy.denseMs, (opens - elapsedMs) / 2));
-    if (elapsedMs <= closes) return policy.denseMs;
+    if (elapsedMs < opens) return Math.min(policy.sparseMs, opens - elapsedMs, Math.max(dense, (opens - elapsedMs) / 2));
+    if (elapsedMs <= closes) return dense;
     late++;
-    return Math.min(policy.sparseMs, Math.round(policy.denseMs * policy.factor ** late));
+    return Math.min(policy.sparseMs, Math.round(dense * policy.factor ** late));
   };
 }
 

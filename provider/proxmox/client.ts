@@ -105,6 +105,8 @@ const TASK_LIST_LIMIT = 500;
  * task of the type is dense around that. Shared by every client of the process.
  */
 export const taskDurations = new LearnedDurations();
+/** Task types whose history this process read from a node already (once each). */
+const historyRead = new Set<string>();
 
 /** One entry of `GET /nodes/{node}/tasks`: `status` is `RUNNING`, or the exit status once it ended. */
 interface TaskListEntry {
@@ -266,6 +268,10 @@ export class ProxmoxClient {
     const kind = `${this.connection.endpoint}|${task.type}`;
     let lastRunningAt = dispatchedAt;
     let probeSentAt = began;
+    if (taskDurations.count(kind) === 0 && !historyRead.has(kind)) {
+      historyRead.add(kind);
+      await this.#learnFromHistory(task.node, task.type, kind);
+    }
     const waiting = this.#waiting.get(task.node) ?? new Map<string, number>();
     this.#waiting.set(task.node, waiting.set(upid, task.starttime));
     let status: TaskState;
@@ -311,6 +317,21 @@ export class ProxmoxClient {
    */
   async nodeTasks(node: string, filter: { vmid?: number; typefilter?: string; since?: number } = {}): Promise<Array<TaskListEntry & { type?: string; id?: string; starttime?: number }>> {
     return this.get(`/nodes/${encodeURIComponent(node)}/tasks`, { source: "all", limit: TASK_LIST_LIMIT, ...filter });
+  }
+
+  /**
+   * A process that has not seen a task type yet (one CI stack creates one container) learns it from the
+   * node's finished tasks of that type: whole seconds only (`starttime`, `endtime`), so a wide window.
+   */
+  async #learnFromHistory(node: string, type: string, kind: string): Promise<void> {
+    try {
+      const entries = await this.get<Array<{ starttime?: number; endtime?: number }>>(`/nodes/${encodeURIComponent(node)}/tasks`, { typefilter: type, limit: 20 });
+      for (const entry of entries) {
+        if (typeof entry.starttime === "number" && typeof entry.endtime === "number") taskDurations.observe(kind, (entry.endtime - entry.starttime) * 1000);
+      }
+    } catch {
+      // Only a hint: without it the wait backs off as it would anyway.
+    }
   }
 
   /** One task's state: its own status call when it is the only one waited on at its node, else the shared list. */

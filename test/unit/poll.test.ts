@@ -43,7 +43,7 @@ describe("poll schedules", () => {
   });
 
   it("expecting: halves the way to the window, dense inside it, backs off after it", () => {
-    const schedule = expecting({ expectedMs: 8000, spreadMs: 500 }, { denseMs: 40, sparseMs: 2000, factor: 2 });
+    const schedule = expecting({ expectedMs: 8000, spreadMs: 500 }, { denseMs: 40, sparseMs: 2000, factor: 2, windowProbes: 100 });
     assert.equal(schedule(1, 0), 2000, "far away: capped at sparseMs");
     assert.equal(schedule(2, 6500), 500, "half the 1000 ms to the window");
     assert.equal(schedule(3, 7450), 40, "never less than denseMs before it");
@@ -83,6 +83,11 @@ describe("poll schedules", () => {
     const learned = new LearnedDurations();
     assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 0), 200);
     learned.observe("vzcreate", 3000);
-    assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 3000), 40);
+    assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 3000), 50, "a 600 ms window in 12 probes");
+  });
+
+  it("a wide window gets at most windowProbes probes, not one every denseMs", () => {
+    const schedule = expecting({ expectedMs: 8000, spreadMs: 1200 }, { denseMs: 40, sparseMs: 2000, factor: 1.5, windowProbes: 12 });
+    assert.equal(schedule(5, 8000), 200);
   });
 });
