@@ -214,7 +214,8 @@ export function outputsOf(inputs: ContainerInputs, placement: Placement, state: 
 
 export async function createContainer(inputs: ContainerInputs): Promise<{ id: string; outs: ContainerOutputs }> {
   // Read before any network call: a malformed setting is an error naming it, not a failed create.
-  const range = vmidRange(getStackConfig()["launchpad:vmidRange"] ?? process.env.LAUNCHPAD_VMID_RANGE);
+  const configured = getStackConfig()["launchpad:vmidRange"];
+  const range = configured !== undefined ? vmidRange(configured) : vmidRange(process.env.LAUNCHPAD_VMID_RANGE, "LAUNCHPAD_VMID_RANGE");
   return withClient(inputs, async (client) => {
     const prefix = inputs.identity ? identityPrefix(inputs.identity, inputs) : undefined;
     const resources = await clusterResources(client);
