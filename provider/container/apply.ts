@@ -632,15 +632,19 @@ export async function readContainer(id: string, olds: ContainerOutputs, oldInput
       progress(`CT ${vmid} no longer carries ${olds.identityTag}: treating this resource as gone`);
       return { gone: true };
     }
-    let config: LxcConfig;
-    try {
-      config = await client.get<LxcConfig>(`${lxcPath(found.node, vmid)}/config`);
-    } catch (error) {
-      if (isGone(error)) return { gone: true };
-      throw error;
-    }
     const running = found.status === "running";
-    const addresses = running ? addressesOf(await client.get<LxcInterface[]>(`${lxcPath(found.node, vmid)}/interfaces`)) : {};
+    // Independent reads, in parallel: the config, and the addresses of a running CT.
+    const [read, interfaces] = await Promise.allSettled([
+      client.get<LxcConfig>(`${lxcPath(found.node, vmid)}/config`),
+      running ? client.get<LxcInterface[]>(`${lxcPath(found.node, vmid)}/interfaces`) : Promise.resolve([]),
+    ]);
+    if (read.status === "rejected") {
+      if (isGone(read.reason)) return { gone: true };
+      throw read.reason;
+    }
+    if (interfaces.status === "rejected") throw interfaces.reason;
+    const config = read.value;
+    const addresses = addressesOf(interfaces.value);
     const net = config.net0 ? parseNet0(config.net0) : undefined;
     const observedEnv = parseEnv(config.env);
     const observed: Partial<ContainerInputs> = {
