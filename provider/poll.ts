@@ -126,8 +126,18 @@ export class LearnedDurations {
   }
 }
 
-/** A schedule for a kind of wait: dense around what was learned, `unknown` backoff when nothing was. */
+/**
+ * A schedule for a kind of wait: dense around what was learned, the `unknown` backoff while nothing
+ * is; what is learned while the wait runs (a history read in flight) takes over from then on.
+ */
 export function learnedSchedule(durations: LearnedDurations, kind: string, unknown: BackoffSchedule, policy: ExpectingSchedule = DEFAULT_EXPECTING): PollSchedule {
-  const expectation = durations.expectation(kind);
-  return expectation ? expecting(expectation, policy) : backoff(unknown);
+  const fallback = backoff(unknown);
+  let chosen: PollSchedule | undefined;
+  return (probes, elapsedMs) => {
+    if (!chosen) {
+      const expectation = durations.expectation(kind);
+      if (expectation) chosen = expecting(expectation, policy);
+    }
+    return (chosen ?? fallback)(probes, elapsedMs);
+  };
 }

@@ -268,15 +268,13 @@ export class ProxmoxClient {
     const kind = `${this.connection.endpoint}|${task.type}`;
     let lastRunningAt = dispatchedAt;
     let probeSentAt = began;
-    if (taskDurations.count(kind) === 0 && !historyRead.has(kind)) {
-      historyRead.add(kind);
-      await this.#learnFromHistory(task.node, task.type, kind);
-    }
+    const learnHistory = taskDurations.count(kind) === 0 && !historyRead.has(kind);
+    if (learnHistory) historyRead.add(kind);
     const waiting = this.#waiting.get(task.node) ?? new Map<string, number>();
     this.#waiting.set(task.node, waiting.set(upid, task.starttime));
     let status: TaskState;
     try {
-      status = await pollUntil(began + timeoutMs, async () => {
+      status = await pollUntil(began + timeoutMs, async (probes) => {
         probeSentAt = Date.now();
         let state: TaskState;
         try {
@@ -287,6 +285,8 @@ export class ProxmoxClient {
           return notYet("status not readable yet");
         }
         if (state.status === "stopped") return done(state);
+        // After the first probe, not before it (a short task may be over by then), and alongside the next ones.
+        if (learnHistory && probes === 1) void this.#learnFromHistory(task.node, task.type, kind);
         lastRunningAt = Date.now();
         return notYet("running");
       }, learnedSchedule(taskDurations, kind, { initialMs: this.#taskPoll.initialMs, factor: this.#taskPoll.factor, maxMs: this.#taskPoll.maxMs }), {

@@ -121,7 +121,7 @@ const table: Array<[string, string, Handler]> = [
   ["GET", "/nodes/{node}/tasks", ({ cluster, params }) => listTasks(cluster, params)],
   ["GET", "/nodes/{node}/tasks/{upid}/status", ({ cluster, params, faults }) => {
     const task = findTask(cluster, params);
-    if (faults.taskStatusNotReadyMs > 0 && Date.now() - task.starttime * 1000 < faults.taskStatusNotReadyMs && task.status === "running") {
+    if (faults.taskStatusNotReadyMs > 0 && Date.now() - task.startedMs < faults.taskStatusNotReadyMs && task.status === "running") {
       throw paramError({ upid: "unable to parse worker upid" });
     }
     const status: Record<string, unknown> = {
