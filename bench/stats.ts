@@ -90,8 +90,11 @@ export function createPhases(requests: readonly TimedRequest[]): CreatePhases {
   const end = requests.length ? Math.max(...requests.map((r) => r.startMs + r.durationMs)) : NaN;
   const createPost = at((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status === 200);
   // A create with start=1 has no start POST: its milestone is the task-list read that finds the vzstart task.
-  const startPost = at((r) => (r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200) || (r.method === "GET" && /^\/nodes\/[^/]+\/tasks$/.test(r.path)));
   const firstInterfaces = at((r) => r.method === "GET" && /\/interfaces$/.test(r.path));
+  // The last task-list read before the first address read (a history read may come earlier).
+  const lookup = requests.filter((r) => r.method === "GET" && /^\/nodes\/[^/]+\/tasks$/.test(r.path) && !(r.startMs > firstInterfaces)).at(-1)?.startMs ?? NaN;
+  const startPostAt = at((r) => r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200);
+  const startPost = Number.isNaN(startPostAt) ? lookup : startPostAt;
   return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: firstInterfaces - startPost, ipMs: end - firstInterfaces };
 }
 
