@@ -8,11 +8,21 @@ import { startSandbox, type RequestLogEntry, type Sandbox, type SchemaViolation 
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
 import { EngineError, TestEngine } from "../test/support/engine";
+import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { DynamicProviderHost } from "../test/support/host";
-import { createAttemptsByHostname, createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, round, wallRatio, type CreatePhases, type TaskTimes } from "./stats";
+import {
+  actualCriticalPathMs, createAttemptsByHostname, createPhases, criticalPathMs, drawTimes, duplicates, median, refusedCreates, requestBreakdown, round,
+  seededRandom, spread, wallRatio, type CreatePhases, type TaskTimes,
+} from "./stats";
 
 export interface ContainerBenchOptions {
+  /** Mean task durations; each create draws its own around them from `seed`. */
   times: TaskTimes;
+  seed: number;
+  /** A checkout of an older build (its `dist/` built, its node_modules linked): single creates alternate between it and this one. */
+  baselineRoot?: string;
+  /** Single runs that also create+start one container with Ansible (alternating with ours); 0 for none. */
+  ansibleRuns: number;
   /** Single creates to take the median of. */
   runs: number;
   /** Sizes of the parallel runs (N resources in one program, one host). */
@@ -25,7 +35,12 @@ export interface ContainerBenchOptions {
 }
 
 export interface SingleCreateFigures {
+  /** Median of the drawn critical paths (create + start + address). */
   criticalPathMs: number;
+  /** Per run: Create RPC minus what the sandbox really spent on that container (its tasks and address delay). */
+  overheadMs: number[];
+  /** Per run, the durations drawn for it. */
+  drawn: TaskTimes[];
   /** The Create RPC through the host, per run. */
   createRpcMs: number[];
   /** `engine.up` per run: host start, configure, program, check, create. */
@@ -40,6 +55,12 @@ export interface SingleCreateFigures {
 
 export interface ParallelFigures {
   n: number;
+  /** Per create: its own Create RPC minus its container's real critical path. */
+  overheadMs: number[];
+  /** Per create: time its provider host (and this process, which runs the sandbox) spent waiting for a CPU during the call. */
+  contentionMs: number[];
+  /** Per create: overhead minus contention (never below 0), what the provider and the API handoffs cost. */
+  netOverheadMs: number[];
   /** `fixed vmids`: one program with a `vmid` per resource, the control run without allocation races. */
   mode: "one program" | "separate stacks" | "fixed vmids";
   wallMs: number;
@@ -77,10 +98,14 @@ export interface ImageFigures {
 
 export interface ContainerBenchReport {
   single: SingleCreateFigures;
+  /** The same single creates by the baseline build, alternating with ours (when `baselineRoot` is given). */
+  baseline?: SingleCreateFigures;
   createOverheadMs: number;
   noop: { requests: number; operations: string[]; hostCalls: Record<string, number> };
   deleteRequests: number;
   parallel: ParallelFigures[];
+  /** Ansible's `community.general.proxmox` create+start on the same sandbox, alternating with ours; `skipped` says why not. */
+  ansible?: { overheadMs?: number; ratio?: number; runs?: number[]; skipped?: string };
   image?: ImageFigures;
   /** Requests the official schema rejected, over every sandbox of the run (should be 0), and the first few. */
   schemaViolations: number;
@@ -130,19 +155,41 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Times every Create RPC any engine sends, by wrapping the host class the engine uses. */
-function timeCreates(): { durations: number[]; restore(): void } {
-  const durations: number[] = [];
+/**
+ * Time (ms) the main thread of process `pid` (its event loop) has spent runnable but waiting for a CPU:
+ * `/proc/PID/task/PID/schedstat`, field 2. That wait delays every request and answer it handles. NaN off Linux.
+ */
+function runQueueWaitMs(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+export interface CreateCall {
+  urn: string;
+  ms: number;
+  /** Run-queue wait of the provider host and of this process (engine + sandbox) during the call. */
+  hostWaitMs: number;
+  selfWaitMs: number;
+}
+
+/** Times every Create RPC any engine sends, by wrapping the host class the engine uses; CPU contention sampled around each. */
+function timeCreates(): { calls: CreateCall[]; restore(): void } {
+  const calls: CreateCall[] = [];
   const original = DynamicProviderHost.prototype.create;
   DynamicProviderHost.prototype.create = async function (this: DynamicProviderHost, ...args: Parameters<typeof original>) {
+    const pid = (this as unknown as { child: { pid: number } }).child.pid;
+    const [hostBefore, selfBefore] = [runQueueWaitMs(pid), runQueueWaitMs(process.pid)];
     const started = performance.now();
     try {
       return await original.apply(this, args);
     } finally {
-      durations.push(performance.now() - started);
+      calls.push({ urn: args[0], ms: performance.now() - started, hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs(process.pid) - selfBefore });
     }
   };
-  return { durations, restore: () => { DynamicProviderHost.prototype.create = original; } };
+  return { calls, restore: () => { DynamicProviderHost.prototype.create = original; } };
 }
 
 type Source = { template: string } | { image: string };
@@ -158,10 +205,11 @@ function program(names: string[], source: Source, pin: { node?: string; firstVmi
   };
 }
 
-function engineFor(sandbox: Sandbox, stack: string): TestEngine {
+function engineFor(sandbox: Sandbox, stack: string, cwd?: string): TestEngine {
   return new TestEngine({
     project: PROJECT,
     stack,
+    cwd,
     config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
     secretConfig: { "launchpad:apiToken": sandbox.apiToken },
     // The bench's own environment must not point the provider at anything else.
@@ -211,61 +259,107 @@ function vmidOf(engine: TestEngine, name: string): number | undefined {
   return typeof vmid === "number" ? vmid : undefined;
 }
 
-async function singleCreates(options: ContainerBenchOptions, creates: number[]): Promise<Pick<ContainerBenchReport, "single" | "noop" | "deleteRequests">> {
+const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
+
+/**
+ * Single creates, one at a time, each with durations drawn for it; with a baseline build, each run
+ * creates once with it and once with ours (alternating which goes first), on the same sandbox.
+ */
+async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[], random: () => number): Promise<Pick<ContainerBenchReport, "single" | "baseline" | "noop" | "deleteRequests" | "ansible">> {
   const sandbox = await sandboxFor(options);
-  const single: SingleCreateFigures = { criticalPathMs: criticalPathMs(options.times, false), createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] };
+  const ansibleSkipped = options.ansibleRuns > 0 ? ansibleSkipReason(options.log) : "Ansible comparison skipped: --ansible-runs 0";
+  if (ansibleSkipped) options.log(ansibleSkipped);
+  const ansibleOverheads: number[] = [];
+  /** Ansible's create+start: from its first request to its last answer (its own start-up excluded), minus the tasks' actual times. */
+  const ansibleOnce = async (run: number) => {
+    const drawn = drawTimes(options.times, random);
+    sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs }, ipDelayMs: drawn.ipMs });
+    const vmid = 5000 + run;
+    sandbox.resetRequests();
+    await ansibleCreateStart(sandbox, vmid, options.nodes[0]);
+    const first = Math.min(...sandbox.requests.map((r) => r.time.getTime()));
+    const last = Math.max(...sandbox.requests.map((r) => r.time.getTime() + r.durationMs));
+    const timeline = sandbox.timeline();
+    const task = (type: string) => timeline.tasks.filter((t) => t.type === type && t.id === String(vmid)).at(-1)!;
+    const actual = task("vzcreate").endedMs! - task("vzcreate").startedMs + task("vzstart").endedMs! - task("vzstart").startedMs;
+    ansibleOverheads.push(last - first - actual);
+    options.log(`ansible create+start ${run}: drawn ${drawn.createMs}/${drawn.startMs} ms, ${last - first} ms from first request to last answer, overhead ${round(last - first - actual)} ms, ${sandbox.requests.length} requests`);
+  };
+  const single = emptySingle();
+  const baseline = options.baselineRoot ? emptySingle() : undefined;
   let noop: ContainerBenchReport["noop"] = { requests: NaN, operations: [], hostCalls: {} };
   let deleteRequests = NaN;
+  const once = async (run: number, figures: SingleCreateFigures, label: string, cwd?: string) => {
+    const drawn = drawTimes(options.times, random);
+    sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
+    const engine = engineFor(sandbox, `${label}-${run}`, cwd);
+    try {
+      const name = `bench-${label}-${run}`;
+      const deploy = program([name], { template: DEFAULT_TEMPLATE });
+      sandbox.resetRequests();
+      const before = calls.length;
+      const hostCpu = childCpu();
+      const up = await timed(() => engine.up(deploy));
+      figures.hostCpuMs.push(round(hostCpu.stop()));
+      if (up.error) throw up.error;
+      const vmid = vmidOf(engine, name)!;
+      const rpc = calls[before].ms;
+      figures.drawn.push(drawn);
+      figures.upWallMs.push(up.ms);
+      figures.createRpcMs.push(rpc);
+      figures.overheadMs.push(rpc - actualCriticalPathMs(sandbox.timeline(), vmid));
+      figures.requests.push(sandbox.requests.length);
+      if (run === 1) figures.breakdown = requestBreakdown(sandbox.requests);
+      figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }))));
+      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms, ${sandbox.requests.length} requests, CT ${vmid}`);
+
+      if (run === 1 && figures === single) {
+        const callsBefore = { ...engine.hostCalls };
+        sandbox.resetRequests();
+        const again = await engine.up(deploy);
+        const hostCalls = Object.fromEntries(Object.entries(engine.hostCalls).map(([rpc, n]) => [rpc, n - callsBefore[rpc as keyof typeof callsBefore]]).filter(([, n]) => Number(n) > 0));
+        noop = { requests: sandbox.requests.length, operations: again.operations.map((o) => `${o.name}: ${o.op}`), hostCalls };
+        options.log(`no-op up: ${noop.requests} requests, ${noop.operations.join(", ")}`);
+      }
+      sandbox.resetRequests();
+      await engine.destroy();
+      if (run === 1 && figures === single) {
+        deleteRequests = sandbox.requests.length;
+        options.log(`destroy: ${deleteRequests} requests`);
+      }
+    } finally {
+      await engine.close();
+    }
+  };
   try {
     for (let run = 1; run <= options.runs; run++) {
-      const engine = engineFor(sandbox, `single-${run}`);
-      try {
-        const name = `bench-single-${run}`;
-        const deploy = program([name], { template: DEFAULT_TEMPLATE });
-        sandbox.resetRequests();
-        const before = creates.length;
-        const hostCpu = childCpu();
-        const up = await timed(() => engine.up(deploy));
-        single.hostCpuMs.push(round(hostCpu.stop()));
-        if (up.error) throw up.error;
-        single.upWallMs.push(up.ms);
-        single.createRpcMs.push(creates[before]);
-        single.requests.push(sandbox.requests.length);
-        if (run === 1) single.breakdown = requestBreakdown(sandbox.requests);
-        single.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }))));
-        options.log(`single create ${run}/${options.runs}: up ${round(up.ms)} ms, Create RPC ${round(creates[before])} ms, ${sandbox.requests.length} requests, CT ${vmidOf(engine, name)}`);
-
-        if (run === 1) {
-          const callsBefore = { ...engine.hostCalls };
-          sandbox.resetRequests();
-          const again = await engine.up(deploy);
-          const hostCalls = Object.fromEntries(Object.entries(engine.hostCalls).map(([rpc, n]) => [rpc, n - callsBefore[rpc as keyof typeof callsBefore]]).filter(([, n]) => Number(n) > 0));
-          noop = { requests: sandbox.requests.length, operations: again.operations.map((o) => `${o.name}: ${o.op}`), hostCalls };
-          options.log(`no-op up: ${noop.requests} requests, ${noop.operations.join(", ")}`);
-        }
-        sandbox.resetRequests();
-        await engine.destroy();
-        if (run === 1) {
-          deleteRequests = sandbox.requests.length;
-          options.log(`destroy: ${deleteRequests} requests`);
-        }
-      } finally {
-        await engine.close();
-      }
+      if (baseline && run % 2 === 0) await once(run, baseline, "before", options.baselineRoot);
+      const ansibleHere = !ansibleSkipped && run <= options.ansibleRuns;
+      if (ansibleHere && run % 2 === 0) await ansibleOnce(run);
+      await once(run, single, "single");
+      if (ansibleHere && run % 2 === 1) await ansibleOnce(run);
+      if (baseline && run % 2 === 1) await once(run, baseline, "before", options.baselineRoot);
     }
   } finally {
     await sandbox.close();
   }
-  return { single, noop, deleteRequests };
+  for (const figures of [single, baseline]) {
+    if (figures) figures.criticalPathMs = round(median(figures.drawn.map((d) => criticalPathMs(d, false))));
+  }
+  const ansibleMs = spread(ansibleOverheads).median;
+  const ansible = ansibleSkipped ? { skipped: ansibleSkipped } : { overheadMs: ansibleMs, ratio: round(spread(single.overheadMs).median / ansibleMs, 2), runs: ansibleOverheads.map((ms) => round(ms)) };
+  return { single, baseline, noop, deleteRequests, ansible };
 }
 
-async function parallelCreates(options: ContainerBenchOptions, creates: number[], n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
+async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall[], random: () => number, n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
   const sandbox = await sandboxFor(options);
+  const drawn = drawTimes(options.times, random);
+  sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
   const names = Array.from({ length: n }, (_, i) => `bench-p${n}-${i + 1}`);
   const engines = mode !== "separate stacks" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
   try {
-    const before = creates.length;
-    options.log(`${n} parallel creates (${mode}): started`);
+    const before = calls.length;
+    options.log(`${n} parallel creates (${mode}): started, drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms`);
     const cpuBefore = process.cpuUsage();
     const hostCpu = childCpu();
     const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -280,13 +374,25 @@ async function parallelCreates(options: ContainerBenchOptions, creates: number[]
     const serverMs = sandbox.requests.map((r) => r.durationMs);
     const failureMessages = run.error !== undefined ? failuresOf(run.error) : (run.value as string[]);
     const vmids = engines.flatMap((engine) => names.map((name) => vmidOf(engine, name))).filter((v): v is number => v !== undefined);
-    const rpc = creates.slice(before);
+    const made = calls.slice(before);
+    const rpc = made.map((call) => call.ms);
+    const timeline = sandbox.timeline();
+    const vmidOfUrn = (urn: string) => {
+      const name = urn.split("::").pop()!;
+      for (const engine of engines) if (vmidOf(engine, name) !== undefined) return vmidOf(engine, name)!;
+      return NaN;
+    };
+    const overheadMs = made.map((call) => call.ms - actualCriticalPathMs(timeline, vmidOfUrn(call.urn)));
+    const contentionMs = made.map((call) => call.hostWaitMs + call.selfWaitMs);
     const hostLogs = engines.flatMap((engine) => engine.hostLogs);
     const containers = sandbox.containers();
     const nodes: Record<string, number> = {};
     for (const ct of containers) nodes[ct.node] = (nodes[ct.node] ?? 0) + 1;
     const figures: ParallelFigures = {
       n, mode,
+      overheadMs: overheadMs.map((ms) => round(ms)),
+      contentionMs: contentionMs.map((ms) => round(ms)),
+      netOverheadMs: overheadMs.map((ms, i) => round(Math.max(0, ms - (Number.isFinite(contentionMs[i]) ? contentionMs[i] : 0)))),
       wallMs: round(run.ms),
       ratio: wallRatio(run.ms, singleWallMs),
       failures: failureMessages.length,
@@ -307,7 +413,7 @@ async function parallelCreates(options: ContainerBenchOptions, creates: number[]
       eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
       nodes,
     };
-    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates`);
+    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (contention ${spread(contentionMs).median} ms)`);
     return figures;
   } finally {
     await Promise.all(engines.map((engine) => engine.close()));
@@ -315,17 +421,17 @@ async function parallelCreates(options: ContainerBenchOptions, creates: number[]
   }
 }
 
-async function imageCreates(options: ContainerBenchOptions, creates: number[]): Promise<ImageFigures> {
+async function imageCreates(options: ContainerBenchOptions, calls: CreateCall[]): Promise<ImageFigures> {
   const sandbox = await sandboxFor(options);
   const image = "docker.io/library/nginx:1.27-alpine";
   const one = async (stack: string, node?: string) => {
     const engine = engineFor(sandbox, stack);
     try {
       sandbox.resetRequests();
-      const before = creates.length;
+      const before = calls.length;
       const up = await timed(() => engine.up(program([stack], { image }, { node })));
       if (up.error) throw up.error;
-      const figures = { createRpcMs: round(creates[before]), requests: sandbox.requests.length, pulls: pullsIn(sandbox.requests), node: String(engine.resource(stack)?.plainOutputs.node) };
+      const figures = { createRpcMs: round(calls[before].ms), requests: sandbox.requests.length, pulls: pullsIn(sandbox.requests), node: String(engine.resource(stack)?.plainOutputs.node) };
       options.log(`image create ${stack}: Create RPC ${figures.createRpcMs} ms, ${figures.requests} requests, ${figures.pulls} pulls, on ${figures.node}`);
       return figures;
     } finally {
@@ -344,23 +450,26 @@ async function imageCreates(options: ContainerBenchOptions, creates: number[]): 
 
 export async function runContainerBench(options: ContainerBenchOptions): Promise<ContainerBenchReport> {
   const timing = timeCreates();
+  const random = seededRandom(options.seed);
   // As `pulumi`'s own program runner does: a failed registration also rejects the resource's
   // promises; the engine records the failure, the bench must not die of the echo.
   const onRejection = (reason: unknown) => options.log(`program: ${String((reason as Error)?.message ?? reason).split("\n")[0]}`);
   process.on("unhandledRejection", onRejection);
   schemaRejections.splice(0);
   try {
-    const { single, noop, deleteRequests } = await singleCreates(options, timing.durations);
+    const { single, baseline, noop, deleteRequests, ansible } = await singleCreates(options, timing.calls, random);
     const singleWallMs = median(single.upWallMs);
     const parallel: ParallelFigures[] = [];
-    for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.durations, n, "one program", singleWallMs));
+    for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.calls, random, n, "one program", singleWallMs));
     // The same largest run with every vmid given: what the run costs without allocation races.
-    if (options.parallel.length) parallel.push(await parallelCreates(options, timing.durations, Math.max(...options.parallel), "fixed vmids", singleWallMs));
-    for (const n of options.stacks) parallel.push(await parallelCreates(options, timing.durations, n, "separate stacks", singleWallMs));
-    const image = options.image ? await imageCreates(options, timing.durations) : undefined;
+    if (options.parallel.length) parallel.push(await parallelCreates(options, timing.calls, random, Math.max(...options.parallel), "fixed vmids", singleWallMs));
+    for (const n of options.stacks) parallel.push(await parallelCreates(options, timing.calls, random, n, "separate stacks", singleWallMs));
+    const image = options.image ? await imageCreates(options, timing.calls) : undefined;
     return {
       single,
-      createOverheadMs: round(median(single.createRpcMs) - single.criticalPathMs),
+      baseline,
+      ansible,
+      createOverheadMs: spread(single.overheadMs).median,
       noop,
       deleteRequests,
       parallel,

@@ -4,22 +4,29 @@
 import * as os from "os";
 import { runContainerBench, type ContainerBenchReport } from "./container";
 import { runReplaceBench } from "./replace";
-import { median, round, type TaskTimes } from "./stats";
+import { median, round, spread, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
-  --create-ms N    vzcreate task duration (default 8000)
-  --start-ms N     vzstart task duration (default 2000)
-  --ip-ms N        delay from start until the DHCP address shows (default 3000)
-  --pull-ms N      OCI pull (ociregistrypull) task duration (default 20000)
+  --create-ms N    mean vzcreate task duration (default 8000)
+  --start-ms N     mean vzstart task duration (default 2000)
+  --ip-ms N        mean delay from start until the DHCP address shows (default 3000)
+  --pull-ms N      mean OCI pull (ociregistrypull) task duration (default 20000)
+                   (each create draws its own durations within +-25% of these means)
+  --seed N         seed of those draws (default: random, printed; the same seed draws the same durations)
   --quick          divide every duration by 20
   --parallel LIST  sizes of the parallel runs, N resources in one program (default 10,50)
-  --stacks LIST    sizes to run also as N separate stacks at once (default 10; "none" to skip)
-  --runs N         single creates to take the median of (default 3)
+  --stacks LIST    sizes to run also as N separate stacks at once (default 10,50; "none" to skip)
+  --runs N         single creates to take the median of (default 10)
+  --ansible-runs N single runs that also create+start with Ansible, alternating with ours (default 5; 0 for none)
+  --baseline DIR   a checkout of an older build (built, node_modules linked): its single creates alternate with ours
   --nodes N        cluster nodes (default 3)
   --no-image       skip the OCI image figures
 `;
 
 export interface BenchParameters extends TaskTimes {
+  seed: number;
+  baseline?: string;
+  ansibleRuns: number;
   quick: boolean;
   parallel: number[];
   stacks: number[];
@@ -30,7 +37,9 @@ export interface BenchParameters extends TaskTimes {
 
 /** Flags to parameters; throws with the usage on anything it does not understand. */
 export function parseFlags(argv: readonly string[]): BenchParameters {
-  const p: BenchParameters = { createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, quick: false, parallel: [10, 50], stacks: [10], runs: 3, nodes: 3, image: true };
+  const p: BenchParameters = {
+    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true,
+  };
   const number = (flag: string, value: string | undefined, min: number) => {
     const n = Number(value);
     if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number >= ${min}\n${USAGE}`);
@@ -50,6 +59,9 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
       case "--start-ms": p.startMs = number(name, value(), 0); break;
       case "--ip-ms": p.ipMs = number(name, value(), 0); break;
       case "--pull-ms": p.pullMs = number(name, value(), 0); break;
+      case "--seed": p.seed = number(name, value(), 0); break;
+      case "--baseline": p.baseline = value(); break;
+      case "--ansible-runs": p.ansibleRuns = number(name, value(), 0); break;
       case "--quick": p.quick = true; break;
       case "--parallel": p.parallel = list(name, value()); break;
       case "--stacks": p.stacks = list(name, value()); break;
@@ -66,6 +78,11 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
   return p;
 }
 
+function fmtSpread(values: readonly number[]): string {
+  const { median, min, max } = spread(values);
+  return `${median} ms median (min ${min}, max ${max})`;
+}
+
 function table(rows: Array<[string, string | number]>): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join("\n");
@@ -73,13 +90,21 @@ function table(rows: Array<[string, string | number]>): string {
 
 export function summary(parameters: BenchParameters, report: ContainerBenchReport) {
   const oneProgram = (n: number) => report.parallel.find((p) => p.n === n && p.mode === "one program");
+  const stacks = (n: number) => report.parallel.find((p) => p.n === n && p.mode === "separate stacks");
+  const overhead = spread(report.single.overheadMs);
+  const stacks50 = stacks(50);
   return {
     benchmark: "container",
-    createOverheadMs: report.createOverheadMs,
+    seed: parameters.seed,
+    createOverheadMs: overhead.median,
+    overheadMsMin: overhead.min,
+    overheadMsMax: overhead.max,
+    baselineOverheadMs: report.baseline ? spread(report.baseline.overheadMs).median : null,
     createRpcMs: round(median(report.single.createRpcMs)),
     upWallMs: round(median(report.single.upWallMs)),
     criticalPathMs: report.single.criticalPathMs,
     requestsPerCreate: median(report.single.requests),
+    baselineRequestsPerCreate: report.baseline ? median(report.baseline.requests) : null,
     hostCpuMs: round(median(report.single.hostCpuMs)),
     createPhasesMs: Object.fromEntries((["prepareMs", "createMs", "startMs", "ipMs"] as const).map((key) => [key, round(median(report.single.phases.map((p) => p[key])))])),
     noopRequests: report.noop.requests,
@@ -89,11 +114,24 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     parallelFailures: report.parallel.reduce((sum, p) => sum + p.failures, 0),
     duplicateVmids: report.parallel.reduce((sum, p) => sum + p.duplicateVmids.length, 0),
     refusedCreates: report.parallel.reduce((sum, p) => sum + p.refusedCreates, 0),
+    ansibleOverheadMs: report.ansible?.overheadMs ?? null,
+    ansibleRatio: report.ansible?.ratio ?? null,
+    ansibleSkipped: report.ansible?.skipped ?? null,
+    stacks50Failures: stacks50?.failures ?? null,
+    stacks50Duplicates: stacks50 ? stacks50.duplicateVmids.length : null,
+    stacks50Refused: stacks50?.refusedCreates ?? null,
+    stacks50OverheadMs: stacks50 ? spread(stacks50.overheadMs).median : null,
+    stacks50ContentionMs: stacks50 ? spread(stacks50.contentionMs).median : null,
+    // Per-stack overhead (each stack's own Create RPC) over a lone stack's; contention is shown apart, and
+    // the net ratio is a floor (the run-queue waits of host and sandbox overlap).
+    stacks50OverheadRatio: stacks50 ? round(spread(stacks50.overheadMs).median / Math.max(1, overhead.median), 2) : null,
+    stacks50NetOverheadRatio: stacks50 ? round(spread(stacks50.netOverheadMs).median / Math.max(1, overhead.median), 2) : null,
     schemaViolations: report.schemaViolations,
     parallel: report.parallel.map((p) => ({
       n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, failures: p.failures, containers: p.containers, tracked: p.tracked,
       duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, maxCreateAttempts: p.maxCreateAttempts, requests: p.requests,
       requestsPerCreate: round(p.requests / p.n, 1), createRpcMedianMs: p.createRpcMedianMs, createRpcMaxMs: p.createRpcMaxMs,
+      overheadMs: spread(p.overheadMs), contentionMs: spread(p.contentionMs), netOverheadMs: spread(p.netOverheadMs),
       serverMsP95: p.serverMsP95, benchCpuMs: p.benchCpuMs, hostCpuMs: p.hostCpuMs, eventLoopDelayP99Ms: p.eventLoopDelayP99Ms,
     })),
     image: report.image ?? null,
@@ -105,14 +143,17 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
 function render(parameters: BenchParameters, report: ContainerBenchReport): string {
   const { single, noop } = report;
   const lines = [
-    `LaunchpadContainer on the sandbox (${parameters.nodes} nodes; create ${parameters.createMs} ms, start ${parameters.startMs} ms, ` +
-      `IP ${parameters.ipMs} ms after start, pull ${parameters.pullMs} ms${parameters.quick ? ", --quick" : ""})`,
+    `LaunchpadContainer on the sandbox (${parameters.nodes} nodes; means: create ${parameters.createMs} ms, start ${parameters.startMs} ms, ` +
+      `IP ${parameters.ipMs} ms after start, pull ${parameters.pullMs} ms${parameters.quick ? ", --quick" : ""}; each create draws +-25%, seed ${parameters.seed})`,
+    `load average at the end: ${os.loadavg().map((l) => round(l, 2)).join(", ")} (${os.cpus().length} CPUs, shared)`,
     "",
     "One create, template source, through the provider host (median of " + parameters.runs + ")",
     table([
-      ["sandbox critical path (create+start+IP)", `${single.criticalPathMs} ms`],
+      ["sandbox critical path (drawn create+start+IP)", `${single.criticalPathMs} ms`],
       ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
-      ["provider overhead", `${report.createOverheadMs} ms`],
+      ["provider overhead (RPC - actual task and address times)", `${fmtSpread(single.overheadMs)}  (runs: ${single.overheadMs.map((ms) => round(ms)).join(", ")})`],
+      ...(report.baseline ? [["baseline build, same runs: overhead", `${fmtSpread(report.baseline.overheadMs)}; ${median(report.baseline.requests)} requests per create`] as [string, string]] : []),
+      ...(report.ansible ? [["Ansible community.general.proxmox create+start", report.ansible.skipped ?? `overhead ${report.ansible.overheadMs} ms (runs: ${report.ansible.runs?.join(", ")}); ours / Ansible's ${report.ansible.ratio}`] as [string, string]] : []),
       ["whole up (host start, check, create)", `${round(median(single.upWallMs))} ms  (runs: ${single.upWallMs.map((ms) => round(ms)).join(", ")})`],
       ["provider host CPU (start-up included)", `${round(median(single.hostCpuMs))} ms`],
       ["requests per create", `${median(single.requests)}  (runs: ${single.requests.join(", ")})`],
@@ -140,6 +181,9 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     lines.push("", `${p.n} parallel creates, ${how}`);
     lines.push(table([
       ["wall time", `${p.wallMs} ms  (${p.ratio} x one up)`],
+      ["per-create overhead (own Create RPC - actual)", fmtSpread(p.overheadMs)],
+      ["of which local CPU contention (run-queue wait)", fmtSpread(p.contentionMs)],
+      ["overhead net of contention", fmtSpread(p.netOverheadMs)],
       ["Create RPC median / max", `${p.createRpcMedianMs} / ${p.createRpcMaxMs} ms`],
       ["failures", p.failures + (p.failureMessages.length ? `  (${p.failureMessages.join(" | ")})` : "")],
       ["containers in the sandbox / tracked", `${p.containers} / ${p.tracked}`],
@@ -174,8 +218,12 @@ async function main(): Promise<void> {
   }
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   const started = Date.now();
+  log(`seed ${parameters.seed} (rerun with --seed ${parameters.seed} to draw the same durations)`);
   const report = await runContainerBench({
     times: parameters,
+    seed: parameters.seed,
+    baselineRoot: parameters.baseline,
+    ansibleRuns: parameters.ansibleRuns,
     runs: parameters.runs,
     parallel: parameters.parallel,
     stacks: parameters.stacks,

@@ -75,7 +75,7 @@ export interface TimedRequest extends LoggedRequest {
 export interface CreatePhases {
   /** First request to the create POST: reading the cluster, storages, the next vmid. */
   prepareMs: number;
-  /** Create POST to start POST: the create task and noticing it finished. */
+  /** Create POST to start POST (or, with start=1, to the task-list read for the vzstart task): the create task and noticing it finished. */
   createMs: number;
   /** Start POST to the first `/interfaces` read: the start task and noticing it finished. */
   startMs: number;
@@ -89,8 +89,12 @@ export function createPhases(requests: readonly TimedRequest[]): CreatePhases {
   const first = requests.length ? Math.min(...requests.map((r) => r.startMs)) : NaN;
   const end = requests.length ? Math.max(...requests.map((r) => r.startMs + r.durationMs)) : NaN;
   const createPost = at((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status === 200);
-  const startPost = at((r) => r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200);
+  // A create with start=1 has no start POST: its milestone is the task-list read that finds the vzstart task.
   const firstInterfaces = at((r) => r.method === "GET" && /\/interfaces$/.test(r.path));
+  // The last task-list read before the first address read (a history read may come earlier).
+  const lookup = requests.filter((r) => r.method === "GET" && /^\/nodes\/[^/]+\/tasks$/.test(r.path) && !(r.startMs > firstInterfaces)).at(-1)?.startMs ?? NaN;
+  const startPostAt = at((r) => r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200);
+  const startPost = Number.isNaN(startPostAt) ? lookup : startPostAt;
   return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: firstInterfaces - startPost, ipMs: end - firstInterfaces };
 }
 
@@ -102,4 +106,52 @@ export function createAttemptsByHostname(requests: ReadonlyArray<LoggedRequest &
     counts.set(r.params.hostname, (counts.get(r.params.hostname) ?? 0) + 1);
   }
   return [...counts.values()].sort((a, b) => b - a);
+}
+
+/** A seeded PRNG (mulberry32): the same seed gives the same durations on every machine. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */
+export const DURATION_SPREAD = 0.25;
+
+/** One run's task durations, drawn around the means (whole ms), so no poll schedule can be tuned to round numbers. */
+export function drawTimes(means: TaskTimes, random: () => number): TaskTimes {
+  const draw = (mean: number) => Math.round(mean * (1 - DURATION_SPREAD + 2 * DURATION_SPREAD * random()));
+  return { createMs: draw(means.createMs), startMs: draw(means.startMs), ipMs: draw(means.ipMs), pullMs: draw(means.pullMs) };
+}
+
+/** What the sandbox recorded (see `Sandbox.timeline`): tasks with their real start and end, starts with their address time. */
+export interface Timeline {
+  tasks: ReadonlyArray<{ type: string; id: string; startedMs: number; endedMs?: number }>;
+  starts: ReadonlyArray<{ vmid: number; startedMs: number; leasedMs: number }>;
+}
+
+/**
+ * The time the sandbox really spent on one container's create-to-address path: its (last) create task,
+ * its start task and the delay until its address showed, as they happened. NaN when one is missing.
+ */
+export function actualCriticalPathMs(timeline: Timeline, vmid: number, pulls = 0): number {
+  const last = <T>(items: readonly T[]) => items[items.length - 1];
+  const id = String(vmid);
+  const create = last(timeline.tasks.filter((t) => (t.type === "vzcreate" || t.type === "vzclone") && t.id === id && t.endedMs !== undefined));
+  const start = last(timeline.tasks.filter((t) => t.type === "vzstart" && t.id === id && t.endedMs !== undefined));
+  const lease = last(timeline.starts.filter((s) => s.vmid === vmid));
+  if (!create || !start || !lease) return NaN;
+  return pulls + (create.endedMs! - create.startedMs) + (start.endedMs! - start.startedMs) + (lease.leasedMs - lease.startedMs);
+}
+
+/** Median, min and max, rounded to whole ms. */
+export function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  const finite = values.filter(Number.isFinite);
+  if (!finite.length) return { median: NaN, min: NaN, max: NaN };
+  return { median: round(median(finite)), min: round(Math.min(...finite)), max: round(Math.max(...finite)) };
 }

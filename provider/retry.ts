@@ -88,36 +88,21 @@ export function delay(
   random: () => number = Math.random,
 ): number {
   if (attempt > policy.limit || !isRetryable(error, context, policy)) return 0;
-  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return backoffMs(attempt, policy, random);
+}
+
+/** The backoff itself: `baseDelayMs x factor^(attempt - 1)` (factor 2 by default), capped, `jitter` of it randomised; at least 1. */
+export function backoffMs(
+  attempt: number,
+  policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs" | "jitter"> & { factor?: number },
+  random: () => number = Math.random,
+): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * (policy.factor ?? 2) ** Math.max(0, attempt - 1));
   const jittered = exponential * (1 - policy.jitter) + exponential * policy.jitter * random();
   return Math.max(1, Math.round(jittered));
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Delays between the probes of `pollUntil`: `initialMs`, doubling up to `maxMs`. */
-export interface PollSchedule {
-  initialMs: number;
-  maxMs: number;
-}
-
-/**
- * Runs `probe` (given the time left) until it resolves; once the next wait would pass `deadline`
- * (epoch ms), rejects with the probe's last error. For waits on something outside: a server
- * starting, a banner, a key.
- */
-export async function pollUntil<T>(deadline: number, probe: (remainingMs: number) => Promise<T>, schedule: PollSchedule): Promise<T> {
-  let wait = schedule.initialMs;
-  for (;;) {
-    try {
-      return await probe(Math.max(1, deadline - Date.now()));
-    } catch (error) {
-      if (Date.now() + wait > deadline) throw error;
-      await sleep(wait);
-      wait = Math.min(schedule.maxMs, wait * 2);
-    }
-  }
-}
 
 /** Runs `operation` until it succeeds or `delay` says stop; the last error is thrown. */
 export async function retrying<T>(

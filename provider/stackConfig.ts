@@ -18,6 +18,7 @@ export const STACK_CONFIG_KEYS = [
   "launchpad:caCert",
   "launchpad:fingerprint",
   "launchpad:insecure",
+  "launchpad:vmidRange",
 ] as const;
 
 const SECRET_KEYS = new Set<string>(["launchpad:apiToken", "launchpad:password"]);

@@ -96,7 +96,23 @@ export interface Sandbox {
   schemaViolations: SchemaViolation[];
   resetSchemaViolations(): void;
   containers(): SandboxContainer[];
+  /**
+   * Changes task durations (by type) and the address delay for tasks and starts from now on; the bench
+   * draws new ones per run. The address delay applies to the memory backend only.
+   */
+  setTimings(timings: { taskDurationsMs?: Partial<Record<string, number>>; ipDelayMs?: number }): void;
+  /**
+   * Sandbox-only (no PVE call returns it): every task with its real start and end in ms since the
+   * epoch, and every container start with the moment its address showed (memory backend). PVE's own
+   * answers carry whole seconds only (`starttime`, and `endtime` in the task list).
+   */
+  timeline(): SandboxTimeline;
   close(): Promise<void>;
+}
+
+export interface SandboxTimeline {
+  tasks: Array<{ upid: string; node: string; type: string; id: string; startedMs: number; endedMs?: number; exitstatus?: string }>;
+  starts: Array<{ vmid: number; startedMs: number; leasedMs: number }>;
 }
 
 const TOKEN_ID = "launchpad";
@@ -134,11 +150,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const backend = await chooseBackend(options.backend, options.ipDelayMs ?? 0);
   await backend.cleanup();
   const faults = new Faults();
+  const taskDurationsMs = { ...options.taskDurationsMs };
   const cluster = new Cluster({
     nodes,
     backend,
     faults,
-    taskDurationsMs: options.taskDurationsMs ?? {},
+    taskDurationsMs,
     lockWaitMs: options.lockWaitMs ?? 10_000,
     ociImages: options.ociImages ?? {},
     registryTrust: options.registryTrust,
@@ -190,6 +207,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         if (ct.conf.lock) container.lock = ct.conf.lock;
         return container;
       }),
+    setTimings: (timings) => {
+      Object.assign(taskDurationsMs, timings.taskDurationsMs);
+      if (timings.ipDelayMs !== undefined && backend instanceof MemoryBackend) backend.ipDelayMs = timings.ipDelayMs;
+    },
+    timeline: () => ({
+      tasks: cluster.tasks.all().map((task) => ({
+        upid: task.upid, node: task.node, type: task.type, id: task.id, startedMs: task.startedMs, endedMs: task.endedMs, exitstatus: task.exitstatus,
+      })),
+      starts: backend instanceof MemoryBackend ? backend.starts.map((start) => ({ ...start })) : [],
+    }),
     close: () =>
       (closing ??= (async () => {
         await server.close();

@@ -7,6 +7,8 @@ interface MemoryContainer {
   spec: BackendContainerSpec;
   running: boolean;
   startedAt: number;
+  /** When the DHCP address shows: start plus the delay in force at that start. */
+  leasedAt: number;
   /** One address per dhcp interface name, kept across restarts like a lease. */
   leases: Map<string, string>;
 }
@@ -20,8 +22,14 @@ export class MemoryBackend implements ContainerBackend {
   readonly kind = "memory" as const;
   private readonly containers = new Map<number, MemoryContainer>();
   private nextHost = 10;
+  /** How long after start the address shows; settable between bench runs (each start takes the value in force). */
+  ipDelayMs: number;
+  /** Sandbox-only, for the bench: each start's time and when its address showed, ms since the epoch, by VMID. */
+  readonly starts: Array<{ vmid: number; startedMs: number; leasedMs: number }> = [];
 
-  constructor(private readonly options: MemoryBackendOptions = {}) {}
+  constructor(options: MemoryBackendOptions = {}) {
+    this.ipDelayMs = options.ipDelayMs ?? 0;
+  }
 
   private get(vmid: number): MemoryContainer {
     const container = this.containers.get(vmid);
@@ -35,7 +43,7 @@ export class MemoryBackend implements ContainerBackend {
   }
 
   async create(spec: BackendContainerSpec): Promise<void> {
-    this.containers.set(spec.vmid, { spec, running: false, startedAt: 0, leases: new Map() });
+    this.containers.set(spec.vmid, { spec, running: false, startedAt: 0, leasedAt: 0, leases: new Map() });
   }
 
   async reconfigure(spec: BackendContainerSpec): Promise<void> {
@@ -46,6 +54,8 @@ export class MemoryBackend implements ContainerBackend {
     const container = this.get(vmid);
     container.running = true;
     container.startedAt = Date.now();
+    container.leasedAt = container.startedAt + this.ipDelayMs;
+    this.starts.push({ vmid, startedMs: container.startedAt, leasedMs: container.leasedAt });
   }
 
   async stop(vmid: number): Promise<void> {
@@ -72,7 +82,7 @@ export class MemoryBackend implements ContainerBackend {
   async interfaces(vmid: number): Promise<BackendInterface[]> {
     const container = this.containers.get(vmid);
     if (!container || !container.running) return [];
-    const leased = Date.now() - container.startedAt >= (this.options.ipDelayMs ?? 0);
+    const leased = Date.now() >= container.leasedAt;
     const result: BackendInterface[] = [{ name: "lo", hwaddr: "00:00:00:00:00:00", inet: "127.0.0.1/8", inet6: "::1/128" }];
     // As on a node: an entrypoint replaces the image's init (and its DHCP client and ifupdown), so only a
     // host-managed NIC gets an address then (the node's dhclient or LXC's static address).

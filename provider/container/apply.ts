@@ -5,12 +5,13 @@
 
 import { isIP } from "node:net";
 import { isLaunchpadError, PveHttpError, PveTimeoutError, type LaunchpadError } from "../errors";
-import { ProxmoxClient, resolveConnection } from "../proxmox";
+import { ProxmoxClient, resolveConnection, sharedClient } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
+import { backoff, done, learnedSchedule, LearnedDurations, notYet, pollUntil } from "../poll";
 import { delay, sleep, type RetryPolicy } from "../retry";
 import {
-  chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
-  lxcPath, nodePath, nodeStorages, pickNode, pickVmid, templateStoragesByNode, vmidJump, vztmplContent,
+  candidateVmid, chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
+  lxcPath, nodePath, nodeStorages, pickNode, pickVmid, storagesFromResources, templateStoragesByNode, vmidJump, vmidRange, vztmplContent,
 } from "./cluster";
 import { diffInputs } from "./diff";
 import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
@@ -21,20 +22,17 @@ import {
   renderConfig, renderCreateParams, renderEnv, type PveParams,
 } from "./render";
 import { SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "./schema";
+import { getStackConfig } from "../stackConfig";
 
 export const progress = (message: string): void => console.error(`[launchpad:container] ${message}`);
 
+/** The process's client for the resource's connection: one keep-alive pool for every operation of the run. */
 export function clientFor(inputs: Pick<ContainerInputs, "connection">): ProxmoxClient {
-  return new ProxmoxClient(resolveConnection({ override: inputs.connection }));
+  return sharedClient(resolveConnection({ override: inputs.connection }));
 }
 
-async function withClient<T>(inputs: Pick<ContainerInputs, "connection">, run: (client: ProxmoxClient) => Promise<T>): Promise<T> {
-  const client = clientFor(inputs);
-  try {
-    return await run(client);
-  } finally {
-    await client.close();
-  }
+function withClient<T>(inputs: Pick<ContainerInputs, "connection">, run: (client: ProxmoxClient) => Promise<T>): Promise<T> {
+  return run(clientFor(inputs));
 }
 
 const isGone = (error: unknown) =>
@@ -56,9 +54,12 @@ const VMID_RACE_POLICY: RetryPolicy = {
   jitter: 1,
 };
 
-/** Waiting for a lock (create, disk) held by another task, or for an address: polls through the one policy. */
-const POLL_POLICY: RetryPolicy = { limit: 10_000, statuses: [], retryableMessages: [/.*/], baseDelayMs: 100, maxDelayMs: 1_000, jitter: 0.2 };
-const pollDelay = (attempt: number) => delay(Math.min(attempt, 5), new PveHttpError({ status: 500, message: "poll", method: "GET", path: "" }), POLL_POLICY, { idempotent: true });
+/** Waiting for a lock held by another task: nothing to learn from, a plain backoff. */
+const LOCK_POLL = backoff({ initialMs: 100, factor: 2, maxMs: 1_000 });
+/** Waiting for an address with nothing learned yet: a DHCP lease usually comes within a few seconds. */
+const ADDRESS_POLL = { initialMs: 40, factor: 1.3, maxMs: 500 };
+/** How long after its start each container of this process got its address, per endpoint. */
+const addressDelays = new LearnedDurations();
 
 // --- addresses ------------------------------------------------------------------------------------------
 interface Addresses { ipv4?: string; ipv6?: string; mac?: string }
@@ -83,28 +84,34 @@ export function addressesOf(interfaces: readonly LxcInterface[]): Addresses {
   };
 }
 
+/** Polls `/interfaces` (which also gives the MAC) until eth0 has the address the inputs ask for. */
 async function waitForAddress(client: ProxmoxClient, node: string, vmid: number, inputs: ContainerInputs): Promise<Addresses> {
-  const deadline = Date.now() + inputs.timeouts.ip * 1000;
+  const started = Date.now();
   const wantV4 = inputs.network.ipv4 !== undefined;
-  for (let attempt = 1; ; attempt++) {
-    const addresses = addressesOf(await client.get<LxcInterface[]>(`${lxcPath(node, vmid)}/interfaces`));
-    if (wantV4 ? addresses.ipv4 : addresses.ipv4 ?? addresses.ipv6) return addresses;
-    if (Date.now() > deadline) {
-      throw new PveTimeoutError(`CT ${vmid} on ${node} has no address on eth0 after ${inputs.timeouts.ip} s (is DHCP answering on ${inputs.network.bridge}?)`);
-    }
-    await sleep(pollDelay(attempt));
-  }
+  const kind = client.connection.endpoint;
+  let lastMissingAt = started;
+  let probeSentAt = started;
+  const addresses = await pollUntil(started + inputs.timeouts.ip * 1000, async () => {
+    probeSentAt = Date.now();
+    const found = addressesOf(await client.get<LxcInterface[]>(`${lxcPath(node, vmid)}/interfaces`));
+    if (wantV4 ? found.ipv4 : found.ipv4 ?? found.ipv6) return done(found);
+    lastMissingAt = Date.now();
+    return notYet();
+  }, learnedSchedule(addressDelays, kind, ADDRESS_POLL), {
+    timeout: () => new PveTimeoutError(`CT ${vmid} on ${node} has no address on eth0 after ${inputs.timeouts.ip} s (is DHCP answering on ${inputs.network.bridge}?)`),
+  });
+  addressDelays.observe(kind, (lastMissingAt + probeSentAt) / 2 - started);
+  return addresses;
 }
 
 /** Waits until no task holds the container's lock (a create or resize in flight). */
 async function waitUnlocked(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<LxcStatus> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  for (let attempt = 1; ; attempt++) {
+  let lock: string | undefined;
+  return pollUntil(Date.now() + timeoutSeconds * 1000, async () => {
     const status = await client.get<LxcStatus>(`${lxcPath(node, vmid)}/status/current`);
-    if (!status.lock) return status;
-    if (Date.now() > deadline) throw new PveTimeoutError(`CT ${vmid} on ${node} is still locked (${status.lock}) after ${timeoutSeconds} s`);
-    await sleep(pollDelay(attempt));
-  }
+    lock = status.lock;
+    return status.lock ? notYet(status.lock) : done(status);
+  }, LOCK_POLL, { timeout: () => new PveTimeoutError(`CT ${vmid} on ${node} is still locked (${lock}) after ${timeoutSeconds} s`) });
 }
 
 // --- sources ----------------------------------------------------------------------------------------------
@@ -212,6 +219,9 @@ export function outputsOf(inputs: ContainerInputs, placement: Placement, state: 
 }
 
 export async function createContainer(inputs: ContainerInputs): Promise<{ id: string; outs: ContainerOutputs }> {
+  // Read before any network call: a malformed setting is an error naming it, not a failed create.
+  const configured = getStackConfig()["launchpad:vmidRange"];
+  const range = configured !== undefined ? vmidRange(configured) : vmidRange(process.env.LAUNCHPAD_VMID_RANGE, "LAUNCHPAD_VMID_RANGE");
   return withClient(inputs, async (client) => {
     const prefix = inputs.identity ? identityPrefix(inputs.identity, inputs) : undefined;
     const resources = await clusterResources(client);
@@ -240,7 +250,7 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
     }
     const releases = [holdPlacement(endpoint, { node, memoryBytes: inputs.memory * 1024 ** 2, image })];
     try {
-      return await placeAndCreate(client, inputs, resources, node, prefix, listings?.get(node), releases);
+      return await placeAndCreate(client, inputs, resources, node, prefix, listings?.get(node), releases, range);
     } finally {
       for (const release of releases) release();
     }
@@ -255,13 +265,15 @@ async function placeAndCreate(
   prefix: string | undefined,
   listing: { storage: string; items: StorageContentItem[] } | undefined,
   releases: Array<() => void>,
+  range: { min: number; max: number },
 ): Promise<{ id: string; outs: ContainerOutputs }> {
   const clonedFrom = inputs.clone !== undefined ? findContainer(resources, inputs.clone) : undefined;
   if (inputs.clone !== undefined && !clonedFrom) {
     throw new PveHttpError({ status: 404, message: `clone source CT ${inputs.clone} does not exist`, method: "GET", path: "/cluster/resources" });
   }
 
-  const storages = inputs.clone !== undefined && inputs.storage === undefined ? [] : await nodeStorages(client, node);
+  const listedStorages = storagesFromResources(resources, node);
+  const storages = inputs.clone !== undefined && inputs.storage === undefined ? [] : listedStorages.length ? listedStorages : await nodeStorages(client, node);
   const storage = inputs.clone !== undefined && inputs.storage === undefined
     ? "(clone source)"
     : chooseStorage(storages, "rootdir", inputs.storage, ["local-lvm", "local-zfs", "local"]);
@@ -283,8 +295,11 @@ async function placeAndCreate(
 
   const identityTag = `${prefix ?? "lp-0000000000-"}${newClaim()}`;
   const known = new Set(resources.filter((r) => r.vmid !== undefined).map((r) => Number(r.vmid)));
-  const placement = await dispatchCreate(client, inputs, { node, storage, ostemplate, imageDigest, identityTag, cloneNode: clonedFrom?.node }, known, releases);
-  return finishCreate(client, inputs, placement);
+  // One handoff instead of two: PVE starts the CT itself after the create (a template brings nothing to merge first).
+  const startWithCreate = inputs.started && inputs.clone === undefined && inputs.image === undefined;
+  const candidate = prefix ? candidateVmid(prefix, range) : undefined;
+  const placement = await dispatchCreate(client, inputs, { node, storage, ostemplate, imageDigest, identityTag, cloneNode: clonedFrom?.node, startWithCreate, candidate }, known, releases);
+  return finishCreate(client, inputs, placement, startWithCreate);
 }
 
 /**
@@ -295,7 +310,7 @@ async function placeAndCreate(
 async function dispatchCreate(
   client: ProxmoxClient,
   inputs: ContainerInputs,
-  target: { node: string; storage: string; ostemplate?: string; imageDigest?: string; identityTag: string; cloneNode?: string },
+  target: { node: string; storage: string; ostemplate?: string; imageDigest?: string; identityTag: string; cloneNode?: string; startWithCreate?: boolean; candidate?: number },
   known: ReadonlySet<number>,
   releases: Array<() => void>,
 ): Promise<Placement> {
@@ -304,11 +319,15 @@ async function dispatchCreate(
   if (inputs.vmid !== undefined) releases.push(claimVmid(endpoint, inputs.vmid));
   for (let attempt = 1; ; attempt++) {
     let vmid = inputs.vmid;
-    if (vmid === undefined) {
+    const taken = (id: number) => claimedVmids(endpoint).has(id) || known.has(id) || refused.has(id);
+    if (vmid === undefined && attempt === 1 && target.candidate !== undefined && !taken(target.candidate)) {
+      // The identity-derived id: other stacks derive other ones, so none of them waits on `nextid`.
+      vmid = target.candidate;
+      releases.push(claimVmid(endpoint, vmid));
+    } else if (vmid === undefined) {
       const next = Number(await client.get<string | number>("/cluster/nextid"));
       // Picked and claimed with no await in between, so the next create of this process skips it.
-      const claimed = claimedVmids(endpoint);
-      vmid = pickVmid(next, (id) => claimed.has(id) || known.has(id) || refused.has(id), vmidJump(attempt));
+      vmid = pickVmid(next, taken, vmidJump(attempt));
       releases.push(claimVmid(endpoint, vmid));
     }
     const placement: Placement = { node: target.node, vmid, storage: target.storage, ostemplate: target.ostemplate, imageDigest: target.imageDigest, identityTag: target.identityTag };
@@ -320,7 +339,7 @@ async function dispatchCreate(
           storage: inputs.storage, pool: inputs.pool,
         }, { timeoutMs: inputs.timeouts.create * 1000 });
       } else {
-        const params = renderCreateParams(inputs, { vmid, ostemplate: target.ostemplate!, storage: target.storage, identityTag: target.identityTag, fromImage: inputs.image !== undefined });
+        const params = renderCreateParams(inputs, { vmid, ostemplate: target.ostemplate!, storage: target.storage, identityTag: target.identityTag, fromImage: inputs.image !== undefined, start: target.startWithCreate });
         await client.runTask("POST", `${nodePath(target.node)}/lxc`, params, { timeoutMs: inputs.timeouts.create * 1000 });
       }
       return placement;
@@ -396,10 +415,12 @@ async function removeOrReport(client: ProxmoxClient, inputs: ContainerInputs, pl
 }
 
 /** After the create task: config create could not take, start, address. Failures keep the container tracked. */
-async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, placement: Placement): Promise<{ id: string; outs: ContainerOutputs }> {
+async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, placement: Placement, startedWithCreate = false): Promise<{ id: string; outs: ContainerOutputs }> {
   const id = String(placement.vmid);
   try {
-    const config = await client.get<LxcConfig>(`${lxcPath(placement.node, placement.vmid)}/config`);
+    // A running CT's MAC comes with its `/interfaces`; the config is read only to merge into it or for a stopped CT.
+    const needsConfig = inputs.clone !== undefined || inputs.image !== undefined || !inputs.started;
+    const config = needsConfig ? await client.get<LxcConfig>(`${lxcPath(placement.node, placement.vmid)}/config`) : {} as LxcConfig;
     const hwaddr = config.net0 ? parseNet0(config.net0).hwaddr : undefined;
     // A clone or an image brings its own settings: bring them to the inputs in one PUT.
     if (inputs.clone !== undefined || inputs.image !== undefined) {
@@ -415,9 +436,13 @@ async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, plac
     if (inputs.clone !== undefined) placement.ostemplate = undefined;
     let state: { status: string } & Addresses = { status: "stopped", mac: hwaddr?.toUpperCase() };
     if (inputs.started) {
-      await startContainer(client, placement.node, placement.vmid, inputs.timeouts.start);
+      if (startedWithCreate) await waitForStartAfterCreate(client, placement.node, placement.vmid, inputs.timeouts.start);
+      else await startContainer(client, placement.node, placement.vmid, inputs.timeouts.start);
       state = { status: "running", mac: hwaddr?.toUpperCase() };
-      if (inputs.waitForIp) state = { ...state, ...dropEmpty(await waitForAddress(client, placement.node, placement.vmid, inputs)) };
+      const addresses = inputs.waitForIp
+        ? await waitForAddress(client, placement.node, placement.vmid, inputs)
+        : needsConfig ? {} : addressesOf(await client.get<LxcInterface[]>(`${lxcPath(placement.node, placement.vmid)}/interfaces`));
+      state = { ...state, ...dropEmpty(addresses) };
     }
     progress(`CT ${placement.vmid} ready on ${placement.node}${state.ipv4 ? ` at ${state.ipv4}` : ""} (${kindOf(init.entrypoint)} container)`);
     return { id, outs: outputsOf(inputs, placement, state, init) };
@@ -515,6 +540,17 @@ async function startContainer(client: ProxmoxClient, node: string, vmid: number,
   } catch (error) {
     if (!/already running/i.test((error as Error).message)) throw error;
   }
+}
+
+/**
+ * `start=1`: the create task forked vm_start's own `vzstart` task as it ended (PVE::API2::LXC create_vm):
+ * finds it in the node's task list and waits for it, so a failed start fails this create as it would
+ * have as a separate start. No such task listed (a start that ran and was archived elsewhere): starts it.
+ */
+async function waitForStartAfterCreate(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<void> {
+  const [start] = await client.nodeTasks(node, { vmid, typefilter: "vzstart" });
+  if (start?.upid) await client.waitForTask(start.upid, { timeoutMs: timeoutSeconds * 1000 });
+  else await startContainer(client, node, vmid, timeoutSeconds);
 }
 
 async function stopContainer(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<void> {
@@ -626,15 +662,19 @@ export async function readContainer(id: string, olds: ContainerOutputs, oldInput
       progress(`CT ${vmid} no longer carries ${olds.identityTag}: treating this resource as gone`);
       return { gone: true };
     }
-    let config: LxcConfig;
-    try {
-      config = await client.get<LxcConfig>(`${lxcPath(found.node, vmid)}/config`);
-    } catch (error) {
-      if (isGone(error)) return { gone: true };
-      throw error;
-    }
     const running = found.status === "running";
-    const addresses = running ? addressesOf(await client.get<LxcInterface[]>(`${lxcPath(found.node, vmid)}/interfaces`)) : {};
+    // Independent reads, in parallel: the config, and the addresses of a running CT.
+    const [read, interfaces] = await Promise.allSettled([
+      client.get<LxcConfig>(`${lxcPath(found.node, vmid)}/config`),
+      running ? client.get<LxcInterface[]>(`${lxcPath(found.node, vmid)}/interfaces`) : Promise.resolve([]),
+    ]);
+    if (read.status === "rejected") {
+      if (isGone(read.reason)) return { gone: true };
+      throw read.reason;
+    }
+    if (interfaces.status === "rejected") throw interfaces.reason;
+    const config = read.value;
+    const addresses = addressesOf(interfaces.value);
     const net = config.net0 ? parseNet0(config.net0) : undefined;
     const observedEnv = parseEnv(config.env);
     const observed: Partial<ContainerInputs> = {

@@ -103,6 +103,40 @@ export function pickVmid(next: number, taken: (vmid: number) => boolean, jump = 
   return vmid;
 }
 
+/** Where derived VMIDs go: `launchpad:vmidRange` / LAUNCHPAD_VMID_RANGE, `MIN-MAX`. Far above `nextid`'s lowest-free ids by default. */
+export const DEFAULT_VMID_RANGE = { min: 100_000, max: 999_999 } as const;
+
+/** Parses `MIN-MAX` (100 <= MIN <= MAX <= 999999999, as pve-vmid allows); undefined gives the default; throws naming the setting. */
+export function vmidRange(text: string | undefined, setting = "launchpad:vmidRange"): { min: number; max: number } {
+  if (text === undefined || text.trim() === "") return DEFAULT_VMID_RANGE;
+  const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(text);
+  const [min, max] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(min >= 100 && max >= min && max <= 999_999_999)) {
+    throw new RangeError(`${setting} must be MIN-MAX with 100 <= MIN <= MAX <= 999999999, got ${JSON.stringify(text)}`);
+  }
+  return { min, max };
+}
+
+/**
+ * The VMID a create tries first: derived from its identity prefix (stack + URN + generation), so
+ * separate stacks do not all race for `/cluster/nextid`'s one lowest free id. Stable across retries.
+ */
+export function candidateVmid(identityPrefix: string, range: { min: number; max: number }): number {
+  const hex = /^lp-([0-9a-f]{10})-$/.exec(identityPrefix)?.[1];
+  const hash = hex ? parseInt(hex, 16) : [...identityPrefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  return range.min + (hash % (range.max - range.min + 1));
+}
+
+/**
+ * A node's storages as `/cluster/resources` lists them (available ones, with content), saving the
+ * `/nodes/{node}/storage` read; empty when the listing carries none for the node.
+ */
+export function storagesFromResources(resources: readonly ClusterResource[], node: string): StorageSummary[] {
+  return resources
+    .filter((r) => r.type === "storage" && r.node === node && r.storage && r.content !== undefined && (r.status === undefined || r.status === "available"))
+    .map((r) => ({ storage: r.storage!, content: r.content!, active: 1 }) as StorageSummary);
+}
+
 export function isNodeOnline(resources: readonly ClusterResource[], node: string): boolean {
   return resources.some((r) => r.type === "node" && r.node === node && (r.status ?? "online") === "online");
 }

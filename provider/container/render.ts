@@ -180,7 +180,7 @@ export function configChanges(before: PveParams, after: PveParams, keep: readonl
 /** Parameters for `POST /nodes/{node}/lxc` (template or pulled image). */
 export function renderCreateParams(
   inputs: ContainerInputs,
-  placement: { vmid: number; ostemplate: string; storage: string; identityTag: string; fromImage: boolean },
+  placement: { vmid: number; ostemplate: string; storage: string; identityTag: string; fromImage: boolean; start?: boolean },
 ): PveParams {
   const config = renderConfig(inputs, { identityTag: placement.identityTag });
   // From an OCI image Proxmox fills env/entrypoint from the image; ours are merged in afterwards.
@@ -194,7 +194,7 @@ export function renderCreateParams(
     ostemplate: placement.ostemplate,
     rootfs: renderRootfs(placement.storage, inputs.diskSize),
     unprivileged: inputs.unprivileged ? 1 : 0,
-    start: 0,
+    start: placement.start ? 1 : 0,
   };
   if (inputs.sshPublicKeys.length) params["ssh-public-keys"] = inputs.sshPublicKeys.join("\n");
   if (inputs.password !== undefined) params.password = inputs.password;

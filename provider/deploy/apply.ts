@@ -4,7 +4,7 @@
 
 import { Client } from "ssh2";
 import { SshConnectError, SshExecError, ValidationError, isLaunchpadError, redact, registerSecret } from "../errors";
-import { pollUntil } from "../retry";
+import { backoff, done, notYet, pollUntil } from "../poll";
 import { sha256Fingerprint, withSshSession } from "../ssh";
 import { renderScript } from "./render";
 import { applicationContainerProblem, type DeploymentInputs } from "./schema";
@@ -20,7 +20,8 @@ export const consoleSink: LogSink = (line) => {
 
 /** How much of a failed command's output goes into the error (the whole output was streamed already). */
 const ERROR_OUTPUT_TAIL = 4000;
-const PROBE_DELAY_MS = { initialMs: 250, maxMs: 3000 };
+/** sshd of a container started a moment ago: probed from 250 ms, doubling, at most every 3 s. */
+const HOST_KEY_POLL = backoff({ initialMs: 250, factor: 2, maxMs: 3000 });
 
 export interface DeploymentRun {
   /** The host key that was trusted (given, recorded before, or seen now for the first time). */
@@ -89,11 +90,18 @@ export async function runDeployment(inputs: DeploymentInputs, trusted: string | 
  * connection is dropped before authentication.
  */
 export async function waitForHostKey(endpoint: { host: string; port: number }, timeoutMs: number, where: string): Promise<string> {
-  try {
-    return await pollUntil(Date.now() + timeoutMs, (remaining) => presentedHostKey(endpoint, Math.min(10_000, Math.max(1000, remaining))), PROBE_DELAY_MS);
-  } catch (error) {
-    throw new SshConnectError(`${where} did not answer SSH within ${Math.round(timeoutMs / 1000)} s: ${(error as Error).message}`, { cause: error });
-  }
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  return pollUntil(deadline, async () => {
+    try {
+      return done(await presentedHostKey(endpoint, Math.min(10_000, Math.max(1000, deadline - Date.now()))));
+    } catch (error) {
+      lastError = error;
+      return notYet((error as Error).message);
+    }
+  }, HOST_KEY_POLL, {
+    timeout: (reason) => new SshConnectError(`${where} did not answer SSH within ${Math.round(timeoutMs / 1000)} s: ${reason}`, { cause: lastError }),
+  });
 }
 
 function presentedHostKey(endpoint: { host: string; port: number }, readyTimeoutMs: number): Promise<string> {

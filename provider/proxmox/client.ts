@@ -11,9 +11,10 @@ import { performance } from "node:perf_hooks";
 import type { Proxmox } from "proxmox-api";
 import type { Dispatcher } from "undici";
 import { ConfigError, registerSecret, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
-import { DEFAULT_RETRY_POLICY, retrying, sleep, type RetryPolicy } from "../retry";
+import { done, learnedSchedule, LearnedDurations, notYet, pollUntil } from "../poll";
+import { DEFAULT_RETRY_POLICY, retrying, type RetryPolicy } from "../retry";
 import type { ProxmoxConnection } from "./connection";
-import { DEFAULT_TASK_POLL, taskPollDelay, taskWarnings, type TaskPollPolicy } from "./tasks";
+import { DEFAULT_TASK_POLL, taskWarnings, type TaskPollPolicy } from "./tasks";
 import { createDispatchers, PIN_MISMATCH, TLS_VERIFY_CODES, tlsHint, type Dispatchers } from "./tls";
 import type { TaskLogLine, TaskStatus, TicketResponse } from "./types";
 import { isUpid, parseUpid } from "./upid";
@@ -66,6 +67,8 @@ export interface RequestOptions {
 export interface WaitOptions {
   /** Overall deadline for the task; PveTimeoutError after it. @default the client's taskTimeoutMs */
   timeoutMs?: number;
+  /** When the task was dispatched (ms since the epoch), for learning its type's duration. @default when the wait begins */
+  dispatchedAt?: number;
 }
 
 export interface RunTaskOptions extends WaitOptions {
@@ -92,6 +95,26 @@ const DEFAULT_TICKET_RENEW_MS = 90 * 60_000;
 /** Right after dispatch the status call can answer 400 for a moment: tolerated this long. */
 const TASK_STATUS_GRACE_MS = 10_000;
 const TASK_LOG_TAIL_LINES = 20;
+/** A node's task list read this recently answers another waiting task too. */
+const TASK_LIST_FRESH_MS = 20;
+/** Entries per task-list read: every task of this process since the oldest one still waited on. */
+const TASK_LIST_LIMIT = 500;
+
+/**
+ * How long each task type took on each endpoint, as this process saw it: the poll schedule of the next
+ * task of the type is dense around that. Shared by every client of the process.
+ */
+export const taskDurations = new LearnedDurations();
+/** Task types whose history this process read from a node already (once each). */
+const historyRead = new Set<string>();
+
+/** One entry of `GET /nodes/{node}/tasks`: `status` is `RUNNING`, or the exit status once it ended. */
+interface TaskListEntry {
+  upid: string;
+  status?: string;
+}
+
+type TaskState = { status: "running" } | { status: "stopped"; exitstatus?: string };
 
 /** Failures that happen before a byte of the request is written: DNS, refused connect, connect timeout. */
 const CONNECT_PHASE_CODES = new Set([
@@ -145,6 +168,9 @@ export class ProxmoxClient {
   #login?: Promise<Ticket>;
   #requestCount = 0;
   #api?: Proxmox.Api;
+  /** Tasks being waited on, per node, with their start (Unix seconds): two or more share one task-list read. */
+  readonly #waiting = new Map<string, Map<string, number>>();
+  readonly #listing = new Map<string, { at: number; read: Promise<Map<string, TaskListEntry>> }>();
 
   constructor(connection: ProxmoxConnection, options: ProxmoxClientOptions = {}) {
     this.connection = Object.freeze({ ...connection });
@@ -219,50 +245,116 @@ export class ProxmoxClient {
     params?: ApiParams,
     opts: RunTaskOptions = {},
   ): Promise<TaskResult> {
+    const dispatchedAt = Date.now();
     const upid = await this.request<unknown>(method, path, params, { idempotent: opts.idempotent });
     if (!isUpid(upid)) {
       throw new PveTaskError({ upid: "(none)", exitstatus: `${method} ${path} started no task: it answered ${JSON.stringify(upid)}`, log: [] });
     }
-    return this.waitForTask(upid, { timeoutMs: opts.timeoutMs });
+    return this.waitForTask(upid, { timeoutMs: opts.timeoutMs, dispatchedAt });
   }
 
   /**
-   * Polls `GET /nodes/{node}/tasks/{upid}/status` (fast at first, then capped) until the task stops.
+   * Waits until the task stops: `GET /nodes/{node}/tasks/{upid}/status`, or, while other tasks of this
+   * client on the node are waited on too, one shared `GET /nodes/{node}/tasks` for all of them. Probes
+   * are dense around the end this task type had before in this process (a backoff when it has none).
    * `OK` and `WARNINGS: n` resolve; any other exit status throws PveTaskError with the log's last lines;
    * past `timeoutMs` throws PveTimeoutError (the task may still be running).
    */
   async waitForTask(upid: string, opts: WaitOptions = {}): Promise<TaskResult> {
     const task = parseUpid(upid);
-    const statusPath = `/nodes/${encodeURIComponent(task.node)}/tasks/${encodeURIComponent(upid)}/status`;
     const timeoutMs = opts.timeoutMs ?? this.#taskTimeoutMs;
-    const started = Date.now();
-    for (let poll = 1; ; poll++) {
-      let status: TaskStatus | undefined;
-      try {
-        status = await this.get<TaskStatus>(statusPath);
-      } catch (error) {
-        const justDispatched = Date.now() - started < TASK_STATUS_GRACE_MS;
-        if (!(justDispatched && isLaunchpadError(error, "ERR_PVE_HTTP") && (error as PveHttpError).status === 400)) throw error;
-      }
-      if (status?.status === "stopped") {
-        const warnings = taskWarnings(status.exitstatus);
-        if (warnings !== undefined) {
-          return { upid, node: task.node, type: task.type, id: task.id, exitstatus: status.exitstatus!, warnings };
+    const began = Date.now();
+    const dispatchedAt = opts.dispatchedAt ?? began;
+    const kind = `${this.connection.endpoint}|${task.type}`;
+    let lastRunningAt = dispatchedAt;
+    let probeSentAt = began;
+    const learnHistory = taskDurations.count(kind) === 0 && !historyRead.has(kind);
+    if (learnHistory) historyRead.add(kind);
+    const waiting = this.#waiting.get(task.node) ?? new Map<string, number>();
+    this.#waiting.set(task.node, waiting.set(upid, task.starttime));
+    let status: TaskState;
+    try {
+      status = await pollUntil(began + timeoutMs, async (probes) => {
+        probeSentAt = Date.now();
+        let state: TaskState;
+        try {
+          state = await this.#taskState(task.node, upid);
+        } catch (error) {
+          const justDispatched = Date.now() - began < TASK_STATUS_GRACE_MS;
+          if (!(justDispatched && isLaunchpadError(error, "ERR_PVE_HTTP") && (error as PveHttpError).status === 400)) throw error;
+          return notYet("status not readable yet");
         }
-        throw new PveTaskError(
-          { upid, exitstatus: status.exitstatus ?? "stopped without an exit status", log: await this.#logTail(task.node, upid) },
-          { context: { node: task.node, type: task.type, id: task.id } },
-        );
-      }
-      const remaining = timeoutMs - (Date.now() - started);
-      if (remaining <= 0) {
-        throw new PveTimeoutError(
+        if (state.status === "stopped") return done(state);
+        // After the first probe, not before it (a short task may be over by then), and alongside the next ones.
+        if (learnHistory && probes === 1) void this.#learnFromHistory(task.node, task.type, kind);
+        lastRunningAt = Date.now();
+        return notYet("running");
+      }, learnedSchedule(taskDurations, kind, { initialMs: this.#taskPoll.initialMs, factor: this.#taskPoll.factor, maxMs: this.#taskPoll.maxMs }), {
+        timeout: () => new PveTimeoutError(
           `Proxmox task ${upid} (${task.type} ${task.id} on ${task.node}) did not finish within ${timeoutMs} ms; it may still be running`,
           { context: { upid, node: task.node } },
-        );
-      }
-      await sleep(Math.min(taskPollDelay(poll, this.#taskPoll), remaining));
+        ),
+      });
+    } finally {
+      waiting.delete(upid);
+      if (waiting.size === 0) this.#waiting.delete(task.node);
     }
+    // It ended between the last "running" answer and the probe that saw it stopped.
+    taskDurations.observe(kind, (lastRunningAt + probeSentAt) / 2 - dispatchedAt);
+    const warnings = taskWarnings(status.exitstatus);
+    if (warnings !== undefined) {
+      return { upid, node: task.node, type: task.type, id: task.id, exitstatus: status.exitstatus!, warnings };
+    }
+    throw new PveTaskError(
+      { upid, exitstatus: status.exitstatus ?? "stopped without an exit status", log: await this.#logTail(task.node, upid) },
+      { context: { node: task.node, type: task.type, id: task.id } },
+    );
+  }
+
+  /**
+   * Tasks of this node started since `sinceSeconds` (running ones included), one read shared by every
+   * waiter that asks while it is in flight or fresh. Exposed for waits that look for a task by VMID.
+   */
+  async nodeTasks(node: string, filter: { vmid?: number; typefilter?: string; since?: number } = {}): Promise<Array<TaskListEntry & { type?: string; id?: string; starttime?: number }>> {
+    return this.get(`/nodes/${encodeURIComponent(node)}/tasks`, { source: "all", limit: TASK_LIST_LIMIT, ...filter });
+  }
+
+  /**
+   * A process that has not seen a task type yet (one CI stack creates one container) learns it from the
+   * node's finished tasks of that type: whole seconds only (`starttime`, `endtime`), so a wide window.
+   */
+  async #learnFromHistory(node: string, type: string, kind: string): Promise<void> {
+    try {
+      const entries = await this.get<Array<{ starttime?: number; endtime?: number }>>(`/nodes/${encodeURIComponent(node)}/tasks`, { typefilter: type, limit: 20 });
+      for (const entry of entries) {
+        if (typeof entry.starttime === "number" && typeof entry.endtime === "number") taskDurations.observe(kind, (entry.endtime - entry.starttime) * 1000);
+      }
+    } catch {
+      // Only a hint: without it the wait backs off as it would anyway.
+    }
+  }
+
+  /** One task's state: its own status call when it is the only one waited on at its node, else the shared list. */
+  async #taskState(node: string, upid: string): Promise<TaskState> {
+    const waiting = this.#waiting.get(node);
+    if (waiting && waiting.size > 1) {
+      const entry = (await this.#sharedList(node, Math.min(...waiting.values()))).get(upid);
+      // Not listed (another user's task this token may not list): ask for it alone.
+      if (entry) return entry.status === undefined || entry.status === "RUNNING" ? { status: "running" } : { status: "stopped", exitstatus: entry.status };
+    }
+    const status = await this.get<TaskStatus>(`/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`);
+    return status.status === "stopped" ? { status: "stopped", exitstatus: status.exitstatus } : { status: "running" };
+  }
+
+  #sharedList(node: string, since: number): Promise<Map<string, TaskListEntry>> {
+    const current = this.#listing.get(node);
+    if (current && Date.now() - current.at < TASK_LIST_FRESH_MS) return current.read;
+    const read = this.nodeTasks(node, { since }).then((entries) => new Map(entries.map((entry) => [entry.upid, entry])));
+    const listing = { at: Number.POSITIVE_INFINITY, read };
+    this.#listing.set(node, listing);
+    // Fresh from when it answered; a failed read is not shared with later probes.
+    read.then(() => (listing.at = Date.now()), () => this.#listing.get(node) === listing && this.#listing.delete(node));
+    return read;
   }
 
   /** Closes pooled connections. The client must not be used afterwards. */
@@ -422,6 +514,19 @@ export class ProxmoxClient {
       : `${where}: ${detail}${notSent ? "" : " (the request may have reached the server)"}`;
     return new PveNetworkError(message, { notSent }, { cause: error, context: { code } });
   }
+}
+
+const sharedClients = new Map<string, ProxmoxClient>();
+
+/**
+ * The client of this process for `connection`: every operation of a `pulumi up` (one provider host) uses
+ * the same keep-alive pool, login ticket and task-list reads. Never closed: it ends with the process.
+ */
+export function sharedClient(connection: ProxmoxConnection): ProxmoxClient {
+  const key = JSON.stringify(Object.entries(connection).sort(([a], [b]) => a.localeCompare(b)));
+  let client = sharedClients.get(key);
+  if (!client) sharedClients.set(key, (client = new ProxmoxClient(connection)));
+  return client;
 }
 
 /** Form / query encoding as Proxmox reads it: booleans as 1/0, arrays repeated, undefined and null left out. */

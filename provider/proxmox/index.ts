@@ -1,5 +1,5 @@
 // The one Proxmox VE client and where its credentials come from.
-export { ProxmoxClient, encodeParams } from "./client";
+export { ProxmoxClient, encodeParams, sharedClient, taskDurations } from "./client";
 export type { ApiParams, ApiParamValue, HttpMethod, ProxmoxClientOptions, RequestInfo, RequestOptions, RunTaskOptions, TaskResult, WaitOptions } from "./client";
 export { resolveConnection, normaliseEndpoint, normaliseApiToken, normaliseFingerprint, ENV } from "./connection";
 export type { ProxmoxConnection, ResolveConnectionArgs } from "./connection";

@@ -1,7 +1,8 @@
 // Pure rules for waiting on Proxmox tasks: how long between status polls, and what an exit status means.
 
 /**
- * How often `waitForTask` polls: fast at first (most API tasks finish in well under a second), then
+ * How `waitForTask` polls a task type it knows nothing about yet (otherwise the schedule is dense around
+ * the duration learned, see provider/poll.ts): fast at first (most API tasks finish in well under a second), then
  * capped. A gentle curve with a 1 s cap notices a long task (an 8 s create) about 0.5 s after it ends
  * for about one poll a second; doubling up to 2 s overshot by about 1.2 s for a few polls fewer.
  */

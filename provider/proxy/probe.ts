@@ -6,11 +6,11 @@
 import * as net from "net";
 import { SshConnectError } from "../errors";
 import { openTunnel } from "../deploy/tunnel";
-import { pollUntil } from "../retry";
+import { backoff, done, notYet, pollUntil } from "../poll";
 import type { ProxyHost } from "./schema";
 
 export const SSH_BANNER = "SSH-";
-const PROBE_SCHEDULE = { initialMs: 250, maxMs: 3000 };
+const PROBE_SCHEDULE = backoff({ initialMs: 250, factor: 2, maxMs: 3000 });
 const READ_TIMEOUT_MS = 5000;
 
 /** The first `length` bytes `port` sends, or an error (closed early, refused, silent). */
@@ -41,16 +41,20 @@ export function readBanner(host: string, port: number, length: number, timeoutMs
 export async function waitForSshThroughRoute(proxy: ProxyHost, port: number, target: { host: string; port: number }, timeoutSeconds: number): Promise<void> {
   const listener = { host: proxy.listenAddress ?? "127.0.0.1", port };
   const tunnel = await openTunnel(proxy, listener);
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const what = `no SSH server answered through ${proxy.host}:${port} (routed to ${target.host}:${target.port}) within ${timeoutSeconds} s`;
+  let lastError: unknown;
   try {
-    await pollUntil(Date.now() + timeoutSeconds * 1000, async (remaining) => {
-      const banner = await readBanner(tunnel.host, tunnel.port, SSH_BANNER.length, Math.min(READ_TIMEOUT_MS, remaining));
-      if (!banner.startsWith(SSH_BANNER)) throw new Error(`the first bytes were ${JSON.stringify(banner)}, not an SSH banner`);
-    }, PROBE_SCHEDULE);
-  } catch (error) {
-    throw new SshConnectError(
-      `no SSH server answered through ${proxy.host}:${port} (routed to ${target.host}:${target.port}) within ${timeoutSeconds} s: ${(error as Error).message}`,
-      { cause: error },
-    );
+    await pollUntil(deadline, async () => {
+      try {
+        const banner = await readBanner(tunnel.host, tunnel.port, SSH_BANNER.length, Math.min(READ_TIMEOUT_MS, Math.max(1, deadline - Date.now())));
+        if (banner.startsWith(SSH_BANNER)) return done(undefined);
+        lastError = new Error(`the first bytes were ${JSON.stringify(banner)}, not an SSH banner`);
+      } catch (error) {
+        lastError = error;
+      }
+      return notYet((lastError as Error).message);
+    }, PROBE_SCHEDULE, { timeout: (reason) => new SshConnectError(`${what}: ${reason}`, { cause: lastError }) });
   } finally {
     await tunnel.close();
   }

@@ -468,6 +468,8 @@ export class Cluster {
     const startAfter = params.start !== undefined && parseBoolean(String(params.start)) === 1;
     if (params.pool !== undefined) this.pools.get(String(params.pool))!.add(vmid);
 
+    // Set once the container is complete: a failed start after it does not undo the create.
+    let created = false;
     const task = this.startTask(node, "vzcreate", vmid, user, {
       run: async (current) => {
         const template = this.findVolume(node, ostemplate);
@@ -494,13 +496,13 @@ export class Cluster {
         if (created && created.ostype) conf.ostype = created.ostype;
         this.writeConf(ct, conf);
         current.log.push(`Creating container ${vmid} done`);
-        if (startAfter) {
-          await this.backend.start(vmid);
-          ct.running = true;
-          ct.startedAt = Date.now();
-        }
+        created = true;
+        // PVE::API2::LXC create_vm: after the create, `start` forks vm_start's own vzstart task and the
+        // create task ends; a start refused up front fails the create task, the container stays.
+        if (startAfter) await this.power(node, vmid, "start", {}, user);
       },
       rollback: async () => {
+        if (created) return;
         await this.backend.destroy(vmid).catch(() => undefined);
         this.freeVolumes(ct);
         for (const members of this.pools.values()) members.delete(vmid);

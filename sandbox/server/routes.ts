@@ -172,7 +172,7 @@ const table: Array<[string, string, Handler]> = [
   ["GET", "/nodes/{node}/tasks/{upid}/status", ({ cluster, params, faults, access, identity }) => {
     const task = findTask(cluster, params);
     checkTaskUser(access, identity!.principal, task, String(params.node), "Sys.Audit");
-    if (faults.taskStatusNotReadyMs > 0 && Date.now() - task.starttime * 1000 < faults.taskStatusNotReadyMs && task.status === "running") {
+    if (faults.taskStatusNotReadyMs > 0 && Date.now() - task.startedMs < faults.taskStatusNotReadyMs && task.status === "running") {
       throw paramError({ upid: "unable to parse worker upid" });
     }
     const status: Record<string, unknown> = {
@@ -292,6 +292,8 @@ function listTasks(cluster: Cluster, params: Params, access: AccessControl, subj
     if (task.status === "stopped") {
       entry.status = task.exitstatus;
       entry.endtime = task.endtime;
+    } else {
+      entry.status = "RUNNING"; // PVE::API2::Tasks node_tasks, for an active task
     }
     return entry;
   });

@@ -12,10 +12,19 @@ export interface Task extends Upid {
   status: "running" | "stopped";
   exitstatus?: string;
   endtime?: number;
+  /**
+   * Sandbox-only, not in any PVE answer: when the task really began and ended, ms since the epoch. PVE
+   * reports whole seconds (`starttime` in the UPID and status, `endtime` in the task list); the bench
+   * needs the milliseconds to subtract what the tasks actually took.
+   */
+  startedMs: number;
+  endedMs?: number;
   log: string[];
   /** Set when `DELETE .../tasks/{upid}` asked the task to stop. */
   aborted: boolean;
   done: Promise<void>;
+  /** Ends the task's wait early (a stop or a shutdown); a no-op once its time is up. */
+  wake?: () => void;
 }
 
 export interface TaskWork {
@@ -60,15 +69,21 @@ export class TaskRegistry {
     return this.byUpid.get(upid);
   }
 
+  /** Every task of this sandbox, in start order. */
+  all(): Task[] {
+    return [...this.byUpid.values()];
+  }
+
   list(node: string): Task[] {
     return [...this.byUpid.values()].filter((task) => task.node === node);
   }
 
   start(node: string, type: string, id: string, user: string, work: TaskWork): Task {
     const pid = this.nextPid++;
-    const starttime = Math.floor(Date.now() / 1000);
+    const startedMs = Date.now();
+    const starttime = Math.floor(startedMs / 1000);
     const fields = { node, pid, pstart: this.pstart + (pid % 1000), starttime, type, id, user };
-    const task: Task = { ...fields, upid: formatUpid(fields), status: "running", log: [], aborted: false, done: Promise.resolve() };
+    const task: Task = { ...fields, upid: formatUpid(fields), status: "running", startedMs, log: [], aborted: false, done: Promise.resolve() };
     this.byUpid.set(task.upid, task);
     task.done = this.execute(task, work);
     return task;
@@ -76,20 +91,20 @@ export class TaskRegistry {
 
   /** `DELETE /nodes/{node}/tasks/{upid}`: the worker gets a signal and ends as interrupted. */
   stop(task: Task): void {
-    if (task.status === "running") task.aborted = true;
+    if (task.status !== "running") return;
+    task.aborted = true;
+    task.wake?.();
   }
 
+  /** One timer to the task's deadline (a loop of short sleeps drifts by a few ms per step); a stop wakes it. */
   private sleep(ms: number, task: Task): Promise<void> {
     return new Promise((resolve) => {
-      const step = Math.min(ms, 20);
-      let left = ms;
-      const tick = () => {
-        if (task.aborted || this.closed || left <= 0) return resolve();
-        const wait = Math.min(step, left);
-        left -= wait;
-        setTimeout(tick, wait);
+      const timer = setTimeout(() => task.wake!(), Math.max(0, task.startedMs + ms - Date.now()));
+      task.wake = () => {
+        clearTimeout(timer);
+        task.wake = undefined;
+        resolve();
       };
-      tick();
     });
   }
 
@@ -123,14 +138,16 @@ export class TaskRegistry {
       task.log.push("TASK OK");
       task.exitstatus = "OK";
     }
-    task.endtime = Math.floor(Date.now() / 1000);
+    task.endedMs = Date.now();
+    task.endtime = Math.floor(task.endedMs / 1000);
     task.status = "stopped";
     work.finally?.(task);
   }
 
-  /** Ends all running tasks (as failed) and waits for them; their sleeps notice within one 20 ms step. */
+  /** Ends all running tasks (as failed) and waits for them. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const task of this.byUpid.values()) task.wake?.();
     await Promise.all([...this.byUpid.values()].map((task) => task.done));
   }
 }

@@ -153,6 +153,8 @@ describe("ProxmoxClient against the sandbox", function () {
 
     it("tolerates the 400 a status poll can get right after dispatch", async () => {
       sandbox.faults.taskStatusNotReadyMs = 1_500;
+      // Still running when the first poll comes, however slow a loaded machine makes the connection.
+      sandbox.faults.task({ type: "vzcreate", delayMs: 1_000, count: 1 });
       const result = await create(connect(), nextVmid++);
       assert.equal(result.exitstatus, "OK");
       assert.ok(sandbox.requests.some((r) => r.template === "/nodes/{node}/tasks/{upid}/status" && r.status === 400), "the fault fired");

@@ -26,6 +26,7 @@ describe("sandbox API", function () {
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     const task = await client.waitTask(node, reply.body.data);
     assert.equal(task.exitstatus, "OK");
+    if (extra.start) assert.equal((await client.waitStartAfterCreate(node, id)).exitstatus, "OK");
   }
 
   describe("responses", () => {
@@ -225,6 +226,33 @@ describe("sandbox API", function () {
         await slowClient.close();
         await slow.close();
       }
+    });
+    it("start=1: the create task ends, then a vzstart task of its own starts the CT (PVE::API2::LXC create_vm)", async () => {
+      const timed = await startSandbox({ taskDurationsMs: { vzcreate: 120, vzstart: 200 } });
+      const timedClient = new SandboxClient(timed);
+      try {
+        const reply = await timedClient.call("POST", "/nodes/pve1/lxc", createParams(310, { start: 1 }));
+        assert.equal((await timedClient.waitTask("pve1", reply.body.data)).exitstatus, "OK");
+        const listed = await timedClient.call("GET", "/nodes/pve1/tasks", { vmid: 310, source: "all" });
+        assert.deepEqual(listed.body.data.map((task: { type: string; status: string }) => [task.type, task.status]), [["vzstart", "RUNNING"], ["vzcreate", "OK"]]);
+        assert.equal((await timedClient.waitStartAfterCreate("pve1", 310)).exitstatus, "OK");
+        assert.equal((await timedClient.call("GET", "/nodes/pve1/lxc/310/status/current")).body.data.status, "running");
+        const [create, start] = timed.timeline().tasks;
+        assert.deepEqual([create.type, start.type], ["vzcreate", "vzstart"]);
+        // One timer per task: each ends at its deadline (a timer never fires early), not steps of sleeps later.
+        assert.ok(create.endedMs! - create.startedMs >= 120 && start.endedMs! - start.startedMs >= 200, JSON.stringify(timed.timeline().tasks));
+        assert.ok(start.startedMs >= create.startedMs + 120, "the start begins when the create is done");
+      } finally {
+        await timedClient.close();
+        await timed.close();
+      }
+    });
+    it("start=1 with a start that fails: the create task is OK, the vzstart task fails, the CT stays", async () => {
+      sandbox.faults.task({ type: "vzstart", fail: "startup for container '311' failed", count: 1 });
+      const reply = await client.call("POST", "/nodes/pve1/lxc", createParams(311, { start: 1 }));
+      assert.equal((await client.waitTask("pve1", reply.body.data)).exitstatus, "OK");
+      assert.equal((await client.waitStartAfterCreate("pve1", 311)).exitstatus, "startup for container '311' failed");
+      assert.equal((await client.call("GET", "/nodes/pve1/lxc/311/status/current")).body.data.status, "stopped");
     });
     it("lists tasks per node, newest first, with their end status", async () => {
       const reply = await client.call("GET", "/nodes/pve1/tasks", { typefilter: "vzcreate", limit: 2 });

@@ -27,6 +27,7 @@ describe("sandbox fidelity to Proxmox VE", function () {
     const reply = await client.call("POST", "/nodes/pve1/lxc", createParams(id, extra));
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     assert.equal((await client.waitTask("pve1", reply.body.data)).exitstatus, "OK");
+    if (extra.start) assert.equal((await client.waitStartAfterCreate("pve1", id)).exitstatus, "OK");
   }
 
   describe("OCI pull (PVE::API2::Storage::Status oci_registry_pull)", () => {

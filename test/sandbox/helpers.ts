@@ -54,6 +54,13 @@ export class SandboxClient {
     }
   }
 
+  /** With `start=1` PVE forks the start as its own `vzstart` task when the create ends: waits for that one. */
+  async waitStartAfterCreate(node: string, vmid: number): Promise<{ status: string; exitstatus: string }> {
+    const list = await this.call("GET", `/nodes/${node}/tasks`, { vmid, typefilter: "vzstart", source: "all" });
+    if (list.status !== 200 || !list.body.data.length) throw new Error(`no vzstart task for CT ${vmid}: ${JSON.stringify(list.body)}`);
+    return this.waitTask(node, list.body.data[0].upid);
+  }
+
   async close(): Promise<void> {
     await this.agent.destroy();
   }

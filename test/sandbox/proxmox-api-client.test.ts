@@ -50,6 +50,13 @@ describe("proxmox-api (third-party client) against the sandbox", function () {
     const config = await pve.nodes.$("pve2").lxc.$(vmid).config.$get({});
     assert.equal(config.hostname, "via-proxmox-api");
     assert.equal(config.tags, "ci;preview");
+    // start=1: PVE starts the CT in a vzstart task of its own once the create ends (PVE::API2::LXC create_vm).
+    const [start] = await pve.nodes.$("pve2").tasks.$get({ vmid, typefilter: "vzstart", source: "all" });
+    do {
+      status = await pve.nodes.$("pve2").tasks.$(start.upid).status.$get();
+      if (status.status === "running") await new Promise((resolve) => setTimeout(resolve, 20));
+    } while (status.status === "running");
+    assert.equal(status.exitstatus, "OK");
     assert.equal((await pve.nodes.$("pve2").lxc.$(vmid).status.current.$get()).status, "running");
     const posted = sandbox.requests.filter((entry) => entry.method === "POST" && entry.template === "/nodes/{node}/lxc");
     assert.equal(posted.length, 1, "proxmox-api sent the create once");

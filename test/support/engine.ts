@@ -73,6 +73,8 @@ export interface TestEngineOptions {
   stateFile?: string;
   /** Key material for secrets in the checkpoint (Pulumi's passphrase secrets provider, in spirit). */
   passphrase?: string;
+  /** Working directory of the provider host, whose node_modules resolve `pulumi-launchpad` (the bench runs an older build this way). */
+  cwd?: string;
 }
 
 type Program = () => unknown;
@@ -248,7 +250,7 @@ export class TestEngine {
 
   private async startHost(): Promise<DynamicProviderHost> {
     // A fresh host per command, as each `pulumi` command starts its own plugin process.
-    const host = await DynamicProviderHost.start({ env: this.options.env, project: this.project, stack: this.stack });
+    const host = await DynamicProviderHost.start({ env: this.options.env, cwd: this.options.cwd, project: this.project, stack: this.stack });
     this.hosts.add(host);
     const secretKeys = new Set(Object.keys(this.qualified(this.options.secretConfig ?? {})));
     const wire = Object.fromEntries(Object.entries(this.programConfig()).map(([k, v]) => [k, secretKeys.has(k) ? { [SIG_KEY]: SECRET_SIG, value: v } : v]));

@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import { parseFlags } from "../../bench/index";
-import { createAttemptsByHostname, createPhases, criticalPathMs, duplicates, median, refusedCreates, requestBreakdown, wallRatio } from "../../bench/stats";
+import {
+  actualCriticalPathMs, createAttemptsByHostname, createPhases, criticalPathMs, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+} from "../../bench/stats";
 
 describe("bench statistics", () => {
   it("median of odd and even counts, NaN for none", () => {
@@ -46,7 +48,9 @@ describe("bench statistics", () => {
 
   it("parses flags: defaults, --quick divides by 20, lists, bad values rejected", () => {
     const defaults = parseFlags([]);
-    assert.deepEqual([defaults.createMs, defaults.startMs, defaults.ipMs, defaults.pullMs, defaults.parallel], [8000, 2000, 3000, 20000, [10, 50]]);
+    assert.deepEqual([defaults.createMs, defaults.startMs, defaults.ipMs, defaults.pullMs, defaults.parallel, defaults.stacks, defaults.runs], [8000, 2000, 3000, 20000, [10, 50], [10, 50], 10]);
+    assert.ok(Number.isInteger(defaults.seed));
+    assert.equal(parseFlags(["--seed", "42"]).seed, 42);
     const quick = parseFlags(["--quick", "--parallel", "5,20", "--create-ms=4000", "--stacks", "none"]);
     assert.deepEqual([quick.createMs, quick.startMs, quick.ipMs, quick.pullMs, quick.parallel, quick.stacks], [200, 100, 150, 1000, [5, 20], []]);
     assert.throws(() => parseFlags(["--parallel", "10,x"]), /--parallel needs a whole number/);
@@ -67,5 +71,37 @@ describe("bench create phases", () => {
       r("GET", "/nodes/pve1/lxc/100/interfaces", 15400, 10),
     ]);
     assert.deepEqual(phases, { prepareMs: 40, createMs: 8160, startMs: 3100, ipMs: 3110 });
+  });
+});
+
+describe("bench durations and overheads", () => {
+  it("the same seed draws the same durations, within +-25% of the means and not round", () => {
+    const means = { createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000 };
+    const draw = (seed: number) => { const random = seededRandom(seed); return [1, 2, 3].map(() => drawTimes(means, random)); };
+    assert.deepEqual(draw(7), draw(7));
+    assert.notDeepEqual(draw(7), draw(8));
+    for (const times of draw(123)) {
+      assert.ok(times.createMs >= 6000 && times.createMs <= 10000 && times.ipMs >= 2250 && times.ipMs <= 3750, JSON.stringify(times));
+    }
+  });
+
+  it("the actual critical path is the container's own create, start and address times as recorded", () => {
+    const timeline = {
+      tasks: [
+        { type: "vzcreate", id: "100", startedMs: 1000, endedMs: 9100 },
+        { type: "vzcreate", id: "101", startedMs: 1000, endedMs: 5000 },
+        { type: "vzstart", id: "100", startedMs: 9100, endedMs: 11150 },
+      ],
+      starts: [{ vmid: 100, startedMs: 11150, leasedMs: 14200 }],
+    };
+    assert.equal(actualCriticalPathMs(timeline, 100), 8100 + 2050 + 3050);
+    assert.ok(Number.isNaN(actualCriticalPathMs(timeline, 101)), "no start: unknown, not zero");
+    assert.deepEqual(spread([300, 100, 200, NaN]), { median: 200, min: 100, max: 300 });
+  });
+
+  it("with start=1 the start phase begins at the task-list read that finds the vzstart task", () => {
+    const r = (method: string, path: string, startMs: number) => ({ method, path, startMs, durationMs: 5, status: 200 });
+    const phases = createPhases([r("GET", "/cluster/resources", 1000), r("POST", "/nodes/pve1/lxc", 1010), r("GET", "/nodes/pve1/tasks", 9100), r("GET", "/nodes/pve1/lxc/100/interfaces", 11200)]);
+    assert.deepEqual(phases, { prepareMs: 10, createMs: 8090, startMs: 2100, ipMs: 5 });
   });
 });

@@ -1,0 +1,143 @@
+// The one wait: `pollUntil(deadline, probe, schedule)`. Every wait of the provider (a Proxmox task, a
+// container's address, an SSH host key, a lock) is a probe and a schedule; the schedules are pure
+// functions of the poll count and the elapsed time, built on the retry module's backoff.
+
+import { backoffMs, sleep } from "./retry";
+
+/** Delay before the next probe, given how many probes ran (from 1) and the ms since the wait began. */
+export type PollSchedule = (probes: number, elapsedMs: number) => number;
+
+/** A probe's answer: `{ done: true, value }` ends the wait; anything else polls again. */
+export type ProbeResult<T> = { done: true; value: T } | { done: false; reason?: string };
+
+export const done = <T>(value: T): ProbeResult<T> => ({ done: true, value });
+export const notYet = (reason?: string): ProbeResult<never> => ({ done: false, reason });
+
+export interface PollOptions {
+  /** The error to throw once `deadline` passed without a done probe; it gets the last probe's reason. */
+  timeout: (lastReason: string | undefined) => Error;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default sleep from ./retry */
+  wait?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Probes until one says done, sleeping `schedule(...)` between probes, never past `deadline` (ms since
+ * the epoch). A probe that throws ends the wait with its error (probes decide what is worth retrying).
+ * The last probe runs at the deadline, not after it.
+ */
+export async function pollUntil<T>(deadline: number, probe: (probes: number) => Promise<ProbeResult<T>>, schedule: PollSchedule, options: PollOptions): Promise<T> {
+  const now = options.now ?? Date.now;
+  const wait = options.wait ?? sleep;
+  const started = now();
+  for (let probes = 1; ; probes++) {
+    const result = await probe(probes);
+    if (result.done) return result.value;
+    const remaining = deadline - now();
+    if (remaining <= 0) throw options.timeout(result.reason);
+    await wait(Math.max(1, Math.min(schedule(probes, now() - started), remaining)));
+  }
+}
+
+export interface BackoffSchedule {
+  /** Delay after the first probe. */
+  readonly initialMs: number;
+  /** Growth per probe. */
+  readonly factor: number;
+  /** Upper bound of any delay. */
+  readonly maxMs: number;
+}
+
+/** Growing delays: `initialMs x factor^(probes - 1)`, capped. For waits with no idea of when they end. */
+export function backoff(policy: BackoffSchedule): PollSchedule {
+  return (probes) => backoffMs(probes, { baseDelayMs: policy.initialMs, factor: policy.factor, maxDelayMs: policy.maxMs, jitter: 0 });
+}
+
+/** What a wait expects: it ends about `expectedMs` after it began, give or take `spreadMs`. */
+export interface Expectation {
+  expectedMs: number;
+  spreadMs: number;
+}
+
+export interface ExpectingSchedule {
+  /** Delay inside the window around the expected end. @default 40 */
+  readonly denseMs: number;
+  /** Longest delay anywhere (sparse probes before the window, so a failure is still seen). @default 2000 */
+  readonly sparseMs: number;
+  /** After the window: backoff from `denseMs` by this factor up to `sparseMs`. @default 1.5 */
+  readonly factor: number;
+  /** Probes a window gets at most: a wide window (little known) is probed less densely. @default 12 */
+  readonly windowProbes: number;
+}
+
+export const DEFAULT_EXPECTING: ExpectingSchedule = { denseMs: 40, sparseMs: 2_000, factor: 1.5, windowProbes: 12 };
+
+/**
+ * Dense probes around the expected end, sparse ones elsewhere: before the window, half the way to its
+ * start each time (at most `sparseMs`); inside it, every `denseMs`; after it, back off from `denseMs`.
+ */
+export function expecting(expectation: Expectation, policy: ExpectingSchedule = DEFAULT_EXPECTING): PollSchedule {
+  const opens = Math.max(0, expectation.expectedMs - expectation.spreadMs);
+  const closes = expectation.expectedMs + expectation.spreadMs;
+  const dense = Math.max(policy.denseMs, Math.round((closes - opens) / policy.windowProbes));
+  let late = 0;
+  return (_probes, elapsedMs) => {
+    // Halving the distance to the window: few probes while far, none sleeping into the window.
+    if (elapsedMs < opens) return Math.min(policy.sparseMs, opens - elapsedMs, Math.max(dense, (opens - elapsedMs) / 2));
+    if (elapsedMs <= closes) return dense;
+    late++;
+    return Math.min(policy.sparseMs, Math.round(dense * policy.factor ** late));
+  };
+}
+
+/**
+ * Durations of one kind of wait (a task type, an address) seen in this process, ms: the expectation
+ * is their median, the window their range plus a margin; nothing seen yet gives `fallback`.
+ */
+export class LearnedDurations {
+  readonly #seen = new Map<string, number[]>();
+  /** Kept per kind: the newest observations describe the cluster as it is now. */
+  static readonly KEEP = 50;
+
+  constructor(private readonly fallback: (kind: string) => Expectation | undefined = () => undefined) {}
+
+  observe(kind: string, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const seen = this.#seen.get(kind) ?? [];
+    seen.push(ms);
+    if (seen.length > LearnedDurations.KEEP) seen.shift();
+    this.#seen.set(kind, seen);
+  }
+
+  count(kind: string): number {
+    return this.#seen.get(kind)?.length ?? 0;
+  }
+
+  /** Median and half the range (at least a tenth of the median and 50 ms), or the fallback, or undefined. */
+  expectation(kind: string): Expectation | undefined {
+    const seen = this.#seen.get(kind);
+    if (!seen?.length) return this.fallback(kind);
+    const sorted = [...seen].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    const halfRange = (sorted[sorted.length - 1] - sorted[0]) / 2;
+    return { expectedMs: median, spreadMs: Math.max(halfRange, median / 10, 50) };
+  }
+}
+
+/**
+ * A schedule for a kind of wait: dense around what was learned, the `unknown` backoff while nothing
+ * is; what is learned while the wait runs (a history read in flight) takes over from then on.
+ */
+export function learnedSchedule(durations: LearnedDurations, kind: string, unknown: BackoffSchedule, policy: ExpectingSchedule = DEFAULT_EXPECTING): PollSchedule {
+  const fallback = backoff(unknown);
+  let chosen: PollSchedule | undefined;
+  return (probes, elapsedMs) => {
+    if (!chosen) {
+      const expectation = durations.expectation(kind);
+      if (expectation) chosen = expecting(expectation, policy);
+    }
+    return (chosen ?? fallback)(probes, elapsedMs);
+  };
+}

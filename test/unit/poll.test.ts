@@ -1,0 +1,93 @@
+import { strict as assert } from "assert";
+import { backoff, done, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil } from "../../provider/poll";
+import { backoffMs } from "../../provider/retry";
+
+/** A clock that moves only when the poll sleeps: every schedule is checked without real time. */
+function fakeClock(start = 1_000_000) {
+  let now = start;
+  const waits: number[] = [];
+  return { now: () => now, wait: async (ms: number) => { waits.push(ms); now += ms; }, waits, advance: (ms: number) => (now += ms) };
+}
+
+describe("pollUntil", () => {
+  it("probes until done, sleeping what the schedule says between probes", async () => {
+    const clock = fakeClock();
+    let probes = 0;
+    const value = await pollUntil(clock.now() + 10_000, async (n) => (++probes === 4 ? done(`after ${n}`) : notYet()), () => 100, { timeout: () => new Error("late"), ...clock });
+    assert.equal(value, "after 4");
+    assert.deepEqual(clock.waits, [100, 100, 100]);
+  });
+
+  it("never sleeps past the deadline; probes once at it, then throws the timeout with the last reason", async () => {
+    const clock = fakeClock();
+    let probes = 0;
+    await assert.rejects(
+      pollUntil(clock.now() + 250, async () => (probes++, notYet("still running")), () => 100, { timeout: (reason) => new Error(`late: ${reason}`), ...clock }),
+      /late: still running/,
+    );
+    assert.deepEqual(clock.waits, [100, 100, 50]);
+    assert.equal(probes, 4);
+  });
+
+  it("a probe that throws ends the wait with its error", async () => {
+    const clock = fakeClock();
+    await assert.rejects(pollUntil(clock.now() + 1000, async () => { throw new Error("403"); }, () => 10, { timeout: () => new Error("late"), ...clock }), /403/);
+  });
+});
+
+describe("poll schedules", () => {
+  it("backoff is the retry module's backoff without jitter", () => {
+    const schedule = backoff({ initialMs: 50, factor: 1.5, maxMs: 1000 });
+    assert.deepEqual([1, 2, 3, 4, 10].map((n) => schedule(n, 0)), [50, 75, 113, 169, 1000]);
+    assert.equal(backoffMs(3, { baseDelayMs: 200, maxDelayMs: 5000, jitter: 0 }), 800, "factor 2 by default");
+  });
+
+  it("expecting: halves the way to the window, dense inside it, backs off after it", () => {
+    const schedule = expecting({ expectedMs: 8000, spreadMs: 500 }, { denseMs: 40, sparseMs: 2000, factor: 2, windowProbes: 100 });
+    assert.equal(schedule(1, 0), 2000, "far away: capped at sparseMs");
+    assert.equal(schedule(2, 6500), 500, "half the 1000 ms to the window");
+    assert.equal(schedule(3, 7450), 40, "never less than denseMs before it");
+    assert.equal(schedule(4, 7490), 10, "nor sleeping into the window");
+    assert.equal(schedule(5, 7600), 40);
+    assert.equal(schedule(6, 8500), 40, "the window's end is still dense");
+    assert.deepEqual([8600, 8700, 8900, 9300, 20000].map((t, i) => schedule(7 + i, t)), [80, 160, 320, 640, 1280]);
+  });
+
+  it("probes a task that ends inside the window within denseMs, with few probes before", async () => {
+    const clock = fakeClock();
+    const endsAt = clock.now() + 8123;
+    const schedule = expecting({ expectedMs: 8000, spreadMs: 400 });
+    let probes = 0;
+    await pollUntil(clock.now() + 60_000, async () => (probes++, clock.now() >= endsAt ? done(true) : notYet()), schedule, { timeout: () => new Error("late"), ...clock });
+    assert.ok(clock.now() - endsAt <= 40, `noticed ${clock.now() - endsAt} ms late`);
+    assert.ok(probes <= 25, `${probes} probes`);
+  });
+
+  it("learned durations: median and half the range, at least a tenth of the median; the fallback before any", () => {
+    const learned = new LearnedDurations((kind) => (kind === "vzstart" ? { expectedMs: 2000, spreadMs: 1000 } : undefined));
+    assert.equal(learned.expectation("vzcreate"), undefined);
+    assert.deepEqual(learned.expectation("vzstart"), { expectedMs: 2000, spreadMs: 1000 });
+    learned.observe("vzcreate", 8000);
+    assert.deepEqual(learned.expectation("vzcreate"), { expectedMs: 8000, spreadMs: 800 });
+    learned.observe("vzcreate", 6000);
+    learned.observe("vzcreate", 10000);
+    assert.deepEqual(learned.expectation("vzcreate"), { expectedMs: 8000, spreadMs: 2000 });
+    learned.observe("vzcreate", NaN);
+    assert.equal(learned.count("vzcreate"), 3, "nonsense is not learned");
+    for (let i = 0; i < 60; i++) learned.observe("vzcreate", 100);
+    assert.equal(learned.count("vzcreate"), LearnedDurations.KEEP);
+    assert.deepEqual(learned.expectation("vzcreate"), { expectedMs: 100, spreadMs: 50 }, "the oldest are forgotten");
+  });
+
+  it("learnedSchedule: a backoff when nothing was seen, dense around what was", () => {
+    const learned = new LearnedDurations();
+    assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 0), 200);
+    learned.observe("vzcreate", 3000);
+    assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 3000), 50, "a 600 ms window in 12 probes");
+  });
+
+  it("a wide window gets at most windowProbes probes, not one every denseMs", () => {
+    const schedule = expecting({ expectedMs: 8000, spreadMs: 1200 }, { denseMs: 40, sparseMs: 2000, factor: 1.5, windowProbes: 12 });
+    assert.equal(schedule(5, 8000), 200);
+  });
+});
