@@ -491,9 +491,9 @@ export class Cluster {
           if (template.oci) this.applyOciConfig(conf, ct, ociRunConfig(template.oci), current.log);
         }
         const spec = { ...this.spec(ct, { ...conf, _ostemplate: ostemplate }), archive };
-        const created = await this.backend.create(spec);
+        const made = await this.backend.create(spec);
         // Setup.pm detects the OS type in the extracted rootfs (unmanaged when there is no /etc/os-release).
-        if (created && created.ostype) conf.ostype = created.ostype;
+        if (made && made.ostype) conf.ostype = made.ostype;
         this.writeConf(ct, conf);
         current.log.push(`Creating container ${vmid} done`);
         created = true;

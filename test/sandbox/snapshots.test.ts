@@ -74,7 +74,8 @@ describe("sandbox snapshots and templates", function () {
     assert.equal(twice.body.message, "you can't convert a template to a template\n");
     const snapshotted = await client.call("POST", "/nodes/pve1/lxc/600/template", {});
     assert.equal(snapshotted.body.message, "unable to create template, because CT contains snapshots\n");
-    await task(await client.call("POST", "/nodes/pve1/lxc", createParams(621, { start: 1 })));
+    assert.equal((await task(await client.call("POST", "/nodes/pve1/lxc", createParams(621, { start: 1 })))).exitstatus, "OK");
+    assert.equal((await client.waitStartAfterCreate("pve1", 621)).exitstatus, "OK");
     const running = await client.call("POST", "/nodes/pve1/lxc/621/template", {});
     assert.equal(running.body.message, "you can't convert a CT to template if the CT is running\n");
   });
