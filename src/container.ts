@@ -118,7 +118,7 @@ export interface LaunchpadContainerArgs {
   readonly unprivileged?: pulumi.Input<boolean>;
   /** LXC feature flags; changing them restarts the container. @default { nesting: true } @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`features`) */
   readonly features?: pulumi.Input<ContainerFeaturesArgs>;
-  /** Environment variables for the init process (merged over an image's own); changing them restarts. @default {} @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`env`) */
+  /** Environment variables for the init process (merged over an image's own); changing them restarts. Kept secret in state. @default {} @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`env`) */
   readonly env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Command run as init; changing it restarts. @default - the image's entrypoint, or /sbin/init @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`entrypoint`) */
   readonly entrypoint?: pulumi.Input<string>;
@@ -186,6 +186,8 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
       // Secret inputs keep the same-named outputs secret (the host does not accept secrets).
       password: args.password === undefined ? undefined : pulumi.secret(args.password),
       connection: args.connection === undefined ? undefined : pulumi.secret(args.connection),
+      // Env values often carry credentials (database URLs, API keys).
+      env: args.env === undefined ? undefined : pulumi.secret(args.env),
       vmid: args.vmid,
       node: args.node,
       ipv4: undefined,
@@ -201,7 +203,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
       forwardingProvider("container"),
       name,
       props,
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "connection"] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "connection", "env"] },
       "launchpad",
       "Container",
     );

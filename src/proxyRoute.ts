@@ -111,6 +111,8 @@ export class ProxyRoute extends pulumi.dynamic.Resource {
   constructor(name: string, args: ProxyRouteArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      // Sealed here, not by the caller: a plain-string private key or passphrase never reaches state in clear.
+      proxy: pulumi.secret(args.proxy),
       url: undefined,
       port: undefined,
       configPath: undefined,
