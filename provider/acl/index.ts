@@ -6,13 +6,14 @@ import { permissionId, readPermission, removePermission, setPermission } from ".
 import { diffPermission } from "./diff";
 import { PermissionOutputs, SCHEMA_VERSION, parsePermissionInputs, parseStoredInputs } from "./schema";
 import { withoutProvider } from "../hostValues";
+import { redactingProvider } from "../errors";
 
 export { CHANGE_TABLE, diffPermission } from "./diff";
 export { parsePermissionInputs, SCHEMA_VERSION } from "./schema";
 export { permissionId } from "./apply";
 export type { PermissionInputs, PermissionOutputs } from "./schema";
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
   async configure(req) {
     // Credentials stay in this process's module state; nothing is captured by the serialized provider.
     setStackConfig(req.config as unknown as Parameters<typeof setStackConfig>[0]);
@@ -51,4 +52,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async delete(_id, props) {
     await removePermission(parseStoredInputs(withoutProvider(props)));
   },
-};
+});

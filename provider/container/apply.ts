@@ -4,7 +4,7 @@
 // provider process (it needs the program's engine connection).
 
 import { isIP } from "node:net";
-import { isLaunchpadError, PveHttpError, PveTimeoutError, type LaunchpadError } from "../errors";
+import { escapeControl, isLaunchpadError, PveHttpError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
 import { ProxmoxClient, resolveConnection } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
 import { delay, sleep, type RetryPolicy } from "../retry";
@@ -21,7 +21,7 @@ import {
 } from "./render";
 import { SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "./schema";
 
-export const progress = (message: string): void => console.error(`[launchpad:container] ${message}`);
+export const progress = (message: string): void => console.error(`[launchpad:container] ${escapeControl(redact(message))}`);
 
 export function clientFor(inputs: Pick<ContainerInputs, "connection">): ProxmoxClient {
   return new ProxmoxClient(resolveConnection({ override: inputs.connection }));

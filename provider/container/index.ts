@@ -7,12 +7,13 @@ import { createContainer, deleteContainer, readContainer, updateContainer } from
 import { diffInputs } from "./diff";
 import { parseInputs, parseStoredInputs, type ContainerInputs, type ContainerOutputs } from "./schema";
 import { withoutProvider } from "../hostValues";
+import { redactingProvider } from "../errors";
 
 export { CHANGE_TABLE, diffInputs } from "./diff";
 export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
 export type { ContainerInputs, ContainerOutputs } from "./schema";
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
   async configure(req) {
     // Credentials stay in this process's module state; nothing is captured by the serialized provider.
     setStackConfig(req.config as unknown as Parameters<typeof setStackConfig>[0]);
@@ -58,4 +59,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     const olds = withoutProvider(props) as unknown as ContainerOutputs;
     await deleteContainer(id, olds, parseStoredInputs(olds as unknown as Record<string, unknown>));
   },
-};
+});

@@ -23,6 +23,8 @@ const TSIG: PdnsTsigKey = { name: "launchpad-sealed", algorithm: "hmac-sha256", 
 const PASSWORD = "plain-root-password-5b1f";
 const ENV_VALUE = "plain-env-value-\u00e9-7c2d";
 const DEPLOY_ENV_VALUE = "plain-deploy-env-9e41";
+/** A multi-line value, as a certificate or a .env file would be. */
+const MULTI_LINE_VALUE = "first-multi-line-7a\nsecond-multi-line-7a";
 
 describe("secrets given as plain strings are sealed by the resources (real host)", function () {
   this.timeout(300_000);
@@ -56,6 +58,8 @@ describe("secrets given as plain strings are sealed by the resources (real host)
     "root password": PASSWORD,
     "container env value": ENV_VALUE,
     "deploy env value": DEPLOY_ENV_VALUE,
+    "first line of a multi-line value": "first-multi-line-7a",
+    "second line of a multi-line value": "second-multi-line-7a",
     "private key": sshd!.privateKey.split("\n")[1],
     "PowerDNS API key": pdns!.apiKey,
     "TSIG secret": TSIG.secret,
@@ -91,18 +95,42 @@ describe("secrets given as plain strings are sealed by the resources (real host)
       new DnsRecord("upd", { zone: ZONE, name: "upd", type: "A", values: ["192.0.2.2"], server: { kind: "rfc2136", host: "127.0.0.1", port: pdns!.dnsPort, tsig: { ...TSIG } } });
       new ContainerDeployment("deploy", {
         host: sshd!.host, port: sshd!.port, user: sshd!.user, privateKey: sshd!.privateKey, revision,
-        env: { SECRET: DEPLOY_ENV_VALUE }, commands: ["echo \"deploying $LAUNCHPAD_REVISION\""],
+        env: { SECRET: DEPLOY_ENV_VALUE, MULTI: MULTI_LINE_VALUE },
+        // The values are printed whole, on several lines, and cut into separate writes (chunks).
+        commands: [
+          "echo \"deploying $LAUNCHPAD_REVISION\"",
+          "printf '%s\\n' \"$MULTI\"",
+          // Seven bytes per write, so each value reaches the provider cut into several chunks.
+          "rest=\"$SECRET and $MULTI\n\"; while [ -n \"$rest\" ]; do c=\"${rest%\"${rest#???????}\"}\"; [ -n \"$c\" ] || c=\"$rest\"; printf '%s' \"$c\"; rest=\"${rest#\"$c\"}\"; sleep 0.05; done",
+        ],
         jump: { host: sshd!.host, port: sshd!.port, user: sshd!.user, privateKey: sshd!.privateKey, hostKeyFingerprint: sshd!.hostKeyFingerprint },
       });
     };
     await engine.up(program("r1"));
     assertSealed(engine, "after create");
-    await engine.up(program("r2"));
+    // A newline in the revision cannot forge a log line.
+    await engine.up(program("r2\nforged-line"));
+    assert.ok(!engine.hostLogs.some((line) => line.startsWith("forged-line")), engine.hostLogs.join("\n"));
+    assert.ok(engine.hostLogs.some((line) => line.includes("[secret] and [secret]")), `the output was redacted, not dropped:\n${engine.hostLogs.join("\n")}`);
     await engine.refresh();
     assertSealed(engine, "after update and refresh");
     await engine.destroy();
     assertSealed(engine, "after destroy");
     assert.strictEqual(sandbox.containers().length, 0);
+  });
+
+  it("strips user:password@ from a URL in the errors the host reports", async () => {
+    const engine = new TestEngine({ project: "launchpad-sealed", stack: "userinfo" });
+    engines.push(engine);
+    const url = `https://launchpad:pw-userinfo-31@127.0.0.1:9`;
+    const error = await engine.up(() => {
+      new DnsRecord("bad", { zone: ZONE, name: "bad", type: "A", values: ["192.0.2.9"], server: { kind: "powerdns", url, apiKey: pdns!.apiKey } });
+    }).then(() => undefined, (e: Error) => e);
+    assert.ok(error, "the up fails");
+    for (const [where, text] of [["error", error.message], ["host output", engine.hostLogs.join("\n")], ["state file", engine.stateText()]]) {
+      assert.ok(!text.includes("pw-userinfo-31"), `${where}: ${text}`);
+    }
+    assert.match(error.message, /https:\/\/127\.0\.0\.1:9/, "the URL is still named, without its userinfo");
   });
 
   it("PreviewEnvironment: proxy key, DNS key, deploy env and connection token given plainly", async () => {
