@@ -7,6 +7,7 @@ import { diffPermission } from "./diff";
 import { PermissionOutputs, SCHEMA_VERSION, parsePermissionInputs, parseStoredInputs } from "./schema";
 import { withoutProvider } from "../hostValues";
 import { redactingProvider } from "../errors";
+import { inheritedEndpointProblem } from "../proxmox/connection";
 
 export { CHANGE_TABLE, diffPermission } from "./diff";
 export { parsePermissionInputs, SCHEMA_VERSION } from "./schema";
@@ -21,7 +22,9 @@ export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
 
   async check(_olds, news) {
     const result = parsePermissionInputs(withoutProvider(news));
-    return result.ok ? { inputs: result.inputs, failures: [] } : { inputs: withoutProvider(news), failures: result.problems };
+    const transport = inheritedEndpointProblem(news.connection);
+    const failures = [...(result.ok ? [] : result.problems), ...(transport ? [transport] : [])];
+    return result.ok && !transport ? { inputs: result.inputs, failures: [] } : { inputs: withoutProvider(news), failures };
   },
 
   async diff(_id, olds, news) {

@@ -8,6 +8,7 @@ import { diffInputs } from "./diff";
 import { parseInputs, parseStoredInputs, type ContainerInputs, type ContainerOutputs } from "./schema";
 import { withoutProvider } from "../hostValues";
 import { redactingProvider } from "../errors";
+import { inheritedEndpointProblem } from "../proxmox/connection";
 
 export { CHANGE_TABLE, diffInputs } from "./diff";
 export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
@@ -21,7 +22,8 @@ export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
 
   async check(_olds, news) {
     const { inputs, failures } = parseInputs(withoutProvider(news));
-    return { inputs, failures };
+    const transport = inheritedEndpointProblem(news.connection);
+    return { inputs, failures: transport ? [...failures, transport] : failures };
   },
 
   async diff(_id, olds, news) {

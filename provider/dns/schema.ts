@@ -26,6 +26,14 @@ export const PowerDnsServer = z.object({
     "must be the http(s) URL of the PowerDNS webserver, e.g. https://dns.example.com:8081"),
   apiKey: z.string().min(1, "must not be empty"),
   serverId: z.string().min(1).default("localhost"),
+  /** The API key travels in a header: plain http:// needs this explicit opt-in (a loopback or a trusted network). */
+  allowPlainHttp: z.boolean().optional(),
+}).superRefine((server, ctx) => {
+  let protocol = "";
+  try { protocol = new URL(server.url).protocol; } catch { return; }
+  if (protocol === "http:" && !server.allowPlainHttp) {
+    ctx.addIssue({ code: "custom", path: ["url"], message: "is plain http://, which sends the API key in clear: use https://, or set `allowPlainHttp: true` for a loopback or trusted network" });
+  }
 });
 
 export const TsigKey = z.object({

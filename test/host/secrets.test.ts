@@ -91,7 +91,7 @@ describe("secrets given as plain strings are sealed by the resources (real host)
       const ct = new LaunchpadContainer("ct", { hostname: "sealed-1", template: TEMPLATE, password: PASSWORD, env: { TOKEN: ENV_VALUE }, connection: connection() });
       new ProxmoxPermission("perm", { path: ct.vmid.apply((v) => `/vms/${v}`), role: "PVEVMUser", user: "alice@pve", connection: connection() });
       new ProxyRoute("route", { proxy: proxy(), stream: { protocol: "tcp", portRange: { from: 31000 + (process.pid % 300) * 10, to: 34999 }, target: { host: "127.0.0.1", port: 9 } } });
-      new DnsRecord("api", { zone: ZONE, name: "api", type: "A", values: ["192.0.2.1"], server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey } });
+      new DnsRecord("api", { zone: ZONE, name: "api", type: "A", values: ["192.0.2.1"], server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true } });
       new DnsRecord("upd", { zone: ZONE, name: "upd", type: "A", values: ["192.0.2.2"], server: { kind: "rfc2136", host: "127.0.0.1", port: pdns!.dnsPort, tsig: { ...TSIG } } });
       new ContainerDeployment("deploy", {
         host: sshd!.host, port: sshd!.port, user: sshd!.user, privateKey: sshd!.privateKey, revision,
@@ -141,7 +141,7 @@ describe("secrets given as plain strings are sealed by the resources (real host)
         branch: "feature/sealed", template: TEMPLATE, domain: ZONE, password: PASSWORD, env: { TOKEN: ENV_VALUE }, connection: connection(),
         services: { tcp: { db: 5432 } },
         proxy: { ...proxy(), portRange: { from: 35000 + (process.pid % 300) * 10, to: 38999 } },
-        dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey } },
+        dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true } },
         deploy: { commands: ["true"], revision: "r1", env: { SECRET: DEPLOY_ENV_VALUE }, privateKey: sshd!.privateKey, user: sshd!.user, via: "direct", address: sshd!.host, port: sshd!.port },
         owner: "alice@pve",
       });
