@@ -20,7 +20,6 @@ import { PUBLIC_KEY, TEMPLATE } from "../unit/container/fixtures";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----";
 const FP = `SHA256:${"A".repeat(43)}`;
 const HUGE = "a".repeat(100_000);
-const CONNECTION = { endpoint: "https://127.0.0.1:8006", apiToken: "root@pam!ci=secret-uuid" };
 const PROXY = { host: "proxy.example.com", user: "launchpad", privateKey: KEY, hostKeyFingerprint: FP };
 
 type Case = [field: string, value: unknown];
