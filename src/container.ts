@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { identityOf } from "../provider/container/identity";
 import { forwardingProvider } from "./internal/forwardingProvider";
+import { assertEnvNames } from "./internal/plainEnv";
 
 
 /** Static IPv4 settings of `net0`. */
@@ -170,6 +171,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: LaunchpadContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    assertEnvNames(args.env, "env");
     const type = "pulumi-nodejs:dynamic/launchpad:Container";
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
