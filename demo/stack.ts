@@ -252,7 +252,7 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
           "preview:container": JSON.stringify({ cores: 1, memory: 512, sshPublicKeys: [userKey.publicKey] }),
           "preview:services": JSON.stringify({ http: APP_PORT, ssh: true }),
           "preview:proxy": JSON.stringify(proxy),
-          "preview:dns": JSON.stringify({ kind: "self-hosted", zone: DOMAIN, server: { kind: "powerdns", url: pdns.apiUrl } }),
+          "preview:dns": JSON.stringify({ kind: "self-hosted", zone: DOMAIN, server: { kind: "powerdns", url: pdns.apiUrl, allowPlainHttp: true } }),
           "launchpad:endpoint": sandbox.endpoint,
           "launchpad:fingerprint": sandbox.fingerprint,
         };

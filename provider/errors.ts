@@ -32,10 +32,40 @@ const knownSecrets = new Set<string>();
 
 export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) knownSecrets.add(value);
+  // A value read from a file often ends in a newline its printed form lacks.
+  const trimmed = value?.trim();
+  if (trimmed && trimmed !== value && trimmed.length >= 4) knownSecrets.add(trimmed);
+}
+
+/** `scheme://user:pass@host` -> `scheme://host`: the userinfo of any URL, wherever it appears in a message. */
+export function stripUserinfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, "$1");
+}
+
+/** How much output a stream redactor may hold back waiting for the end of a private-key block. */
+const PEM_HOLD_LIMIT = 64 * 1024;
+
+/**
+ * Where `text` may end in the first part of a secret (a registered value cut by a chunk or line
+ * boundary, or a private-key block not closed yet): output from there on must wait for more.
+ * Returns `text.length` when nothing needs holding back.
+ */
+export function pendingSecretStart(text: string): number {
+  let start = text.length;
+  for (const secret of knownSecrets) {
+    for (let i = Math.max(0, text.length - secret.length + 1); i < start; i++) {
+      if (secret.startsWith(text.slice(i))) { start = i; break; }
+    }
+  }
+  const begin = text.search(/-----BEGIN [A-Z ]*PRIVATE KEY-----(?![\s\S]*-----END [A-Z ]*PRIVATE KEY-----)/);
+  if (begin >= 0 && text.length - begin <= PEM_HOLD_LIMIT) start = Math.min(start, begin);
+  const opening = text.lastIndexOf("-----");
+  if (opening >= 0 && /^-{0,5}(B(E(G(I(N( [A-Z ]*)?)?)?)?)?)?$/.test(text.slice(opening))) start = Math.min(start, opening);
+  return start;
 }
 
 export function redact(text: string): string {
-  let out = text;
+  let out = stripUserinfo(text);
   for (const secret of knownSecrets) out = out.split(secret).join("[secret]");
   for (const pattern of SECRET_PATTERNS) {
     // Patterns without groups get (match, offset, input) here: only keep a key=sep prefix when both are captured strings.
@@ -44,6 +74,52 @@ export function redact(text: string): string {
     );
   }
   return out;
+}
+
+/**
+ * Control characters (newline, CR, ESC, ...) as visible escapes, so a value that lands in a log label
+ * (a `revision`, a hostname) cannot forge another log line or drive the terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code === 0x0a ? "\\n" : code === 0x0d ? "\\r" : code === 0x09 ? "\\t" : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/**
+ * Wraps a provider's hooks so that no error leaves them unredacted, whatever built it (ssh2, fetch,
+ * zod, our own code): message, stack (the host prints it) and the init-failure reasons.
+ * The error object itself is kept, so `id`/`properties` of a partial create still reach the host.
+ */
+export function redactingProvider<T extends object>(provider: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, hook] of Object.entries(provider)) {
+    wrapped[name] = typeof hook !== "function" ? hook : async (...args: unknown[]) => {
+      try {
+        return await (hook as (...a: unknown[]) => unknown).apply(provider, args);
+      } catch (error) {
+        throw redactError(error);
+      }
+    };
+  }
+  return wrapped as T;
+}
+
+function redactError(error: unknown): unknown {
+  if (!(error instanceof Error) && !(typeof error === "object" && error !== null)) return new Error(redact(String(error)));
+  const e = error as { message?: unknown; stack?: unknown; reasons?: unknown };
+  for (const key of ["message", "stack"] as const) {
+    if (typeof e[key] !== "string") continue;
+    try {
+      Object.defineProperty(e, key, { value: redact(e[key] as string), writable: true, configurable: true, enumerable: false });
+    } catch {
+      // A frozen error cannot be rewritten: hand the host a redacted copy instead.
+      return Object.assign(new Error(redact(String(e.message))), { reasons: e.reasons });
+    }
+  }
+  if (Array.isArray(e.reasons)) e.reasons = e.reasons.map((r) => (typeof r === "string" ? redact(r) : r));
+  return error;
 }
 
 export interface LaunchpadErrorOptions {

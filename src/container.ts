@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderSweepTags } from "./sweep/tags";
 import { identityOf } from "../provider/container/identity";
 import { forwardingProvider } from "./internal/forwardingProvider";
+import { assertEnvNames } from "./internal/plainEnv";
 
 
 /** Static IPv4 settings of `net0`. */
@@ -119,7 +120,7 @@ export interface LaunchpadContainerArgs {
   readonly unprivileged?: pulumi.Input<boolean>;
   /** LXC feature flags; changing them restarts the container. @default { nesting: true } @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`features`) */
   readonly features?: pulumi.Input<ContainerFeaturesArgs>;
-  /** Environment variables for the init process (merged over an image's own); changing them restarts. @default {} @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`env`) */
+  /** Environment variables for the init process (merged over an image's own); changing them restarts. Kept secret in state. @default {} @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`env`) */
   readonly env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Command run as init; changing it restarts. @default - the image's entrypoint, or /sbin/init @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc (`entrypoint`) */
   readonly entrypoint?: pulumi.Input<string>;
@@ -186,6 +187,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: LaunchpadContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    assertEnvNames(args.env, "env");
     const type = "pulumi-nodejs:dynamic/launchpad:Container";
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
@@ -211,6 +213,8 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
       // Secret inputs keep the same-named outputs secret (the host does not accept secrets).
       password: args.password === undefined ? undefined : pulumi.secret(args.password),
       connection: args.connection === undefined ? undefined : pulumi.secret(args.connection),
+      // Env values often carry credentials (database URLs, API keys).
+      env: args.env === undefined ? undefined : pulumi.secret(args.env),
       vmid: args.vmid,
       node: args.node,
       ipv4: undefined,
@@ -228,7 +232,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
       forwardingProvider("container"),
       name,
       props,
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "connection"] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "connection", "env"] },
       "launchpad",
       "Container",
     );

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./internal/forwardingProvider";
+import { assertEnvNames } from "./internal/plainEnv";
 import type { ProxyHostArgs } from "./proxyRoute";
 
 /** The SSH host a deployment goes through: the same settings as a ProxyRoute's `proxy` (its SSH part). */
@@ -60,6 +61,7 @@ export class ContainerDeployment extends pulumi.dynamic.Resource {
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: ContainerDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
+    assertEnvNames(args.env, "env");
     const props = {
       ...args,
       // Secret inputs keep the same-named outputs secret (the host does not accept secrets).

@@ -7,7 +7,7 @@ import { forwardingProvider } from "./internal/forwardingProvider";
  */
 export interface PowerDnsServerArgs {
   readonly kind: pulumi.Input<"powerdns">;
-  /** URL of the PowerDNS webserver (`webserver-address`/`webserver-port`), e.g. `https://dns.internal:8081`. TLS is verified. */
+  /** URL of the PowerDNS webserver (`webserver-address`/`webserver-port`), e.g. `https://dns.internal:8081`. TLS is verified; `http://` needs `allowPlainHttp`. */
   readonly url: pulumi.Input<string>;
   /**
    * The API key (`api-key` in pdns.conf). Stored only as a secret; never appears in messages.
@@ -16,6 +16,8 @@ export interface PowerDnsServerArgs {
   readonly apiKey: pulumi.Input<string>;
   /** The server id in API paths. @default "localhost" */
   readonly serverId?: pulumi.Input<string>;
+  /** Allow a plain `http://` `url` (the API key then travels in clear): only for a loopback or a trusted network. @default false */
+  readonly allowPlainHttp?: pulumi.Input<boolean>;
 }
 
 /**

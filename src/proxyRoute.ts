@@ -158,6 +158,8 @@ export class ProxyRoute extends pulumi.dynamic.Resource {
   constructor(name: string, args: ProxyRouteArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
+      // Sealed here, not by the caller: a plain-string private key or passphrase never reaches state in clear.
+      proxy: pulumi.secret(args.proxy),
       // Basic-auth passwords are inputs: the whole `http` travels and is stored as a secret then.
       http: args.http !== undefined && mayHoldPasswords(args.http) ? pulumi.secret(args.http) : args.http,
       url: undefined,

@@ -6,13 +6,15 @@ import { permissionId, readPermission, removePermission, setPermission } from ".
 import { diffPermission } from "./diff";
 import { PermissionOutputs, SCHEMA_VERSION, parsePermissionInputs, parseStoredInputs } from "./schema";
 import { withoutProvider } from "../hostValues";
+import { redactingProvider } from "../errors";
+import { inheritedEndpointProblem } from "../proxmox/connection";
 
 export { CHANGE_TABLE, diffPermission } from "./diff";
 export { parsePermissionInputs, SCHEMA_VERSION } from "./schema";
 export { permissionId } from "./apply";
 export type { PermissionInputs, PermissionOutputs } from "./schema";
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
   async configure(req) {
     // Credentials stay in this process's module state; nothing is captured by the serialized provider.
     setStackConfig(req.config as unknown as Parameters<typeof setStackConfig>[0]);
@@ -20,7 +22,9 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 
   async check(_olds, news) {
     const result = parsePermissionInputs(withoutProvider(news));
-    return result.ok ? { inputs: result.inputs, failures: [] } : { inputs: withoutProvider(news), failures: result.problems };
+    const transport = inheritedEndpointProblem(news.connection);
+    const failures = [...(result.ok ? [] : result.problems), ...(transport ? [transport] : [])];
+    return result.ok && !transport ? { inputs: result.inputs, failures: [] } : { inputs: withoutProvider(news), failures };
   },
 
   async diff(_id, olds, news) {
@@ -51,4 +55,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async delete(_id, props) {
     await removePermission(parseStoredInputs(withoutProvider(props)));
   },
-};
+});

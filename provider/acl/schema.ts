@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { connectionSchema } from "../container/schema";
 import { UNKNOWN } from "../hostValues";
+import { containsUnknown, problemsOf } from "../check";
 
 export { UNKNOWN };
 export const SCHEMA_VERSION = 1;
@@ -19,7 +20,7 @@ const USER = /^[^\s:/@]{1,64}@[A-Za-z][A-Za-z0-9.\-_]{1,31}$/;
 const GROUP = /^[A-Za-z0-9.\-_]{1,64}$/;
 
 export const PermissionInputsSchema = z.strictObject({
-  path: z.string().regex(ACL_PATH, "must be a Proxmox ACL path such as /vms/100"),
+  path: z.string().regex(ACL_PATH, "must be a Proxmox ACL path such as /vms/100").refine((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not hold '.' or '..' segments"),
   role: z.string().regex(ROLE, "must be a role id such as PVEVMUser").default("PVEVMUser"),
   user: z.string().regex(USER, "must be a user id such as alice@pve").optional(),
   group: z.string().regex(GROUP, "must be a group id").optional(),
@@ -40,18 +41,9 @@ export function parsePermissionInputs(raw: Record<string, unknown>): PermissionC
   const given = (v: unknown) => v !== undefined && v !== null;
   if (given(inputs.user) && given(inputs.group)) problems.push({ property: "user", reason: "Only one of `user` and `group` can be given" });
   if (!given(inputs.user) && !given(inputs.group)) problems.push({ property: "user", reason: "One of `user` and `group` is required" });
-  const unknownKeys = Object.keys(inputs).filter((k) => inputs[k] === UNKNOWN || JSON.stringify(inputs[k] ?? null).includes(UNKNOWN));
+  const unknownKeys = Object.keys(inputs).filter((k) => containsUnknown(inputs[k]));
   const parsed = PermissionInputsSchema.safeParse(inputs);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (unknownKeys.includes(String(issue.path[0]))) continue;
-      if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) problems.push({ property: key, reason: "is not a known setting" });
-        continue;
-      }
-      problems.push({ property: issue.path.map(String).join(".") || "(inputs)", reason: issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message });
-    }
-  }
+  if (!parsed.success) problems.push(...problemsOf(parsed.error.issues, inputs));
   if (problems.length) return { ok: false, problems };
   return { ok: true, inputs: parsed.success && unknownKeys.length === 0 ? (parsed.data as Record<string, unknown>) : inputs };
 }

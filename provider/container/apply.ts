@@ -4,7 +4,7 @@
 // provider process (it needs the program's engine connection).
 
 import { isIP } from "node:net";
-import { isLaunchpadError, PveHttpError, PveTimeoutError, type LaunchpadError } from "../errors";
+import { escapeControl, isLaunchpadError, PveHttpError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
 import { ProxmoxClient, resolveConnection, sharedClient } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
 import { backoff, done, learnedSchedule, LearnedDurations, notYet, pollUntil } from "../poll";
@@ -24,7 +24,7 @@ import {
 import { SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "./schema";
 import { getStackConfig } from "../stackConfig";
 
-export const progress = (message: string): void => console.error(`[launchpad:container] ${message}`);
+export const progress = (message: string): void => console.error(`[launchpad:container] ${escapeControl(redact(message))}`);
 
 /** The process's client for the resource's connection: one keep-alive pool for every operation of the run. */
 export function clientFor(inputs: Pick<ContainerInputs, "connection">): ProxmoxClient {

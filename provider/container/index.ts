@@ -8,12 +8,14 @@ import { diffInputs } from "./diff";
 import { parseInputs, parseStoredInputs, type ContainerInputs, type ContainerOutputs } from "./schema";
 import { withoutProvider } from "../hostValues";
 import { rootOnlyProblems } from "./rootOnly";
+import { redactingProvider } from "../errors";
+import { inheritedEndpointProblem } from "../proxmox/connection";
 
 export { CHANGE_TABLE, diffInputs } from "./diff";
 export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
 export type { ContainerInputs, ContainerOutputs } from "./schema";
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
   async configure(req) {
     // Credentials stay in this process's module state; nothing is captured by the serialized provider.
     setStackConfig(req.config as unknown as Parameters<typeof setStackConfig>[0]);
@@ -22,7 +24,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const { inputs, failures } = parseInputs(withoutProvider(news));
     if (failures.length === 0) failures.push(...rootOnlyProblems(inputs));
-    return { inputs, failures };
+    const transport = inheritedEndpointProblem(news.connection);
+    return { inputs, failures: transport ? [...failures, transport] : failures };
   },
 
   async diff(_id, olds, news) {
@@ -60,4 +63,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     const olds = withoutProvider(props) as unknown as ContainerOutputs;
     await deleteContainer(id, olds, parseStoredInputs(olds as unknown as Record<string, unknown>));
   },
-};
+});

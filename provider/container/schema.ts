@@ -8,6 +8,7 @@ import type { FieldProblem } from "../errors";
 import { normaliseApiToken, normaliseEndpoint, normaliseFingerprint } from "../proxmox/connection";
 import { UNKNOWN } from "../hostValues";
 import type { ContainerKind } from "./kind";
+import { envRecord, problemsOf } from "../check";
 
 /** What the engine sends, during preview, for a value that is not known yet. */
 export { UNKNOWN };
@@ -22,14 +23,14 @@ const TAG_RE = /^[a-z0-9_][a-z0-9_\-+.]*$/i;
 const NODE_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 /** `pve-storage-id`. */
 const STORAGE_RE = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
-/** `pve-poolid`. */
-const POOL_RE = /^[A-Za-z0-9_\-]+$/;
+/** `pve-poolid` (pve-access-control src/PVE/AccessControl.pm verify_poolname): up to three levels. */
+const POOL_RE = /^[A-Za-z0-9.\-_]+(?:\/[A-Za-z0-9.\-_]+){0,2}$/;
+/** PVE sets no length on storage and pool ids; a bound keeps a 100 kB value out of every request. */
+const MAX_ID_LENGTH = 100;
 /** `net[n]` `bridge=`. */
 const BRIDGE_RE = /^[-_.\w]+$/;
 /** `env` values and `entrypoint`: characters Proxmox refuses (its pattern excludes these ranges). */
 const FORBIDDEN_CHARS_RE = /[\x00-\x08\x10-\x1F\x7F]/;
-/** `env` keys: Proxmox's pattern is `\w+=`. */
-const ENV_KEY_RE = /^\w+$/;
 /** `oci-registry-pull` `reference` (tag optional here: `:latest` is added). */
 const OCI_REFERENCE_RE =
   /^(?:(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]*[a-zA-Z\d])(?:\.(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]*[a-zA-Z\d]))*(?::\d+)?\/)?[a-z\d]+(?:(?:[._]|__|[-]*)[a-z\d]+)*(?:\/[a-z\d]+(?:(?:[._]|__|[-]*)[a-z\d]+)*)*(?::\w[\w.-]{0,127})?$/;
@@ -118,7 +119,7 @@ const staticIpv6 = z
 
 const networkSchema = z
   .object({
-    bridge: z.string().regex(BRIDGE_RE, "must be a bridge name like vmbr0").default("vmbr0"),
+    bridge: z.string().max(15, "must be at most 15 characters (a Linux interface name)").regex(BRIDGE_RE, "must be a bridge name like vmbr0").default("vmbr0"),
     vlan: z.number().int("must be an integer").min(1, "must be between 1 and 4094").max(4094, "must be between 1 and 4094").optional(),
     ipv4: z.union([z.literal("dhcp"), staticIpv4]).default("dhcp"),
     ipv6: z.union([z.literal("dhcp"), z.literal("auto"), staticIpv6]).optional(),
@@ -178,19 +179,21 @@ const containerInputsObject = z
     hostname: z.string({ error: "is required" }).refine(isDnsName, "must be a DNS name made of labels of letters, digits and '-' (at most 63 characters each)"),
     image: z
       .string()
+      // docker/distribution's reference grammar: the name is at most 255 characters, the tag 128.
+      .max(384, "must be at most 384 characters (a 255-character name and a 128-character tag)")
       .refine((v) => OCI_REFERENCE_RE.test(v), "must be an OCI image reference like docker.io/library/nginx:1.27 (no digest: Proxmox pulls by tag)")
       .transform(normalizeImageReference)
       .optional(),
     template: z.string().regex(TEMPLATE_VOLID_RE, "must be a vztmpl volume id like local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst").optional(),
     clone: vmidSchema.optional(),
-    node: z.string().regex(NODE_RE, "must be a Proxmox node name").optional(),
+    node: z.string().max(63, "must be at most 63 characters (a host name label)").regex(NODE_RE, "must be a Proxmox node name").optional(),
     vmid: vmidSchema.optional(),
     cores: z.number().int("must be an integer").min(1, "must be between 1 and 8192").max(8192, "must be between 1 and 8192").default(1),
     memory: z.number().int("must be an integer (MiB)").min(16, "must be at least 16 MiB").max(268_435_456, "must be at most 256 TiB").default(512),
     swap: z.number().int("must be an integer (MiB)").min(0, "must be 0 or more").max(268_435_456, "must be at most 256 TiB").default(512),
     diskSize: z.number().int("must be a whole number of GiB").min(1, "must be at least 1 GiB").max(131_072, "must be at most 131072 GiB").default(8),
-    storage: z.string().regex(STORAGE_RE, "must be a storage id like local-lvm").optional(),
-    templateStorage: z.string().regex(STORAGE_RE, "must be a storage id like local").optional(),
+    storage: z.string().max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`).regex(STORAGE_RE, "must be a storage id like local-lvm").optional(),
+    templateStorage: z.string().max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`).regex(STORAGE_RE, "must be a storage id like local").optional(),
     network: networkSchema.default({ bridge: "vmbr0", ipv4: "dhcp", firewall: false }),
     nameserver: stringList(z.string().refine((v) => isIP(v) !== 0, "must be an IP address")).optional(),
     searchdomain: stringList(z.string().refine(isDnsName, "must be a DNS name")).optional(),
@@ -201,9 +204,8 @@ const containerInputsObject = z
     password: z.string().min(5, "must be at least 5 characters").optional(),
     unprivileged: z.boolean().default(true),
     features: featuresSchema.default({ nesting: true, keyctl: false, fuse: false }),
-    env: z.record(z.string(), z.string()).default({}).superRefine((env, ctx) => {
+    env: envRecord.default({}).superRefine((env, ctx) => {
       for (const [key, value] of Object.entries(env)) {
-        if (!ENV_KEY_RE.test(key)) ctx.addIssue({ code: "custom", path: [key], message: "the name must be letters, digits and '_' only (no '=', NUL or spaces)" });
         if (FORBIDDEN_CHARS_RE.test(value)) ctx.addIssue({ code: "custom", path: [key], message: "the value holds a control character (NUL and the like) Proxmox cannot store" });
       }
     }),
@@ -212,7 +214,7 @@ const containerInputsObject = z
       if (!TAG_RE.test(tag)) ctx.addIssue({ code: "custom", message: "must match Proxmox's tag pattern [a-z0-9_][a-z0-9_-+.]*" });
       else if (IDENTITY_TAG_RE.test(tag.toLowerCase())) ctx.addIssue({ code: "custom", message: "is reserved for the identity tag the provider sets" });
     })).default([]).transform((tags) => [...new Set(tags.map((t) => t.toLowerCase()))].sort()),
-    pool: z.string().regex(POOL_RE, "must be a pool id").optional(),
+    pool: z.string().max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`).regex(POOL_RE, "must be a pool id: letters, digits, '.', '_', '-', up to three levels joined by '/'").optional(),
     description: z.string().max(8192, "must be at most 8192 characters").optional(),
     onBoot: z.boolean().default(false),
     started: z.boolean().default(true),
@@ -323,9 +325,7 @@ export function parseInputs(raw: Record<string, unknown>): ParseResult {
     // A field whose value (or part of it) is unknown is not judged yet.
     if (unknowns.some((u) => startsWith(issue.path, u) || startsWith(u, issue.path as Path))) continue;
     if (sourceUnknown && issue.message.includes("`image`, `template` and `clone`")) continue;
-    const property = formatPath(issue.path) || "inputs";
-    const reason = issue.code === "unrecognized_keys" ? `unknown input(s) ${issue.keys.map((k) => `\`${k}\``).join(", ")}` : issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
-    failures.push(issue.code === "unrecognized_keys" ? { property: formatPath([...issue.path, issue.keys[0]]), reason } : { property, reason });
+    failures.push(...problemsOf([issue], known));
   }
   if (failures.length === 0) {
     // Every problem was about an unknown value: normalize the rest (defaults applied), then put the

@@ -2,8 +2,9 @@
 // host key, then run each command in order with the output streamed to Pulumi's log. Nothing is
 // left behind remotely by the provider itself, so delete has nothing to do.
 
+import { StringDecoder } from "string_decoder";
 import { Client } from "ssh2";
-import { SshConnectError, SshExecError, ValidationError, isLaunchpadError, redact, registerSecret } from "../errors";
+import { SshConnectError, SshExecError, ValidationError, escapeControl, isLaunchpadError, pendingSecretStart, redact, registerSecret } from "../errors";
 import { backoff, done, notYet, pollUntil } from "../poll";
 import { sha256Fingerprint, withSshSession } from "../ssh";
 import { renderScript } from "./render";
@@ -32,7 +33,7 @@ export interface DeploymentRun {
  * Runs the deployment. `trusted` is the key recorded in state for this container (update), if any;
  * on create without a pinned key, the key presented now is trusted and recorded (TOFU).
  */
-export async function runDeployment(inputs: DeploymentInputs, trusted: string | undefined, label: string, log: LogSink = consoleSink): Promise<DeploymentRun> {
+export async function runDeployment(inputs: DeploymentInputs, trusted: string | undefined, rawLabel: string, log: LogSink = consoleSink): Promise<DeploymentRun> {
   // `check` refuses it already; this holds for any caller, before the first connection.
   const refusal = applicationContainerProblem(inputs);
   if (refusal) throw new ValidationError([refusal]);
@@ -41,7 +42,9 @@ export async function runDeployment(inputs: DeploymentInputs, trusted: string | 
   for (const value of Object.values(inputs.env)) registerSecret(value);
   const tunnel = inputs.jump ? await openTunnel(inputs.jump, { host: inputs.host, port: inputs.port }) : undefined;
   const endpoint = tunnel ? { host: tunnel.host, port: tunnel.port } : { host: inputs.host, port: inputs.port };
-  const where = `${inputs.user}@${inputs.host}:${inputs.port}${inputs.jump ? ` via ${inputs.jump.host}` : ""}`;
+  const where = escapeControl(`${inputs.user}@${inputs.host}:${inputs.port}${inputs.jump ? ` via ${inputs.jump.host}` : ""}`);
+  // The label and every value put into our own log lines are escaped: a newline cannot forge a line.
+  const label = escapeControl(rawLabel);
   // The commands can check out what is being deployed: `git checkout "$LAUNCHPAD_REVISION"`.
   const scriptEnv = { ...(inputs.revision === undefined ? {} : { LAUNCHPAD_REVISION: inputs.revision }), ...inputs.env };
   try {
@@ -55,7 +58,7 @@ export async function runDeployment(inputs: DeploymentInputs, trusted: string | 
       { host: endpoint.host, port: endpoint.port, username: inputs.user, privateKey: inputs.privateKey, passphrase: inputs.passphrase, hostKeyFingerprint: expected },
       async (session) => {
         for (const [index, command] of inputs.commands.entries()) {
-          log(`[${label}] $ ${redact(command)}`);
+          log(`[${label}] $ ${escapeControl(redact(command))}`);
           const stdout = lineWriter((line) => log(`[${label}] ${line}`));
           const stderr = lineWriter((line) => log(`[${label}] ${line}`));
           try {
@@ -77,7 +80,7 @@ export async function runDeployment(inputs: DeploymentInputs, trusted: string | 
         }
       },
     );
-    log(`[${label}] ${inputs.commands.length} command(s) done${inputs.revision ? ` at revision ${inputs.revision}` : ""}`);
+    log(`[${label}] ${inputs.commands.length} command(s) done${inputs.revision ? ` at revision ${escapeControl(redact(inputs.revision))}` : ""}`);
     return { knownHostKey: expected };
   } finally {
     await tunnel?.close();
@@ -132,20 +135,30 @@ function presentedHostKey(endpoint: { host: string; port: number }, readyTimeout
   });
 }
 
-/** Splits a byte stream into lines, redacting each, so log lines stay whole and secret-free. */
-function lineWriter(emit: (line: string) => void): { write: (chunk: Buffer) => void; end: () => void } {
+/**
+ * Splits a byte stream into lines and redacts the stream as a whole: a secret spanning several lines,
+ * or cut by a chunk boundary (even inside a UTF-8 character), is masked before any of it is emitted.
+ */
+export function lineWriter(emit: (line: string) => void): { write: (chunk: Buffer) => void; end: () => void } {
+  const decoder = new StringDecoder("utf8");
   let pending = "";
+  const flush = (final: boolean) => {
+    pending = redact(pending);
+    // Only whole lines go out, and none that may be the start of a secret still arriving.
+    const cut = final ? pending.length : pending.lastIndexOf("\n", pendingSecretStart(pending) - 1) + 1;
+    const lines = pending.slice(0, cut).split(/\r?\n/);
+    pending = pending.slice(cut);
+    if (!final || lines[lines.length - 1] === "") lines.pop();
+    for (const line of lines) emit(line);
+  };
   return {
     write: (chunk) => {
-      pending += chunk.toString("utf8");
-      const lines = pending.split(/\r?\n/);
-      pending = lines.pop() ?? "";
-      for (const line of lines) emit(redact(line));
+      pending += decoder.write(chunk);
+      flush(false);
     },
     end: () => {
-      if (pending) emit(redact(pending));
-      pending = "";
+      pending += decoder.end();
+      if (pending) flush(true);
     },
   };
 }
-

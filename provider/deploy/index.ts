@@ -8,6 +8,7 @@ import { diffDeployment } from "./diff";
 import { DeployKeyOutputs, generateDeployKey, isDeployKey } from "./keyPair";
 import { DeploymentOutputs, SCHEMA_VERSION, parseDeploymentInputs, parseStoredInputs } from "./schema";
 import { withoutProvider } from "../hostValues";
+import { redactingProvider } from "../errors";
 
 export { CHANGE_TABLE, diffDeployment } from "./diff";
 export { renderScript } from "./render";
@@ -84,7 +85,7 @@ const deploymentProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** Dispatches to the resource the props belong to (a deployment, or a deploy key). */
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
   async configure() {
     // Deployments need no stack config: everything they use travels as (secret) inputs.
   },
@@ -94,4 +95,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   read: (id, props) => (isDeployKey(props) ? deployKeyProvider : deploymentProvider).read!(id, props),
   update: (id, olds, news) => (isDeployKey(olds) ? deployKeyProvider : deploymentProvider).update!(id, olds, news),
   delete: (id, props) => (isDeployKey(props) ? deployKeyProvider : deploymentProvider).delete!(id, props),
-};
+});

@@ -1,12 +1,12 @@
 // The inputs of a ContainerDeployment: where to log in, what to run, and when to run it again.
 // The single source of truth for their shape and defaults; `check` runs `parseDeploymentInputs`.
 
-import { isIP } from "net";
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { ProxyHostSchema } from "../proxy/schema";
-import { UNKNOWN, isUnknownAt } from "../hostValues";
+import { UNKNOWN } from "../hostValues";
 import { sshUnavailableReason } from "../container/kind";
+import { envRecord, hostAddress, problemsOf } from "../check";
 
 /** What the engine sends, during preview, for a value that is not known yet. */
 export { UNKNOWN };
@@ -19,14 +19,10 @@ export const DEFAULT_SSH_PORT = 22;
 /** A container that was started a moment ago needs a few seconds before sshd answers. */
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 120;
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
-const host = z
-  .string()
-  .refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), "must be an IP address or a DNS hostname");
+const host = hostAddress;
 const port = z.number().int("must be a whole number").min(1, "must be 1-65535").max(65535, "must be 1-65535");
 const fingerprint = z
   .string()
@@ -55,9 +51,9 @@ export const DeploymentInputsSchema = z.strictObject({
   /** Run in order, each in its own `sh -c`; the first failure stops the deployment. */
   commands: z.array(z.string().min(1, "must not be empty").refine((c) => !c.includes("\0"), "must not contain NUL")).min(1, "must hold at least one command"),
   /** Any text that changes when the code does (a commit SHA): a new value runs the commands again. */
-  revision: z.string().optional(),
+  revision: z.string().max(1024, "must be at most 1024 characters").optional(),
   /** Exported to every command; sent over the SSH channel's stdin, never on a command line. */
-  env: z.record(z.string().regex(ENV_NAME, "must be a shell variable name"), z.string().refine((v) => !v.includes("\0"), "must not contain NUL")).default({}),
+  env: envRecord.default({}),
   /** The container's VMID: a different container replaces the deployment (and so runs it there). */
   vmid: z.number().int("must be a whole number").min(100, "must be at least 100").optional(),
   jump: JumpHostSchema.optional(),
@@ -107,17 +103,7 @@ export function parseDeploymentInputs(raw: Record<string, unknown>): DeploymentC
     }
   }
   const parsed = DeploymentInputsSchema.safeParse(inputs);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (isUnknownAt(inputs, issue.path)) continue;
-      if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) problems.push({ property: [...issue.path, key].map(String).join("."), reason: "is not a known setting" });
-        continue;
-      }
-      const property = issue.path.map(String).join(".") || "(inputs)";
-      problems.push({ property, reason: issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message });
-    }
-  }
+  if (!parsed.success) problems.push(...problemsOf(parsed.error.issues, inputs));
   const refusal = applicationContainerProblem(inputs);
   if (refusal) problems.push(refusal);
   if (problems.length) return { ok: false, problems };

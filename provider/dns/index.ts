@@ -4,10 +4,11 @@ import type * as pulumi from "@pulumi/pulumi";
 import { createRecord, deleteRecord, guarded, outputsOf, parseState, readRecord, registerServerSecrets, updateRecord } from "./apply";
 import { diffDnsRecord } from "./diff";
 import { checkDnsRecord, parseInputs } from "./schema";
+import { redactingProvider } from "../errors";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export const provider: pulumi.dynamic.ResourceProvider<Props, Props> = {
+export const provider: pulumi.dynamic.ResourceProvider<Props, Props> = redactingProvider({
   // DnsRecord takes its server and credentials as (secret) inputs; stack config plays no part.
   async configure() {},
 
@@ -48,4 +49,4 @@ export const provider: pulumi.dynamic.ResourceProvider<Props, Props> = {
     registerServerSecrets(props);
     await guarded("delete DnsRecord", () => deleteRecord(parseState(props)));
   },
-};
+});

@@ -5,6 +5,7 @@ import type { FieldProblem } from "../errors";
 import { canonicalName, isInZone, nameProblems, qualify, relativeName } from "./names";
 import { canonicalSet, parseValue, RECORD_TYPES, RecordType } from "./rdata";
 import { UNKNOWN } from "../hostValues";
+import { UNKNOWN_KEY_REASON, dnsName, hostAddress, problemsOf } from "../check";
 
 /** What the engine sends for a value not known yet (preview): skipped, never validated as a value. */
 export { UNKNOWN };
@@ -20,23 +21,33 @@ const base64Key = z.string().min(1, "must not be empty").refine(
   "must be the key in base64 (as in `tsig-keygen` or `pdnsutil generate-tsig-key` output)",
 );
 
-export const PowerDnsServer = z.object({
+export const PowerDnsServer = z.strictObject({
   kind: z.literal("powerdns"),
   url: z.string().refine((s) => { try { return ["http:", "https:"].includes(new URL(s).protocol); } catch { return false; } },
     "must be the http(s) URL of the PowerDNS webserver, e.g. https://dns.example.com:8081"),
   apiKey: z.string().min(1, "must not be empty"),
-  serverId: z.string().min(1).default("localhost"),
+  // A path segment of the API: `..` or `/` would walk to another endpoint.
+  serverId: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, "must be a PowerDNS server id such as localhost: letters, digits, '_', '-', '.' (not first), at most 64").default("localhost"),
+  /** The API key travels in a header: plain http:// needs this explicit opt-in (a loopback or a trusted network). */
+  allowPlainHttp: z.boolean().optional(),
+}).superRefine((server, ctx) => {
+  let protocol = "";
+  try { protocol = new URL(server.url).protocol; } catch { return; }
+  if (protocol === "http:" && !server.allowPlainHttp) {
+    ctx.addIssue({ code: "custom", path: ["url"], message: "is plain http://, which sends the API key in clear: use https://, or set `allowPlainHttp: true` for a loopback or trusted network" });
+  }
 });
 
-export const TsigKey = z.object({
-  name: z.string().min(1, "must not be empty"),
+export const TsigKey = z.strictObject({
+  // RFC 8945 §4.2: the key name is a domain name.
+  name: dnsName,
   algorithm: z.enum(["hmac-sha256", "hmac-sha512"]).default("hmac-sha256"),
   secret: base64Key,
 });
 
-export const Rfc2136Server = z.object({
+export const Rfc2136Server = z.strictObject({
   kind: z.literal("rfc2136"),
-  host: z.string().min(1, "must not be empty"),
+  host: hostAddress,
   port: z.number().int().min(1).max(65535).default(53),
   tsig: TsigKey,
 });
@@ -82,12 +93,6 @@ export function containsUnknown(value: unknown): boolean {
   return false;
 }
 
-function issuesToProblems(field: string, error: z.ZodError): FieldProblem[] {
-  return error.issues.map((issue) => ({
-    property: [field, ...issue.path.map(String)].join("."),
-    reason: issue.message,
-  }));
-}
 
 export interface CheckResult {
   inputs: Record<string, unknown>;
@@ -107,7 +112,10 @@ export function checkDnsRecord(news: Record<string, unknown>): CheckResult {
     if (containsUnknown(news[field])) continue;
     const parsed = shape[field].safeParse(news[field]);
     if (parsed.success) (known as Record<string, unknown>)[field] = parsed.data;
-    else failures.push(...issuesToProblems(field, parsed.error));
+    else failures.push(...problemsOf(parsed.error.issues, news[field], [field]));
+  }
+  for (const key of Object.keys(news)) {
+    if (key !== "__provider" && !(key in shape) && news[key] !== undefined && news[key] !== null) failures.push({ property: key, reason: UNKNOWN_KEY_REASON });
   }
 
   if (known.zone !== undefined) {

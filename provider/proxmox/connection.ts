@@ -182,11 +182,41 @@ export function normaliseEndpoint(raw: string): string {
   } catch {
     throw new Error(`not a URL: ${JSON.stringify(text)} (expected https://<host>:8006)`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`unsupported scheme ${url.protocol} (expected https://<host>:8006)`);
+  if (url.protocol === "http:") throw new Error("http:// would send the API token or password in clear; Proxmox VE's API (pveproxy) answers HTTPS: use https://<host>:8006");
+  if (url.protocol !== "https:") throw new Error(`unsupported scheme ${url.protocol} (expected https://<host>:8006)`);
   if (url.username || url.password) throw new Error("credentials do not belong in the endpoint URL: use apiToken or username/password");
   if (url.search || url.hash) throw new Error("the endpoint takes no query or fragment");
   const prefix = url.pathname.replace(/\/+$/, "").replace(/\/api2\/json$/, "").replace(/\/+$/, "");
   return `${url.protocol}//${url.host}${prefix}`;
+}
+
+/**
+ * The endpoint that `resolveConnection` would use, checked on its own (no credentials needed), named
+ * by where it came from: lets `check` refuse an unusable stack-config or environment endpoint (such
+ * as `http://`) before any call. A missing endpoint is left to `resolveConnection`.
+ */
+export function endpointProblem(args: ResolveConnectionArgs = {}): { property: string; reason: string } | undefined {
+  const stack = args.stackConfig ?? getStackConfig();
+  const env = args.env ?? process.env;
+  const candidates: Array<[string, unknown]> = [["connection.endpoint", args.override?.endpoint], ["launchpad:endpoint", stack["launchpad:endpoint"]], [ENV.endpoint, env[ENV.endpoint]]];
+  const found = candidates.find(([, value]) => !blank(value));
+  if (!found) return undefined;
+  try {
+    normaliseEndpoint(String(found[1]));
+    return undefined;
+  } catch (error) {
+    return { property: found[0], reason: (error as Error).message };
+  }
+}
+
+/**
+ * For `check`: the stack-config or environment endpoint's problem, when the resource's raw
+ * `connection` input does not set its own endpoint (which its schema checks) and is known.
+ */
+export function inheritedEndpointProblem(rawConnection: unknown): { property: string; reason: string } | undefined {
+  if (typeof rawConnection === "string") return undefined; // not known yet (preview), or malformed: the schema says so
+  const own = (rawConnection ?? {}) as Record<string, unknown>;
+  return own.endpoint !== undefined ? undefined : endpointProblem({ override: {} });
 }
 
 /** Accepts `USER@REALM!TOKENID=SECRET`, optionally prefixed by `PVEAPIToken=`. */

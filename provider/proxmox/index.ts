@@ -1,7 +1,7 @@
 // The one Proxmox VE client and where its credentials come from.
 export { ProxmoxClient, encodeParams, sharedClient, taskDurations } from "./client";
 export type { ApiParams, ApiParamValue, HttpMethod, ProxmoxClientOptions, RequestInfo, RequestOptions, RunTaskOptions, TaskResult, WaitOptions } from "./client";
-export { resolveConnection, normaliseEndpoint, normaliseApiToken, normaliseFingerprint, ENV } from "./connection";
+export { resolveConnection, endpointProblem, inheritedEndpointProblem, normaliseEndpoint, normaliseApiToken, normaliseFingerprint, ENV } from "./connection";
 export type { ProxmoxConnection, ResolveConnectionArgs } from "./connection";
 export { parseUpid, isUpid } from "./upid";
 export type { Upid } from "./upid";

@@ -2,7 +2,7 @@
 // Host output goes through the host's console passthrough (stderr), never pulumi.log.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../errors";
+import { ValidationError, redactingProvider } from "../errors";
 import { createRoute, deleteRoute, readRoute, routeId, updateRoute } from "./apply";
 import { diffRoute } from "./diff";
 import { parseRouteInputs, parseStoredRoute, type ProxyRouteInputs } from "./schema";
@@ -37,7 +37,7 @@ function withProviderText(error: unknown, inputs: Record<string, unknown>): void
   if (properties) properties.__provider = inputs.__provider;
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
   // The proxy host's credentials travel with each route (secret inputs); nothing to configure.
   async configure() {},
 
@@ -83,4 +83,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async delete(_id, props) {
     await deleteRoute(parseStoredRoute(props));
   },
-};
+});

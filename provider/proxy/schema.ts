@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { UNKNOWN, isUnknownAt } from "../hostValues";
 import { sshUnavailableReason } from "../container/kind";
+import { problemsOf } from "../check";
 
 /** What the Pulumi engine sends for a value not known during preview. */
 export { UNKNOWN };
@@ -204,7 +205,6 @@ function containsUnknown(value: unknown): boolean {
   return false;
 }
 
-const fieldName = (path: readonly PropertyKey[]) => path.map(String).join(".");
 
 /** Rules across fields: zod stops before object-level refinements when a field fails, so these run on the raw value. */
 function crossFieldProblems(raw: Record<string, unknown>, stored: boolean): FieldProblem[] {
@@ -311,17 +311,8 @@ export function parseRouteInputs(raw: Record<string, unknown>, options: { stored
   const { __provider: _provider, ...inputs } = raw;
   const problems: FieldProblem[] = crossFieldProblems(inputs, options.stored === true);
   const parsed = ProxyRouteInputsSchema.safeParse(inputs);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (isUnknownAt(inputs, issue.path)) continue;
-      if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) problems.push({ property: fieldName([...issue.path, key]), reason: "is not a known setting" });
-        continue;
-      }
-      const reason = issue.code === "invalid_key" ? "is not a valid header name (letters, digits and '-')" : issue.message;
-      problems.push({ property: fieldName(issue.path) || "(inputs)", reason });
-    }
-  }
+  // A bad header name is reported as such, not as zod's generic "invalid key".
+  if (!parsed.success) problems.push(...problemsOf(parsed.error.issues.map((i) => (i.code === "invalid_key" ? { ...i, message: "is not a valid header name (letters, digits and '-')" } : i)), inputs));
   if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
   if (!parsed.success || containsUnknown(inputs)) {
     const known = normalizeKnown(ProxyRouteInputsSchema, inputs) as Record<string, unknown>;

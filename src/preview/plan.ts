@@ -3,8 +3,15 @@
 // chose, never values that change between runs).
 
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 import { FieldProblem, ValidationError } from "../../provider/errors";
 import { parseDuration } from "../sweep/tags";
+import { dnsName, hostAddress, problemsOf, semverVersion } from "../../provider/check";
+import { parseInputs as parseContainerInputs } from "../../provider/container/schema";
+import { DeploymentInputsSchema } from "../../provider/deploy/schema";
+import { DnsServer } from "../../provider/dns/schema";
+import { HttpRouteSchema, ProxyHostSchema, StreamRouteSchema } from "../../provider/proxy/schema";
+import { UNKNOWN } from "../../provider/hostValues";
 import { previewName, toDnsLabel } from "../naming";
 import type { PreviewEnvironmentArgs } from "./args";
 
@@ -59,6 +66,82 @@ function streamServices(services: PreviewEnvironmentArgs["services"], protocol: 
     typeof spec === "object" && spec !== null && !pulumi.Output.isInstance(spec) && !(spec instanceof Promise) && "port" in spec
       ? { service, port: spec.port, listenPort: spec.listenPort }
       : { service, port: spec as pulumi.Input<number>, listenPort: undefined });
+}
+
+/** The component's own keys; every other argument is the container's. */
+export const PREVIEW_KEYS = ["branch", "name", "repository", "domain", "hostname", "services", "proxy", "dns", "deploy", "githubRunner", "owner", "ttl"] as const;
+const DEPLOY_KEYS = ["commands", "revision", "env", "privateKey", "passphrase", "user", "via", "address", "port", "hostKeyFingerprint", "connectTimeoutSeconds"];
+const CLOUDFLARE_ZONE_ID = /^[0-9a-f]{32}$/;
+
+/** Plain values as they are; an Output or a Promise (not known while planning) as the host's unknown marker. */
+function knownParts(value: unknown): unknown {
+  if (pulumi.Output.isInstance(value) || value instanceof Promise) return UNKNOWN;
+  if (Array.isArray(value)) return value.map(knownParts);
+  if (value && typeof value === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, knownParts(v)]));
+  }
+  return value;
+}
+
+/** Problems of `value` (its known parts) against a provider schema, named under `prefix`. */
+function schemaProblems(schema: z.ZodType, value: unknown, prefix: string[]): FieldProblem[] {
+  const known = knownParts(value);
+  const parsed = schema.safeParse(known);
+  return parsed.success ? [] : problemsOf(parsed.error.issues, known, prefix);
+}
+
+/**
+ * Every argument checked with the schema its child will use, so that nothing is created when any
+ * child would refuse its inputs (a bad domain must not leave a started container behind).
+ */
+function childArgumentProblems(args: PreviewEnvironmentArgs): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const containerArgs = Object.fromEntries(Object.entries(args).filter(([k]) => !(PREVIEW_KEYS as readonly string[]).includes(k)));
+  const container = parseContainerInputs(knownParts({ ...containerArgs, hostname: args.hostname ?? "placeholder" }) as Record<string, unknown>);
+  // The plan names the one-source rule itself.
+  problems.push(...container.failures.filter((f) => !f.reason.includes("`image`, `template` and `clone`")));
+  if (args.domain !== undefined) problems.push(...schemaProblems(dnsName, args.domain, ["domain"]));
+  const proxy = args.proxy;
+  if (proxy) {
+    const { publicAddress, tls, portRange, ...ssh } = proxy;
+    problems.push(...schemaProblems(ProxyHostSchema, ssh, ["proxy"]));
+    if (publicAddress !== undefined) problems.push(...schemaProblems(hostAddress, publicAddress, ["proxy", "publicAddress"]));
+    if (tls !== undefined) problems.push(...schemaProblems(HttpRouteSchema.shape.tls, tls, ["proxy", "tls"]));
+    if (portRange !== undefined) problems.push(...schemaProblems(StreamRouteSchema.shape.portRange, portRange, ["proxy", "portRange"]));
+  }
+  const http = args.services?.http;
+  if (http && typeof http === "object" && !pulumi.Output.isInstance(http) && !(http instanceof Promise)) {
+    const { port: _port, ...options } = http as unknown as Record<string, unknown>;
+    problems.push(...schemaProblems(HttpRouteSchema.pick({ websocket: true, maxBodySize: true, headers: true, responseHeaders: true, redirectHttp: true }).strict(), options, ["services", "http"]));
+  }
+  const dns = args.dns;
+  if (dns?.kind === "self-hosted") {
+    if (dns.server !== undefined) problems.push(...schemaProblems(DnsServer, dns.server, ["dns", "server"]));
+    if (dns.zone !== undefined) problems.push(...schemaProblems(dnsName, dns.zone, ["dns", "zone"]));
+    if (dns.ttl !== undefined) problems.push(...schemaProblems(z.number().int("must be a whole number").min(1, "must be at least 1").max(2_147_483_647, "must be at most 2147483647"), dns.ttl, ["dns", "ttl"]));
+  } else if (dns?.kind === "cloudflare") {
+    if (dns.zoneId !== undefined) problems.push(...schemaProblems(z.string().regex(CLOUDFLARE_ZONE_ID, "must be a Cloudflare zone id: 32 lowercase hex digits"), dns.zoneId, ["dns", "zoneId"]));
+    if (dns.ttl !== undefined) problems.push(...schemaProblems(z.number().int("must be a whole number").min(60, "must be 60-86400").max(86400, "must be 60-86400"), dns.ttl, ["dns", "ttl"]));
+  }
+  const deploy = args.deploy;
+  if (deploy && typeof deploy === "object") {
+    for (const key of Object.keys(deploy)) if (!DEPLOY_KEYS.includes(key)) problems.push({ property: `deploy.${key}`, reason: "is not a known input" });
+    const asDeployment = {
+      host: deploy.address ?? UNKNOWN, port: deploy.port, user: deploy.user, privateKey: deploy.privateKey ?? UNKNOWN, passphrase: deploy.passphrase,
+      commands: deploy.commands, revision: deploy.revision, env: deploy.env, hostKeyFingerprint: deploy.hostKeyFingerprint, connectTimeoutSeconds: deploy.connectTimeoutSeconds,
+    };
+    const defined = Object.fromEntries(Object.entries(asDeployment).filter(([, v]) => v !== undefined));
+    problems.push(...schemaProblems(DeploymentInputsSchema, defined, []).map((p) => ({
+      ...p, property: `deploy.${p.property.replace(/^host\b/, "address")}`,
+    })));
+  }
+  const runner = args.githubRunner;
+  if (runner) {
+    if (runner.version !== undefined) problems.push(...schemaProblems(semverVersion, runner.version, ["githubRunner", "version"]));
+    if (runner.arch !== undefined) problems.push(...schemaProblems(z.enum(["x64", "arm64"]), runner.arch, ["githubRunner", "arch"]));
+    if (runner.labels !== undefined) problems.push(...schemaProblems(z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 of letters, digits, '_', '.', '-'")), runner.labels, ["githubRunner", "labels"]));
+  }
+  return problems;
 }
 
 /**
@@ -152,6 +235,8 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
     problems.push({ property: "waitForIp", reason: "cannot be false with a deploy step unless `deploy.address` is given" });
   }
 
+  const seen = new Set(problems.map((p) => `${p.property}\n${p.reason}`));
+  for (const p of childArgumentProblems(args)) if (!seen.has(`${p.property}\n${p.reason}`)) { seen.add(`${p.property}\n${p.reason}`); problems.push(p); }
   if (problems.length) throw new ValidationError(problems);
 
   const name = args.name !== undefined ? toDnsLabel(args.name) : previewNameOf(args.repository, args.branch!);

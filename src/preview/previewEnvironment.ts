@@ -11,11 +11,9 @@ import { DnsRecord } from "../dnsRecord";
 import { AcmeCertificate } from "../acmeCertificate";
 import { HttpRouteArgs, ProxyHostArgs, ProxyRoute } from "../proxyRoute";
 import type { PreviewEnvironmentArgs, PreviewProxyArgs } from "./args";
-import { DEFAULT_CLOUDFLARE_TTL, DEFAULT_DEPLOY_USER, DEFAULT_SSH_PORT, planPreview } from "./plan";
+import { DEFAULT_CLOUDFLARE_TTL, DEFAULT_DEPLOY_USER, DEFAULT_SSH_PORT, PREVIEW_KEYS, planPreview } from "./plan";
 import { DEFAULT_RUNNER_ARCH, DEFAULT_RUNNER_VERSION, RUNNER_TOKEN_ENV, renderRunnerCommands } from "./githubRunner";
 
-/** The component's own keys; everything else in the args is the container's. */
-const PREVIEW_KEYS = ["branch", "name", "repository", "domain", "hostname", "services", "proxy", "dns", "deploy", "githubRunner", "owner", "ttl"] as const;
 
 /**
  * One branch's preview environment: an LXC container, its public HTTPS URL and TCP/UDP/SSH ports

@@ -146,6 +146,24 @@ describe("ContainerDeployment (real host, real sshd)", function () {
     assert.ok(!engine.hostLogs.some((l) => /ECONNRESET|Uncaught|unhandled/i.test(l)), `no uncaught error in the host:\n${engine.hostLogs.join("\n")}`);
   });
 
+  it("refuses a jump host whose key does not match its pin: nothing runs, nothing is recorded", async () => {
+    const engine = newEngine();
+    const wrongPin = `SHA256:${"B".repeat(43)}`;
+    await assert.rejects(engine.up(() => {
+      new ContainerDeployment("app-deploy", {
+        host: "127.0.0.1", port: target!.port, user: target!.user, privateKey: target!.privateKey, revision: "r1",
+        jump: { host: jump!.host, port: jump!.port, user: jump!.user, privateKey: jump!.privateKey, hostKeyFingerprint: wrongPin },
+        commands: [`echo "via a wrong jump" >> ${work}/deploys.log`],
+      });
+    }), (e: Error) => {
+      assert.match(e.message, /host key of jump host .* does not match/);
+      assert.ok(e.message.includes(wrongPin) && e.message.includes(jump!.hostKeyFingerprint), e.message);
+      return true;
+    });
+    assert.deepStrictEqual(log(), [], "nothing ran through an unverified jump host");
+    assert.deepStrictEqual(engine.state.filter((r) => r.name === "app-deploy"), []);
+  });
+
   /** The stand-in's authorized_keys: sshd's temp dir holds it beside its host key (test/support/sshd). */
   function targetAuthorizedKeys(): string {
     const dirs = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("launchpad-sshd-")).map((d) => path.join(os.tmpdir(), d));

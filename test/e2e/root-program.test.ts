@@ -30,7 +30,7 @@ function stackConfig(world: World, image: string, revision: string, deploy: Reco
     "preview:container": JSON.stringify({ memory: 256, ...container }),
     "preview:services": JSON.stringify({ http: 8080, tcp: { db: 5432 }, ssh }),
     "preview:proxy": JSON.stringify(proxyConfig(world)),
-    "preview:dns": JSON.stringify({ kind: "self-hosted", server: { kind: "powerdns", url: world.pdns.apiUrl } }),
+    "preview:dns": JSON.stringify({ kind: "self-hosted", server: { kind: "powerdns", url: world.pdns.apiUrl, allowPlainHttp: true } }),
     "preview:deploy": JSON.stringify(deploy),
     "preview:revision": revision,
     "preview:owner": "alice@pve",

@@ -31,7 +31,7 @@ describe("DnsRecord through the real dynamic-provider host", function () {
     (await pdns!.query(fqdn, type)).answers.map((a) => String((a as { data: unknown }).data)).sort();
 
   it("creates, updates in place, refreshes drift and destroys, keeping secrets and paths out of state", async () => {
-    const powerdns = { kind: "powerdns" as const, url: pdns!.apiUrl, apiKey: pdns!.apiKey };
+    const powerdns = { kind: "powerdns" as const, url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true };
     const rfc2136 = { kind: "rfc2136" as const, host: "127.0.0.1", port: pdns!.dnsPort, tsig: KEY };
     const program = (apiValue: string, updateValue: string) => () => {
       const api = new DnsRecord("api", { zone: ZONE, name: "api", type: "A", values: [apiValue], server: powerdns });
@@ -99,7 +99,7 @@ describe("DnsRecord through the real dynamic-provider host", function () {
     const preview = new TestEngine({ project: "launchpad-dns", stack: "bad" });
     try {
       await assert.rejects(preview.preview(() => {
-        new DnsRecord("bad", { zone: ZONE, name: "bad name", type: "A", values: ["2001:db8::1"], server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey } });
+        new DnsRecord("bad", { zone: ZONE, name: "bad name", type: "A", values: ["2001:db8::1"], server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true } });
       }), (error: unknown) => {
         assert.ok(error instanceof EngineError, String(error));
         const failures = error.failures.flatMap((f) => f.checkFailures ?? []).map((f) => f.property).sort();

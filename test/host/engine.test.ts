@@ -305,6 +305,26 @@ describe("test engine (real dynamic-provider host)", function () {
     assert.strictEqual(engine.hostCalls.Create, 1);
   });
 
+  it("does not hang when a component's child fails check while the component waits on its outputs", async () => {
+    class Pair extends pulumi.ComponentResource {
+      constructor(name: string, bad: boolean) {
+        super("test:index:Pair", name, {}, {});
+        const first = new Thing(`${name}-first`, world, { name: bad ? "" : "first" }, { parent: this });
+        const second = new Thing(`${name}-second`, world, { name: first.name.apply((n) => `${n}-second`) }, { parent: this });
+        // registerOutputs waits on an output that can never resolve once `first` failed.
+        this.registerOutputs({ second: second.name });
+      }
+    }
+    const engine = newEngine();
+    await assert.rejects(engine.up(() => { new Pair("pair", true); }), (e: EngineError) => {
+      assert.ok(e instanceof EngineError, String(e));
+      assert.deepStrictEqual(e.failures.map((f) => [f.rpc, f.urn.split("::").pop()]), [["Check", "pair-first"]]);
+      return true;
+    });
+    assert.strictEqual(engine.hostCalls.Create, 0);
+    assert.deepStrictEqual(thingFiles(), []);
+  });
+
   it("rejects with the program's own error when the program throws", async () => {
     const engine = newEngine();
     await assert.rejects(engine.up(() => { throw new Error("bad program"); }), /bad program/);

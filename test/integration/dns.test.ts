@@ -22,7 +22,7 @@ describe("DnsRecord on a real PowerDNS (integration)", function () {
   const server = () => pdns!;
 
   const backends: Backend[] = [
-    { label: "powerdns", server: () => ({ kind: "powerdns", url: server().apiUrl, apiKey: server().apiKey }) },
+    { label: "powerdns", server: () => ({ kind: "powerdns", url: server().apiUrl, apiKey: server().apiKey, allowPlainHttp: true }) },
     { label: "rfc2136 hmac-sha256", server: () => ({ kind: "rfc2136", host: "127.0.0.1", port: server().dnsPort, tsig: KEY256 }) },
     { label: "rfc2136 hmac-sha512", server: () => ({ kind: "rfc2136", host: "127.0.0.1", port: server().dnsPort, tsig: KEY512 }) },
   ];
@@ -152,7 +152,7 @@ describe("DnsRecord on a real PowerDNS (integration)", function () {
 
   it("rejects a wrong PowerDNS API key clearly, without the key in the message", async () => {
     const wrongKey = "wrong-" + crypto.randomBytes(12).toString("hex");
-    const raw = { zone: ZONE, name: "nokey", type: "A", values: ["192.0.2.1"], server: { kind: "powerdns", url: server().apiUrl, apiKey: wrongKey } };
+    const raw = { zone: ZONE, name: "nokey", type: "A", values: ["192.0.2.1"], server: { kind: "powerdns", url: server().apiUrl, apiKey: wrongKey, allowPlainHttp: true } };
     await rejects(create(raw), "ERR_DNS_UPDATE", /API key was rejected \(HTTP 401\)/, [wrongKey, server().apiKey]);
     assert.deepStrictEqual(await served(`nokey.${ZONE}`, "A"), []);
   });

@@ -17,6 +17,8 @@ export const SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const STACK_TYPE = "pulumi:pulumi:Stack";
 const isDynamic = (type: string) => type.startsWith("pulumi-nodejs:dynamic");
+/** How long the program must stay silent after a failure before the engine stops waiting for it (a quiescence wait, not an assertion). */
+const QUIET_AFTER_FAILURE_MS = 500;
 
 export type Op = "create" | "update" | "replace" | "same" | "delete" | "read";
 export interface Operation { urn: string; type: string; name: string; op: Op; }
@@ -193,15 +195,24 @@ export class TestEngine {
         const store = runtimeState.getStore();
         Object.assign(store, { supportsSecrets: true, supportsResourceReferences: false, supportsOutputValues: false, supportsDeletedWith: true, supportsAliasSpecs: true });
         runtimeConfig.setAllConfig(this.programConfig(), Object.keys(this.qualified(this.options.secretConfig ?? {})));
-        let result: unknown = {};
+        const finished = (async () => {
+          let result: unknown = {};
+          try {
+            result = await runtimeStack.runInPulumiStack(program);
+          } catch (e) {
+            // A program awaiting a failed resource rethrows that failure: report it once.
+            if (!run.failures.some((f) => errorMessage(e).includes(f.urn))) run.failures.push({ urn: "program", rpc: "program", message: errorMessage(e) });
+          }
+          await settings.waitForRPCs();
+          return result;
+        })();
+        // After a failure Pulumi stops the program once the steps in flight are done: outputs that
+        // hang on the failed resource (a component's registerOutputs) would otherwise never settle.
         try {
-          result = await runtimeStack.runInPulumiStack(program);
-        } catch (e) {
-          // A program awaiting a failed resource rethrows that failure: report it once.
-          if (!run.failures.some((f) => errorMessage(e).includes(f.urn))) run.failures.push({ urn: "program", rpc: "program", message: errorMessage(e) });
+          return await Promise.race([finished, run.abandoned()]);
+        } finally {
+          run.stopWatching();
         }
-        await settings.waitForRPCs();
-        return result;
       });
       await run.finish();
       if (!preview) {
@@ -321,7 +332,37 @@ class Deployment {
   /** Old resources deleted during this run. */
   readonly gone = new Set<ResourceState>();
 
+  /** Registrations under way, and when the program last talked to the monitor. */
+  private inFlight = 0;
+  private lastActivity = Date.now();
+  private watcher: NodeJS.Timeout | undefined;
+
   constructor(readonly engine: TestEngine, readonly host: DynamicProviderHost, readonly preview: boolean, readonly old: ResourceState[]) {}
+
+  /** Marks the monitor busy while `work` runs. */
+  async busy<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.lastActivity = Date.now();
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+      this.lastActivity = Date.now();
+    }
+  }
+
+  touch(): void { this.lastActivity = Date.now(); }
+
+  /** Resolves once something failed and the program has gone quiet: nothing in flight, no new registration for a while. */
+  abandoned(): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      this.watcher = setInterval(() => {
+        if (this.failures.length && this.inFlight === 0 && Date.now() - this.lastActivity > QUIET_AFTER_FAILURE_MS) resolve({});
+      }, 50);
+    });
+  }
+
+  stopWatching(): void { if (this.watcher) clearInterval(this.watcher); }
 
   private oldOf(urn: string): ResourceState | undefined {
     return this.old.find((r) => r.urn === urn && !r.pendingDelete);
@@ -467,7 +508,7 @@ class EngineMonitor extends MockMonitor {
     const parent = req.getParent() || undefined;
     const urn = urnOf(this.run.engine, parent, req.getType(), req.getName());
     try {
-      const r = await this.run.register({
+      const r = await this.run.busy(() => this.run.register({
         urn, type: req.getType(), name: req.getName(), custom: req.getCustom(), parent,
         dependencies: [...new Set<string>(req.getDependenciesList())],
         inputs: req.getObject()?.toJavaScript() ?? {},
@@ -475,7 +516,7 @@ class EngineMonitor extends MockMonitor {
         deleteBeforeReplace: req.getDeletebeforereplace(),
         replaceOnChanges: req.getReplaceonchangesList(),
         ignoreChanges: req.getIgnorechangesList(),
-      });
+      }));
       const resp = new resproto.RegisterResourceResponse();
       resp.setUrn(urn);
       resp.setId(r.id ?? "");
@@ -487,6 +528,7 @@ class EngineMonitor extends MockMonitor {
   }
 
   registerResourceOutputs(req: any, callback: (err: unknown, resp?: unknown) => void): void {
+    this.run.touch();
     this.run.setOutputs(req.getUrn(), req.getOutputs()?.toJavaScript() ?? {});
     callback(null, {});
   }

@@ -60,6 +60,13 @@ describe("container diff table", () => {
     });
   }
 
+  it("replaces the container for a new image (a new rootfs): the image row is never in place", () => {
+    const fromImage = { hostname: "web-1", image: "docker.io/library/nginx:1.27" };
+    const d = diffInputs(olds(fromImage), normalized({ ...fromImage, image: "docker.io/library/nginx:1.28" }));
+    assert.deepEqual(d.fields, [{ field: "image", class: "replace" }]);
+    assert.deepEqual(d.replaces, ["image"]);
+  });
+
   it("keeps what Proxmox chose when node, vmid or storage are not pinned", () => {
     const d = diffInputs(olds(VALID, { node: "pve3", vmid: 777, storage: "zfs" }), normalized(VALID));
     assert.equal(d.changes, false);

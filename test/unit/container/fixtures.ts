@@ -56,7 +56,7 @@ export const MALFORMED: Array<{ name: string; inputs: Record<string, unknown>; f
   { name: "tag with a space", inputs: { ...VALID, tags: ["ok", "not ok"] }, field: "tags[1]" },
   { name: "tag starting with a dash", inputs: { ...VALID, tags: ["-x"] }, field: "tags[0]" },
   { name: "tag shaped like the identity tag", inputs: { ...VALID, tags: ["lp-0123456789-abcdef"] }, field: "tags[0]" },
-  { name: "pool with a slash", inputs: { ...VALID, pool: "a/b" }, field: "pool" },
+  { name: "pool nested deeper than three levels", inputs: { ...VALID, pool: "a/b/c/d" }, field: "pool" },
   { name: "description over 8 KiB", inputs: { ...VALID, description: "x".repeat(8193) }, field: "description" },
   { name: "onBoot as a string", inputs: { ...VALID, onBoot: "yes" }, field: "onBoot" },
   { name: "unknown feature", inputs: { ...VALID, features: { docker: true } }, field: "features.docker" },

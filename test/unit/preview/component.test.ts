@@ -68,7 +68,8 @@ describe("PreviewEnvironment (setMocks)", () => {
     assert.strictEqual(container.hostname, "acme-shop-feature-x");
     assert.strictEqual(container.image, "ghcr.io/acme/shop:1");
     assert.strictEqual(container.memory, 1024);
-    assert.deepStrictEqual(container.env, { PORT: "3000" });
+    assert.ok(isSecret(container.env), "env is sealed by the container class");
+    assert.deepStrictEqual(plain(container.env), { PORT: "3000" });
     for (const key of ["services", "proxy", "domain", "branch", "repository"]) assert.ok(!(key in container), `${key} is not a container input`);
 
     const http = byName["preview-http"].inputs;

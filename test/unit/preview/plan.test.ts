@@ -74,7 +74,7 @@ describe("planPreview", () => {
   });
 
   it("Cloudflare DNS plans a `dns` child too", () => {
-    const plan = planPreview({ branch: "main", image: "nginx", domain: "d.example", proxy, dns: { kind: "cloudflare", zoneId: "z" } });
+    const plan = planPreview({ branch: "main", image: "nginx", domain: "d.example", proxy, dns: { kind: "cloudflare", zoneId: "023e105f4ecef8ad9ca31a8372d0c353" } });
     assert.strictEqual(plan.dns, "cloudflare");
     assert.deepStrictEqual(plan.children, ["container", "dns"]);
   });
@@ -116,5 +116,62 @@ describe("planPreview", () => {
       services: { http: pulumi.output(70000) }, owner: pulumi.output("not-checked-yet"),
     });
     assert.deepStrictEqual(plan.children, ["container", "http", "owner"]);
+  });
+});
+
+describe("planPreview checks every argument its children would refuse, before any child exists", () => {
+  const pdns = { kind: "powerdns" as const, url: "https://pdns.example:8081", apiKey: "k" };
+  const base = (): PreviewEnvironmentArgs => ({ branch: "main", image: "nginx", domain: "d.example", proxy, services: { http: 80, ssh: true } });
+  const cases: Array<[string, (a: any) => void, string]> = [
+    ["a domain label ending in '-'", (a) => { a.domain = "bad-.example"; }, "domain"],
+    ["a domain of 300 characters", (a) => { a.domain = `${"a".repeat(60)}.`.repeat(5) + "com"; }, "domain"],
+    ["proxy.host with a space", (a) => { a.proxy = { ...proxy, host: "proxy host" }; }, "proxy.host"],
+    ["proxy.confDir with '..'", (a) => { a.proxy = { ...proxy, confDir: "/etc/nginx/../../tmp" }; }, "proxy.confDir"],
+    ["proxy.testCommand with shell syntax", (a) => { a.proxy = { ...proxy, testCommand: "nginx -t; rm -rf /" }; }, "proxy.testCommand"],
+    ["an unknown proxy key", (a) => { a.proxy = { ...proxy, hostKey: "x" }; }, "proxy.hostKey"],
+    ["proxy.publicAddress not a host", (a) => { a.proxy = { ...proxy, publicAddress: "evil;host" }; }, "proxy.publicAddress"],
+    ["proxy.tls with a relative path", (a) => { a.proxy = { ...proxy, tls: { certificate: "cert.pem", key: "/k.pem" } }; }, "proxy.tls.certificate"],
+    ["proxy.portRange out of range", (a) => { a.proxy = { ...proxy, portRange: { from: 0, to: 70000 } }; }, "proxy.portRange.from"],
+    ["a header value with ';'", (a) => { a.services.http = { port: 80, headers: { "X-A": "a; proxy_pass http://evil" } }; }, "services.http.headers.X-A"],
+    ["a response header value with '\"'", (a) => { a.services.http = { port: 80, responseHeaders: { "X-B": "a\"b" } }; }, "services.http.responseHeaders.X-B"],
+    ["dns.server.serverId walking the API path", (a) => { a.dns = { kind: "self-hosted", server: { ...pdns, serverId: "../../servers/other" } }; }, "dns.server.serverId"],
+    ["dns.server plain http without the opt-in", (a) => { a.dns = { kind: "self-hosted", server: { ...pdns, url: "http://pdns:8081" } }; }, "dns.server.url"],
+    ["dns.server rfc2136 host with a slash", (a) => { a.dns = { kind: "self-hosted", server: { kind: "rfc2136", host: "ns1/x", tsig: { name: "k", secret: "AAAA" } } }; }, "dns.server.host"],
+    ["dns.server TSIG key name with a space", (a) => { a.dns = { kind: "self-hosted", server: { kind: "rfc2136", host: "ns1", tsig: { name: "my key", secret: "AAAA" } } }; }, "dns.server.tsig.name"],
+    ["an unknown dns.server key", (a) => { a.dns = { kind: "self-hosted", server: { ...pdns, apikey: "k2" } }; }, "dns.server.apikey"],
+    ["dns.zone not a DNS name", (a) => { a.dns = { kind: "self-hosted", zone: "a..b", server: pdns }; }, "dns.zone"],
+    ["a Cloudflare zoneId with a path", (a) => { a.dns = { kind: "cloudflare", zoneId: "../zones/x" }; }, "dns.zoneId"],
+    ["a Cloudflare ttl below 60", (a) => { a.dns = { kind: "cloudflare", zoneId: "023e105f4ecef8ad9ca31a8372d0c353", ttl: 5 }; }, "dns.ttl"],
+    ["githubRunner.version walking the download URL", (a) => { a.githubRunner = { url: "https://github.com/a/b", token: "t", version: "1/../../.." }; }, "githubRunner.version"],
+    ["githubRunner.arch unknown", (a) => { a.githubRunner = { url: "https://github.com/a/b", token: "t", arch: "mips" }; }, "githubRunner.arch"],
+    ["githubRunner.labels with a quote", (a) => { a.githubRunner = { url: "https://github.com/a/b", token: "t", labels: ["a'b"] }; }, "githubRunner.labels[0]"],
+    ["an env name starting with a digit", (a) => { a.env = { "1BAD": "x" }; }, "env.1BAD"],
+    ["env `constructor`", (a) => { a.env = { constructor: "x" }; }, "env.constructor"],
+    ["env `toString`", (a) => { a.env = { toString: "x" }; }, "env.toString"],
+    ["env `__proto__`", (a) => { a.env = JSON.parse('{"__proto__": "x"}'); }, "env.__proto__"],
+    ["deploy.env `__proto__`", (a) => { a.deploy = { commands: ["true"], env: JSON.parse('{"__proto__": "x"}') }; }, "deploy.env.__proto__"],
+    ["deploy.env `toString`", (a) => { a.deploy = { commands: ["true"], env: { toString: "x" } }; }, "deploy.env.toString"],
+    ["deploy.address not a host", (a) => { a.deploy = { commands: ["true"], address: "a b" }; }, "deploy.address"],
+    ["deploy.user with shell syntax", (a) => { a.deploy = { commands: ["true"], user: "root;id" }; }, "deploy.user"],
+    ["an unknown deploy key", (a) => { a.deploy = { commands: ["true"], command: "x" }; }, "deploy.command"],
+    ["a node name of 100 characters", (a) => { a.node = "n".repeat(100); }, "node"],
+    ["a pool of 100 kB", (a) => { a.pool = "p".repeat(100_000); }, "pool"],
+    ["a storage id ending in '-'", (a) => { a.storage = "local-"; }, "storage"],
+    ["a bridge name of 16 characters", (a) => { a.network = { bridge: "vmbr0123456789ab" }; }, "network.bridge"],
+    ["an image of 100 kB", (a) => { a.image = `docker.io/library/${"a".repeat(100_000)}`; }, "image"],
+    ["an unknown container key", (a) => { a.corez = 2; }, "corez"],
+  ];
+  for (const [what, mutate, field] of cases) {
+    it(`${what}: names ${field}`, () => {
+      const args = base() as any;
+      mutate(args);
+      const problems = problemsOf(args);
+      assert.ok(problems.some((p) => p.property === field), `${field} not named in ${JSON.stringify(problems)}`);
+    });
+  }
+  it("accepts the valid base arguments, and skips values not known yet", () => {
+    assert.doesNotThrow(() => planPreview(base()));
+    const unknown = pulumi.output("bad-.example");
+    assert.doesNotThrow(() => planPreview({ ...base(), domain: unknown, proxy: { ...proxy, host: pulumi.output("h") } }));
   });
 });

@@ -117,6 +117,9 @@ describe("normaliseEndpoint", () => {
     assert.throws(() => normaliseEndpoint("ftp://pve:8006"), /unsupported scheme/);
     assert.throws(() => normaliseEndpoint("https://"), /not a URL/);
   });
+  it("refuses plain http://: the token would travel in clear", () => {
+    assert.throws(() => normaliseEndpoint("http://pve1:8006"), /http:\/\/ would send the API token or password in clear/);
+  });
 });
 
 describe("normaliseFingerprint", () => {

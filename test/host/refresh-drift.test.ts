@@ -1,0 +1,84 @@
+// Refresh reads back every field Proxmox holds, through the real dynamic-provider host: each row
+// changes one field out of band, refresh must show exactly that value in the outputs, and the next
+// up must put the program's value back. One container, all rows applied at once, each row asserted.
+import { strict as assert } from "assert";
+import { isDeepStrictEqual } from "util";
+import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
+import { ProxmoxClient } from "../../provider/proxmox";
+import { startSandbox, type Sandbox } from "../../sandbox";
+import { TestEngine } from "../support/engine";
+import { TEMPLATE } from "../unit/container/fixtures";
+
+interface Row {
+  field: string;
+  /** The out-of-band change, as `PUT /nodes/{node}/lxc/{vmid}/config` parameters. */
+  put: Record<string, string | number>;
+  /** What the refreshed output must hold. */
+  drifted: unknown;
+  /** The live config key that the next up must restore, and its value then. */
+  live: [string, unknown];
+}
+
+const PROGRAM: LaunchpadContainerArgs = {
+  hostname: "drift-1", template: TEMPLATE, cores: 2, memory: 512, swap: 256, env: { MODE: "a", KEEP: "k" },
+  description: "managed", tags: ["app"], onBoot: false, nameserver: ["1.1.1.1"], searchdomain: ["example.com"],
+  features: { nesting: true, keyctl: false, fuse: false },
+};
+
+const ROWS: Row[] = [
+  { field: "cores", put: { cores: 3 }, drifted: 3, live: ["cores", 2] },
+  { field: "memory", put: { memory: 1024 }, drifted: 1024, live: ["memory", 512] },
+  { field: "swap", put: { swap: 0 }, drifted: 0, live: ["swap", 256] },
+  { field: "hostname", put: { hostname: "renamed" }, drifted: "renamed", live: ["hostname", "drift-1"] },
+  { field: "env", put: { env: "MODE=b\0KEEP=k" }, drifted: { MODE: "b", KEEP: "k" }, live: ["env", "KEEP=k\0MODE=a"] },
+  { field: "description", put: { description: "edited by hand" }, drifted: "edited by hand", live: ["description", "managed"] },
+  { field: "onBoot", put: { onboot: 1 }, drifted: true, live: ["onboot", 0] },
+  { field: "nameserver", put: { nameserver: "9.9.9.9" }, drifted: ["9.9.9.9"], live: ["nameserver", "1.1.1.1"] },
+  { field: "searchdomain", put: { searchdomain: "drift.example" }, drifted: ["drift.example"], live: ["searchdomain", "example.com"] },
+  { field: "features", put: { features: "nesting=1,keyctl=1" }, drifted: { nesting: true, keyctl: true, fuse: false }, live: ["features", "nesting=1"] },
+];
+
+describe("LaunchpadContainer refresh drift, field by field (real host)", function () {
+  this.timeout(300_000);
+  let sandbox: Sandbox;
+  let client: ProxmoxClient;
+  let engine: TestEngine;
+
+  before(async () => {
+    sandbox = await startSandbox({ taskDurationsMs: { vzcreate: 20, vzstart: 10, vzshutdown: 10, vzstop: 10, vzdestroy: 10, vzreboot: 10 } });
+    client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint });
+    engine = new TestEngine({
+      project: "launchpad-drift", stack: "ct",
+      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
+      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+    });
+  });
+  after(async () => {
+    await engine?.close();
+    await client?.close();
+    await sandbox?.close();
+  });
+
+  it("shows every drifted field after refresh, and the next up restores each", async () => {
+    const program = () => { new LaunchpadContainer("ct", PROGRAM); };
+    await engine.up(program);
+    const { vmid, node } = engine.resource("ct")!.plainOutputs as { vmid: number; node: string };
+    const before = engine.resource("ct")!.plainOutputs;
+    for (const row of ROWS) assert.notDeepEqual(before[row.field], row.drifted, `${row.field}: the row must change something`);
+
+    await client.put(`/nodes/${node}/lxc/${vmid}/config`, Object.assign({}, ...ROWS.map((r) => r.put)));
+    const refreshed = await engine.refresh();
+    assert.deepEqual(refreshed.operations.map((o) => `${o.name}:${o.op}`), ["ct:update"]);
+    const outputs = engine.resource("ct")!.plainOutputs;
+    const missed = ROWS.filter((row) => !isDeepStrictEqual(outputs[row.field], row.drifted));
+    assert.deepEqual(missed.map((r) => `${r.field}: ${JSON.stringify(outputs[r.field])}`), [], "fields whose drift refresh did not read back");
+
+    await engine.up(program);
+    const config = sandbox.containers().find((c) => c.vmid === vmid)!.config as Record<string, unknown>;
+    const notRestored = ROWS.filter((row) => String(config[row.live[0]] ?? "") !== String(row.live[1]));
+    assert.deepEqual(notRestored.map((r) => `${r.field}: ${JSON.stringify(config[r.live[0]])}`), [], "fields the next up did not put back");
+
+    await engine.destroy();
+    assert.equal(sandbox.containers().length, 0);
+  });
+});
