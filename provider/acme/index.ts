@@ -2,7 +2,7 @@
 // Host output goes through the host's console passthrough (stderr), never pulumi.log.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../errors";
+import { ValidationError, redactingProvider } from "../errors";
 import { certificateId, deleteCertificate, issueCertificate, readCertificate, registerCertificateSecrets } from "./apply";
 import { diffCertificate } from "./diff";
 import { parseCertificateInputs, parseStoredCertificate, type AcmeCertificateInputs } from "./schema";
@@ -24,7 +24,7 @@ function definedOnly<T>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, definedOnly(v)])) as T;
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
   // Credentials (SSH key, DNS API key, account key) travel as secret inputs; nothing to configure.
   async configure() {},
 
@@ -73,4 +73,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     registerCertificateSecrets(props);
     await deleteCertificate(parseStoredCertificate(props));
   },
-};
+});

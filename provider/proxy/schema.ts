@@ -268,7 +268,7 @@ function accessProblems(access: unknown, stored: boolean): FieldProblem[] {
     const seen = new Set<string>();
     basic.users.forEach((user: Record<string, unknown>, index: number) => {
       if (!user || typeof user !== "object") return;
-      const at = `http.access.basicAuth.users.${index}`;
+      const at = `http.access.basicAuth.users[${index}]`;
       if (typeof user.name === "string") {
         if (seen.has(user.name)) problems.push({ property: `${at}.name`, reason: `${user.name} is listed twice` });
         seen.add(user.name);
@@ -281,9 +281,9 @@ function accessProblems(access: unknown, stored: boolean): FieldProblem[] {
     const seen = new Set<string>();
     a.bypassPaths.forEach((bypass: unknown, index: number) => {
       if (typeof bypass !== "string") return;
-      if (seen.has(bypass)) problems.push({ property: `http.access.bypassPaths.${index}`, reason: `${bypass} is listed twice` });
+      if (seen.has(bypass)) problems.push({ property: `http.access.bypassPaths[${index}]`, reason: `${bypass} is listed twice` });
       if (bypass.startsWith("/_launchpad/") || bypass.startsWith("/.well-known/acme-challenge/")) {
-        problems.push({ property: `http.access.bypassPaths.${index}`, reason: "is a path the route serves itself" });
+        problems.push({ property: `http.access.bypassPaths[${index}]`, reason: "is a path the route serves itself" });
       }
       seen.add(bypass);
     });

@@ -10,6 +10,7 @@ import { dnsName, hostAddress, problemsOf, semverVersion } from "../../provider/
 import { parseInputs as parseContainerInputs } from "../../provider/container/schema";
 import { DeploymentInputsSchema } from "../../provider/deploy/schema";
 import { DnsServer } from "../../provider/dns/schema";
+import { AcmeCertificateInputsSchema } from "../../provider/acme/schema";
 import { HttpRouteSchema, ProxyHostSchema, StreamRouteSchema } from "../../provider/proxy/schema";
 import { UNKNOWN } from "../../provider/hostValues";
 import { previewName, toDnsLabel } from "../naming";
@@ -103,16 +104,19 @@ function childArgumentProblems(args: PreviewEnvironmentArgs): FieldProblem[] {
   if (args.domain !== undefined) problems.push(...schemaProblems(dnsName, args.domain, ["domain"]));
   const proxy = args.proxy;
   if (proxy) {
-    const { publicAddress, tls, portRange, ...ssh } = proxy;
+    const { publicAddress, tls, portRange, acme, ...ssh } = proxy;
     problems.push(...schemaProblems(ProxyHostSchema, ssh, ["proxy"]));
+    // The certificate child's own schema, less what the preview fills in (proxy, hostname).
+    if (acme !== undefined) problems.push(...schemaProblems(AcmeCertificateInputsSchema.omit({ proxy: true, hostname: true }), acme, ["proxy", "acme"]));
     if (publicAddress !== undefined) problems.push(...schemaProblems(hostAddress, publicAddress, ["proxy", "publicAddress"]));
-    if (tls !== undefined) problems.push(...schemaProblems(HttpRouteSchema.shape.tls, tls, ["proxy", "tls"]));
+    // "acme" and a shared AcmeCertificate are the component's own; paths and "none" are the route's.
+    if (tls !== undefined && tls !== "acme" && !pulumi.Resource.isInstance(tls)) problems.push(...schemaProblems(HttpRouteSchema.shape.tls, tls, ["proxy", "tls"]));
     if (portRange !== undefined) problems.push(...schemaProblems(StreamRouteSchema.shape.portRange, portRange, ["proxy", "portRange"]));
   }
   const http = args.services?.http;
   if (http && typeof http === "object" && !pulumi.Output.isInstance(http) && !(http instanceof Promise)) {
     const { port: _port, ...options } = http as unknown as Record<string, unknown>;
-    problems.push(...schemaProblems(HttpRouteSchema.pick({ websocket: true, maxBodySize: true, headers: true, responseHeaders: true, redirectHttp: true }).strict(), options, ["services", "http"]));
+    problems.push(...schemaProblems(HttpRouteSchema.pick({ websocket: true, maxBodySize: true, headers: true, responseHeaders: true, redirectHttp: true, access: true }).strict(), options, ["services", "http"]));
   }
   const dns = args.dns;
   if (dns?.kind === "self-hosted") {

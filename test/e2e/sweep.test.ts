@@ -117,7 +117,7 @@ describe("pulumi-launchpad sweep (sandbox, nginx over OpenSSH, PowerDNS)", funct
 
     const config = path.join(dir, "sweep.json");
     const proxy = JSON.parse(stack.stackConfig({ branch: "x", revision: "x", image: IMAGE }).config["preview:proxy"]);
-    fs.writeFileSync(config, JSON.stringify({ proxy, dns: { zone: DOMAIN, server: { kind: "powerdns", url: stack.pdns.apiUrl } } }));
+    fs.writeFileSync(config, JSON.stringify({ proxy, dns: { zone: DOMAIN, server: { kind: "powerdns", url: stack.pdns.apiUrl, allowPlainHttp: true } } }));
     const branches = path.join(dir, "branches");
     fs.writeFileSync(branches, "main\nlive\norphan\n");
     const args = ["--state", backend, "--config", config, "--branches-from", branches, "--older-than", "7d"];

@@ -210,7 +210,7 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     await assert.rejects(engine.up(() => {
       new AcmeCertificate("sub-cert", {
         proxy: proxyArgs(), hostname: "*.sub.fail.test", ...acmeArgs(),
-        dns: { zone: "fail.test", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pulumi.secret(pdns!.apiKey) } },
+        dns: { zone: "fail.test", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pulumi.secret(pdns!.apiKey), allowPlainHttp: true } },
       });
     }), (error: unknown) => error instanceof EngineError && /dns-01 validation of \*\.sub\.fail\.test/.test(error.message));
     const zone = await pdns!.api("GET", "/zones/fail.test.") as { rrsets: { name: string; type: string }[] };
@@ -238,7 +238,7 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
           name: "pr-42", domain: "preview.test", template: TEMPLATE,
           network: { ipv4: { address: "127.0.0.7/8" } },
           proxy: { ...proxyArgs(), publicAddress: "127.0.0.1", tls: "acme", acme: acmeArgs() },
-          dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pulumi.secret(pdns!.apiKey) } },
+          dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pulumi.secret(pdns!.apiKey), allowPlainHttp: true } },
           services: { http: { port: appPort, access: { basicAuth: { users: [{ name: "team", password: pulumi.secret(password) }] } } } },
         });
         return { url: preview.url, serial: preview.certificate!.serialNumber };

@@ -11,7 +11,7 @@ const raw = (): Record<string, any> => ({
   directoryUrl: "https://acme.example.com/dir",
   email: "ops@example.com",
 });
-const dns = { zone: "example.com", server: { kind: "powerdns", url: "http://127.0.0.1:8081", apiKey: "k" } };
+const dns = { zone: "example.com", server: { kind: "powerdns", url: "http://127.0.0.1:8081", apiKey: "k", allowPlainHttp: true } };
 
 function fields(input: Record<string, any>): string[] {
   const outcome = parseCertificateInputs(input);

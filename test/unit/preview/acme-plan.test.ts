@@ -6,7 +6,7 @@ import { planPreview, type PreviewEnvironmentArgs } from "../../../src/preview";
 
 const base = { host: "proxy.example.com", user: "launchpad", hostKeyFingerprint: `SHA256:${"A".repeat(43)}` };
 const acme = { directoryUrl: "https://acme.example.com/dir", email: "ops@example.com" };
-const dns = { kind: "self-hosted" as const, server: { kind: "powerdns" as const, url: "http://127.0.0.1:8081", apiKey: "k" } };
+const dns = { kind: "self-hosted" as const, server: { kind: "powerdns" as const, url: "http://127.0.0.1:8081", apiKey: "k", allowPlainHttp: true } };
 
 function problemsOf(args: PreviewEnvironmentArgs): string[] {
   try {
