@@ -68,7 +68,7 @@ describe("LaunchpadContainer keeps the keys PVE set, and reports its kind", func
     // A static address (a restart-class change) and back to DHCP: still host-managed.
     await engine.up(one({ ...base, network: { ipv4: { address: "10.99.0.5/24", gateway: "10.99.0.1" } } }));
     assert.equal(net0Of(vmid)["host-managed"], "1");
-    await engine.up(one({ ...base, features: { nesting: true, keyctl: true } }));
+    await engine.up(one({ ...base, features: { nesting: true } }));
     net0 = net0Of(vmid);
     assert.deepEqual([net0.ip, net0.tag, net0["host-managed"]], ["dhcp", undefined, "1"], "the VLAN the inputs dropped is gone, host-managed stays");
 
@@ -80,19 +80,22 @@ describe("LaunchpadContainer keeps the keys PVE set, and reports its kind", func
 
   it("keeps feature flags an admin set (mount=nfs) when the inputs change theirs", async () => {
     const engine = newEngine("features");
-    await engine.up(one({ hostname: "feat", template: TEMPLATE }));
+    // Stopped, so the admin's change is in the config itself, not pending: PVE checks a token's change of
+    // `features` against the current value (API2/LXC/Config.pm passes the loaded conf to check_ct_modify_config_perm).
+    await engine.up(one({ hostname: "feat", template: TEMPLATE, features: { nesting: false }, started: false }));
     const vmid = engine.resource("app")!.plainOutputs.vmid;
     const node = engine.resource("app")!.plainOutputs.node;
     // Proxmox keeps a `features` string whole; root@pam added a flag the inputs do not describe.
     const root = new ProxmoxClient({ endpoint: sandbox.endpoint, username: sandbox.username, password: sandbox.password, fingerprint: sandbox.fingerprint });
     try {
-      await root.put(`/nodes/${node}/lxc/${vmid}/config`, { features: "nesting=1,mount=nfs" });
+      await root.put(`/nodes/${node}/lxc/${vmid}/config`, { features: "mount=nfs" });
     } finally {
       await root.close();
     }
-    await engine.up(one({ hostname: "feat", template: TEMPLATE, features: { nesting: true, fuse: true } }));
+    // A token may change only `nesting` (pve-container check_ct_modify_config_perm); the admin's flag stays.
+    await engine.up(one({ hostname: "feat", template: TEMPLATE, features: { nesting: true }, started: false }));
     const features = parsePropertyString(String(sandbox.containers().find((c) => c.vmid === Number(vmid))!.config.features), "unused");
-    assert.deepEqual(features, { nesting: "1", fuse: "1", mount: "nfs" });
+    assert.deepEqual(features, { nesting: "1", mount: "nfs" });
     await engine.destroy();
   });
 
@@ -100,7 +103,9 @@ describe("LaunchpadContainer keeps the keys PVE set, and reports its kind", func
     const engine = newEngine("system");
     const created = await engine.up(one({ hostname: "sys", template: TEMPLATE }));
     assert.deepEqual(created.outputs, { kind: "system", initCommand: "/sbin/init" });
-    const changed = await engine.up(one({ hostname: "sys", template: TEMPLATE, entrypoint: "/usr/bin/python3 -m http.server" }));
+    // With an entrypoint of its own the template's init (and its DHCP client) no longer runs, and the NIC
+    // is not host-managed: a node gives it no address, so this up does not wait for one.
+    const changed = await engine.up(one({ hostname: "sys", template: TEMPLATE, entrypoint: "/usr/bin/python3 -m http.server", waitForIp: false }));
     assert.deepEqual(changed.outputs, { kind: "application", initCommand: "/usr/bin/python3 -m http.server" });
     await engine.destroy();
   });

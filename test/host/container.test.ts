@@ -55,15 +55,30 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
   it("rejects 30+ malformed inputs in check, each naming its field, before any request", async () => {
     sandbox.resetRequests();
     const engine = newEngine("malformed");
+    // Env names are refused by the class itself (Pulumi's serialization would drop `__proto__` before
+    // check could see it): those cases fail in the program, naming the field, and never reach the host.
+    const refusedInProgram = new Map<number, unknown>();
     const program = () => {
-      MALFORMED.forEach((c, i) => new LaunchpadContainer(`bad${i}`, c.inputs as unknown as LaunchpadContainerArgs));
+      MALFORMED.forEach((c, i) => {
+        try {
+          new LaunchpadContainer(`bad${i}`, c.inputs as unknown as LaunchpadContainerArgs);
+        } catch (refusal) {
+          refusedInProgram.set(i, refusal);
+        }
+      });
     };
     const error = await engine.up(program).then(() => undefined, (e: unknown) => e);
     assert.ok(error instanceof EngineError, `expected the up to fail, got ${error}`);
     for (const [i, c] of MALFORMED.entries()) {
+      const refusal = refusedInProgram.get(i) as { problems?: Array<{ property: string }> } | undefined;
+      if (refusal) {
+        assert.ok(refusal.problems?.some((p) => p.property === c.field), `${c.name}: expected ${c.field} in ${String(refusal)}`);
+        continue;
+      }
       const failure = error.failures.find((f) => f.urn.endsWith(`::bad${i}`));
       assert.ok(failure?.checkFailures?.some((p) => p.property === c.field), `${c.name}: expected ${c.field} in ${JSON.stringify(failure)}`);
     }
+    assert.ok([...refusedInProgram.keys()].every((i) => MALFORMED[i].field.startsWith("env.")), "only env names are refused before check");
     assert.deepEqual(sandbox.requests, [], "no request reached Proxmox");
     assert.equal(sandbox.containers().length, 0);
   });

@@ -67,6 +67,8 @@ const TABLES: Table[] = [
       ["http.target.protocol", "ftp"], ["http.target.trustedCertificate", "ca.pem"], ["http.tls", "yes"], ["http.websocket", "no"],
       ["http.maxBodySize", "1g; return 200"], ["http.headers", { "X-A": "a;b" }], ["http.headers", { "X-A": "a\"b" }], ["http.headers", { "X A": "v" }],
       ["http.responseHeaders", { "X-B": "a\nb" }], ["http.responseHeaders", { "X-B": "${x}" }], ["http.redirectHttp", "yes"],
+      ["http.access", { basicAuth: { users: [{ name: "al ice", password: "x" }] } }], ["http.access", { authRequest: { url: "http://auth;x/check" } }],
+      ["http.access", { basicAuth: { users: [{ name: "alice", password: "x" }] }, bypassPaths: ["/health z"] }],
       ["stream", { protocol: "sctp", target: { host: "10.0.0.5", port: 22 } }],
     ],
   },
@@ -75,7 +77,10 @@ const TABLES: Table[] = [
     valid: { proxy: PROXY, stream: { protocol: "tcp", target: { host: "10.0.0.5", port: 22 } } },
     covers: Object.keys(StreamRouteSchema.shape).map((k) => `stream.${k}`),
     objects: ["stream", "stream.target"],
-    cases: [["stream.protocol", "sctp"], ["stream.listenPort", 0], ["stream.portRange.from", 0], ["stream.target.host", "a b"], ["stream.target.port", 65536]],
+    cases: [
+      ["stream.protocol", "sctp"], ["stream.listenPort", 0], ["stream.portRange.from", 0], ["stream.target.host", "a b"], ["stream.target.port", 65536],
+      ["stream.ssh", { timeoutSeconds: -1 }], ["stream.ssh", { containerKind: "application", containerInitCommand: "/bin/app" }],
+    ],
   },
   {
     type: "DnsRecord",
@@ -107,7 +112,7 @@ const TABLES: Table[] = [
       ["host", "10.0.0.5;x"], ["port", 0], ["user", "root;id"], ["privateKey", "nope"], ["passphrase", 1], ["commands", []], ["commands", ["a\u0000b"]],
       ["revision", HUGE], ["env", { "1BAD": "x" }], ["env", { toString: "x" }], ["env", { constructor: "x" }], ["vmid", 5],
       ["jump", { host: "a b", user: "u", hostKeyFingerprint: FP }], ["jump.hostKeyFingerprint", "nope"], ["hostKeyFingerprint", "SHA256:short"],
-      ["connectTimeoutSeconds", 0],
+      ["connectTimeoutSeconds", 0], ["containerKind", "vm"], ["containerKind", "application"], ["containerInitCommand", 7],
     ],
   },
   {
