@@ -15,7 +15,8 @@ export type ErrorCode =
   | "ERR_NGINX_TEST"
   | "ERR_DNS_UPDATE"
   | "ERR_DNS_CONFLICT"
-  | "ERR_CONFIG";
+  | "ERR_CONFIG"
+  | "ERR_IMAGE_COPY";
 
 /** Words that look like credentials are cut out of every message this module builds. */
 const SECRET_PATTERNS: RegExp[] = [
@@ -186,5 +187,12 @@ export class DnsConflictError extends LaunchpadError {
 export class ConfigError extends LaunchpadError {
   constructor(message: string, options: LaunchpadErrorOptions = {}) {
     super("ERR_CONFIG", message, options);
+  }
+}
+
+/** Copying an image from its registry where `pulumi up` runs failed (skopeo's reason, credentials redacted). */
+export class ImageCopyError extends LaunchpadError {
+  constructor(message: string, options: LaunchpadErrorOptions = {}) {
+    super("ERR_IMAGE_COPY", message, options);
   }
 }

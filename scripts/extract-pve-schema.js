@@ -37,6 +37,7 @@ const ENDPOINTS = {
   "/nodes/{node}/storage": ["GET"],
   "/nodes/{node}/storage/{storage}/content": ["GET"],
   "/nodes/{node}/storage/{storage}/oci-registry-pull": ["POST"],
+  "/nodes/{node}/storage/{storage}/upload": ["POST"],
   "/nodes/{node}/tasks": ["GET"],
   "/nodes/{node}/tasks/{upid}": ["DELETE"],
   "/nodes/{node}/tasks/{upid}/status": ["GET"],

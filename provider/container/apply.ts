@@ -14,6 +14,7 @@ import {
 } from "./cluster";
 import { diffInputs } from "./diff";
 import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
+import { uploadImage } from "./image";
 import { claimedVmids, claimVmid, holdPlacement, nodesGettingImage, placementsInFlight } from "./inflight";
 import {
   configChanges, ociFileStem, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, renderConfig, renderCreateParams,
@@ -270,7 +271,9 @@ async function placeAndCreate(
     if (!templateStorage) {
       throw new PveHttpError({ status: 400, message: inputs.templateStorage ? `storage ${inputs.templateStorage} on ${node} does not hold templates (vztmpl)` : `no storage on ${node} holds templates (vztmpl) to pull ${inputs.image} into`, method: "GET", path: `${nodePath(node)}/storage` });
     }
-    const image = await resolveImage(client, node, templateStorage, inputs.image, inputs.timeouts.create, listing?.storage === templateStorage ? listing.items : undefined);
+    const image = inputs.imageCredentials
+      ? await uploadImage(client, { node, storage: templateStorage, stem: ociFileStem(inputs.image), timeoutSeconds: inputs.timeouts.create, progress, list: () => vztmplContent(client, node, templateStorage) }, inputs.image, inputs.imageCredentials)
+      : await resolveImage(client, node, templateStorage, inputs.image, inputs.timeouts.create, listing?.storage === templateStorage ? listing.items : undefined);
     ostemplate = image.volid;
     imageDigest = image.digest;
   }

@@ -7,6 +7,13 @@ import { createContainer, deleteContainer, readContainer, updateContainer } from
 import { diffInputs } from "./diff";
 import { parseInputs, parseStoredInputs, type ContainerInputs, type ContainerOutputs } from "./schema";
 import { withoutProvider } from "../hostValues";
+import { remoteDigest } from "./image";
+
+/** The tag now names another digest than the deployed one (a re-pushed `:latest`): one manifest request. */
+async function imageMoved(olds: Partial<ContainerOutputs>, news: Partial<ContainerInputs>): Promise<boolean> {
+  if (typeof news.imageCredentials?.password !== "string" || typeof news.image !== "string" || news.image !== olds.image || !olds.imageDigest) return false;
+  return (await remoteDigest(news.image, news.imageCredentials)) !== olds.imageDigest;
+}
 
 export { CHANGE_TABLE, diffInputs } from "./diff";
 export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
@@ -25,6 +32,10 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id, olds, news) {
     const result = diffInputs(parseStoredInputs(withoutProvider(olds)), withoutProvider(news) as Partial<ContainerInputs>);
+    if (await imageMoved(withoutProvider(olds) as Partial<ContainerOutputs>, withoutProvider(news) as Partial<ContainerInputs>)) {
+      result.changes = true;
+      if (!result.replaces.includes("image")) result.replaces.push("image");
+    }
     return { changes: result.changes, replaces: result.replaces, deleteBeforeReplace: result.deleteBeforeReplace };
   },
 
