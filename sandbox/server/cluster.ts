@@ -867,9 +867,9 @@ export class Cluster {
       try { size = fs.statSync(tmpfilename).size; } catch { throw fail(`temporary file '${tmpfilename}' does not exist`); }
       const content = String(params.content);
       const filename = normalizeContentFilename(String(params.filename));
-      if (content === "iso" && !/[^/]+\.(?:iso|img)/i.test(filename)) throw paramError({ filename: "wrong file extension" });
-      if (content === "vztmpl" && !/[^/]+\.(?:tar(?!\.)|tar\.(?:gz|xz|zst|bz2))/i.test(filename)) throw paramError({ filename: "wrong file extension" });
-      if (content === "import" && !/[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)/.test(filename)) throw paramError({ filename: "invalid filename or wrong extension" });
+      if (content === "iso" && !/[^/]+\.(?:iso|img)$/i.test(filename)) throw paramError({ filename: "wrong file extension" });
+      if (content === "vztmpl" && !/[^/]+\.(?:tar(?!\.)|tar\.(?:gz|xz|zst|bz2))$/i.test(filename)) throw paramError({ filename: "wrong file extension" });
+      if (content === "import" && !/[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)$/.test(filename)) throw paramError({ filename: "invalid filename or wrong extension" });
       if (!storage.content.includes(content)) throw fail(`storage '${storeid}' does not support '${content}' content`);
       const dest = storage.path ? path.join(content === "vztmpl" ? vztmplDir(storage) : path.join(storage.path, "template", "iso"), filename) : `/var/lib/vz/template/cache/${filename}`;
       const [checksum, algorithm] = [params.checksum, params["checksum-algorithm"]].map((value) => value === undefined ? undefined : String(value));

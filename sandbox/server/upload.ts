@@ -64,7 +64,7 @@ export async function receiveUpload(req: IncomingMessage, query: Record<string, 
         }
         if (filePart[1] !== "form-data") throw new ApiError(500, `wrong Content-Disposition '${filePart[1]}' in multipart, expected 'form-data'`);
         if (filePart[2] !== "filename") throw new ApiError(500, `wrong field name '${filePart[2]}' for file upload, expected 'filename'`);
-        Object.assign(params, formFields(text.slice(0, filePart.index), delimiter));
+        Object.assign(params, formFields(text.slice(0, filePart.index + delimiter.length), delimiter));
         params.filename = filePart[3].trim();
         pending = pending.subarray(filePart.index + Buffer.byteLength(filePart[0], "latin1"));
         inFile = true;
