@@ -14,7 +14,7 @@ import {
 } from "./cluster";
 import { diffInputs } from "./diff";
 import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
-import { uploadImage } from "./image";
+import { remoteDigest, uploadImage } from "./image";
 import { claimedVmids, claimVmid, holdPlacement, nodesGettingImage, placementsInFlight } from "./inflight";
 import {
   configChanges, ociFileStem, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, renderConfig, renderCreateParams,
@@ -208,7 +208,9 @@ export function outputsOf(inputs: ContainerInputs, placement: Placement, state: 
 
 export async function createContainer(inputs: ContainerInputs): Promise<{ id: string; outs: ContainerOutputs }> {
   return withClient(inputs, async (client) => {
-    const prefix = inputs.identity ? identityPrefix(inputs.identity, inputs) : undefined;
+    // A copied image's generation is its digest: a re-pushed tag's replacement must not adopt the old container.
+    const digest = inputs.identity && inputs.image !== undefined && inputs.imageCredentials ? await remoteDigest(inputs.image, inputs.imageCredentials) : undefined;
+    const prefix = inputs.identity ? identityPrefix(inputs.identity, digest ? { ...inputs, image: `${inputs.image}@${digest}` } : inputs) : undefined;
     const resources = await clusterResources(client);
 
     // An earlier attempt of this very create (response lost, run killed) is finished, not duplicated.

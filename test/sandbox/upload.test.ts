@@ -103,7 +103,7 @@ describe("sandbox upload (storage content vztmpl)", function () {
   it("answers pveproxy's 500 to a body that is not multipart, and to a tmpfilename in the query", async () => {
     const form = await raw.call("POST", `/nodes/${node}/storage/local/upload`, { content: "vztmpl", filename: "x.tar" });
     assert.equal(form.status, 500);
-    assert.equal(form.body.message.trim(), "upload 'Content-Type 'application/x-www-form-urlencoded' not implemented");
+    assert.equal(form.body.message?.trim(), "upload 'Content-Type 'application/x-www-form-urlencoded' not implemented");
     const file = ociArchive(dir, "q.tar");
     await assert.rejects(client.upload(`/nodes/${node}/storage/local/upload?tmpfilename=/var/tmp/pveupload-00`, { content: "vztmpl" }, { path: file, name: "q.tar" }), /'tmpfilename' query parameter is not allowed for file uploads/);
   });
