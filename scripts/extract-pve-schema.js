@@ -36,6 +36,7 @@ const ENDPOINTS = {
   "/nodes/{node}/lxc/{vmid}/snapshot": ["GET"],
   "/nodes/{node}/storage": ["GET"],
   "/nodes/{node}/storage/{storage}/content": ["GET"],
+  "/nodes/{node}/storage/{storage}/content/{volume}": ["DELETE"],
   "/nodes/{node}/storage/{storage}/oci-registry-pull": ["POST"],
   "/nodes/{node}/storage/{storage}/upload": ["POST"],
   "/nodes/{node}/tasks": ["GET"],

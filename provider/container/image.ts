@@ -148,9 +148,33 @@ export async function uploadImage(
         );
         await client.waitForTask(upid, { timeoutMs: target.timeoutSeconds * 1000 });
       });
+      await pruneOlder(client, target, volid);
       return { volid, digest, uploaded: true };
     })().finally(() => uploadsInFlight.delete(key));
     uploadsInFlight.set(key, upload);
   }
   return upload;
+}
+
+/**
+ * The cleanup policy: one uploaded archive per repository and tag on a storage. After a new digest's
+ * upload, the older digests' archives (this module's names only, never a node's pulls) are deleted;
+ * containers never need their archive after create. Best effort: a token without Datastore.Allocate
+ * keeps them, with a warning.
+ */
+async function pruneOlder(client: ProxmoxClient, target: { node: string; storage: string; stem: string; list: () => Promise<StorageContentItem[]>; progress: (message: string) => void }, keep: string): Promise<void> {
+  const ours = new RegExp(`^${escapeRe(target.storage)}:vztmpl/${escapeRe(target.stem)}_[0-9a-f]{64}\\.tar$`);
+  for (const item of await target.list()) {
+    if (item.volid === keep || !ours.test(item.volid)) continue;
+    try {
+      await client.runTask("DELETE", `/nodes/${encodeURIComponent(target.node)}/storage/${encodeURIComponent(target.storage)}/content/${encodeURIComponent(item.volid)}`);
+      target.progress(`removed ${item.volid}: an older digest of the same tag`);
+    } catch (error) {
+      target.progress(`warning: could not remove ${item.volid} (${(error as Error).message}); it stays until removed by hand`);
+    }
+  }
+}
+
+function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -907,6 +907,26 @@ export class Cluster {
     }
   }
 
+  /**
+   * PVE::API2::Storage::Content delete (pve-storage src/PVE/API2/Storage/Content.pm): an `imgdel` task
+   * with the storage as its id; a file that is not there fails the task as the dir plugin's unlink does.
+   */
+  deleteVolume(node: string, storeid: string, volume: string, user: string): string {
+    this.assertNode(node);
+    const volid = volume.includes(":") ? volume : `${storeid}:${volume}`;
+    const storage = this.storage(node, volid.split(":")[0]);
+    return this.startTask(node, "imgdel", storage.storage, user, {
+      run: (task) => {
+        const found = this.findVolume(node, volid);
+        const file = found?.path ?? (storage.path ? path.join(vztmplDir(storage), volid.replace(/^[^:]+:vztmpl\//, "")) : `/var/lib/vz/template/cache/${volid.split("/").pop()}`);
+        if (!found) throw new Error(`unlink '${file}' failed - No such file or directory`);
+        if (found.path) fs.rmSync(found.path);
+        else storage.volumes.delete(volid);
+        task.log.push(`Removed volume '${volid}'`);
+      },
+    }).upid;
+  }
+
   /** `GET /storage`: storage.cfg, the same on every node. */
   storageConfig(type?: string): unknown[] {
     const digest = crypto.createHash("sha1").update("storage.cfg").digest("hex");

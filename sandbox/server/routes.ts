@@ -118,6 +118,7 @@ const table: Array<[string, string, Handler]> = [
   ["GET", "/nodes/{node}/storage", ({ cluster, params }) => cluster.storageList(String(params.node), params)],
   ["GET", "/nodes/{node}/storage/{storage}/content", ({ cluster, params }) => cluster.storageContent(String(params.node), String(params.storage), params)],
   ["POST", "/nodes/{node}/storage/{storage}/oci-registry-pull", ({ cluster, params, identity }) => cluster.ociPull(String(params.node), String(params.storage), params, identity!.principal)],
+  ["DELETE", "/nodes/{node}/storage/{storage}/content/{volume}", ({ cluster, params, identity }) => cluster.deleteVolume(String(params.node), String(params.storage), String(params.volume), identity!.principal)],
   ["POST", "/nodes/{node}/storage/{storage}/upload", ({ cluster, params, identity }) => cluster.upload(String(params.node), String(params.storage), params, identity!.principal)],
   ["GET", "/nodes/{node}/tasks", ({ cluster, params }) => listTasks(cluster, params)],
   ["GET", "/nodes/{node}/tasks/{upid}/status", ({ cluster, params, faults }) => {

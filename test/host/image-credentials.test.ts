@@ -9,6 +9,7 @@ import * as os from "os";
 import { promisify } from "util";
 import { appImage, APP_IMAGE_PORT } from "../../devstack/images";
 import { Registry, startRegistry } from "../../devstack/registry";
+import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { DEFAULT_LXC_PATH } from "../../sandbox/lxc";
 import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
@@ -79,6 +80,14 @@ describe("LaunchpadContainer from a private registry (imageCredentials) on LXC",
     const { stdout } = await execFileAsync("skopeo", ["inspect", "--format", "{{.Digest}}", "--cert-dir", registry!.certDir, "--authfile", registry!.authFile!, `docker://${reference}`]);
     return stdout.trim();
   };
+  const sandboxGet = async <T>(apiPath: string, params?: Record<string, string>): Promise<T> => {
+    const client = new ProxmoxClient({ endpoint: sandbox!.endpoint, apiToken: sandbox!.apiToken, fingerprint: sandbox!.fingerprint });
+    try {
+      return await client.get<T>(apiPath, params);
+    } finally {
+      await client.close();
+    }
+  };
   const failureOf = async (promise: Promise<unknown>) => {
     const error = await promise.then(() => undefined, (e: unknown) => e);
     assert.ok(error instanceof EngineError, `expected the up to fail, got ${error}`);
@@ -137,6 +146,11 @@ describe("LaunchpadContainer from a private registry (imageCredentials) on LXC",
     assert.equal(result.outputs.imageDigest, moved, JSON.stringify(engine.resource("app")?.plainOutputs));
     assert.equal(uploads().length, 2);
     assert.equal(sandbox!.containers().length, 1);
+    // The cleanup policy: one archive per repository and tag; the older digest's was deleted (imgdel).
+    const listed = await sandboxGet<Array<{ volid: string }>>("/nodes/pve1/storage/local/content", { content: "vztmpl" });
+    const archives = listed.map((item) => item.volid).filter((volid) => volid.includes("launchpad-app_v1_"));
+    assert.deepEqual(archives, [String(result.outputs.ostemplate)], JSON.stringify({ listed, deletes: sandbox!.requests.filter((r) => r.method === "DELETE").map((r) => [r.path, r.status]) }));
+    assert.ok(sandbox!.requests.some((r) => r.method === "DELETE" && r.path.includes(firstDigest.slice(7)) && r.status === 200));
   });
 
   it("the password is in no state, provider text, log or command line, and no temporary file is left", async () => {
