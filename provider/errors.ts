@@ -16,7 +16,8 @@ export type ErrorCode =
   | "ERR_DNS_UPDATE"
   | "ERR_DNS_CONFLICT"
   | "ERR_CONFIG"
-  | "ERR_ACME";
+  | "ERR_ACME"
+  | "ERR_IMAGE_COPY";
 
 /** Words that look like credentials are cut out of every message this module builds. */
 const SECRET_PATTERNS: RegExp[] = [
@@ -286,5 +287,12 @@ export class ConfigError extends LaunchpadError {
 export class AcmeError extends LaunchpadError {
   constructor(message: string, options: LaunchpadErrorOptions = {}) {
     super("ERR_ACME", message, options);
+  }
+}
+
+/** Copying an image from its registry where `pulumi up` runs failed (skopeo's reason, credentials redacted). */
+export class ImageCopyError extends LaunchpadError {
+  constructor(message: string, options: LaunchpadErrorOptions = {}) {
+    super("ERR_IMAGE_COPY", message, options);
   }
 }

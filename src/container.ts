@@ -59,6 +59,20 @@ export interface ContainerTimeoutsArgs {
   readonly delete?: pulumi.Input<number>;
 }
 
+/**
+ * Credentials for a private `image` registry; stored only as a secret (sealed here even when given as
+ * plain strings). With them the image is copied where `pulumi up` runs (needs `skopeo`) and uploaded
+ * to the node, so the credentials never reach a node. For GHCR: `{ username: "x-access-token", password: process.env.GITHUB_TOKEN }`.
+ */
+export interface ImageCredentialsArgs {
+  /** Registry user name. */
+  readonly username: pulumi.Input<string>;
+  /** Password or token (GHCR: a `GITHUB_TOKEN` or a PAT with `read:packages`). */
+  readonly password: pulumi.Input<string>;
+  /** A containers-certs.d directory (`ca.crt` inside) for a registry with a private CA, on the machine running `pulumi up`. @default - the system's trust */
+  readonly certDir?: pulumi.Input<string>;
+}
+
 /** A per-resource Proxmox connection; stored only as a secret. @default - the provider's configuration */
 export interface ContainerConnectionArgs {
   /** API URL, e.g. `https://pve.example.com:8006`. @default - `launchpad:endpoint` or `PROXMOX_VE_ENDPOINT` */
@@ -86,6 +100,8 @@ export interface LaunchpadContainerArgs {
   readonly hostname: pulumi.Input<string>;
   /** OCI image reference (`docker.io/library/nginx:1.27`), pulled once into a `vztmpl` storage and reused. Only one of `image`, `template` and `clone` can be given. @default - none @see https://pve.proxmox.com/wiki/Linux_Container#pct_oci_images */
   readonly image?: pulumi.Input<string>;
+  /** Registry credentials for `image`, kept secret: the image is copied where `pulumi up` runs (`skopeo`) and uploaded to the template storage named by its digest, instead of pulled by the node. @default - none (the node pulls anonymously) */
+  readonly imageCredentials?: pulumi.Input<ImageCredentialsArgs>;
   /** Container template volume id (`local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`). Only one of `image`, `template` and `clone` can be given. @default - none @see https://pve.proxmox.com/wiki/Linux_Container#pct_container_images */
   readonly template?: pulumi.Input<string>;
   /** VMID of a template container to clone (full clone). Only one of `image`, `template` and `clone` can be given. @default - none @see https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc/{vmid}/clone */
@@ -173,7 +189,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
   declare readonly tags: pulumi.Output<string[]>;
   /** The vztmpl volume id the root filesystem came from. */
   declare readonly ostemplate: pulumi.Output<string | undefined>;
-  /** The pulled image's digest, when the pulled file's name carries it (Proxmox's pull task does not report the manifest digest). */
+  /** The deployed image's manifest digest: always with `imageCredentials` (the tag's digest at copy time); for a node pull, only when the pulled file's name carries it (Proxmox's pull task does not report it). */
   declare readonly imageDigest: pulumi.Output<string | undefined>;
   /** The Proxmox tag that identifies this container as this resource's. */
   declare readonly identityTag: pulumi.Output<string>;
@@ -215,6 +231,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
       connection: args.connection === undefined ? undefined : pulumi.secret(args.connection),
       // Env values often carry credentials (database URLs, API keys).
       env: args.env === undefined ? undefined : pulumi.secret(args.env),
+      imageCredentials: args.imageCredentials === undefined ? undefined : pulumi.secret(args.imageCredentials),
       vmid: args.vmid,
       node: args.node,
       ipv4: undefined,
@@ -232,7 +249,7 @@ export class LaunchpadContainer extends pulumi.dynamic.Resource {
       forwardingProvider("container"),
       name,
       props,
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "connection", "env"] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "password", "connection", "env", "imageCredentials"] },
       "launchpad",
       "Container",
     );

@@ -15,6 +15,7 @@ import {
 } from "./cluster";
 import { diffInputs } from "./diff";
 import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
+import { remoteDigest, uploadImage } from "./image";
 import { claimedVmids, claimVmid, holdPlacement, nodesGettingImage, placementsInFlight } from "./inflight";
 import { DEFAULT_INIT, initCommandOf, kindOf } from "./kind";
 import {
@@ -223,7 +224,9 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
   const configured = getStackConfig()["launchpad:vmidRange"];
   const range = configured !== undefined ? vmidRange(configured) : vmidRange(process.env.LAUNCHPAD_VMID_RANGE, "LAUNCHPAD_VMID_RANGE");
   return withClient(inputs, async (client) => {
-    const prefix = inputs.identity ? identityPrefix(inputs.identity, inputs) : undefined;
+    // A copied image's generation is its digest: a re-pushed tag's replacement must not adopt the old container.
+    const digest = inputs.identity && inputs.image !== undefined && inputs.imageCredentials ? await remoteDigest(inputs.image, inputs.imageCredentials) : undefined;
+    const prefix = inputs.identity ? identityPrefix(inputs.identity, digest ? { ...inputs, image: `${inputs.image}@${digest}` } : inputs) : undefined;
     const resources = await clusterResources(client);
 
     // An earlier attempt of this very create (response lost, run killed) is finished, not duplicated.
@@ -288,7 +291,9 @@ async function placeAndCreate(
     if (!templateStorage) {
       throw new PveHttpError({ status: 400, message: inputs.templateStorage ? `storage ${inputs.templateStorage} on ${node} does not hold templates (vztmpl)` : `no storage on ${node} holds templates (vztmpl) to pull ${inputs.image} into`, method: "GET", path: `${nodePath(node)}/storage` });
     }
-    const image = await resolveImage(client, node, templateStorage, inputs.image, inputs.timeouts.create, listing?.storage === templateStorage ? listing.items : undefined);
+    const image = inputs.imageCredentials
+      ? await uploadImage(client, { node, storage: templateStorage, stem: ociFileStem(inputs.image), timeoutSeconds: inputs.timeouts.create, progress, list: () => vztmplContent(client, node, templateStorage) }, inputs.image, inputs.imageCredentials)
+      : await resolveImage(client, node, templateStorage, inputs.image, inputs.timeouts.create, listing?.storage === templateStorage ? listing.items : undefined);
     ostemplate = image.volid;
     imageDigest = image.digest;
   }

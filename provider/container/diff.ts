@@ -68,6 +68,8 @@ export const CHANGE_TABLE: Record<keyof ContainerInputs, Rule> = {
   timeouts: "stateOnly",
   // Rotated credentials must reach the state, or a later delete would use the stale ones.
   connection: "stateOnly",
+  // New credentials for the same image change nothing deployed; a moved tag is found by its digest (index.ts diff).
+  imageCredentials: "stateOnly",
 };
 
 export interface FieldChange {

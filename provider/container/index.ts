@@ -10,6 +10,13 @@ import { withoutProvider } from "../hostValues";
 import { rootOnlyProblems } from "./rootOnly";
 import { redactingProvider } from "../errors";
 import { inheritedEndpointProblem } from "../proxmox/connection";
+import { remoteDigest } from "./image";
+
+/** The tag now names another digest than the deployed one (a re-pushed `:latest`): one manifest request. */
+async function imageMoved(olds: Partial<ContainerOutputs>, news: Partial<ContainerInputs>): Promise<boolean> {
+  if (typeof news.imageCredentials?.password !== "string" || typeof news.image !== "string" || news.image !== olds.image || !olds.imageDigest) return false;
+  return (await remoteDigest(news.image, news.imageCredentials)) !== olds.imageDigest;
+}
 
 export { CHANGE_TABLE, diffInputs } from "./diff";
 export { parseInputs, UNKNOWN, SCHEMA_VERSION } from "./schema";
@@ -30,6 +37,10 @@ export const provider: pulumi.dynamic.ResourceProvider = redactingProvider({
 
   async diff(_id, olds, news) {
     const result = diffInputs(parseStoredInputs(withoutProvider(olds)), withoutProvider(news) as Partial<ContainerInputs>);
+    if (await imageMoved(withoutProvider(olds) as Partial<ContainerOutputs>, withoutProvider(news) as Partial<ContainerInputs>)) {
+      result.changes = true;
+      if (!result.replaces.includes("image")) result.replaces.push("image");
+    }
     return { changes: result.changes, replaces: result.replaces, deleteBeforeReplace: result.deleteBeforeReplace };
   },
 

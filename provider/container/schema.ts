@@ -184,6 +184,15 @@ const containerInputsObject = z
       .refine((v) => OCI_REFERENCE_RE.test(v), "must be an OCI image reference like docker.io/library/nginx:1.27 (no digest: Proxmox pulls by tag)")
       .transform(normalizeImageReference)
       .optional(),
+    /** Credentials for `image`'s registry: the image is copied where `pulumi up` runs and uploaded (provider/container/image.ts). */
+    imageCredentials: z
+      .object({
+        username: z.string({ error: "is required" }).min(1, "must not be empty"),
+        password: z.string({ error: "is required" }).min(1, "must not be empty"),
+        certDir: z.string().min(1, "must not be empty").optional(),
+      })
+      .strict()
+      .optional(),
     template: z.string().regex(TEMPLATE_VOLID_RE, "must be a vztmpl volume id like local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst").optional(),
     clone: vmidSchema.optional(),
     node: z.string().max(63, "must be at most 63 characters (a host name label)").regex(NODE_RE, "must be a Proxmox node name").optional(),
@@ -231,6 +240,9 @@ export const containerInputsSchema = containerInputsObject.superRefine((inputs, 
     }
     if (sources.length > 1) {
       for (const source of sources) ctx.addIssue({ code: "custom", path: [source], message: "Only one of `image`, `template` and `clone` can be given" });
+    }
+    if (inputs.imageCredentials !== undefined && inputs.image === undefined) {
+      ctx.addIssue({ code: "custom", path: ["imageCredentials"], message: "is only used with `image`" });
     }
     if (inputs.templateStorage !== undefined && inputs.image === undefined) {
       ctx.addIssue({ code: "custom", path: ["templateStorage"], message: "is only used with `image`" });

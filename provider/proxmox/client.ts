@@ -7,7 +7,10 @@
 // with undici, and proxmox-api is used for what it is good at: its types and its typed path proxy, which
 // `ProxmoxClient.api` serves over this client (see `api`).
 
+import { randomBytes } from "node:crypto";
+import { createReadStream, statSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { Readable } from "node:stream";
 import type { Proxmox } from "proxmox-api";
 import type { Dispatcher } from "undici";
 import { ConfigError, registerSecret, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
@@ -231,6 +234,17 @@ export class ProxmoxClient {
     return this.request<T>("DELETE", path, params, opts);
   }
 
+  /**
+   * POSTs a file as PVE's `upload` takes it (pve-http-server AnyEvent.pm file_upload_multipart): a
+   * multipart body with a Content-Length, the `fields` before the file part `filename`, the file
+   * streamed from disk, never buffered whole. Like any POST, it is re-sent only when it surely never
+   * arrived. Returns the response's `data` (the `imgcopy` task's UPID).
+   */
+  async upload<T = unknown>(path: string, fields: Record<string, string>, file: { path: string; name: string }, opts: RequestOptions = {}): Promise<T> {
+    const body = await retrying(() => this.#authenticated("POST", path, undefined, false, opts.timeoutMs, multipart(fields, file)), { idempotent: false }, this.#retry);
+    return body.data as T;
+  }
+
   /** One API call through the retry policy; returns the response's `data`. */
   async request<T = unknown>(method: HttpMethod, path: string, params?: ApiParams, opts: RequestOptions = {}): Promise<T> {
     const idempotent = opts.idempotent ?? method !== "POST";
@@ -381,17 +395,17 @@ export class ProxmoxClient {
   }
 
   /** One exchange with credentials; under ticket auth a 401 renews the ticket and resends once (the server did nothing). */
-  async #authenticated(method: HttpMethod, path: string, params: ApiParams | undefined, idempotent: boolean, timeoutMs?: number): Promise<ApiBody> {
+  async #authenticated(method: HttpMethod, path: string, params: ApiParams | undefined, idempotent: boolean, timeoutMs?: number, upload?: MultipartBody): Promise<ApiBody> {
     const { apiToken } = this.connection;
     if (apiToken) {
-      return this.#exchange(method, path, params, { authorization: `PVEAPIToken=${apiToken}` }, idempotent, timeoutMs);
+      return this.#exchange(method, path, params, { authorization: `PVEAPIToken=${apiToken}` }, idempotent, timeoutMs, upload);
     }
     for (let stale: Ticket | undefined, renewed = false; ; renewed = true) {
       const ticket = await this.#currentTicket(stale);
       const headers: Record<string, string> = { cookie: `PVEAuthCookie=${ticket.ticket}` };
       if (method !== "GET") headers["CSRFPreventionToken"] = ticket.csrf;
       try {
-        return await this.#exchange(method, path, params, headers, idempotent, timeoutMs);
+        return await this.#exchange(method, path, params, headers, idempotent, timeoutMs, upload);
       } catch (error) {
         if (renewed || !isLaunchpadError(error, "ERR_PVE_HTTP") || (error as PveHttpError).status !== 401) throw error;
         stale = ticket;
@@ -435,13 +449,19 @@ export class ProxmoxClient {
     authHeaders: Record<string, string>,
     idempotent: boolean,
     timeoutMs = this.#timeoutMs,
+    upload?: MultipartBody,
   ): Promise<ApiBody> {
     const relative = path.startsWith("/") ? path : `/${path}`;
     const url = new URL(this.#apiBase + relative);
     const form = encodeParams(params);
     const headers: Record<string, string> = { accept: "application/json", ...authHeaders };
-    let body: string | undefined;
-    if (method === "GET" || method === "DELETE") {
+    let body: string | Readable | undefined;
+    if (upload) {
+      // A fresh stream per attempt: a retry (only when nothing was sent) reads the file again.
+      body = upload.stream();
+      headers["content-type"] = upload.contentType;
+      headers["content-length"] = String(upload.length);
+    } else if (method === "GET" || method === "DELETE") {
       for (const [key, value] of form) url.searchParams.append(key, value);
     } else if ([...form.keys()].length) {
       body = form.toString();
@@ -527,6 +547,33 @@ export function sharedClient(connection: ProxmoxConnection): ProxmoxClient {
   let client = sharedClients.get(key);
   if (!client) sharedClients.set(key, (client = new ProxmoxClient(connection)));
   return client;
+}
+
+/** A multipart body whose length is known before a byte is read, as pveproxy requires of uploads. */
+interface MultipartBody {
+  contentType: string;
+  length: number;
+  stream(): Readable;
+}
+
+function multipart(fields: Record<string, string>, file: { path: string; name: string }): MultipartBody {
+  const boundary = `----launchpad${randomBytes(12).toString("hex")}`;
+  // pveproxy reads `content`, `checksum-algorithm` and `checksum` only before the file part.
+  const head = Buffer.from(
+    Object.entries(fields).map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join("") +
+      `--${boundary}\r\nContent-Disposition: form-data; name="filename"; filename="${file.name.replace(/["\r\n]/g, "_")}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const size = statSync(file.path).size;
+  return {
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    length: head.length + size + tail.length,
+    stream: () => Readable.from((async function* () {
+      yield head;
+      yield* createReadStream(file.path);
+      yield tail;
+    })()),
+  };
 }
 
 /** Form / query encoding as Proxmox reads it: booleans as 1/0, arrays repeated, undefined and null left out. */

@@ -9,7 +9,7 @@ import { ApiError, fail, lockTimeout, noSuchConfig, paramError } from "./errors"
 import type { Faults } from "./faults";
 import { parseSize, splitList } from "./formats";
 import { Task, TaskRegistry, TaskWork } from "./tasks";
-import { OciRunConfig, isOciArchive, readOciArchive, skopeoPull } from "./oci";
+import { OciRunConfig, isOciArchive, ociArchiveDigest, readOciArchive, skopeoPull } from "./oci";
 import { parseBoolean, parsePropertyString, propertyFor, PropertySchema } from "./validate";
 import subset = require("../schema/pve-api-subset.json");
 
@@ -115,6 +115,14 @@ function randomMac(): string {
 /** PVE::Storage::normalize_content_filename: no directory part, every character outside `[a-zA-Z0-9_.-]` becomes `_`. */
 export function normalizeContentFilename(filename: string): string {
   return filename.replace(/\n$/, "").replace(/^.*[/\\]/, "").replace(/[^a-zA-Z0-9_.-]/g, "_");
+}
+
+/** PVE::Tools::get_file_hash, streamed. */
+function fileHash(algorithm: string, file: string): Promise<string> {
+  return new Promise((resolveHash, reject) => {
+    const hash = crypto.createHash(algorithm);
+    fs.createReadStream(file).on("error", reject).on("data", (chunk) => hash.update(chunk)).on("end", () => resolveHash(hash.digest("hex")));
+  });
 }
 
 /** Tags as PVE stores them: lower-cased, de-duplicated, sorted, `;`-separated. */
@@ -900,6 +908,82 @@ export class Cluster {
           volid, content: "vztmpl", format: "tar", size: 10_000_000, ctime: Math.floor(Date.now() / 1000), oci: image,
         };
         storage.volumes.set(volid, volume);
+      },
+    }).upid;
+  }
+
+  /**
+   * PVE::API2::Storage::Status upload (pve-storage src/PVE/API2/Storage/Status.pm): a file storage,
+   * the normalized name's extension for its content (PVE::Storage VZTMPL_EXT_RE_1 allows a bare
+   * `.tar`, an OCI archive), then an `imgcopy` task that checks the checksum and copies the file over
+   * whatever has that name. The temporary file is removed either way.
+   */
+  upload(node: string, storeid: string, params: Params, user: string): string {
+    const tmpfilename = params.tmpfilename !== undefined ? String(params.tmpfilename) : undefined;
+    try {
+      const storage = this.storage(node, storeid);
+      if (storage.type !== "dir") throw fail(`can't upload to storage type '${storage.type}'`);
+      if (!tmpfilename) throw fail("missing temporary file name");
+      let size: number;
+      try { size = fs.statSync(tmpfilename).size; } catch { throw fail(`temporary file '${tmpfilename}' does not exist`); }
+      const content = String(params.content);
+      const filename = normalizeContentFilename(String(params.filename));
+      if (content === "iso" && !/[^/]+\.(?:iso|img)$/i.test(filename)) throw paramError({ filename: "wrong file extension" });
+      if (content === "vztmpl" && !/[^/]+\.(?:tar(?!\.)|tar\.(?:gz|xz|zst|bz2))$/i.test(filename)) throw paramError({ filename: "wrong file extension" });
+      if (content === "import" && !/[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)$/.test(filename)) throw paramError({ filename: "invalid filename or wrong extension" });
+      if (!storage.content.includes(content)) throw fail(`storage '${storeid}' does not support '${content}' content`);
+      const dest = storage.path ? path.join(content === "vztmpl" ? vztmplDir(storage) : path.join(storage.path, "template", "iso"), filename) : `/var/lib/vz/template/cache/${filename}`;
+      const [checksum, algorithm] = [params.checksum, params["checksum-algorithm"]].map((value) => value === undefined ? undefined : String(value));
+      const owned = tmpfilename;
+      return this.startTask(node, "imgcopy", "", user, {
+        run: async (task) => {
+          task.log.push(`starting file import from: ${owned}`);
+          if (algorithm) {
+            const got = await fileHash(algorithm, owned);
+            if (got.toLowerCase() !== checksum!.toLowerCase()) {
+              task.log.push("calculating checksum...");
+              throw new Error(`checksum mismatch: got '${got}' != expect '${checksum}'`);
+            }
+            task.log.push("calculating checksum...OK, checksum verified");
+          }
+          task.log.push(`target node: ${node}`, `target file: ${dest}`, `file size is: ${size}`, `command: cp -- ${owned} ${dest}`);
+          const volid = `${storeid}:${content}/${filename}`;
+          if (storage.path) {
+            fs.mkdirSync(path.dirname(dest), { recursive: true });
+            fs.copyFileSync(owned, dest);
+          } else {
+            // No real files on this backend: the volume is its listing, the image's digest its index.json's.
+            const digest = content === "vztmpl" ? await ociArchiveDigest(owned) : undefined;
+            const volume: StorageVolume & { oci?: OciImage } = { volid, content, format: vztmplFormat(filename), size, ctime: Math.floor(Date.now() / 1000) };
+            if (digest) volume.oci = { digest };
+            storage.volumes.set(volid, volume);
+          }
+          task.log.push("finished file import successfully");
+        },
+        finally: () => fs.rmSync(owned, { force: true }),
+      }).upid;
+    } catch (error) {
+      if (tmpfilename) fs.rmSync(tmpfilename, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * PVE::API2::Storage::Content delete (pve-storage src/PVE/API2/Storage/Content.pm): an `imgdel` task
+   * with the storage as its id; a file that is not there fails the task as the dir plugin's unlink does.
+   */
+  deleteVolume(node: string, storeid: string, volume: string, user: string): string {
+    this.assertNode(node);
+    const volid = volume.includes(":") ? volume : `${storeid}:${volume}`;
+    const storage = this.storage(node, volid.split(":")[0]);
+    return this.startTask(node, "imgdel", storage.storage, user, {
+      run: (task) => {
+        const found = this.findVolume(node, volid);
+        const file = found?.path ?? (storage.path ? path.join(vztmplDir(storage), volid.replace(/^[^:]+:vztmpl\//, "")) : `/var/lib/vz/template/cache/${volid.split("/").pop()}`);
+        if (!found) throw new Error(`unlink '${file}' failed - No such file or directory`);
+        if (found.path) fs.rmSync(found.path);
+        else storage.volumes.delete(volid);
+        task.log.push(`Removed volume '${volid}'`);
       },
     }).upid;
   }

@@ -1,5 +1,6 @@
 // The HTTPS front: `/api2/json/...`, request bodies (form or JSON), authentication, parameter
 // verification, fault injection, Proxmox's response shape, and the request log.
+import * as fs from "fs";
 import * as https from "https";
 import type { IncomingMessage, ServerResponse } from "http";
 import type { AddressInfo, Socket } from "net";
@@ -10,6 +11,7 @@ import type { Cluster, Params } from "./cluster";
 import { ApiError } from "./errors";
 import type { Faults } from "./faults";
 import { isOpen, resolve } from "./routes";
+import { receiveUpload, UPLOAD_PATH } from "./upload";
 import { validateParameters, Errors, RawValue } from "./validate";
 
 export interface RequestLogEntry {
@@ -227,8 +229,18 @@ export class SandboxHttpServer {
     entry.path = path;
 
     let params: Record<string, RawValue>;
+    // The file an upload wrote, handed to the handler as `tmpfilename` (pveproxy's proxy_params), removed after it.
+    let tmpfilename: string | undefined;
     try {
-      params = await requestParams(req, url);
+      // pveproxy takes any body sent to an upload path as a file upload (AnyEvent.pm, `isUpload`).
+      if (method === "POST" && UPLOAD_PATH.test(path) && Number(req.headers["content-length"] ?? 0) > 0) {
+        const query: Record<string, RawValue> = {};
+        decodeForm(url.search.slice(1), query);
+        const upload = await receiveUpload(req, query);
+        ({ params, tmpfilename } = upload);
+      } else {
+        params = await requestParams(req, url);
+      }
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError(400, String(error));
       finish(apiError.status);
@@ -237,6 +249,7 @@ export class SandboxHttpServer {
     entry.params = redact(params);
 
     const fault = this.options.faults.matchEndpoint(method, path);
+    if (fault && tmpfilename) fs.rmSync(tmpfilename, { force: true });
     if (fault && (fault.action ?? "error") === "drop-before") return drop("before");
     if (fault && (fault.action ?? "error") === "error") {
       const apiError = new ApiError(fault.status ?? 500, fault.message ?? "injected fault");
@@ -270,6 +283,7 @@ export class SandboxHttpServer {
         throw new ApiError(400, "Parameter verification failed.", errors);
       }
       const all: Record<string, RawValue> = { ...params, ...pathParams };
+      if (tmpfilename) all.tmpfilename = tmpfilename;
       data = await route.handler({
         params: all as Params,
         identity,
@@ -280,6 +294,7 @@ export class SandboxHttpServer {
         attributes,
       });
     } catch (error) {
+      if (tmpfilename) fs.rmSync(tmpfilename, { force: true });
       const apiError = error instanceof ApiError ? error : new ApiError(500, String((error as Error)?.message ?? error));
       if (fault?.action === "drop-after") return drop("after");
       finish(apiError.status);

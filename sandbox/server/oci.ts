@@ -93,3 +93,13 @@ export async function readOciArchive(archive: string): Promise<OciImageFiles> {
   const config = JSON.parse(await tarMember(archive, blob(manifest.config.digest))) as { config?: OciRunConfig };
   return { config: config.config ?? {}, layers: (manifest.layers ?? []).map((layer) => blob(layer.digest)) };
 }
+
+/** The manifest digest an OCI archive's index.json names first, or undefined when it is no OCI archive. */
+export async function ociArchiveDigest(archive: string): Promise<string | undefined> {
+  try {
+    const index = JSON.parse(await tarMember(archive, "index.json")) as { manifests?: Array<{ digest?: string }> };
+    return index.manifests?.[0]?.digest;
+  } catch {
+    return undefined;
+  }
+}
