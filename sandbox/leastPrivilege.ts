@@ -16,6 +16,9 @@ export const PROVIDER_CALLS: readonly string[] = [
   "GET /nodes/{node}/storage",
   "GET /nodes/{node}/storage/{storage}/content",
   "POST /nodes/{node}/storage/{storage}/oci-registry-pull",
+  // Private images (imageCredentials): the archive copied where `pulumi up` runs. Deleting older archives
+  // (DELETE .../content/{volume}, Datastore.Allocate) is optional: without it they stay, with a warning.
+  "POST /nodes/{node}/storage/{storage}/upload",
   "POST /nodes/{node}/lxc",
   "POST /nodes/{node}/lxc/{vmid}/clone",
   "GET /nodes/{node}/lxc/{vmid}/config",
@@ -28,6 +31,8 @@ export const PROVIDER_CALLS: readonly string[] = [
   "POST /nodes/{node}/lxc/{vmid}/status/reboot",
   "GET /nodes/{node}/lxc/{vmid}/interfaces",
   "DELETE /nodes/{node}/lxc/{vmid}",
+  // Tasks waited on together at one node share one task-list read.
+  "GET /nodes/{node}/tasks",
   "GET /nodes/{node}/tasks/{upid}/status",
   "GET /nodes/{node}/tasks/{upid}/log",
   "GET /access/acl",
