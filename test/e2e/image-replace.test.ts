@@ -50,7 +50,7 @@ describe("e2e: a new image replaces the app container with 0 failed requests (LX
     w.sandbox.resetRequests();
     const vmid = 4242;
     const measured = await measureImageReplace(w, { stack: "image-replace-pinned", vmid, log: (line) => console.log(`      ${line}`) });
-    console.log(`      fixed vmid: ${measured.failed} of ${measured.requests} requests failed; longest time without an answer ${measured.longestGapMs} ms (up took ${measured.upMs} ms)`);
+    console.log(`      fixed vmid: ${measured.failed} of ${measured.requests} requests failed; longest time without an answer ${measured.longestGapMs} ms (up took ${measured.upMs} ms); answers ${JSON.stringify(measured.answers)}; first failures ${JSON.stringify(measured.failures)}`);
     assert.equal(measured.operations["preview-container"], "replace");
     assert.equal(measured.replacement.vmid, vmid);
     const requests = w.sandbox.requests;

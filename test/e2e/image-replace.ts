@@ -54,6 +54,8 @@ export interface ReplaceMeasurement {
 }
 
 const NAME = "acme-shop-image-replace";
+/** How long after the `up` the measurement waits at most for the new revision's first answer. */
+const TAIL_LIMIT_MS = 30_000;
 export const FQDN = `${NAME}.${DOMAIN}`;
 
 function program(world: World, revision: string, vmid?: number) {
@@ -145,7 +147,11 @@ export async function measureImageReplace(world: World, options: { stack: string
       replaced = await engine.up(program(world, second, options.vmid));
     } finally {
       const upMs = Date.now() - started;
-      // A short tail: the new container must keep serving after the old one is gone.
+      // The tail: until the new revision has answered (a request sent just before the route moved
+      // stalls on the deleted container's address for seconds), then a second more: the new
+      // container must keep serving after the old one is gone. Bounded, so a broken replace still ends.
+      const newBody = appImage(world, second).body;
+      for (const until = Date.now() + TAIL_LIMIT_MS; !load.result.answers[newBody] && Date.now() < until;) await new Promise((resolve) => setTimeout(resolve, 100));
       await new Promise((resolve) => setTimeout(resolve, 1000));
       await load.stop();
       log(`${load.result.requests} requests, ${load.result.failed} failed, in ${upMs} ms`);
