@@ -4,7 +4,7 @@
 // OpenSSH and PowerDNS; without LXC it says so instead of a figure.
 import { lxcAvailability } from "../sandbox/lxc";
 import { startWorld, stopWorld } from "../test/e2e/harness";
-import { measureImageReplace, ociImages } from "../test/e2e/image-replace";
+import { measureImageReplace } from "../test/e2e/image-replace";
 
 export interface ReplaceBenchFigures {
   failedRequests: number | null;
@@ -23,7 +23,7 @@ export async function runReplaceBench(log: (line: string) => void): Promise<{ fi
   if (!availability.ok) {
     return { figures: { failedRequests: null, requests: null, upMs: null, skipped: availability.reason }, text: `Image replace: skipped (LXC unavailable: ${availability.reason})` };
   }
-  const world = await startWorld(notMocha, "lxc", { ociImages: ociImages() });
+  const world = await startWorld(notMocha, "lxc");
   try {
     const measured = await measureImageReplace(world, { stack: "bench-replace", log });
     // A fixed vmid forces delete-before-replace: the same replace, for the downtime it costs.

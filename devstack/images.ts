@@ -75,14 +75,18 @@ export async function systemImage(): Promise<BuiltImage> {
   return ociLayout("launchpad-system", rootfs, { Cmd: ["/sbin/init"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], StopSignal: "SIGPWR" });
 }
 
+/** The page the app image serves at `/` unless told otherwise. */
+export const APP_IMAGE_PAGE = "hello from the launchpad app image\n";
+
 /**
  * The app image: busybox's httpd in the foreground as the entrypoint, a page, and nothing else (no
  * init, no sshd, no /etc/os-release: PVE takes it for `unmanaged` and writes nothing into it).
+ * `page` is what `/` serves: one image per app revision, each cached by its content.
  */
-export async function appImage(): Promise<BuiltImage> {
+export async function appImage(page: string = APP_IMAGE_PAGE): Promise<BuiltImage> {
   // mmdebstrap's extract variant only unpacks (no hooks run): the layer is assembled from its busybox.
   const extracted = await debianRootfs("busybox", "extract", ["busybox-static"], []);
-  const files = { "www/index.html": "hello from the launchpad app image\n" };
+  const files = { "www/index.html": page };
   const applets = ["sh", "ps", "ls", "cat", "wget"];
   const rootfs = path.join(CACHE_DIR, `app-${hash({ extracted, files, applets })}.tar`);
   if (!fs.existsSync(rootfs)) {

@@ -1,5 +1,6 @@
 // What the backend reads from and changes on the host: cgroup layout, bridges, helper processes,
 // and the records that tell a live run's bridge and containers from a crashed run's.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -139,9 +140,19 @@ export async function hostSubnets(): Promise<Array<{ subnet: Subnet; dev: string
 }
 
 export async function createBridge(name: string, subnet: Subnet): Promise<void> {
-  await run(["ip", "link", "add", name, "type", "bridge"]);
+  // A node's vmbr0 has its physical NIC as a port and keeps that MAC while guests come and go. A
+  // bridge of veths alone takes its lowest port's MAC (the kernel's br_stp_recalculate_bridge_id),
+  // so a container leaving would change the gateway's MAC under the others' ARP caches and stall
+  // their traffic for seconds; an address set explicitly is kept.
+  await run(["ip", "link", "add", name, "address", bridgeMac(name), "type", "bridge"]);
   await run(["ip", "addr", "add", `${formatIpv4(gatewayOf(subnet))}/${subnet.prefix}`, "dev", name]);
   await run(["ip", "link", "set", name, "up"]);
+}
+
+/** A locally administered unicast MAC, stable per bridge name. */
+function bridgeMac(name: string): string {
+  const bytes = crypto.createHash("sha256").update(name).digest().subarray(0, 5);
+  return ["02", ...[...bytes].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
 export async function deleteBridge(name: string): Promise<void> {

@@ -5,6 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { APP_IMAGE_PORT, appImage } from "../../devstack/images";
 import { moduleProgram } from "../support/engine";
 import { requireLxc } from "../support/lxc";
 import { DOMAIN, getThroughProxy, newEngine, ops, proxyConfig, routeFile, routeFiles, startWorld, stopWorld, type World } from "./harness";
@@ -106,50 +107,44 @@ describe("examples end to end, LXC sandbox (real containers)", function () {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it("oci-app: HTTPS route, SSH port, deploy on every revision through the proxy host, new image replaces", async () => {
+  it("oci-app: an app image per revision behind an HTTPS route; a new image replaces the container, the route follows", async () => {
     const w = world!;
     const program = moduleProgram(path.join(EXAMPLES, "oci-app", "index.ts"));
     const stateFile = path.join(work, "oci.json");
     const fqdn = `acme-shop-feature-oci.${DOMAIN}`;
-    // The deploy step writes the revision and starts a tiny server on the app's port (on a rerun
-    // the new one cannot bind and exits; the running one serves the new file).
-    // The system image has node, not python: a static file server in one line.
-    const server = `require("http").createServer((q, s) => require("fs").readFile("/srv" + q.url, (e, d) => { s.statusCode = e ? 404 : 200; s.end(e ? "" : d); })).listen(3000)`;
-    const serve = `setsid -f node -e '${server}' >/tmp/app.log 2>&1 </dev/null; sleep 1`;
-    let current: ReturnType<typeof newEngine> | undefined;
-    const engine = (image: string, revision: string) => (current = newEngine(w, {
+    // devstack's app image (busybox httpd as the entrypoint, no init, no sshd), one per revision.
+    const image = async (revision: string) => w.registry!.push(await appImage(`${revision}\n`), revision);
+    const [r1, r2] = [await image("r1"), await image("r2")];
+    const engine = (reference: string) => newEngine(w, {
       project: projectOf("oci-app"), stack: "feature-oci", stateFile,
       config: {
-        "preview:branch": "feature/oci", "preview:repository": "acme/shop", "preview:image": image, "preview:domain": DOMAIN,
-        "preview:proxy": JSON.stringify(proxyConfig(w)), "preview:revision": revision,
-        "preview:deployCommands": JSON.stringify([`mkdir -p /srv && echo ${revision} > /srv/revision`, serve]),
+        "preview:branch": "feature/oci", "preview:repository": "acme/shop", "preview:image": reference, "preview:domain": DOMAIN,
+        "preview:port": String(APP_IMAGE_PORT), "preview:proxy": JSON.stringify(proxyConfig(w)),
       },
       secretConfig: { "preview:proxyPrivateKey": w.proxySshd.privateKey },
-    }));
+    });
     const servedRevision = async (expected: string) => {
       for (let attempt = 0; ; attempt++) {
-        const response = await getThroughProxy(w, fqdn, "/revision").catch((e: Error) => ({ status: 0, body: e.message }));
-        if (response.status === 200 && response.body.trim() === expected) return;
-        if (attempt > 50) assert.fail(`https://${fqdn}/revision: ${response.status} ${response.body}\ndeploy log:\n${current?.hostLogs.filter((l) => l.includes("[deploy")).join("\n")}`);
+        const response = await getThroughProxy(w, fqdn, "/").catch((e: Error) => ({ status: 0, body: e.message }));
+        if (response.status === 200 && response.body === `${expected}\n`) return;
+        if (attempt > 150) assert.fail(`https://${fqdn}/: ${response.status} ${response.body}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     };
 
-    const up = await engine(w.images.one, "r1").up(program);
-    assert.strictEqual(ops(up)["app-deploy"], "create");
+    const up = await engine(r1).up(program);
+    assert.deepStrictEqual(ops(up), { app: "create", "app-container": "create", "app-http": "create" });
     assert.strictEqual(up.outputs.url, `https://${fqdn}:${w.nginx.httpsPort}`);
-    assert.match(String(up.outputs.sshCommand), /^ssh -p \d+ root@127\.0\.0\.1$/);
+    assert.strictEqual(up.outputs.kind, "application");
+    assert.deepStrictEqual(routeFiles(w), { http: [`${fqdn}.conf`], stream: [] }, "no SSH port for an app image");
     await servedRevision("r1");
 
-    const revised = ops(await engine(w.images.one, "r2").up(program));
-    assert.deepStrictEqual([revised["app-deploy"], revised["app-container"], revised["app-http"], revised["app-ssh"]], ["update", "same", "same", "same"]);
+    const imaged = await engine(r2).up(program);
+    assert.deepStrictEqual([ops(imaged)["app-container"], ops(imaged)["app-http"]], ["replace", "update"]);
+    assert.notStrictEqual(imaged.outputs.vmid, up.outputs.vmid);
     await servedRevision("r2");
 
-    const imaged = await engine(w.images.two, "r2").up(program);
-    assert.deepStrictEqual([ops(imaged)["app-container"], ops(imaged)["app-http"], ops(imaged)["app-deploy"]], ["replace", "update", "replace"]);
-    await servedRevision("r2");
-
-    const last = engine(w.images.two, "r2");
+    const last = engine(r2);
     for (const [name, op] of Object.entries(ops(await last.refresh()))) assert.strictEqual(op, "same", `${name} after refresh`);
     await last.destroy();
     assert.deepStrictEqual(w.sandbox.containers(), []);

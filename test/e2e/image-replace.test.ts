@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { requireLxc } from "../support/lxc";
 import { routeFile, startWorld, stopWorld, type World } from "./harness";
-import { appImage, FQDN, measureImageReplace, ociImages, REVISIONS } from "./image-replace";
+import { appImage, FQDN, measureImageReplace, REVISIONS } from "./image-replace";
 
 describe("e2e: a new image replaces the app container with 0 failed requests (LXC)", function () {
   this.timeout(900_000);
@@ -14,7 +14,7 @@ describe("e2e: a new image replaces the app container with 0 failed requests (LX
   before(async function () {
     // Skips locally without root/LXC; fails under CI=true, which runs as root with lxc installed.
     requireLxc(this);
-    world = await startWorld(this, "lxc", { ociImages: ociImages() });
+    world = await startWorld(this, "lxc");
   });
   after(async () => {
     await stopWorld(world);
@@ -36,7 +36,7 @@ describe("e2e: a new image replaces the app container with 0 failed requests (LX
     const deleted = requests.find((r) => r.method === "DELETE" && r.path.endsWith(`/lxc/${measured.old.vmid}`));
     assert.ok(created && deleted && created.time < deleted.time, "the new container is created before the old one is deleted");
     assert.ok(measured.firstNewAnswerAt && measured.firstNewAnswerAt <= deleted.time, `the URL answered from the new container (${measured.firstNewAnswerAt?.toISOString()}) before the old one was deleted (${deleted.time.toISOString()})`);
-    assert.ok((measured.answers[appImage(REVISIONS[1]).body] ?? 0) > 0, JSON.stringify(measured.answers));
+    assert.ok((measured.answers[appImage(w, REVISIONS[1]).body] ?? 0) > 0, JSON.stringify(measured.answers));
 
     assert.deepEqual(measured.failures, [], `failed requests: ${measured.failed} of ${measured.requests}`);
     assert.equal(measured.failed, 0);
@@ -50,7 +50,7 @@ describe("e2e: a new image replaces the app container with 0 failed requests (LX
     w.sandbox.resetRequests();
     const vmid = 4242;
     const measured = await measureImageReplace(w, { stack: "image-replace-pinned", vmid, log: (line) => console.log(`      ${line}`) });
-    console.log(`      fixed vmid: ${measured.failed} of ${measured.requests} requests failed; longest time without an answer ${measured.longestGapMs} ms (up took ${measured.upMs} ms)`);
+    console.log(`      fixed vmid: ${measured.failed} of ${measured.requests} requests failed; longest time without an answer ${measured.longestGapMs} ms (up took ${measured.upMs} ms); answers ${JSON.stringify(measured.answers)}; first failures ${JSON.stringify(measured.failures)}`);
     assert.equal(measured.operations["preview-container"], "replace");
     assert.equal(measured.replacement.vmid, vmid);
     const requests = w.sandbox.requests;
@@ -59,7 +59,7 @@ describe("e2e: a new image replaces the app container with 0 failed requests (LX
     assert.ok(deleted >= 0 && created > deleted, "the old container is deleted before its replacement is created");
     const [from, to] = [requests[deleted].time, requests[created].time];
     assert.deepEqual(measured.answeredAt.filter((t) => t > from && t < to), [], "the URL cannot answer while no container holds the vmid");
-    assert.ok((measured.answers[appImage(REVISIONS[1]).body] ?? 0) > 0, "the new revision answers after the up");
+    assert.ok((measured.answers[appImage(w, REVISIONS[1]).body] ?? 0) > 0, "the new revision answers after the up");
     assert.deepEqual(w.sandbox.containers(), []);
   });
 });

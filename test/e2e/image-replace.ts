@@ -3,31 +3,29 @@
 // requesting its URL; every answer that is not the app's 200 counts as a failed request. Shared by
 // test/e2e/image-replace.test.ts (which asserts 0) and bench/replace.ts (which prints the figure).
 import * as pulumi from "@pulumi/pulumi";
-import type { OciImage } from "../../sandbox";
+import { APP_IMAGE_PORT, appImage as builtAppImage } from "../../devstack/images";
 import { PreviewEnvironment, type PreviewProxyArgs } from "../../src/preview";
 import { DOMAIN, getThroughProxy, newEngine, proxyConfig, type World } from "./harness";
 
 /**
- * THE app under test, one image per revision: what `oci-registry-pull` gets for the reference (the
- * sandbox's `ociImages` metadata), an app that serves `<revision>\n` on port 8080 and nothing else
- * (no init, no sshd). Switch this one function to the real app image once the sandbox pulls real
- * images from its registry.
+ * THE app under test, one image per revision: devstack's app image (busybox httpd as the
+ * entrypoint, no init, no sshd) serving `<revision>\n` on its port, pushed to the world's registry
+ * under the revision as its tag by `pushAppImages`.
  */
-export function appImage(revision: string): { reference: string; metadata: OciImage; port: number; body: string } {
-  const port = 8080;
-  const server = `require('http').createServer((q,s)=>s.end(process.env.APP_REVISION+'\\n')).listen(${port})`;
-  return {
-    reference: `registry.launchpad.test/acme/shop:${revision}`,
-    metadata: { digest: `sha256:${Buffer.from(revision.padEnd(32, "0")).toString("hex").slice(0, 64)}`, entrypoint: `/usr/bin/node -e "${server}"`, env: { APP_REVISION: revision } },
-    port,
-    body: `${revision}\n`,
-  };
+export function appImage(world: World, revision: string): { reference: string; port: number; body: string } {
+  if (!world.registry) throw new Error("the image replace needs the LXC world's registry");
+  return { reference: `${world.registry.host}/launchpad-app:${revision}`, port: APP_IMAGE_PORT, body: `${revision}\n` };
 }
 
 export const REVISIONS = ["r1", "r2"] as const;
 
-/** The sandbox's image metadata for every revision. */
-export const ociImages = (): Record<string, OciImage> => Object.fromEntries(REVISIONS.map((r) => [appImage(r).reference, appImage(r).metadata]));
+/** Builds (or finds cached) one app image per revision and pushes each under its revision's tag. */
+export async function pushAppImages(world: World): Promise<void> {
+  for (const revision of REVISIONS) {
+    const reference = await world.registry!.push(await builtAppImage(appImage(world, revision).body), revision);
+    if (reference !== appImage(world, revision).reference) throw new Error(`pushed ${reference}, expected ${appImage(world, revision).reference}`);
+  }
+}
 
 export interface ReplaceMeasurement {
   /** Requests sent while the replacing `up` ran (and a short tail after it). */
@@ -56,11 +54,13 @@ export interface ReplaceMeasurement {
 }
 
 const NAME = "acme-shop-image-replace";
+/** How long after the `up` the measurement waits at most for the new revision's first answer. */
+const TAIL_LIMIT_MS = 30_000;
 export const FQDN = `${NAME}.${DOMAIN}`;
 
 function program(world: World, revision: string, vmid?: number) {
   return () => {
-    const image = appImage(revision);
+    const image = appImage(world, revision);
     const preview = new PreviewEnvironment("preview", {
       name: NAME,
       image: image.reference,
@@ -126,27 +126,32 @@ export async function measureImageReplace(world: World, options: { stack: string
   const log = options.log ?? (() => undefined);
   const engine = newEngine(world, { project: "launchpad-image-replace", stack: options.stack });
   try {
+    await pushAppImages(world);
     const [first, second] = REVISIONS;
-    log(`up with ${appImage(first).reference}`);
+    log(`up with ${appImage(world, first).reference}`);
     const created = await engine.up(program(world, first, options.vmid));
     const old = { vmid: Number(created.outputs.vmid), ipv4: String(created.outputs.ipv4) };
     // The app in the new container starts with it; wait until it answers before measuring.
     for (let attempt = 0; ; attempt++) {
       const response = await getThroughProxy(world, FQDN, "/").catch((e: Error) => ({ status: 0, body: e.message }));
-      if (response.status === 200 && response.body === appImage(first).body) break;
+      if (response.status === 200 && response.body === appImage(world, first).body) break;
       if (attempt > 150) throw new Error(`${FQDN} never answered with ${first}: ${response.status} ${response.body}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
-    log(`up with ${appImage(second).reference}, requesting https://${FQDN}/ all along`);
-    const load = keepRequesting(world, [appImage(first).body, appImage(second).body]);
+    log(`up with ${appImage(world, second).reference}, requesting https://${FQDN}/ all along`);
+    const load = keepRequesting(world, [appImage(world, first).body, appImage(world, second).body]);
     const started = Date.now();
     let replaced;
     try {
       replaced = await engine.up(program(world, second, options.vmid));
     } finally {
       const upMs = Date.now() - started;
-      // A short tail: the new container must keep serving after the old one is gone.
+      // The tail: until the new revision has answered (a request sent just before the route moved
+      // stalls on the deleted container's address for seconds), then a second more: the new
+      // container must keep serving after the old one is gone. Bounded, so a broken replace still ends.
+      const newBody = appImage(world, second).body;
+      for (const until = Date.now() + TAIL_LIMIT_MS; !load.result.answers[newBody] && Date.now() < until;) await new Promise((resolve) => setTimeout(resolve, 100));
       await new Promise((resolve) => setTimeout(resolve, 1000));
       await load.stop();
       log(`${load.result.requests} requests, ${load.result.failed} failed, in ${upMs} ms`);

@@ -14,7 +14,8 @@ import { resolveConnection } from "../../provider/proxmox/connection";
 import type { SweepSummary } from "../../src/sweep/cli";
 import { moduleProgram, TestEngine } from "../support/engine";
 
-const IMAGE = "docker.io/library/node:22-bookworm-slim";
+// The system image (init, sshd, node) from the run's own registry: the node has no way to docker.io.
+const imageOf = (stack: PreviewStack) => stack.images.system;
 
 describe("pulumi-launchpad sweep (sandbox, nginx over OpenSSH, PowerDNS)", function () {
   this.timeout(15 * 60_000);
@@ -26,7 +27,7 @@ describe("pulumi-launchpad sweep (sandbox, nginx over OpenSSH, PowerDNS)", funct
   const passphrase = crypto.randomBytes(12).toString("hex");
 
   const engineFor = (name: string) => {
-    const config = stack.stackConfig({ branch: name, revision: fakeRevision(), image: IMAGE });
+    const config = stack.stackConfig({ branch: name, revision: fakeRevision(), image: imageOf(stack) });
     return new TestEngine({
       project: stack.project, stack: name, config: config.config, secretConfig: config.secretConfig,
       env: stack.env, stateFile: path.join(dir, `${name}-engine.json`), passphrase,
@@ -116,7 +117,7 @@ describe("pulumi-launchpad sweep (sandbox, nginx over OpenSSH, PowerDNS)", funct
     assert.strictEqual(orphanRoutes.length, 2, `the orphan's https and ssh routes: ${orphanRoutes.join(", ")}`);
 
     const config = path.join(dir, "sweep.json");
-    const proxy = JSON.parse(stack.stackConfig({ branch: "x", revision: "x", image: IMAGE }).config["preview:proxy"]);
+    const proxy = JSON.parse(stack.stackConfig({ branch: "x", revision: "x", image: imageOf(stack) }).config["preview:proxy"]);
     fs.writeFileSync(config, JSON.stringify({ proxy, dns: { zone: DOMAIN, server: { kind: "powerdns", url: stack.pdns.apiUrl, allowPlainHttp: true } } }));
     const branches = path.join(dir, "branches");
     fs.writeFileSync(branches, "main\nlive\norphan\n");
