@@ -202,7 +202,7 @@ describe("root program (index.ts) end to end, LXC sandbox (real containers)", fu
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it("deploys into the real container through the proxy host, serves it at its URL, and follows a new image", async function () {
+  it("deploys into the real container through the proxy host, serves it at its URL, and follows a new image, with a token holding only the README's role", async function () {
     if (!lxcAvailability().ok) this.skip();
     const w = world!;
     const stateFile = path.join(work, "state.json");
@@ -215,10 +215,13 @@ describe("root program (index.ts) end to end, LXC sandbox (real containers)", fu
       `setsid -f node -e '${server}' >/tmp/app.log 2>&1 </dev/null; sleep 1`,
       "hostname",
     ] };
+    // CI's token, as the README sets it up: privilege-separated, holding only the derived role.
+    const apiToken = await ciToken(w, "CI", await leastPrivilegeRole(w));
     const engineFor = (image: string, revision: string) => newEngine(w, {
       project: "pulumi-launchpad-preview", stack: "feature-e2e-root", stateFile,
       config: stackConfig(w, image, revision, { ...deploy, env: { REVISION: revision } }),
       secretConfig: { "preview:proxyPrivateKey": w.proxySshd.privateKey, "preview:dnsSecret": w.pdns.apiKey },
+      apiToken,
     });
     const revisionServed = async (expected: string) => {
       for (let attempt = 0; ; attempt++) {
