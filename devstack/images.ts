@@ -5,6 +5,7 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import type { OciRunConfig } from "../sandbox/server/oci";
 
 /** Root-owned and stable across runs, so CI builds once per machine. */
 export const CACHE_DIR = process.env.LAUNCHPAD_IMAGE_CACHE ?? "/var/cache/pulumi-launchpad";
@@ -18,15 +19,8 @@ export const STANDARD_TEMPLATE_NAME = "debian-12-standard_12.7-1_amd64.tar.zst";
 /** The port the app image's HTTP server listens on. */
 export const APP_IMAGE_PORT = 8080;
 
-/** What an OCI image's config says about how to run it (the part PVE reads). */
-export interface ImageRunConfig {
-  Entrypoint?: string[];
-  Cmd?: string[];
-  Env?: string[];
-  WorkingDir?: string;
-  User?: string;
-  StopSignal?: string;
-}
+/** What an OCI image's config says about how to run it: the part PVE reads, as the sandbox node reads it. */
+export type ImageRunConfig = OciRunConfig;
 
 export interface BuiltImage {
   /** Short name, also the repository name in a registry. */

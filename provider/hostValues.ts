@@ -19,3 +19,10 @@ export function withoutProvider(props: Record<string, unknown> | undefined): Rec
   const { __provider: _provider, ...rest } = props ?? {};
   return rest;
 }
+
+/** The host turns outputs into a protobuf Struct, which has no `undefined`: leave such keys out. */
+export function definedOnly<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(definedOnly) as T;
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, definedOnly(v)])) as T;
+}

@@ -2,6 +2,7 @@
 // Host output goes through the host's console passthrough (stderr), never pulumi.log.
 
 import type * as pulumi from "@pulumi/pulumi";
+import { definedOnly } from "../hostValues";
 import { ValidationError, redactingProvider } from "../errors";
 import { createRoute, deleteRoute, readRoute, routeId, updateRoute } from "./apply";
 import { diffRoute } from "./diff";
@@ -17,15 +18,6 @@ function completeInputs(props: Record<string, unknown>): ProxyRouteInputs {
   if (!outcome.ok) throw new ValidationError(outcome.problems);
   if (!outcome.complete) throw new ValidationError([{ property: "(inputs)", reason: "values are still unknown" }]);
   return outcome.inputs;
-}
-
-/** The host turns outputs into a protobuf Struct, which has no `undefined`: leave such keys out. */
-function definedOnly<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(definedOnly) as T;
-  if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(
-    Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, definedOnly(v)]),
-  ) as T;
 }
 
 /**
