@@ -52,7 +52,10 @@ async function waitForAddress(sandbox: Sandbox, node: string, vmid: number, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reply = await api(sandbox, "GET", `/nodes/${node}/lxc/${vmid}/interfaces`);
-    const eth0 = (reply.data as Array<{ name: string; inet?: string }> | null)?.find((entry) => entry.name === "eth0");
+    // With start=1 the start is its own vzstart task after the create (API2/LXC.pm create_vm): until it
+    // runs, the CT answers no interface list.
+    const list = Array.isArray(reply.data) ? (reply.data as Array<{ name: string; inet?: string }>) : [];
+    const eth0 = list.find((entry) => entry.name === "eth0");
     if (eth0?.inet) return addressOf(eth0.inet);
     if (Date.now() > deadline) throw new Error(`CT ${vmid} got no IPv4 on eth0 within ${timeoutMs} ms: ${JSON.stringify(reply.data)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
