@@ -43,6 +43,7 @@ const TABLES: Table[] = [
     objects: ["", "network", "features", "timeouts", "connection"],
     cases: [
       ["identity", "not-hex"], ["hostname", "web-"], ["hostname", "web;reboot"], ["image", `docker.io/library/${HUGE}`], ["template", "local:vztmpl/../x.tar"],
+      ["imageCredentials", { username: "u", password: "p" }], ["imageCredentials.username", ""],
       ["clone", 5], ["node", `n${HUGE}`], ["node", "pve1;x"], ["vmid", 99], ["cores", 0], ["memory", 1], ["swap", -1], ["diskSize", 0],
       ["storage", `s${HUGE}`], ["storage", "local-"], ["templateStorage", "bad storage"], ["network.bridge", "vmbr0123456789ab"], ["network.vlan", 5000],
       ["network.ipv4", "10.0.0.1"], ["network.ipv6", "fe80::1"], ["network.firewall", "yes"], ["network.mtu", 100], ["nameserver", ["1.1.1.1;x"]],
