@@ -147,7 +147,9 @@ describe("LaunchpadContainer from a private registry (imageCredentials) on LXC",
     assert.equal(uploads().length, 2);
     assert.equal(sandbox!.containers().length, 1);
     // The cleanup policy: one archive per repository and tag; the older digest's was deleted (imgdel).
-    const listed = await sandboxGet<Array<{ volid: string }>>("/nodes/pve1/storage/local/content", { content: "vztmpl" });
+    // On the node the replacement was placed on (placement spreads creates over the nodes).
+    const node = String(engine.resource("app")!.plainOutputs.node);
+    const listed = await sandboxGet<Array<{ volid: string }>>(`/nodes/${node}/storage/local/content`, { content: "vztmpl" });
     const archives = listed.map((item) => item.volid).filter((volid) => volid.includes("launchpad-app_v1_"));
     assert.deepEqual(archives, [String(result.outputs.ostemplate)], JSON.stringify({ listed, deletes: sandbox!.requests.filter((r) => r.method === "DELETE").map((r) => [r.path, r.status]) }));
     assert.ok(sandbox!.requests.some((r) => r.method === "DELETE" && r.path.includes(firstDigest.slice(7)) && r.status === 200));
