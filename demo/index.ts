@@ -3,8 +3,8 @@
 // root program (index.ts) from stack config with `pulumi up` or the e2e test engine; fetches the URL
 // through nginx and runs a command over SSH through the allocated port; destroys and counts what is
 // left. Progress goes to stderr; the last line of stdout is one JSON object.
-import { ProgramRunner, chooseRunner } from "./engines";
-import { Leftovers, PreviewStack, fakeRevision, startPreviewStack } from "./stack";
+import { ProgramRunner, chooseRunner } from "../devstack/engines";
+import { Leftovers, PreviewStack, fakeRevision, startPreviewStack } from "../devstack/preview-stack";
 
 interface DemoResult {
   url: string | null;

@@ -5,8 +5,8 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import { APP_IMAGE_PORT } from "../../devstack/images";
-import { TestEngineRunner } from "../../demo/engines";
-import { PreviewStack, StackConfig, fakeRevision, startPreviewStack } from "../../demo/stack";
+import { TestEngineRunner } from "../../devstack/engines";
+import { PreviewStack, StackConfig, fakeRevision, startPreviewStack } from "../../devstack/preview-stack";
 import { requireLxc } from "../support/lxc";
 
 describe("e2e: an app image's preview on real LXC containers", function () {

@@ -7,8 +7,8 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { TestEngineRunner } from "../../demo/engines";
-import { DOMAIN, PreviewSettings, PreviewStack, fakeRevision, startPreviewStack } from "../../demo/stack";
+import { TestEngineRunner } from "../../devstack/engines";
+import { DOMAIN, PreviewSettings, PreviewStack, fakeRevision, startPreviewStack } from "../../devstack/preview-stack";
 import { requireLxc } from "../support/lxc";
 
 const BRANCH = "feature/LXC-e2e";

@@ -5,9 +5,9 @@ import { strict as assert } from "assert";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PreviewStack, startPreviewStack } from "../../demo/stack";
+import { PreviewStack, startPreviewStack } from "../../devstack/preview-stack";
 import { createLxcBackend } from "../../sandbox/lxc";
-import { RUN_MARK, cleanStaleRuns, processesOf } from "../support/leftovers";
+import { RUN_MARK, cleanStaleRuns, processesOf } from "../../devstack/leftovers";
 import { requireLxc } from "../support/lxc";
 
 interface Crashed {

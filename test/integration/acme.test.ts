@@ -15,12 +15,12 @@ import { startSandbox, type Sandbox } from "../../sandbox";
 import { AcmeCertificate } from "../../src/acmeCertificate";
 import { PreviewEnvironment } from "../../src/preview";
 import { ProxyRoute } from "../../src/proxyRoute";
-import { requireBinary } from "../support/binaries";
-import { EngineError, isSecretWire, TestEngine } from "../support/engine";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { PowerDnsServer, type PdnsTsigKey } from "../support/pdns";
-import { startPebble, type TestPebble } from "../support/pebble";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { requireBinary } from "../../devstack/binaries";
+import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { PowerDnsServer, type PdnsTsigKey } from "../../devstack/pdns";
+import { startPebble, type TestPebble } from "../../devstack/pebble";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 const TSIG: PdnsTsigKey = { name: "launchpad-acme", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };

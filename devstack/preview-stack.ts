@@ -9,23 +9,24 @@ import * as https from "https";
 import * as path from "path";
 import { utils } from "ssh2";
 import { shellQuote } from "../provider/ssh";
-import { Registry, startRegistry } from "../devstack/registry";
-import { appImage, systemImage } from "../devstack/images";
+import { Registry, startRegistry } from "./registry";
+import { appImage, systemImage } from "./images";
 import { Sandbox, startSandbox } from "../sandbox";
 import { LxcBackend, createLxcBackend, lxcAvailability } from "../sandbox/lxc";
-import { findBinary, requireBinary } from "../test/support/binaries";
-import { Run, cleanStaleRuns } from "../test/support/leftovers";
-import { TestNginx, startNginx } from "../test/support/nginx";
-import { PowerDnsServer } from "../test/support/pdns";
-import { sshRun } from "../test/support/lxc";
-import { TestSshd, startSshd } from "../test/support/sshd";
+import { findBinary, requireBinary } from "./binaries";
+import { Run, cleanStaleRuns } from "./leftovers";
+import { TestNginx, startNginx } from "./nginx";
+import { PowerDnsServer } from "./pdns";
+import { sshRun } from "./ssh";
+import { TestSshd, startSshd } from "./sshd";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 /** The domain previews live under: the test nginx's certificate is for `*.preview.test`. */
 export const DOMAIN = "preview.test";
 /** The port the sample app listens on inside the container. */
 export const APP_PORT = 3000;
-const APP_SOURCE = path.join(__dirname, "app", "server.js");
+/** The sample app the deploy step installs: the demo's own (demo/app), deployed by tests too. */
+const APP_SOURCE = path.join(REPO_ROOT, "demo", "app", "server.js");
 
 export type Progress = (line: string) => void;
 
