@@ -62,6 +62,6 @@ describe("e2e: an app image's preview on real LXC containers", function () {
 
   it("destroy leaves nothing", async () => {
     await runner!.destroy();
-    assert.deepEqual(await stack!.leftovers(), { containers: 0, routes: 0, records: 0 });
+    assert.deepEqual(await stack!.leftovers(), { containers: 0, routes: 0, records: 0, challenges: 0, certificates: 0 });
   });
 });

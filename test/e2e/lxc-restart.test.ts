@@ -114,7 +114,7 @@ describe("e2e: clean restart after a crashed run", function () {
 
     // The new run is untouched by its own start, and works.
     assert.equal(stack.backend, "lxc");
-    assert.deepEqual(await stack.leftovers(), { containers: 0, routes: 0, records: 0 });
+    assert.deepEqual(await stack.leftovers(), { containers: 0, routes: 0, records: 0, challenges: 0, certificates: 0 });
     const answer = await stack.fetch(`https://${crashed.name}.preview.test:${stack.nginx.httpsPort}/`, 0);
     assert.equal(answer.status, 404, "the new proxy knows nothing of the crashed run's preview");
   });
