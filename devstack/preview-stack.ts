@@ -9,6 +9,8 @@ import * as fs from "fs";
 import * as https from "https";
 import * as tls from "tls";
 import * as path from "path";
+import * as semver from "semver";
+import YAML from "yaml";
 import { utils } from "ssh2";
 import { shellQuote } from "../provider/ssh";
 import { Registry, startRegistry } from "./registry";
@@ -146,8 +148,8 @@ function noSkipContext(): Mocha.Context {
 
 function projectName(): string {
   const text = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8");
-  const name = /^name:\s*(\S+)\s*$/m.exec(text)?.[1];
-  if (!name) throw new Error("Pulumi.yaml has no `name:`");
+  const name = (YAML.parse(text) as { name?: unknown } | null)?.name;
+  if (typeof name !== "string" || !name) throw new Error("Pulumi.yaml has no `name:`");
   return name;
 }
 
@@ -155,9 +157,8 @@ function projectName(): string {
 function http2Style(): "listen" | "directive" {
   const nginx = findBinary("nginx");
   // nginx -v prints its version on stderr.
-  const version = nginx ? /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr ?? "") : null;
-  const [major, minor, patch] = version ? version.slice(1).map(Number) : [0, 0, 0];
-  return major > 1 || (major === 1 && (minor > 25 || (minor === 25 && patch >= 1))) ? "directive" : "listen";
+  const version = nginx ? /nginx\/(\d+\.\d+\.\d+)/.exec(spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr ?? "")?.[1] : undefined;
+  return version && semver.gte(version, "1.25.1") ? "directive" : "listen";
 }
 
 /**
