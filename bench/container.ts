@@ -7,9 +7,9 @@ import { monitorEventLoopDelay, performance } from "perf_hooks";
 import { startSandbox, type RequestLogEntry, type Sandbox, type SchemaViolation } from "../sandbox";
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
-import { EngineError, TestEngine } from "../test/support/engine";
+import { EngineError, TestEngine } from "../devstack/engine";
 import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
-import { DynamicProviderHost } from "../test/support/host";
+import { DynamicProviderHost } from "../devstack/host";
 import {
   actualCriticalPathMs, createAttemptsByHostname, createPhases, criticalPathMs, drawTimes, duplicates, median, refusedCreates, requestBreakdown, round,
   seededRandom, spread, wallRatio, type CreatePhases, type TaskTimes,

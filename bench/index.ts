@@ -2,6 +2,7 @@
 // machines. Progress goes to stderr. Figures only: nothing here passes or fails on speed.
 
 import * as os from "os";
+import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport } from "./container";
 import { runReplaceBench } from "./replace";
 import { median, round, spread, type TaskTimes } from "./stats";
@@ -50,28 +51,35 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
     const sizes = (value ?? "").split(",").map((s) => number(flag, s.trim(), 1));
     return sizes;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const [name, inline] = flag.includes("=") ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)] : [flag, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (name) {
-      case "--create-ms": p.createMs = number(name, value(), 0); break;
-      case "--start-ms": p.startMs = number(name, value(), 0); break;
-      case "--ip-ms": p.ipMs = number(name, value(), 0); break;
-      case "--pull-ms": p.pullMs = number(name, value(), 0); break;
-      case "--seed": p.seed = number(name, value(), 0); break;
-      case "--baseline": p.baseline = value(); break;
-      case "--ansible-runs": p.ansibleRuns = number(name, value(), 0); break;
-      case "--quick": p.quick = true; break;
-      case "--parallel": p.parallel = list(name, value()); break;
-      case "--stacks": p.stacks = list(name, value()); break;
-      case "--runs": p.runs = number(name, value(), 1); break;
-      case "--nodes": p.nodes = number(name, value(), 1); break;
-      case "--no-image": p.image = false; break;
-      case "--help": case "-h": throw new Error(USAGE);
-      default: throw new Error(`unknown flag ${flag}\n${USAGE}`);
-    }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        "create-ms": { type: "string" }, "start-ms": { type: "string" }, "ip-ms": { type: "string" }, "pull-ms": { type: "string" },
+        seed: { type: "string" }, baseline: { type: "string" }, "ansible-runs": { type: "string" }, quick: { type: "boolean" },
+        parallel: { type: "string" }, stacks: { type: "string" }, runs: { type: "string" }, nodes: { type: "string" },
+        "no-image": { type: "boolean" }, help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
+  if (values.help) throw new Error(USAGE);
+  const given = (name: keyof typeof values) => values[name] as string | undefined;
+  if (given("create-ms") !== undefined) p.createMs = number("--create-ms", given("create-ms"), 0);
+  if (given("start-ms") !== undefined) p.startMs = number("--start-ms", given("start-ms"), 0);
+  if (given("ip-ms") !== undefined) p.ipMs = number("--ip-ms", given("ip-ms"), 0);
+  if (given("pull-ms") !== undefined) p.pullMs = number("--pull-ms", given("pull-ms"), 0);
+  if (given("seed") !== undefined) p.seed = number("--seed", given("seed"), 0);
+  if (given("baseline") !== undefined) p.baseline = given("baseline");
+  if (given("ansible-runs") !== undefined) p.ansibleRuns = number("--ansible-runs", given("ansible-runs"), 0);
+  if (values.quick) p.quick = true;
+  if (given("parallel") !== undefined) p.parallel = list("--parallel", given("parallel"));
+  if (given("stacks") !== undefined) p.stacks = list("--stacks", given("stacks"));
+  if (given("runs") !== undefined) p.runs = number("--runs", given("runs"), 1);
+  if (given("nodes") !== undefined) p.nodes = number("--nodes", given("nodes"), 1);
+  if (values["no-image"]) p.image = false;
   if (p.quick) {
     for (const key of ["createMs", "startMs", "ipMs", "pullMs"] as const) p[key] = Math.round(p[key] / 20);
   }

@@ -1,10 +1,10 @@
 // The failed-request figure of an image replace: a PreviewEnvironment on real LXC containers moves
-// to a new image while a client keeps requesting its URL through nginx (test/e2e/image-replace.ts
-// does the work; the e2e test asserts 0, this prints what it was). Needs root with LXC, nginx,
+// to a new image while a client keeps requesting its URL through nginx (devstack/image-replace.ts
+// does the work; the image-replace e2e test asserts 0, this prints what it was). Needs root with LXC, nginx,
 // OpenSSH and PowerDNS; without LXC it says so instead of a figure.
 import { lxcAvailability } from "../sandbox/lxc";
-import { startWorld, stopWorld } from "../test/e2e/harness";
-import { measureImageReplace } from "../test/e2e/image-replace";
+import { startWorld, stopWorld } from "../devstack/world";
+import { measureImageReplace } from "../devstack/image-replace";
 
 export interface ReplaceBenchFigures {
   failedRequests: number | null;

@@ -2,9 +2,12 @@
 // containers when run as root with LXC), an nginx proxy host reached over SSH and PowerDNS; runs the
 // root program (index.ts) from stack config with `pulumi up` or the e2e test engine; fetches the URL
 // through nginx and runs a command over SSH through the allocated port; destroys and counts what is
-// left. Progress goes to stderr; the last line of stdout is one JSON object.
-import { ProgramRunner, chooseRunner } from "./engines";
-import { Leftovers, PreviewStack, fakeRevision, startPreviewStack } from "./stack";
+// left. With `--tls acme` the preview's certificate comes from a Pebble started here, and the demo
+// checks that nginx serves it chaining to Pebble's root. Progress goes to stderr; the last line of
+// stdout is one JSON object.
+import { parseArgs } from "node:util";
+import { ProgramRunner, chooseRunner } from "../devstack/engines";
+import { Leftovers, PreviewStack, PreviewTls, ServedCertificate, fakeRevision, startPreviewStack } from "../devstack/preview-stack";
 
 interface DemoResult {
   url: string | null;
@@ -12,6 +15,9 @@ interface DemoResult {
   ssh: string;
   engine: "pulumi" | "test-engine" | null;
   backend: "lxc" | "memory" | null;
+  tls: PreviewTls;
+  /** With `--tls acme`: who issued the certificate nginx served, verified against Pebble's root only. */
+  certIssuer?: string | null;
   leftover: Leftovers | null;
   seconds: Record<string, number>;
   /** Why the run is not a success, in words, when it is not. */
@@ -22,15 +28,27 @@ const BRANCH = "demo/hello-world";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** `--backend memory` forces the in-memory sandbox; `--keep` waits for Enter before destroying, to try the URL and SSH by hand. */
-function parseArgs(argv: string[]): { backend: "lxc" | "memory"; keep: boolean } {
-  const options = { backend: "lxc" as "lxc" | "memory", keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--keep") options.keep = true;
-    else if (argv[i] === "--backend" && (argv[i + 1] === "lxc" || argv[i + 1] === "memory")) options.backend = argv[++i] as "lxc" | "memory";
-    else throw new Error(`unknown argument ${argv[i]}: use [--backend lxc|memory] [--keep]`);
+const USAGE = "use [--backend lxc|memory] [--tls files|acme] [--keep]";
+
+/**
+ * `--backend memory` forces the in-memory sandbox; `--tls acme` issues the preview's certificate from a
+ * Pebble the demo starts (default: the proxy host's certificate files); `--keep` waits for Enter
+ * before destroying, to try the URL and SSH by hand.
+ */
+function demoOptions(argv: string[]): { backend: "lxc" | "memory"; tls: PreviewTls; keep: boolean } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { backend: { type: "string", default: "lxc" }, tls: { type: "string", default: "files" }, keep: { type: "boolean", default: false } },
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: ${USAGE}`);
   }
-  return options;
+  const { backend, tls, keep } = values;
+  if (backend !== "lxc" && backend !== "memory") throw new Error(`--backend ${backend}: ${USAGE}`);
+  if (tls !== "files" && tls !== "acme") throw new Error(`--tls ${tls}: ${USAGE}`);
+  return { backend, tls, keep };
 }
 
 function waitForEnter(prompt: string): Promise<void> {
@@ -41,10 +59,13 @@ const since = (start: number) => Math.round((performance.now() - start) / 10) / 
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0];
 
 async function main(): Promise<number> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = demoOptions(process.argv.slice(2));
   const started = performance.now();
   const seconds: Record<string, number> = {};
-  const result: DemoResult = { url: null, httpStatus: null, ssh: "not run", engine: null, backend: null, leftover: null, seconds, why: [] };
+  const result: DemoResult = {
+    url: null, httpStatus: null, ssh: "not run", engine: null, backend: null, tls: options.tls,
+    ...(options.tls === "acme" ? { certIssuer: null } : {}), leftover: null, seconds, why: [],
+  };
   let stack: PreviewStack | undefined;
   let runner: ProgramRunner | undefined;
   let deployed = false;
@@ -70,8 +91,8 @@ async function main(): Promise<number> {
   process.on("unhandledRejection", (error) => log(`   (program: ${firstLine(error)})`));
 
   try {
-    log("== starting the sandbox, the proxy host and PowerDNS");
-    stack = await startPreviewStack({ backend: options.backend, log });
+    log(`== starting the sandbox, the proxy host and PowerDNS${options.tls === "acme" ? ", and Pebble (ACME)" : ""}`);
+    stack = await startPreviewStack({ backend: options.backend, tls: options.tls, log });
     result.backend = stack.backend;
     seconds.setup = since(started);
     // The system image (its own /sbin/init, sshd and node) from the local registry: the deploy step and
@@ -95,6 +116,23 @@ async function main(): Promise<number> {
     log(`   (${result.url} resolves in the preview's DNS only: PowerDNS on 127.0.0.1:${stack.pdns.dnsPort} answers for it; `
       + `the demo connects to the proxy's loopback port with the name in SNI and Host)`);
 
+    if (stack.pebble) {
+      // The certificate is nginx's, not the app's: checked on either backend, trusting Pebble's root only.
+      const fqdn = result.url ? new URL(result.url).hostname : "";
+      log(`== TLS handshake for ${fqdn} with the proxy, trusting only Pebble's root (from its management API)`);
+      clock = performance.now();
+      try {
+        const served: ServedCertificate = await stack.servedCertificate(fqdn);
+        result.certIssuer = served.issuerName;
+        log(`   ${served.subject}, serial ${served.serialNumber}, issued by ${served.issuer}: verified`);
+        if (!/^Pebble /.test(served.issuerName)) result.why!.push(`the served certificate was issued by "${served.issuerName}", not Pebble`);
+      } catch (error) {
+        result.why!.push(`the served certificate does not verify against Pebble's root: ${firstLine(error)}`);
+        log(`   failed: ${firstLine(error)}`);
+      }
+      seconds.tls = since(clock);
+    }
+
     if (stack.backend === "memory") {
       const why = "memory backend: the container is a record in the sandbox, no process runs in it (real containers need root and LXC), "
         + "so the deploy step is left out and neither the URL nor SSH can reach an app";
@@ -102,7 +140,7 @@ async function main(): Promise<number> {
       result.why!.push(why);
       result.ssh = "not run: no real container (memory backend)";
     } else {
-      log(`== GET ${result.url} through nginx`);
+      log(`== GET ${result.url} through nginx (trusting ${stack.pebble ? "Pebble's root" : "the proxy's self-signed certificate"} only)`);
       clock = performance.now();
       try {
         const answer = await stack.fetch(result.url!);
@@ -138,7 +176,8 @@ async function main(): Promise<number> {
     seconds.destroy = since(clock);
     result.leftover = await stack.leftovers();
     log(`   left: ${result.leftover.containers} container(s) in the sandbox${stack.lxc ? ` and lxc-ls -P ${stack.lxc.lxcPath}` : ""}, `
-      + `${result.leftover.routes} route file(s) in ${stack.nginx.confDir}, ${result.leftover.records} record(s) in PowerDNS zone`);
+      + `${result.leftover.routes} route file(s) in ${stack.nginx.confDir}, ${result.leftover.records} record(s) in PowerDNS zone, `
+      + `${result.leftover.challenges} ACME challenge file(s), ${result.leftover.certificates} certificate file(s)`);
     const left = Object.entries(result.leftover).filter(([, n]) => n > 0);
     if (left.length) result.why!.push(`left after destroy: ${left.map(([what, n]) => `${n} ${what}`).join(", ")}`);
   } catch (error) {
@@ -155,7 +194,8 @@ async function main(): Promise<number> {
   seconds.total = since(started);
 
   const ok = result.httpStatus === 200 && result.ssh === "ok" && result.leftover !== null
-    && Object.values(result.leftover).every((n) => n === 0);
+    && Object.values(result.leftover).every((n) => n === 0)
+    && (options.tls !== "acme" || /^Pebble /.test(result.certIssuer ?? ""));
   if (ok) delete result.why;
   log(ok ? "== demo OK" : `== demo NOT OK: ${result.why!.join("; ")}`);
   process.stdout.write(JSON.stringify(result) + "\n");

@@ -1,14 +1,14 @@
 // The least-privilege role for the provider, derived (never kept by hand) from the official
 // schema's `permissions` entry of every call the provider makes, plus the checks PVE makes in code
 // for those calls (sandbox/server/permissions.ts CODE_CHECKS). The README prints its result and
-// test/sandbox/permission-table.test.ts holds both to it.
+// the sandbox's permission-table test holds both to it.
 import { BUILTIN_ROLE_NAMES } from "./server/access";
 import { CODE_CHECKS } from "./server/permissions";
 import subset = require("./schema/pve-api-subset.json");
 
 /**
  * Every Proxmox call the provider makes (provider/container, provider/acl, provider/proxmox task
- * polling). test/e2e/root-program.test.ts fails when a run sends one that is not listed here.
+ * polling). The root-program e2e test fails when a run sends one that is not listed here.
  */
 export const PROVIDER_CALLS: readonly string[] = [
   "GET /cluster/resources",

@@ -1,4 +1,6 @@
-// IPv4 arithmetic and the backend's DHCP-like lease table. Pure: no host state is read here.
+// IPv4 addresses (parsed, masked and formatted by ip-address) and the backend's DHCP-like lease
+// table. Pure: no host state is read here.
+import { Address4 } from "ip-address";
 
 export interface Subnet {
   /** Network address as a 32-bit number. */
@@ -6,37 +8,35 @@ export interface Subnet {
   prefix: number;
 }
 
+/** An address or CIDR parsed by ip-address; undefined when malformed. */
+function parsed(text: string): Address4 | undefined {
+  try { return new Address4(text); } catch { return undefined; }
+}
+
+const numberOf = (address: Address4): number => Number(address.bigInt());
+
+/** A dotted quad (no prefix) as a number. */
 export function parseIpv4(text: string): number | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    value = value * 256 + Number(part);
-  }
-  return value;
+  const address = text.includes("/") ? undefined : parsed(text);
+  return address && numberOf(address);
 }
 
 export function formatIpv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
-}
-
-function mask(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return Address4.fromBigInt(BigInt(value)).correctForm();
 }
 
 /** `A.B.C.D/N` to its address and prefix; undefined when malformed. */
 export function parseCidr(text: string): { address: number; prefix: number } | undefined {
-  const match = /^([\d.]+)\/(\d{1,2})$/.exec(text.trim());
-  if (!match) return undefined;
-  const address = parseIpv4(match[1]);
-  const prefix = Number(match[2]);
-  if (address === undefined || prefix > 32) return undefined;
-  return { address, prefix };
+  const cidr = text.includes("/") ? parsed(text.trim()) : undefined;
+  return cidr && { address: numberOf(cidr), prefix: cidr.subnetMask };
+}
+
+function cidrOf(subnet: Subnet): Address4 {
+  return new Address4(formatSubnet(subnet));
 }
 
 export function subnetOf(address: number, prefix: number): Subnet {
-  return { network: (address & mask(prefix)) >>> 0, prefix };
+  return { network: numberOf(new Address4(`${formatIpv4(address)}/${prefix}`).startAddress()), prefix };
 }
 
 export function parseSubnet(text: string): Subnet | undefined {
@@ -49,12 +49,17 @@ export function formatSubnet(subnet: Subnet): string {
 }
 
 export function contains(subnet: Subnet, address: number): boolean {
-  return ((address & mask(subnet.prefix)) >>> 0) === subnet.network;
+  return new Address4(formatIpv4(address)).isInSubnet(cidrOf(subnet));
 }
 
+/** Two subnets overlap when one holds the other's network address. */
 export function overlaps(a: Subnet, b: Subnet): boolean {
-  const prefix = Math.min(a.prefix, b.prefix);
-  return ((a.network & mask(prefix)) >>> 0) === ((b.network & mask(prefix)) >>> 0);
+  return contains(a, b.network) || contains(b, a.network);
+}
+
+/** The subnet mask as a dotted quad (dnsmasq's --dhcp-range wants one). */
+export function netmaskOf(subnet: Subnet): string {
+  return new Address4(`255.255.255.255/${subnet.prefix}`).startAddress().correctForm();
 }
 
 /** The bridge's own address: the first host address of the subnet. */
@@ -63,7 +68,7 @@ export function gatewayOf(subnet: Subnet): number {
 }
 
 export function broadcastOf(subnet: Subnet): number {
-  return (subnet.network | ~mask(subnet.prefix)) >>> 0;
+  return numberOf(cidrOf(subnet).endAddress());
 }
 
 /**

@@ -10,7 +10,7 @@ import * as path from "path";
 import { standardTemplate } from "../../devstack/images";
 import { BackendArchive, BackendContainerSpec, BackendInterface, ContainerBackend } from "../backend";
 import { readOciArchive } from "../server/oci";
-import { Subnet, broadcastOf, contains, formatIpv4, formatSubnet, gatewayOf, parseSubnet } from "./addresses";
+import { Subnet, broadcastOf, contains, formatIpv4, formatSubnet, gatewayOf, netmaskOf, parseSubnet } from "./addresses";
 import { lxcAvailability } from "./availability";
 import { run } from "./exec";
 import {
@@ -155,7 +155,7 @@ export class LxcBackend implements ContainerBackend {
     const size = broadcastOf(subnet) - subnet.network + 1;
     const first = formatIpv4(subnet.network + size / 2);
     const last = formatIpv4(broadcastOf(subnet) - 1);
-    const mask = formatIpv4((0xffffffff << (32 - subnet.prefix)) >>> 0);
+    const mask = netmaskOf(subnet);
     const pidFile = path.join(this.runDir, "dnsmasq.pid");
     const args = [
       "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=0",

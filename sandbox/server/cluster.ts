@@ -130,7 +130,12 @@ export function normalizeTags(tags: string): string {
   return [...new Set(splitList(tags).map((tag) => tag.toLowerCase()))].sort().join(";");
 }
 
-/** PVE::Tools::cmd2string (String::ShellQuote): a word with only safe characters stays as it is. */
+/**
+ * PVE::Tools::cmd2string (String::ShellQuote), as pve-container src/PVE/LXC/Create.pm stores an OCI
+ * entrypoint: a word with only safe characters stays as it is. Not provider/ssh's shellQuote
+ * (shell-escape): that one quotes `.`, `,`, `@`, `=` and more, so the config would read differently
+ * from what PVE writes, and no npm library reproduces String::ShellQuote's safe set.
+ */
 function cmdQuote(word: string): string {
   if (word !== "" && !/[^\w!%+,\-./:=@^]/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;

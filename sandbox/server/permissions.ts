@@ -219,7 +219,7 @@ export function checkResize(access: AccessControl, subject: string, ct: Containe
 /**
  * The privileges these code checks ask for, per endpoint, beyond the schema's `check` (and the
  * read filters of `user: all` endpoints), for the least-privilege role derivation. Each is tested
- * against the implementation above by test/sandbox/permission-table.test.ts.
+ * against the implementation above by the sandbox's permission-table test.
  */
 export const CODE_CHECKS: Record<string, Array<{ path: string; privs: string[]; any?: boolean; source: string }>> = {
   "GET /cluster/resources": [

@@ -5,8 +5,8 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { PreviewEnvironment, type PreviewProxyArgs } from "../../src/preview";
-import { EngineError } from "../support/engine";
-import { DOMAIN, newEngine, proxyConfig, routeFiles, startWorld, stopWorld, type World } from "./harness";
+import { EngineError } from "../../devstack/engine";
+import { DOMAIN, newEngine, proxyConfig, routeFiles, startWorld, stopWorld, type World } from "../../devstack/world";
 
 const APP_IMAGE = "registry.launchpad.test/acme/api:7";
 const APP_ENTRYPOINT = "/usr/local/bin/api --port 8080";

@@ -7,8 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ContainerDeployment, DeployKey } from "../../src/deploy";
-import { EngineError, TestEngine, isSecretWire } from "../support/engine";
-import { startSshd, TestSshd } from "../support/sshd";
+import { EngineError, TestEngine, isSecretWire } from "../../devstack/engine";
+import { startSshd, TestSshd } from "../../devstack/sshd";
 
 describe("ContainerDeployment (real host, real sshd)", function () {
   this.timeout(300_000);
@@ -164,7 +164,7 @@ describe("ContainerDeployment (real host, real sshd)", function () {
     assert.deepStrictEqual(engine.state.filter((r) => r.name === "app-deploy"), []);
   });
 
-  /** The stand-in's authorized_keys: sshd's temp dir holds it beside its host key (test/support/sshd). */
+  /** The stand-in's authorized_keys: sshd's temp dir holds it beside its host key (devstack/sshd). */
   function targetAuthorizedKeys(): string {
     const dirs = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("launchpad-sshd-")).map((d) => path.join(os.tmpdir(), d));
     const mine = dirs.find((d) => {

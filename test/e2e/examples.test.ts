@@ -6,9 +6,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { APP_IMAGE_PORT, appImage } from "../../devstack/images";
-import { moduleProgram } from "../support/engine";
+import { moduleProgram } from "../../devstack/engine";
 import { requireLxc } from "../support/lxc";
-import { DOMAIN, getThroughProxy, newEngine, ops, proxyConfig, routeFile, routeFiles, startWorld, stopWorld, type World } from "./harness";
+import { DOMAIN, getThroughProxy, newEngine, ops, proxyConfig, routeFile, routeFiles, startWorld, stopWorld, type World } from "../../devstack/world";
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 /** The project name from an example's Pulumi.yaml (its first `name:` line). */

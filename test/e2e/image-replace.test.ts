@@ -4,8 +4,8 @@
 // deleted. The app under test is `appImage` at the top of ./image-replace.ts (one function).
 import { strict as assert } from "assert";
 import { requireLxc } from "../support/lxc";
-import { routeFile, startWorld, stopWorld, type World } from "./harness";
-import { appImage, FQDN, measureImageReplace, REVISIONS } from "./image-replace";
+import { routeFile, startWorld, stopWorld, type World } from "../../devstack/world";
+import { appImage, FQDN, measureImageReplace, REVISIONS } from "../../devstack/image-replace";
 
 describe("e2e: a new image replaces the app container with 0 failed requests (LXC)", function () {
   this.timeout(900_000);

@@ -5,8 +5,8 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import { APP_IMAGE_PORT } from "../../devstack/images";
-import { TestEngineRunner } from "../../demo/engines";
-import { PreviewStack, StackConfig, fakeRevision, startPreviewStack } from "../../demo/stack";
+import { TestEngineRunner } from "../../devstack/engines";
+import { PreviewStack, StackConfig, fakeRevision, startPreviewStack } from "../../devstack/preview-stack";
 import { requireLxc } from "../support/lxc";
 
 describe("e2e: an app image's preview on real LXC containers", function () {
@@ -62,6 +62,6 @@ describe("e2e: an app image's preview on real LXC containers", function () {
 
   it("destroy leaves nothing", async () => {
     await runner!.destroy();
-    assert.deepEqual(await stack!.leftovers(), { containers: 0, routes: 0, records: 0 });
+    assert.deepEqual(await stack!.leftovers(), { containers: 0, routes: 0, records: 0, challenges: 0, certificates: 0 });
   });
 });

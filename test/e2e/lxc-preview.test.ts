@@ -7,8 +7,8 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { TestEngineRunner } from "../../demo/engines";
-import { DOMAIN, PreviewSettings, PreviewStack, fakeRevision, startPreviewStack } from "../../demo/stack";
+import { TestEngineRunner } from "../../devstack/engines";
+import { DOMAIN, PreviewSettings, PreviewStack, fakeRevision, startPreviewStack } from "../../devstack/preview-stack";
 import { requireLxc } from "../support/lxc";
 
 const BRANCH = "feature/LXC-e2e";
@@ -147,7 +147,7 @@ describe("e2e: the root program's preview on real LXC containers", function () {
     assert.deepEqual(lxcNames(stack!.lxc!.lxcPath, lxcPrefix()), []);
     assert.deepEqual(stack!.sandbox.containers(), []);
     assert.deepEqual(routeFiles(stack!.nginx.confDir), []);
-    assert.deepEqual(await stack!.leftovers(), { containers: 0, routes: 0, records: 0 });
+    assert.deepEqual(await stack!.leftovers(), { containers: 0, routes: 0, records: 0, challenges: 0, certificates: 0 });
     const record = await stack!.pdns.query(`${name}.${DOMAIN}`, "A");
     assert.deepEqual(record.answers, []);
     const refused = await stack!.fetch(`https://${name}.${DOMAIN}:${stack!.nginx.httpsPort}/`, 0);

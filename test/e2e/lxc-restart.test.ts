@@ -5,9 +5,9 @@ import { strict as assert } from "assert";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PreviewStack, startPreviewStack } from "../../demo/stack";
+import { PreviewStack, startPreviewStack } from "../../devstack/preview-stack";
 import { createLxcBackend } from "../../sandbox/lxc";
-import { RUN_MARK, cleanStaleRuns, processesOf } from "../support/leftovers";
+import { RUN_MARK, cleanStaleRuns, processesOf } from "../../devstack/leftovers";
 import { requireLxc } from "../support/lxc";
 
 interface Crashed {
@@ -114,7 +114,7 @@ describe("e2e: clean restart after a crashed run", function () {
 
     // The new run is untouched by its own start, and works.
     assert.equal(stack.backend, "lxc");
-    assert.deepEqual(await stack.leftovers(), { containers: 0, routes: 0, records: 0 });
+    assert.deepEqual(await stack.leftovers(), { containers: 0, routes: 0, records: 0, challenges: 0, certificates: 0 });
     const answer = await stack.fetch(`https://${crashed.name}.preview.test:${stack.nginx.httpsPort}/`, 0);
     assert.equal(answer.status, 404, "the new proxy knows nothing of the crashed run's preview");
   });

@@ -7,11 +7,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { lxcAvailability } from "../../sandbox/lxc";
-import { isSecretWire, moduleProgram } from "../support/engine";
+import { isSecretWire, moduleProgram } from "../../devstack/engine";
 import { requireLxc } from "../support/lxc";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { PROVIDER_CALLS } from "../../sandbox/leastPrivilege";
-import { aclEntries, ciToken, DOMAIN, getThroughProxy, leastPrivilegeRole, newEngine, ops, proxyConfig, routeFile, routeFiles, served, startWorld, stopWorld, type World } from "./harness";
+import { aclEntries, ciToken, DOMAIN, getThroughProxy, leastPrivilegeRole, newEngine, ops, proxyConfig, routeFile, routeFiles, served, startWorld, stopWorld, type World } from "../../devstack/world";
 
 const BRANCH = "feature/E2E-Root";
 const NAME = "acme-shop-feature-e2e-root";

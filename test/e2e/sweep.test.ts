@@ -8,11 +8,11 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { fakeRevision, PreviewStack, REPO_ROOT, startPreviewStack, DOMAIN } from "../../demo/stack";
+import { fakeRevision, PreviewStack, REPO_ROOT, startPreviewStack, DOMAIN } from "../../devstack/preview-stack";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { resolveConnection } from "../../provider/proxmox/connection";
 import type { SweepSummary } from "../../src/sweep/cli";
-import { moduleProgram, TestEngine } from "../support/engine";
+import { moduleProgram, TestEngine } from "../../devstack/engine";
 
 // The system image (init, sshd, node) from the run's own registry: the node has no way to docker.io.
 const imageOf = (stack: PreviewStack) => stack.images.system;

@@ -6,7 +6,7 @@ import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/conta
 import { parsePropertyString } from "../../provider/container/render";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { TestEngine } from "../support/engine";
+import { TestEngine } from "../../devstack/engine";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 const APP_IMAGE = "registry.test/acme/web:1.0";

@@ -7,7 +7,7 @@ import * as path from "path";
 import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { EngineError, isSecretWire, TestEngine } from "../support/engine";
+import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
 import { MALFORMED, PUBLIC_KEY, TEMPLATE } from "../unit/container/fixtures";
 
 const PASSWORD = "correct-horse-battery-staple";

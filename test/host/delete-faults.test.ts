@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { LaunchpadContainer } from "../../src/container";
 import { startSandbox, type EndpointFault, type Sandbox, type TaskFault } from "../../sandbox";
-import { TestEngine } from "../support/engine";
+import { TestEngine } from "../../devstack/engine";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 const CELLS: Array<{ name: string; task?: TaskFault[]; endpoint?: EndpointFault; error: RegExp }> = [

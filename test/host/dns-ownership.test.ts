@@ -4,9 +4,9 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import { DnsRecord } from "../../src/dnsRecord";
-import { requireBinary } from "../support/binaries";
-import { TestEngine } from "../support/engine";
-import { PdnsTsigKey, PowerDnsServer } from "../support/pdns";
+import { requireBinary } from "../../devstack/binaries";
+import { TestEngine } from "../../devstack/engine";
+import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
 const ZONE = "own.test";
 const KEY: PdnsTsigKey = { name: "launchpad-own", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };

@@ -4,9 +4,9 @@ import * as assert from "assert";
 import * as crypto from "crypto";
 import * as path from "path";
 import { DnsRecord } from "../../src/dnsRecord";
-import { requireBinary } from "../support/binaries";
-import { EngineError, isSecretWire, TestEngine } from "../support/engine";
-import { PdnsTsigKey, PowerDnsServer } from "../support/pdns";
+import { requireBinary } from "../../devstack/binaries";
+import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
+import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
 const ZONE = "host.test";
 const KEY: PdnsTsigKey = { name: "launchpad-host", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { EngineError, moduleProgram, TestEngine, unwrapSecrets } from "../support/engine";
+import { EngineError, moduleProgram, TestEngine, unwrapSecrets } from "../../devstack/engine";
 import { Thing, ThingArgs } from "../support/fixtures/fileProvider";
 
 /** The test engine itself, driven with a file-backed fixture provider through the real host. */

@@ -13,8 +13,8 @@ import { ContainerDeployment } from "../../src/deploy";
 import { DnsRecord } from "../../src/dnsRecord";
 import { ProxyRoute } from "../../src/proxyRoute";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { TestEngine } from "../support/engine";
-import { DynamicProviderHost } from "../support/host";
+import { TestEngine } from "../../devstack/engine";
+import { DynamicProviderHost } from "../../devstack/host";
 import { PUBLIC_KEY, TEMPLATE } from "../unit/container/fixtures";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----";

@@ -13,8 +13,8 @@ import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { DEFAULT_LXC_PATH } from "../../sandbox/lxc";
 import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
-import { requireBinary } from "../support/binaries";
-import { EngineError, TestEngine } from "../support/engine";
+import { requireBinary } from "../../devstack/binaries";
+import { EngineError, TestEngine } from "../../devstack/engine";
 import { requireLxc } from "../support/lxc";
 
 const execFileAsync = promisify(execFile);

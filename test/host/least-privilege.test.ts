@@ -5,7 +5,7 @@ import { LaunchpadContainer } from "../../src/container";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { deriveRole, OWNER_ROLE, PROVIDER_CALLS } from "../../sandbox/leastPrivilege";
 import { SandboxClient } from "../sandbox/helpers";
-import { EngineError, TestEngine } from "../support/engine";
+import { EngineError, TestEngine } from "../../devstack/engine";
 
 describe("LaunchpadContainer with a least-privilege token", function () {
   this.timeout(120_000);

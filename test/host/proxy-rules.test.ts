@@ -7,10 +7,10 @@ import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import { ProxyRoute } from "../../src/proxyRoute";
-import { TestEngine } from "../support/engine";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { eventually } from "../support/probes";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { TestEngine } from "../../devstack/engine";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { eventually } from "../../devstack/probes";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 
 describe("ProxyRoute rollback and host key, through the real host", function () {
   this.timeout(300_000);

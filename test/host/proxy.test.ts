@@ -7,11 +7,11 @@ import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ProxyRoute } from "../../src/proxyRoute";
-import { EngineError, isSecretWire, TestEngine } from "../support/engine";
-import { DynamicProviderHost } from "../support/host";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { eventually, tcpEcho } from "../support/probes";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
+import { DynamicProviderHost } from "../../devstack/host";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { eventually, tcpEcho } from "../../devstack/probes";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 
 describe("ProxyRoute through the real dynamic-provider host", function () {
   this.timeout(600_000);

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from "util";
 import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { TestEngine } from "../support/engine";
+import { TestEngine } from "../../devstack/engine";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 interface Row {

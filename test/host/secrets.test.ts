@@ -11,11 +11,11 @@ import { DnsRecord } from "../../src/dnsRecord";
 import { ProxyRoute } from "../../src/proxyRoute";
 import { PreviewEnvironment } from "../../src/preview";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { requireBinary } from "../support/binaries";
-import { TestEngine } from "../support/engine";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { PdnsTsigKey, PowerDnsServer } from "../support/pdns";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { requireBinary } from "../../devstack/binaries";
+import { TestEngine } from "../../devstack/engine";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 const ZONE = "sealed.test";

@@ -7,7 +7,7 @@ import { ProxmoxPermission } from "../../src/acl";
 import { LaunchpadContainer } from "../../src/container";
 import { DnsRecord } from "../../src/dnsRecord";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { EngineError, TestEngine } from "../support/engine";
+import { EngineError, TestEngine } from "../../devstack/engine";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 describe("plain-HTTP endpoints carrying credentials (real host)", function () {

@@ -15,12 +15,12 @@ import { startSandbox, type Sandbox } from "../../sandbox";
 import { AcmeCertificate } from "../../src/acmeCertificate";
 import { PreviewEnvironment } from "../../src/preview";
 import { ProxyRoute } from "../../src/proxyRoute";
-import { requireBinary } from "../support/binaries";
-import { EngineError, isSecretWire, TestEngine } from "../support/engine";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { PowerDnsServer, type PdnsTsigKey } from "../support/pdns";
-import { startPebble, type TestPebble } from "../support/pebble";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { requireBinary } from "../../devstack/binaries";
+import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { PowerDnsServer, type PdnsTsigKey } from "../../devstack/pdns";
+import { startPebble, type TestPebble } from "../../devstack/pebble";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 const TSIG: PdnsTsigKey = { name: "launchpad-acme", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
@@ -146,23 +146,25 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     assert.deepStrictEqual(restored.operations.map((o) => `${o.name}:${o.op}`), ["app-cert:update", "app:same"]);
     assert.strictEqual((await httpsGet(nginx!.httpsPort, "app.preview.test", root)).certificate.serialNumber, restored.outputs.serial);
 
+    // The state holds no private key: the account key is a secret output, the certificate key never left the host.
+    const account = engine.state.find((r) => r.name === "app-cert")!;
+    assert.ok(isSecretWire(account.outputs.accountKey), "the account key is kept as a secret");
+    assert.ok(isSecretWire(account.outputs.proxy), "the proxy host's SSH key is kept as a secret");
+    assert.ok(!engine.stateText().includes("PRIVATE KEY"), "the state holds a private key in clear");
+
     // Deleted on the host: refresh drops it, and up issues a new one.
     fs.rmSync(certificatePath);
     const afterRemoval = await engine.refresh();
     assert.ok(afterRemoval.operations.some((o) => o.name === "app-cert" && o.op === "delete"));
-
-    // The state holds no private key: the account key is a secret output, the certificate key never left the host.
-    const cert = engine.state.find((r) => r.name === "app-cert");
-    if (cert) assert.ok(isSecretWire(cert.outputs.accountKey), "the account key is kept as a secret");
-    const state = engine.stateText();
-    assert.ok(!state.includes("PRIVATE KEY"), "the state holds a private key in clear");
+    assert.strictEqual(engine.state.find((r) => r.name === "app-cert"), undefined, "refresh dropped the deleted certificate");
+    const reissued = await engine.up(program());
+    assert.ok(reissued.operations.some((o) => o.name === "app-cert" && o.op === "create"), reissued.operations.map((o) => `${o.name}:${o.op}`).join(","));
+    assert.strictEqual((await httpsGet(nginx!.httpsPort, "app.preview.test", root)).certificate.serialNumber, reissued.outputs.serial);
+    const again = engine.state.find((r) => r.name === "app-cert")!;
+    assert.ok(isSecretWire(again.outputs.accountKey) && isSecretWire(again.outputs.proxy));
+    assert.ok(!engine.stateText().includes("PRIVATE KEY"), "the state holds a private key in clear");
     assert.ok(!engine.hostLogs.join("\n").includes("PRIVATE KEY"), "the host output holds a private key");
 
-    await engine.destroy().catch(() => undefined);
-    await engine.up(program());
-    const account = engine.state.find((r) => r.name === "app-cert")!;
-    assert.ok(isSecretWire(account.outputs.accountKey) && isSecretWire(account.outputs.proxy));
-    assert.ok(!engine.stateText().includes("PRIVATE KEY"));
     const destroyed = await engine.destroy();
     assert.deepStrictEqual(destroyed.operations.map((o) => `${o.name}:${o.op}`), ["app:delete", "app-cert:delete"]);
     assert.deepStrictEqual(leftovers(), []);

@@ -5,8 +5,8 @@ import * as crypto from "crypto";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/dns";
 import { canonicalSet, RecordType, valueFromWire } from "../../provider/dns/rdata";
-import { requireBinary } from "../support/binaries";
-import { PdnsTsigKey, PowerDnsServer } from "../support/pdns";
+import { requireBinary } from "../../devstack/binaries";
+import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
 const ZONE = "example.test";
 const KEY256: PdnsTsigKey = { name: "launchpad-256", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };

@@ -9,10 +9,10 @@ import * as http from "http";
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { ProxyRoute } from "../../src/proxyRoute";
-import { isSecretWire, TestEngine } from "../support/engine";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { eventually } from "../support/probes";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { isSecretWire, TestEngine } from "../../devstack/engine";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { eventually } from "../../devstack/probes";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 
 interface Reply { status: number; body: string; headers: http.IncomingHttpHeaders }
 

@@ -8,8 +8,8 @@ import * as path from "path";
 import { promisify } from "util";
 import { isLaunchpadError, type SshExecError } from "../../provider/errors";
 import { withSshSession, type SshTarget } from "../../provider/ssh";
-import { requireBinary } from "../support/binaries";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { requireBinary } from "../../devstack/binaries";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 
 const run = promisify(execFile);
 

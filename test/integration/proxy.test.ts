@@ -13,9 +13,9 @@ import * as path from "path";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/proxy";
 import { sha256 } from "../../provider/proxy/render";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { eventually, tcpEcho } from "../support/probes";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { eventually, tcpEcho } from "../../devstack/probes";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
 
 type Raw = Record<string, any>;
 

@@ -7,7 +7,7 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import type { TLSSocket } from "tls";
-import { freePort } from "../support/ports";
+import { freePort } from "../../devstack/ports";
 import { parseArgs } from "../../sandbox/cli";
 import { startSandbox } from "../../sandbox";
 import { SandboxClient } from "./helpers";

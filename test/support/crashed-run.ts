@@ -1,10 +1,10 @@
-// A run that "crashes": starts the demo's stack (sandbox on LXC, nginx over OpenSSH, PowerDNS),
+// A run that "crashes": starts the preview stack (devstack/preview-stack: sandbox on LXC, nginx over OpenSSH, PowerDNS),
 // deploys the root program's preview, prints what it made as one JSON line, then waits to be
 // killed with SIGKILL, so nothing of it is ever closed. Used by test/e2e/lxc-restart.test.ts.
 import * as fs from "fs";
 import * as path from "path";
-import { TestEngineRunner } from "../../demo/engines";
-import { fakeRevision, startPreviewStack } from "../../demo/stack";
+import { TestEngineRunner } from "../../devstack/engines";
+import { fakeRevision, startPreviewStack } from "../../devstack/preview-stack";
 
 async function main(): Promise<void> {
   const stack = await startPreviewStack({ backend: "lxc", log: (line) => process.stderr.write(`${line}\n`) });

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { stackName } from "../../src/naming";
-import { requireBinary } from "../support/binaries";
+import { requireBinary } from "../../devstack/binaries";
 
 const ROOT = path.resolve(__dirname, "../..");
 

@@ -10,7 +10,7 @@ import selfsigned = require("selfsigned");
 import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError } from "../../../provider/errors";
 import { encodeParams, ProxmoxClient, type ProxmoxConnection } from "../../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../../provider/retry";
-import { freePort } from "../../support/ports";
+import { freePort } from "../../../devstack/ports";
 
 const FAST_RETRY = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1, maxDelayMs: 4, limit: 3 };
 const TOKEN_SECRET = "6f1e2d3c-4b5a-4968-8776-655443322110";

@@ -6,8 +6,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { stackName } from "../src/naming";
-import { RunResult, TestEngine, moduleProgram } from "../test/support/engine";
-import { HEREDOC_END, PreviewStack, Progress, REPO_ROOT, StackConfig } from "./stack";
+import { RunResult, TestEngine, moduleProgram } from "./engine";
+import { HEREDOC_END, PreviewStack, Progress, REPO_ROOT, StackConfig } from "./preview-stack";
 
 export interface ProgramRunner {
   readonly engine: "pulumi" | "test-engine";

@@ -11,6 +11,7 @@ import { requireBinary } from "./binaries";
 import { freePort, waitForPort } from "./ports";
 
 const run = promisify(execFile);
+const STARTUP_MS = 60_000;
 
 export interface TestPebble {
   /** The ACME directory, https://127.0.0.1:<port>/dir. */
@@ -61,8 +62,9 @@ export async function startPebble(context: Mocha.Context, options: { dnsPort: nu
   };
   const directoryCa = fs.readFileSync(cert, "utf8");
   try {
-    await Promise.race([waitForPort(port), exited.then(() => { throw new Error(`pebble exited: ${log}`); })]);
-    await waitForPort(managementPort);
+    // Pebble makes its root and intermediate keys before it listens: on a busy machine that takes more than 15 s.
+    await Promise.race([waitForPort(port, "127.0.0.1", STARTUP_MS), exited.then(() => { throw new Error(`pebble exited: ${log}`); })]);
+    await waitForPort(managementPort, "127.0.0.1", STARTUP_MS);
   } catch (error) {
     await stop();
     throw error;

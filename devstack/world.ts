@@ -1,21 +1,21 @@
-// What every e2e test of a whole program needs: the Proxmox sandbox (memory or LXC), a real nginx
-// proxy host over real OpenSSH, a real PowerDNS, and an engine configured the way a user would.
-// Everything is started per test file on loopback and stopped after, even on failure.
+// What every e2e test of a whole program (and the image-replace bench) needs: the Proxmox sandbox
+// (memory or LXC), a real nginx proxy host over real OpenSSH, a real PowerDNS, and an engine
+// configured the way a user would. Started on loopback per test file or bench run, stopped after, even on failure.
 import * as assert from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { systemImage } from "../../devstack/images";
-import { Registry, startRegistry } from "../../devstack/registry";
-import { ProxmoxClient } from "../../provider/proxmox";
-import { startSandbox, type Sandbox, type SandboxOptions } from "../../sandbox";
-import { deriveRole, OWNER_ROLE, PROVIDER_CALLS } from "../../sandbox/leastPrivilege";
-import { requireBinary } from "../support/binaries";
-import { TestEngine, type TestEngineOptions } from "../support/engine";
-import { startNginx, type TestNginx } from "../support/nginx";
-import { PowerDnsServer } from "../support/pdns";
-import { startSshd, type TestSshd } from "../support/sshd";
+import { systemImage } from "./images";
+import { Registry, startRegistry } from "./registry";
+import { ProxmoxClient } from "../provider/proxmox";
+import { startSandbox, type Sandbox, type SandboxOptions } from "../sandbox";
+import { deriveRole, OWNER_ROLE, PROVIDER_CALLS } from "../sandbox/leastPrivilege";
+import { requireBinary } from "./binaries";
+import { TestEngine, type TestEngineOptions } from "./engine";
+import { startNginx, type TestNginx } from "./nginx";
+import { PowerDnsServer } from "./pdns";
+import { startSshd, type TestSshd } from "./sshd";
 
 
 export const DOMAIN = "preview.test";

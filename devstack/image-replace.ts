@@ -1,11 +1,11 @@
 // A new image per revision, measured: a PreviewEnvironment serving an app image over HTTPS through
 // nginx is moved to a new image (a new container, create-before-delete) while a client keeps
 // requesting its URL; every answer that is not the app's 200 counts as a failed request. Shared by
-// test/e2e/image-replace.test.ts (which asserts 0) and bench/replace.ts (which prints the figure).
+// the image-replace e2e test (which asserts 0) and bench/replace.ts (which prints the figure).
 import * as pulumi from "@pulumi/pulumi";
-import { APP_IMAGE_PORT, appImage as builtAppImage } from "../../devstack/images";
-import { PreviewEnvironment, type PreviewProxyArgs } from "../../src/preview";
-import { DOMAIN, getThroughProxy, newEngine, proxyConfig, type World } from "./harness";
+import { APP_IMAGE_PORT, appImage as builtAppImage } from "./images";
+import { PreviewEnvironment, type PreviewProxyArgs } from "../src/preview";
+import { DOMAIN, getThroughProxy, newEngine, proxyConfig, type World } from "./world";
 
 /**
  * THE app under test, one image per revision: devstack's app image (busybox httpd as the

@@ -16,7 +16,7 @@ const statusproto = require("@pulumi/pulumi/proto/status_pb");
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The repository root: the host runs there so `require("pulumi-launchpad/...")` resolves via node_modules. */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const REPO_ROOT = path.resolve(__dirname, "..");
 
 export type Props = Record<string, unknown>;
 export type HostRpc = "Configure" | "Check" | "Diff" | "Create" | "Update" | "Delete" | "Read";

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { processStart } from "../../sandbox/lxc/host";
+import { processStart } from "../sandbox/lxc/host";
 
 /** The environment variable that marks a run's processes. */
 export const RUN_MARK = "LAUNCHPAD_RUN_DIR";

@@ -1,31 +1,37 @@
 // Everything the root program's preview needs on one machine, started for the demo and for the LXC
 // e2e test alike: the sandbox (a Proxmox VE API; real LXC containers when run as root with LXC), a
-// real nginx proxy host reached over a real OpenSSH server, and a real PowerDNS. Returns the stack
-// config that points the root program (index.ts) at them, and handles to look at what is left.
+// real nginx proxy host reached over a real OpenSSH server, a real PowerDNS, and with `tls: "acme"` a
+// real ACME server (Pebble) validating through them. Returns the stack config that points the root
+// program (index.ts) at them, and handles to look at what is left.
 import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
+import * as tls from "tls";
 import * as path from "path";
+import * as semver from "semver";
+import YAML from "yaml";
 import { utils } from "ssh2";
 import { shellQuote } from "../provider/ssh";
-import { Registry, startRegistry } from "../devstack/registry";
-import { appImage, systemImage } from "../devstack/images";
+import { Registry, startRegistry } from "./registry";
+import { appImage, systemImage } from "./images";
 import { Sandbox, startSandbox } from "../sandbox";
 import { LxcBackend, createLxcBackend, lxcAvailability } from "../sandbox/lxc";
-import { findBinary, requireBinary } from "../test/support/binaries";
-import { Run, cleanStaleRuns } from "../test/support/leftovers";
-import { TestNginx, startNginx } from "../test/support/nginx";
-import { PowerDnsServer } from "../test/support/pdns";
-import { sshRun } from "../test/support/lxc";
-import { TestSshd, startSshd } from "../test/support/sshd";
+import { findBinary, requireBinary } from "./binaries";
+import { Run, cleanStaleRuns } from "./leftovers";
+import { TestNginx, startNginx } from "./nginx";
+import { PowerDnsServer } from "./pdns";
+import { startPebble, type TestPebble } from "./pebble";
+import { sshRun } from "./ssh";
+import { TestSshd, startSshd } from "./sshd";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 /** The domain previews live under: the test nginx's certificate is for `*.preview.test`. */
 export const DOMAIN = "preview.test";
 /** The port the sample app listens on inside the container. */
 export const APP_PORT = 3000;
-const APP_SOURCE = path.join(__dirname, "app", "server.js");
+/** The sample app the deploy step installs: the demo's own (demo/app), deployed by tests too. */
+const APP_SOURCE = path.join(REPO_ROOT, "demo", "app", "server.js");
 
 export type Progress = (line: string) => void;
 
@@ -36,7 +42,14 @@ export interface PreviewStackOptions {
   log?: Progress;
   /** In a mocha hook: a missing binary skips locally and fails under CI=true. @default - a missing binary is an error */
   context?: Mocha.Context;
+  /**
+   * The preview's certificate: `files`, the proxy host's self-signed `*.preview.test` files; `acme`, its
+   * own certificate from a Pebble started here (HTTP-01 through the proxy's nginx). @default "files"
+   */
+  tls?: PreviewTls;
 }
+
+export type PreviewTls = "files" | "acme";
 
 /** What changes between two `pulumi up`s of one branch. */
 export interface PreviewSettings {
@@ -57,6 +70,19 @@ export interface Leftovers {
   containers: number;
   routes: number;
   records: number;
+  /** ACME HTTP-01 tokens and challenge-only servers on the proxy host. */
+  challenges: number;
+  /** Certificate and key files an AcmeCertificate wrote on the proxy host. */
+  certificates: number;
+}
+
+/** What the proxy served for a name, verified against the stack's `ca`. */
+export interface ServedCertificate {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  /** The issuing CA's common name, e.g. "Pebble Intermediate CA 1a2b3c". */
+  issuerName: string;
 }
 
 export interface SshAnswer {
@@ -76,6 +102,12 @@ export interface PreviewStack {
   readonly nginx: TestNginx;
   readonly sshd: TestSshd;
   readonly pdns: PowerDnsServer;
+  /** How previews get their certificate. */
+  readonly tls: PreviewTls;
+  /** The ACME server (`tls: "acme"` only). */
+  readonly pebble?: TestPebble;
+  /** The PEM CA the proxy's certificates chain to: the self-signed files', or Pebble's root. */
+  readonly ca: string;
   /** The local OCI registry the nodes pull from (LXC backend only), with the images pushed into it. */
   readonly registry?: Registry;
   /**
@@ -99,9 +131,11 @@ export interface PreviewStack {
    * 502 is asked again until `settleMs` has passed; the last answer is returned.
    */
   fetch(url: string, settleMs?: number): Promise<{ status: number; body: string }>;
+  /** A TLS handshake with the proxy for `hostname` (SNI), verified against `ca` only: who issued what it serves. */
+  servedCertificate(hostname: string): Promise<ServedCertificate>;
   /** Runs a command as root over SSH through the proxy's allocated port; the host key must match `hostKey` when given. */
   ssh(port: number, command: string, hostKey?: string): Promise<SshAnswer>;
-  /** What would be left of a preview: containers (sandbox and LXC), route files, DNS records. */
+  /** What would be left of a preview: containers (sandbox and LXC), route files, DNS records, ACME challenges and certificates. */
   leftovers(): Promise<Leftovers>;
   /** Stops everything this stack started and removes its temp dirs; safe to call twice. */
   close(): Promise<void>;
@@ -114,8 +148,8 @@ function noSkipContext(): Mocha.Context {
 
 function projectName(): string {
   const text = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8");
-  const name = /^name:\s*(\S+)\s*$/m.exec(text)?.[1];
-  if (!name) throw new Error("Pulumi.yaml has no `name:`");
+  const name = (YAML.parse(text) as { name?: unknown } | null)?.name;
+  if (typeof name !== "string" || !name) throw new Error("Pulumi.yaml has no `name:`");
   return name;
 }
 
@@ -123,9 +157,8 @@ function projectName(): string {
 function http2Style(): "listen" | "directive" {
   const nginx = findBinary("nginx");
   // nginx -v prints its version on stderr.
-  const version = nginx ? /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr ?? "") : null;
-  const [major, minor, patch] = version ? version.slice(1).map(Number) : [0, 0, 0];
-  return major > 1 || (major === 1 && (minor > 25 || (minor === 25 && patch >= 1))) ? "directive" : "listen";
+  const version = nginx ? /nginx\/(\d+\.\d+\.\d+)/.exec(spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr ?? "")?.[1] : undefined;
+  return version && semver.gte(version, "1.25.1") ? "directive" : "listen";
 }
 
 /**
@@ -215,6 +248,18 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
     await pdns.createZone(DOMAIN);
     log(`PowerDNS: API ${pdns.apiUrl}, DNS 127.0.0.1:${pdns.dnsPort}, zone ${DOMAIN}`);
 
+    const tlsKind = options.tls ?? "files";
+    let pebble: TestPebble | undefined;
+    let ca = fs.readFileSync(nginx.certificate, "utf8");
+    if (tlsKind === "acme") {
+      // Pebble resolves the preview's name in the preview's DNS and asks the proxy's nginx for the HTTP-01 token.
+      pebble = await startPebble(context, { dnsPort: pdns.dnsPort, httpPort: nginx.httpPort });
+      const own = pebble;
+      started.push(() => own.stop());
+      ca = await pebble.root();
+      log(`Pebble (ACME): ${pebble.directoryUrl}, HTTP-01 through nginx 127.0.0.1:${nginx.httpPort}, names resolved by PowerDNS`);
+    }
+
     const pair = utils.generateKeyPairSync("ed25519", { comment: "launchpad-demo-user" });
     const keyFile = path.join(run.dir, "id_ed25519");
     fs.writeFileSync(keyFile, pair.private, { mode: 0o600 });
@@ -228,7 +273,7 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
     const portBase = 20_000 + (process.pid % 400) * 100;
 
     const stack: PreviewStack = {
-      run, sandbox, backend: sandbox.backendKind, lxc, nginx, sshd, pdns, registry, images, project, userKey, env: run.env,
+      run, sandbox, backend: sandbox.backendKind, lxc, nginx, sshd, pdns, tls: tlsKind, pebble, ca, registry, images, project, userKey, env: run.env,
 
       async pushSystemImage(tag) {
         if (!registry || !builtSystem) return images.system.replace(/:[^:/]+$/, `:${tag}`);
@@ -241,7 +286,9 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
           publicAddress: "127.0.0.1",
           confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
           httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", http2,
-          tls: { certificate: nginx.certificate, key: nginx.key },
+          ...(pebble
+            ? { tls: "acme", acme: { directoryUrl: pebble.directoryUrl, directoryCa: pebble.directoryCa, email: `ops@${DOMAIN}` } }
+            : { tls: { certificate: nginx.certificate, key: nginx.key } }),
           portRange: { from: portBase, to: portBase + 99 },
         };
         const config: Record<string, string> = {
@@ -250,7 +297,8 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
           "preview:image": settings.image,
           "preview:domain": DOMAIN,
           "preview:container": JSON.stringify({ cores: 1, memory: 512, sshPublicKeys: [userKey.publicKey] }),
-          "preview:services": JSON.stringify({ http: APP_PORT, ssh: true }),
+          // On the memory backend no sshd runs behind the SSH route: it is made without waiting for one.
+          "preview:services": JSON.stringify({ http: APP_PORT, ssh: sandbox.backendKind === "lxc" ? true : { timeoutSeconds: 0 } }),
           "preview:proxy": JSON.stringify(proxy),
           "preview:dns": JSON.stringify({ kind: "self-hosted", zone: DOMAIN, server: { kind: "powerdns", url: pdns.apiUrl, allowPlainHttp: true } }),
           "launchpad:endpoint": sandbox.endpoint,
@@ -278,11 +326,13 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
       async fetch(url, settleMs = 10_000) {
         const deadline = Date.now() + settleMs;
         for (;;) {
-          const answer = await fetchThroughProxy(url, nginx, 15_000);
+          const answer = await fetchThroughProxy(url, nginx, ca, 15_000);
           if (![404, 502, 503, 504].includes(answer.status) || Date.now() > deadline) return answer;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       },
+
+      servedCertificate: (hostname) => servedCertificate(hostname, nginx, ca),
 
       ssh: (port, command, hostKey) => sshRun({ host: "127.0.0.1", port, privateKey: userKey.privateKey, command, hostKey, timeoutMs: 20_000 }),
 
@@ -298,7 +348,11 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
           .filter((file) => file.endsWith(".conf") && !file.startsWith("_")).length;
         const zone = (await pdns.api("GET", `/zones/${DOMAIN}.`)) as { rrsets: Array<{ type: string }> };
         const records = zone.rrsets.filter((rrset) => rrset.type !== "SOA" && rrset.type !== "NS").length;
-        return { containers, routes, records };
+        const listed = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+        const challenges = listed(path.join(nginx.confDir, "acme", ".well-known", "acme-challenge")).length
+          + listed(path.join(nginx.confDir, "http")).filter((file) => file.startsWith("_acme-")).length;
+        const certificates = listed(path.join(nginx.confDir, "certs")).length;
+        return { containers, routes, records, challenges, certificates };
       },
 
       close: stopAll,
@@ -310,7 +364,7 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
   }
 }
 
-function fetchThroughProxy(url: string, nginx: TestNginx, timeoutMs: number): Promise<{ status: number; body: string }> {
+function fetchThroughProxy(url: string, nginx: TestNginx, ca: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   const target = new URL(url);
   const port = Number(target.port || 443);
   if (target.protocol !== "https:" || port !== nginx.httpsPort) throw new Error(`${url} is not served by the proxy's https listener on port ${nginx.httpsPort}`);
@@ -318,7 +372,7 @@ function fetchThroughProxy(url: string, nginx: TestNginx, timeoutMs: number): Pr
     // The name resolves only in the preview's DNS: connect to the proxy's loopback listener, name the host in SNI and Host.
     const request = https.get({
       host: "127.0.0.1", port, path: `${target.pathname}${target.search}`, servername: target.hostname,
-      headers: { host: target.host }, ca: fs.readFileSync(nginx.certificate, "utf8"), timeout: timeoutMs,
+      headers: { host: target.host }, ca, timeout: timeoutMs,
     }, (response) => {
       let body = "";
       response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
@@ -326,6 +380,20 @@ function fetchThroughProxy(url: string, nginx: TestNginx, timeoutMs: number): Pr
     });
     request.on("timeout", () => request.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
     request.on("error", reject);
+  });
+}
+
+function servedCertificate(hostname: string, nginx: TestNginx, ca: string): Promise<ServedCertificate> {
+  return new Promise((resolve, reject) => {
+    // Verification stays on: only a certificate chaining to `ca` and naming `hostname` completes the handshake.
+    const socket = tls.connect({ host: "127.0.0.1", port: nginx.httpsPort, servername: hostname, ca, timeout: 15_000 }, () => {
+      const peer = socket.getPeerCertificate();
+      socket.end();
+      const flat = (name: tls.Certificate) => Object.entries(name).map(([key, value]) => `${key}=${value}`).join(", ");
+      resolve({ subject: flat(peer.subject), issuer: flat(peer.issuer), serialNumber: peer.serialNumber, issuerName: String(peer.issuer.CN ?? "") });
+    });
+    socket.on("timeout", () => socket.destroy(new Error(`TLS to the proxy for ${hostname}: no answer within 15 s`)));
+    socket.on("error", reject);
   });
 }
 
