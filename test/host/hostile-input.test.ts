@@ -246,3 +246,176 @@ describe("hostile input, field by field, through the real dynamic-provider host"
     assert.equal(host.calls.Create, 0);
   });
 });
+
+// --- PreviewEnvironment: a component, so its arguments are checked in the program (its plan),
+// before any child exists. Its own fields come from PreviewEnvironmentArgs (a new one without an
+// entry fails `tsc`), the container's from LaunchpadContainer's schema, each nested one from the
+// schema of the child that uses it.
+const prefixed = (prefix: string, fields: SchemaFields) => fields.leaves.map((l) => `${prefix}.${l}`);
+const objectsUnder = (prefix: string, fields: SchemaFields) => fields.objects.map((o) => (o ? `${prefix}.${o}` : prefix));
+const HTTP_SERVICE = HttpRouteSchema.pick({ websocket: true, maxBodySize: true, headers: true, responseHeaders: true, redirectHttp: true, access: true });
+const ACME_OWN = AcmeCertificateInputsSchema.omit({ proxy: true, hostname: true });
+/** Every field of the component's own arguments, by argument. */
+const PREVIEW_OWN: Record<Exclude<keyof PreviewEnvironmentArgs, keyof LaunchpadContainerArgs> | "hostname", { leaves: string[]; objects: string[] }> = {
+  branch: { leaves: ["branch"], objects: [] },
+  name: { leaves: ["name"], objects: [] },
+  repository: { leaves: ["repository"], objects: [] },
+  domain: { leaves: ["domain"], objects: [] },
+  hostname: { leaves: ["hostname"], objects: [] },
+  owner: { leaves: ["owner"], objects: [] },
+  ttl: { leaves: ["ttl"], objects: [] },
+  services: {
+    leaves: ["services.http.port", ...prefixed("services.http", schemaFields(HTTP_SERVICE)), "services.tcp.db", "services.tcp.db.listenPort", "services.udp.dns.port",
+      "services.udp.dns.listenPort", "services.ssh", "services.ssh.listenPort", "services.ssh.timeoutSeconds"],
+    objects: ["services", ...objectsUnder("services.http", schemaFields(HTTP_SERVICE)), "services.tcp.db", "services.udp.dns", "services.ssh"],
+  },
+  proxy: {
+    leaves: [...prefixed("proxy", schemaFields(ProxyHostSchema)), "proxy.publicAddress", "proxy.tls", "proxy.tls.certificate", "proxy.tls.key",
+      ...prefixed("proxy.acme", schemaFields(ACME_OWN)), "proxy.portRange.from", "proxy.portRange.to"],
+    objects: ["proxy", "proxy.tls", "proxy.portRange", ...objectsUnder("proxy.acme", schemaFields(ACME_OWN))],
+  },
+  dns: {
+    leaves: ["dns.kind", "dns.zone", "dns.ttl", "dns.overwrite", ...prefixed("dns.server", schemaFields(DnsServer)), "dns.zoneId", "dns.proxied", "dns.provider"],
+    objects: ["dns", ...objectsUnder("dns.server", schemaFields(DnsServer))],
+  },
+  deploy: {
+    leaves: ["commands", "revision", "env", "privateKey", "passphrase", "user", "via", "address", "port", "hostKeyFingerprint", "connectTimeoutSeconds"].map((k) => `deploy.${k}`),
+    objects: ["deploy"],
+  },
+  githubRunner: { leaves: ["url", "token", "labels", "version", "arch"].map((k) => `githubRunner.${k}`), objects: ["githubRunner"] },
+};
+
+const SELF_HOSTED = { kind: "self-hosted", server: { kind: "powerdns", url: "https://pdns.example.com:8081", apiKey: "k" } };
+const PREVIEW_VALID: Record<string, unknown> = {
+  name: "pv", template: TEMPLATE, domain: "preview.example.com", owner: "alice@pve", ttl: "7d",
+  services: { http: { port: 3000, access: { basicAuth: { users: [{ name: "alice", password: "pw" }] } } }, tcp: { db: 5432 }, udp: { dns: { port: 53 } }, ssh: { timeoutSeconds: 5 } },
+  proxy: { ...PROXY, tls: "none", publicAddress: "203.0.113.1", portRange: { from: 30000, to: 31000 } },
+  dns: SELF_HOSTED,
+  deploy: { commands: ["true"], privateKey: KEY, revision: "r1", env: { A: "a" } },
+  githubRunner: { url: "https://github.com/acme/shop", token: "AABBCC", labels: ["x"], version: "2.333.1", arch: "x64" },
+};
+/** The other shapes some fields only have there: Cloudflare DNS, a certificate of its own. */
+const PREVIEW_CLOUDFLARE = { ...PREVIEW_VALID, dns: { kind: "cloudflare", zoneId: "0".repeat(32), proxied: false, ttl: 300 } };
+const PREVIEW_ACME = { ...PREVIEW_VALID, proxy: { ...PREVIEW_VALID.proxy as object, tls: "acme", acme: { directoryUrl: "https://acme.example.com/dir", email: "ops@example.com" } } };
+
+const PREVIEW_ACME_DNS = { ...PREVIEW_ACME, proxy: { ...PREVIEW_ACME.proxy, acme: { ...(PREVIEW_ACME.proxy.acme as object), challenge: "dns-01",
+  dns: { zone: "preview.example.com", server: { kind: "rfc2136", host: "ns1.example.com", tsig: { name: "k", secret: "AAAA" } } } } } };
+
+const PREVIEW_RFC2136 = { ...PREVIEW_VALID, dns: { kind: "self-hosted", server: { kind: "rfc2136", host: "ns1.example.com", tsig: { name: "k", secret: "AAAA" } } } };
+
+type PreviewCase = [field: string, value: unknown, base?: Record<string, unknown>];
+const PREVIEW_CASES: PreviewCase[] = [
+  ["branch", "feature/x"], ["name", 7], ["repository", "acme/shop;x"], ["domain", "preview.example.com;"], ["domain", HUGE], ["hostname", "pv-"],
+  ["owner", "alice"], ["owner", "alice@pve\nroot@pam"], ["ttl", "forever"],
+  ["services.http.port", 0], ["services.http.websocket", "yes"], ["services.http.maxBodySize", "1g; return 200"], ["services.http.headers", { "X-A": "a;b" }],
+  ["services.http.responseHeaders", { "X-A": "a\nb" }], ["services.http.redirectHttp", 1],
+  ["services.http.access", { basicAuth: { realm: "a\"b", users: [{ name: "al ice", password: "a\nb", passwordVerifier: "plain" }] } }],
+  ["services.http.access", { authRequest: { url: "http://auth;x/check", signInUrl: "javascript:x", redirectParameter: "rd;", identityHeaders: { "X A": "b" } }, bypassPaths: ["/a b"], allowCidrs: ["10.0.0.0/99"] }],
+  ["services.tcp.db", 70000], ["services.tcp.db", { port: 5432, listenPort: 0 }], ["services.udp.dns.port", -1], ["services.udp.dns", { port: 53, listenPort: 65536 }], ["services.udp", { "Bad Name": 53 }],
+  ["services.ssh", { listenPort: 0 }], ["services.ssh.timeoutSeconds", 99999],
+  ["proxy.host", "proxy;host"], ["proxy.port", 0], ["proxy.user", "root;id"], ["proxy.privateKey", "nope"], ["proxy.passphrase", HUGE], ["proxy.agent", "rel"],
+  ["proxy.hostKeyFingerprint", "MD5:x"], ["proxy.confDir", "/etc/../tmp"], ["proxy.lockFile", "x"], ["proxy.testCommand", "nginx -t; id"],
+  ["proxy.reloadCommand", "nginx -s reload\nid"], ["proxy.pidFile", "pid"], ["proxy.httpsPort", 0], ["proxy.httpPort", 70000], ["proxy.listenAddress", "any"],
+  ["proxy.http2", "on"], ["proxy.lockTimeoutSeconds", 0], ["proxy.publicAddress", "203.0.113.1;x"], ["proxy.publicAddress", HUGE], ["proxy.tls", "yes"],
+  ["proxy.tls", { certificate: "cert.pem", key: "/etc/../k" }], ["proxy.portRange.from", 0], ["proxy.portRange.to", 70000],
+  ["proxy.acme.directoryUrl", "http://acme.example.com", PREVIEW_ACME], ["proxy.acme.directoryCa", "no pem", PREVIEW_ACME], ["proxy.acme.email", "x\ny", PREVIEW_ACME],
+  ["proxy.acme.challenge", "tls-alpn-01", PREVIEW_ACME], ["proxy.acme.renewBeforeDays", 0, PREVIEW_ACME], ["proxy.acme.keyType", "dsa", PREVIEW_ACME],
+  ["proxy.acme.accountKey", "nope", PREVIEW_ACME],
+  ["proxy.acme.dns", { zone: "a b", ttl: 0, server: { kind: "rfc2136", host: "h;x", port: 0, tsig: { name: "k k", algorithm: "md5", secret: "!" } } }, PREVIEW_ACME],
+  ["proxy.acme.dns", { zone: "preview.example.com", server: { kind: "powerdns", url: "ftp://x", apiKey: "k\nX: y", serverId: "..", allowPlainHttp: "yes" } }, PREVIEW_ACME],
+  ["dns.kind", "bind"], ["dns.zone", "a b"], ["dns.ttl", 0], ["dns.overwrite", "yes"], ["dns.server.kind", "bind"], ["dns.server.url", "ftp://pdns"],
+  ["dns.server.apiKey", "k\r\nX: y"], ["dns.server.serverId", "localhost/../x"], ["dns.server.allowPlainHttp", "yes"],
+  ["dns.server", { kind: "rfc2136", host: "ns1;x", port: 0, tsig: { name: "k k", algorithm: "hmac-md5", secret: "!" } }],
+  ["dns.zoneId", "../zones", PREVIEW_CLOUDFLARE], ["dns.proxied", "yes", PREVIEW_CLOUDFLARE], ["dns.ttl", 30, PREVIEW_CLOUDFLARE], ["dns.provider", "cloudflare", PREVIEW_CLOUDFLARE],
+  ["deploy.commands", []], ["deploy.commands", ["a\u0000b"]], ["deploy.revision", HUGE], ["deploy.env", { "1BAD": "x" }], ["deploy.env", { toString: "x" }],
+  ["deploy.privateKey", "nope"], ["deploy.passphrase", HUGE], ["deploy.user", "root;id"], ["deploy.via", "tunnel"], ["deploy.address", "10.0.0.5;x"],
+  ["deploy.port", 0], ["deploy.hostKeyFingerprint", "SHA256:short"], ["deploy.connectTimeoutSeconds", 0],
+  ["githubRunner.url", "http://github.com/acme/shop"], ["githubRunner.url", "https://github.com/a b"], ["githubRunner.token", "t\nx"], ["githubRunner.token", HUGE],
+  ["githubRunner.labels", ["a b"]], ["githubRunner.version", "1/../../.."], ["githubRunner.arch", "ppc"],
+];
+/** The container's fields, given to the component: the Container table's cases, where they fit a preview. */
+const CONTAINER_CASES_FOR_PREVIEW = (TABLES[0].cases as PreviewCase[]).filter(([field]) => !["hostname", "identity", "template", "image", "imageCredentials", "clone", "started", "waitForIp"].some((k) => field === k || field.startsWith(`${k}.`)));
+
+describe("hostile input to PreviewEnvironment, field by field, through the engine", function () {
+  this.timeout(300_000);
+  let sandbox: Sandbox;
+  let engine: TestEngine;
+  const failures = new Map<number, ValidationError | Error | undefined>();
+  const cases: PreviewCase[] = [...PREVIEW_CASES, ...CONTAINER_CASES_FOR_PREVIEW.map(([f, v]) => [f, v] as PreviewCase)];
+  const objects = [...Object.values(PREVIEW_OWN).flatMap((o) => o.objects), ...schemaFields(containerInputsSchema).objects.filter((o) => o && !o.startsWith("imageCredentials"))];
+  const objectCases: PreviewCase[] = objects.map((o) => [`${o}.bogusKey`, "x", o.startsWith("proxy.acme.dns") ? PREVIEW_ACME_DNS : o.startsWith("dns.server.tsig") ? PREVIEW_RFC2136 : o.startsWith("proxy.acme") ? PREVIEW_ACME : undefined]);
+  let validError: unknown;
+  let sandboxRequests = -1;
+  let result: Awaited<ReturnType<TestEngine["preview"]>> | undefined;
+
+  before(async () => {
+    sandbox = await startSandbox();
+    engine = new TestEngine({
+      project: "launchpad-hostile", stack: "preview",
+      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
+      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+    });
+    // One program builds every case (each its own component, each refused in its plan) and the
+    // valid arguments once in a plan of their own; a `preview` runs it through the real host.
+    const { planPreview } = await import("../../src/preview/plan");
+    result = await engine.preview(() => {
+      try { planPreview(PREVIEW_VALID as never); planPreview(PREVIEW_CLOUDFLARE as never); planPreview(PREVIEW_ACME as never); planPreview(PREVIEW_ACME_DNS as never); planPreview(PREVIEW_RFC2136 as never); } catch (error) { validError = error; }
+      [...cases, ...objectCases].forEach(([field, value, base], i) => {
+        try {
+          new PreviewEnvironment(`case-${i}`, withField(base ?? PREVIEW_VALID, field, value) as never);
+          failures.set(i, undefined);
+        } catch (error) {
+          failures.set(i, error as Error);
+        }
+      });
+    });
+    sandboxRequests = sandbox.requests.length;
+  });
+  after(async () => {
+    await engine?.close();
+    await sandbox?.close();
+  });
+
+  it("its own keys are the plan's, and each of them has its fields listed", () => {
+    assert.deepEqual(Object.keys(PREVIEW_OWN).sort(), [...PREVIEW_KEYS].sort());
+  });
+
+  it("has a hostile case for every field (its own, each child's, and the container's)", () => {
+    const leaves = [...Object.values(PREVIEW_OWN).flatMap((o) => o.leaves), ...schemaFields(containerInputsSchema).leaves.filter((l) => !["hostname", "identity", "image", "template", "clone", "started", "waitForIp"].includes(l) && !l.startsWith("imageCredentials"))];
+    assert.deepEqual(uncovered(leaves, cases), []);
+  });
+
+  it("accepts the valid arguments (self-hosted DNS, Cloudflare, a certificate of its own)", () => {
+    assert.equal(validError, undefined, String(validError));
+  });
+
+  it("refuses each hostile value in the program, naming its field", () => {
+    cases.forEach(([field, value], i) => {
+      const error = failures.get(i) as ValidationError | undefined;
+      assert.ok(error && Array.isArray(error.problems), `${field}=${JSON.stringify(value)?.slice(0, 60)}: not refused (${error})`);
+      assert.ok(error.problems.some((p) => p.property === field || p.property.startsWith(`${field}.`) || p.property.startsWith(`${field}[`)),
+        `${field}=${JSON.stringify(value)?.slice(0, 60)}: ${JSON.stringify(error.problems).slice(0, 400)}`);
+      for (const p of error.problems) assert.ok(!p.reason.includes(HUGE), `${p.property}: the reason must not echo the value`);
+    });
+  });
+
+  it("refuses an unknown key in each of its objects, in one wording", () => {
+    objectCases.forEach(([field], i) => {
+      const error = failures.get(cases.length + i) as ValidationError | undefined;
+      const reasons = (error?.problems ?? []).filter((p) => p.property === field).map((p) => p.reason);
+      assert.deepEqual(reasons, [UNKNOWN_KEY_REASON], `${field}: ${JSON.stringify(error?.problems ?? String(error))}`);
+    });
+  });
+
+  it("refuses an own __proto__ env key in the program (Pulumi's serialization would drop it silently)", () => {
+    const env = JSON.parse('{"A":"x","__proto__":"y"}');
+    assert.throws(() => new LaunchpadContainer("proto", { hostname: "p", template: TEMPLATE, env }), /env\.__proto__/);
+    assert.throws(() => new ContainerDeployment("proto", { host: "10.0.0.5", privateKey: KEY, commands: ["true"], env }), /env\.__proto__/);
+  });
+
+  it("created nothing: no child registered, no request reached the sandbox", () => {
+    const children = (result?.resources ?? []).filter((r) => r.custom);
+    assert.deepEqual(children.map((r) => r.name), []);
+    assert.equal(sandboxRequests, 0, JSON.stringify(sandbox.requests.slice(0, 3)));
+  });
+});

@@ -82,7 +82,7 @@ export function withField(base: Record<string, unknown>, path: string, value: un
 }
 
 /** Leaves no case reaches: a case on the leaf, below it, or on an ancestor whose value holds it. */
-export function uncovered(leaves: readonly string[], cases: ReadonlyArray<readonly [string, unknown]>): string[] {
+export function uncovered(leaves: readonly string[], cases: ReadonlyArray<readonly [string, unknown, ...unknown[]]>): string[] {
   return leaves.filter((leaf) => !cases.some(([field, value]) =>
     field === leaf || field.startsWith(`${leaf}.`) || field.startsWith(`${leaf}[`) ||
     (leaf.startsWith(`${field}.`) || leaf.startsWith(`${field}[`)) && valueAt(value, leaf.slice(field.length).replace(/^\./, "")) !== undefined));
