@@ -204,6 +204,8 @@ export interface ProxyRouteOutputs extends ProxyRouteInputs {
   configPath: string;
   /** SHA-256 of the route file as last written or read: a difference from the rendering is drift. */
   configSha256: string;
+  /** SHA-256 of the htpasswd file as last written (basic auth): a difference found by refresh is drift. */
+  htpasswdSha256?: string;
 }
 
 
@@ -392,6 +394,7 @@ export function parseStoredRoute(props: Record<string, unknown>): ProxyRouteOutp
       port: typeof stored.port === "number" ? stored.port : undefined,
       configPath: String(stored.configPath ?? ""),
       configSha256: String(stored.configSha256 ?? ""),
+      ...(typeof stored.htpasswdSha256 === "string" ? { htpasswdSha256: stored.htpasswdSha256 } : {}),
     };
   }
   return stored as unknown as ProxyRouteOutputs;
