@@ -34,7 +34,10 @@ export const PowerDnsServer = z.strictObject({
   allowPlainHttp: z.boolean().optional(),
 }).superRefine((server, ctx) => {
   let protocol = "";
-  try { protocol = new URL(server.url).protocol; } catch { return; }
+  let userinfo = false;
+  try { const url = new URL(server.url); protocol = url.protocol; userinfo = url.username !== "" || url.password !== ""; } catch { return; }
+  // fetch refuses such a URL (so it could never work), and it would carry a password outside `apiKey`'s sealing.
+  if (userinfo) ctx.addIssue({ code: "custom", path: ["url"], message: "must not hold credentials (user:password@): PowerDNS takes `apiKey`" });
   if (protocol === "http:" && !server.allowPlainHttp) {
     ctx.addIssue({ code: "custom", path: ["url"], message: "is plain http://, which sends the API key in clear: use https://, or set `allowPlainHttp: true` for a loopback or trusted network" });
   }

@@ -127,7 +127,7 @@ const TABLES: Table[] = [
       ["zone", "exa mple.com"], ["name", "app-"], ["name", "a..b"], ["type", "BOGUS"], ["values", ["999.0.0.1"]], ["ttl", 0], ["overwrite", "yes"],
       ["server.kind", "bind"], ["server.url", "ftp://pdns"], ["server.url", "http://pdns:8081"], ["server.apiKey", ""], ["server.serverId", ".."],
       ["server.serverId", "localhost/../x"], ["server.allowPlainHttp", "yes"],
-      ["server.apiKey", "k\r\nX-Injected: 1"], ["server.apiKey", HUGE], ["server.url", "https://pdns:8081\n"], ["zone", HUGE], ["name", "a;b"],
+      ["server.apiKey", "k\r\nX-Injected: 1"], ["server.apiKey", HUGE], ["server.url", "https://pdns:8081\n"], ["server.url", "https://u:p@pdns:8081"], ["zone", HUGE], ["name", "a;b"],
       ["values", ["192.0.2.1;x"]], ["values", [HUGE]], ["values", []], ["ttl", 2 ** 31], ["type", "__proto__"],
     ],
   },
