@@ -19,6 +19,8 @@ export interface TestSshd {
   readonly privateKey: string;
   /** "SHA256:..." of the server's host key, as `ssh-keygen -lf` prints it. */
   readonly hostKeyFingerprint: string;
+  /** A second client key, protected by `passphrase` and authorized too (passphrase handling). */
+  encryptedKey(passphrase: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,12 @@ export async function startSshd(context: Mocha.Context): Promise<TestSshd> {
       user,
       privateKey: fs.readFileSync(clientKey, "utf8"),
       hostKeyFingerprint: await fingerprintOf(sshKeygen, `${hostKey}.pub`),
+      encryptedKey: async (passphrase: string) => {
+        const file = path.join(dir, `client_encrypted_${fs.readdirSync(dir).length}`);
+        await run(sshKeygen, ["-q", "-t", "ed25519", "-N", passphrase, "-C", "launchpad-test-encrypted", "-f", file]);
+        fs.appendFileSync(path.join(dir, "authorized_keys"), fs.readFileSync(`${file}.pub`));
+        return fs.readFileSync(file, "utf8");
+      },
       stop,
     };
   } catch (error) {

@@ -41,10 +41,25 @@ export function problemsOf(issues: readonly z.core.$ZodIssue[], raw: unknown, pr
       for (const key of issue.keys) add(fieldPath([...prefix, ...issue.path, key]), UNKNOWN_KEY_REASON);
       continue;
     }
+    // A union (`"dhcp"` or `{address}`): when exactly one option takes the value's type, its own
+    // problems name the field inside it, instead of one "Invalid input" for the whole union.
+    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      const fitting = issue.errors.filter((option) => !option.some((i) => i.path.length === 0 && ["invalid_type", "invalid_value"].includes(i.code)));
+      if (fitting.length === 1 && fitting[0].length > 0) {
+        for (const p of problemsOf(fitting[0], valueAtPath(raw, issue.path), [...prefix, ...issue.path])) add(p.property, p.reason);
+        continue;
+      }
+    }
     const reason = issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
     add(fieldPath([...prefix, ...issue.path]) || "(inputs)", reason);
   }
   return problems;
+}
+
+function valueAtPath(value: unknown, path: readonly PropertyKey[]): unknown {
+  let cursor = value as Record<PropertyKey, unknown> | undefined;
+  for (const key of path) cursor = cursor && typeof cursor === "object" ? (cursor[key] as Record<PropertyKey, unknown>) : undefined;
+  return cursor;
 }
 
 export type Checked<T> =

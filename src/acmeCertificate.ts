@@ -67,7 +67,11 @@ export class AcmeCertificate extends pulumi.dynamic.Resource {
   constructor(name: string, args: AcmeCertificateArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       ...args,
-      accountKey: args.accountKey,
+      // Sealed here, not by the caller: the proxy's key, the DNS credentials and the account key
+      // reach state as inputs too, where additionalSecretOutputs does not reach.
+      proxy: pulumi.secret(args.proxy),
+      dns: args.dns === undefined ? undefined : pulumi.secret(args.dns),
+      accountKey: args.accountKey === undefined ? undefined : pulumi.secret(args.accountKey),
       certificatePath: undefined,
       keyPath: undefined,
       notAfter: undefined,

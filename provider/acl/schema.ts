@@ -20,7 +20,8 @@ const USER = /^[^\s:/@]{1,64}@[A-Za-z][A-Za-z0-9.\-_]{1,31}$/;
 const GROUP = /^[A-Za-z0-9.\-_]{1,64}$/;
 
 export const PermissionInputsSchema = z.strictObject({
-  path: z.string().regex(ACL_PATH, "must be a Proxmox ACL path such as /vms/100").refine((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not hold '.' or '..' segments"),
+  // PVE sets no length on an ACL path; a bound keeps a 100 kB value out of the request.
+  path: z.string().max(1024, "must be at most 1024 characters").regex(ACL_PATH, "must be a Proxmox ACL path such as /vms/100").refine((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not hold '.' or '..' segments"),
   role: z.string().regex(ROLE, "must be a role id such as PVEVMUser").default("PVEVMUser"),
   user: z.string().regex(USER, "must be a user id such as alice@pve").optional(),
   group: z.string().regex(GROUP, "must be a group id").optional(),

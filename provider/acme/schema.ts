@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
 import { UNKNOWN, isUnknownAt } from "../hostValues";
+import { problemsOf } from "../check";
 import { DnsServer } from "../dns/schema";
 import { canonicalName, isInZone, nameProblems } from "../dns/names";
 import { ProxyHostSchema } from "../proxy/schema";
@@ -82,7 +83,7 @@ function crossFieldProblems(raw: Record<string, unknown>): FieldProblem[] {
   if (challenge === "dns-01" && raw.dns === undefined) problems.push({ property: "dns", reason: "is required with challenge dns-01 (the DNS server the TXT record is written to)" });
   if (challenge === "http-01" && known(raw.dns)) problems.push({ property: "dns", reason: "is only used with challenge dns-01" });
   const dns = raw.dns as Record<string, unknown> | undefined;
-  if (hostname && dns && typeof dns.zone === "string" && !isInZone(`_acme-challenge.${baseName(hostname)}`, canonicalName(dns.zone))) {
+  if (hostname && HOSTNAME.test(baseName(hostname)) && dns && typeof dns.zone === "string" && nameProblems(dns.zone).length === 0 && !isInZone(`_acme-challenge.${baseName(hostname)}`, canonicalName(dns.zone))) {
     problems.push({ property: "dns.zone", reason: `does not hold _acme-challenge.${baseName(hostname)}` });
   }
   const proxy = raw.proxy as Record<string, unknown> | undefined;
@@ -102,16 +103,8 @@ export function parseCertificateInputs(raw: Record<string, unknown>): CheckOutco
   const { __provider: _provider, ...inputs } = raw;
   const problems = crossFieldProblems(inputs);
   const parsed = AcmeCertificateInputsSchema.safeParse(inputs);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (isUnknownAt(inputs, issue.path)) continue;
-      if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) problems.push({ property: [...issue.path, key].map(String).join("."), reason: "is not a known setting" });
-        continue;
-      }
-      problems.push({ property: issue.path.map(String).join(".") || "(inputs)", reason: issue.message });
-    }
-  }
+  // The one pipeline's wording (provider/check.ts): unknown keys, missing values, bad values.
+  if (!parsed.success) problems.push(...problemsOf(parsed.error.issues, inputs));
   if (problems.length > 0) return { ok: false, problems };
   if (!parsed.success || containsUnknown(inputs)) return { ok: true, inputs, complete: false };
   const data = parsed.data;

@@ -210,7 +210,8 @@ const containerInputsObject = z
       const problem = sshPublicKeyProblem(key);
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })).default([]),
-    password: z.string().min(5, "must be at least 5 characters").optional(),
+    // pveproxy takes at most 64 KiB of request body (pve-http-server APIServer.pm $limit_max_post); no password needs more than this.
+    password: z.string().min(5, "must be at least 5 characters").max(4096, "must be at most 4096 characters").optional(),
     unprivileged: z.boolean().default(true),
     features: featuresSchema.default({ nesting: true, keyctl: false, fuse: false }),
     env: envRecord.default({}).superRefine((env, ctx) => {

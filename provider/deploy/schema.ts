@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import type { FieldProblem } from "../errors";
-import { ProxyHostSchema } from "../proxy/schema";
+import { ProxyHostSchema, initCommand, passphrase } from "../proxy/schema";
 import { UNKNOWN } from "../hostValues";
 import { sshUnavailableReason } from "../container/kind";
 import { envRecord, hostAddress, problemsOf } from "../check";
@@ -47,9 +47,10 @@ export const DeploymentInputsSchema = z.strictObject({
   port: port.default(DEFAULT_SSH_PORT),
   user: z.string().regex(USERNAME, "must be a user name: letters, digits, '_', '.', '-'").default(DEFAULT_USER),
   privateKey,
-  passphrase: z.string().optional(),
+  passphrase: passphrase.optional(),
   /** Run in order, each in its own `sh -c`; the first failure stops the deployment. */
-  commands: z.array(z.string().min(1, "must not be empty").refine((c) => !c.includes("\0"), "must not contain NUL")).min(1, "must hold at least one command"),
+  // MAX_ARG_STRLEN (128 KiB): the longest single string a shell command line can carry.
+  commands: z.array(z.string().min(1, "must not be empty").max(131_072, "must be at most 131072 characters").refine((c) => !c.includes("\0"), "must not contain NUL")).min(1, "must hold at least one command"),
   /** Any text that changes when the code does (a commit SHA): a new value runs the commands again. */
   revision: z.string().max(1024, "must be at most 1024 characters").optional(),
   /** Exported to every command; sent over the SSH channel's stdin, never on a command line. */
@@ -63,7 +64,7 @@ export const DeploymentInputsSchema = z.strictObject({
   /** The container's `kind` (LaunchpadContainer): an application container runs no sshd, so it is refused before any SSH. */
   containerKind: z.enum(["application", "system"]).optional(),
   /** The container's `initCommand`, for the refusal's message. */
-  containerInitCommand: z.string().optional(),
+  containerInitCommand: initCommand.optional(),
 });
 
 export type DeploymentInputs = z.infer<typeof DeploymentInputsSchema>;

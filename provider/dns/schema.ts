@@ -16,23 +16,28 @@ export const SCHEMA_VERSION = 1;
 /** RFC 2181 §8: a TTL is an unsigned 31-bit number; 0 is legal but useless for previews and refused by some servers on update. */
 const MAX_TTL = 2_147_483_647;
 
-const base64Key = z.string().min(1, "must not be empty").refine(
+const base64Key = z.string().min(1, "must not be empty").max(1024, "must be at most 1024 characters").refine(
   (s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0,
   "must be the key in base64 (as in `tsig-keygen` or `pdnsutil generate-tsig-key` output)",
 );
 
 export const PowerDnsServer = z.strictObject({
   kind: z.literal("powerdns"),
-  url: z.string().refine((s) => { try { return ["http:", "https:"].includes(new URL(s).protocol); } catch { return false; } },
+  // WHATWG URL parsing drops tabs and newlines silently: refuse them rather than send another URL.
+  url: z.string().max(2048, "must be at most 2048 characters").refine((s) => !/[\x00-\x20\x7f]/.test(s), "must not contain spaces or control characters").refine((s) => { try { return ["http:", "https:"].includes(new URL(s).protocol); } catch { return false; } },
     "must be the http(s) URL of the PowerDNS webserver, e.g. https://dns.example.com:8081"),
-  apiKey: z.string().min(1, "must not be empty"),
+  // Sent as a header: a control character would split it (or be refused only after check).
+  apiKey: z.string().min(1, "must not be empty").max(4096, "must be at most 4096 characters").refine((v) => !/[\x00-\x1f\x7f]/.test(v), "must not contain control characters"),
   // A path segment of the API: `..` or `/` would walk to another endpoint.
   serverId: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, "must be a PowerDNS server id such as localhost: letters, digits, '_', '-', '.' (not first), at most 64").default("localhost"),
   /** The API key travels in a header: plain http:// needs this explicit opt-in (a loopback or a trusted network). */
   allowPlainHttp: z.boolean().optional(),
 }).superRefine((server, ctx) => {
   let protocol = "";
-  try { protocol = new URL(server.url).protocol; } catch { return; }
+  let userinfo = false;
+  try { const url = new URL(server.url); protocol = url.protocol; userinfo = url.username !== "" || url.password !== ""; } catch { return; }
+  // fetch refuses such a URL (so it could never work), and it would carry a password outside `apiKey`'s sealing.
+  if (userinfo) ctx.addIssue({ code: "custom", path: ["url"], message: "must not hold credentials (user:password@): PowerDNS takes `apiKey`" });
   if (protocol === "http:" && !server.allowPlainHttp) {
     ctx.addIssue({ code: "custom", path: ["url"], message: "is plain http://, which sends the API key in clear: use https://, or set `allowPlainHttp: true` for a loopback or trusted network" });
   }
@@ -58,7 +63,8 @@ export const DnsRecordArgs = z.object({
   zone: z.string(),
   name: z.string(),
   type: z.enum(RECORD_TYPES),
-  values: z.array(z.string()).min(1, "needs at least one value"),
+  // 16 TXT strings of 255 octets fit; a bound keeps a huge value out of requests and messages.
+  values: z.array(z.string().max(4096, "must be at most 4096 characters")).min(1, "needs at least one value"),
   ttl: z.number().int().min(1).max(MAX_TTL).default(300),
   overwrite: z.boolean().default(false),
   server: DnsServer,
@@ -139,6 +145,8 @@ export function checkDnsRecord(news: Record<string, unknown>): CheckResult {
     const canonical: string[] = [];
     const seen = new Map<string, number>();
     known.values.forEach((text, index) => {
+      // Too long already refused by the schema; parsing it would only echo it back in the message.
+      if (typeof text !== "string" || text.length > 4096) return;
       const parsed = parseValue(known.type!, text);
       if ("problem" in parsed) { failures.push({ property: `values[${index}]`, reason: parsed.problem }); return; }
       const first = seen.get(parsed.value);

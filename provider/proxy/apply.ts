@@ -194,7 +194,7 @@ async function accessFiles(session: SshSession, proxy: ProxyHost, route: HttpRou
   return [[path, await renderHtpasswd(session, route.access.basicAuth.users)]];
 }
 
-function outputsFor(inputs: ProxyRouteInputs, port: number | undefined, path: string, content: string, previous?: ProxyRouteOutputs): ProxyRouteOutputs {
+function outputsFor(inputs: ProxyRouteInputs, port: number | undefined, path: string, content: string, previous?: ProxyRouteOutputs, htpasswd?: string): ProxyRouteOutputs {
   // Passwords never reach state: outputs keep a verifier in their place.
   const http = inputs.http && { ...inputs.http, access: sealAccess(inputs.http.access, previous?.http?.access) };
   return {
@@ -204,8 +204,13 @@ function outputsFor(inputs: ProxyRouteInputs, port: number | undefined, path: st
     ...(inputs.http ? { url: routeUrl(inputs.proxy, inputs.http) } : { port }),
     configPath: path,
     configSha256: sha256(content),
+    ...(htpasswd === undefined ? {} : { htpasswdSha256: sha256(htpasswd) }),
   };
 }
+
+/** The htpasswd text among the files a write puts in place (none without basic auth). */
+const htpasswdOf = (inputs: ProxyRouteInputs, files: Map<string, string | undefined>) =>
+  inputs.http ? files.get(htpasswdPath(inputs.proxy, inputs.http.hostname)) : undefined;
 
 function sharedFiles(inputs: ProxyRouteInputs): [string, string][] {
   return inputs.http ? [[hostLayout(inputs.proxy).sharedHttpInclude, renderSharedHttpInclude()]] : [];
@@ -243,7 +248,7 @@ export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: strin
     }
     const files = new Map([...sharedFiles(inputs), ...(await accessFiles(session, proxy, inputs.http)), [path, content]]);
     await replaceFilesChecked(session, proxy, files, new Map([[path, existing]]));
-    return { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content) };
+    return { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content, undefined, htpasswdOf(inputs, files)) };
   });
   await expectSsh(created.id, created.outs);
   return created;
@@ -266,12 +271,13 @@ async function expectSsh(id: string, outs: ProxyRouteOutputs): Promise<void> {
 export async function updateRoute(olds: ProxyRouteOutputs, inputs: ProxyRouteInputs): Promise<ProxyRouteOutputs> {
   const port = inputs.stream ? olds.port : undefined;
   const { path, content } = renderRoute(inputs, port);
-  await withProxyLock(inputs.proxy, async (session) => {
+  const htpasswd = await withProxyLock(inputs.proxy, async (session) => {
     await ensureDirectories(session, inputs.proxy);
     const files = new Map([...sharedFiles(inputs), ...(await accessFiles(session, inputs.proxy, inputs.http)), [path, content]]);
     await replaceFilesChecked(session, inputs.proxy, files);
+    return htpasswdOf(inputs, files);
   });
-  const outs = outputsFor(inputs, port, path, content, olds);
+  const outs = outputsFor(inputs, port, path, content, olds, htpasswd);
   await expectSsh(routeId(inputs.proxy, path), outs);
   return outs;
 }
@@ -283,8 +289,11 @@ export async function readRoute(stored: ProxyRouteOutputs): Promise<ProxyRouteOu
     if (content === undefined) return undefined;
     // A missing htpasswd file leaves the route refusing everyone: record drift so that `up` writes it again.
     const http = stored.http;
-    if (http?.access?.basicAuth && (await session.readFile(htpasswdPath(stored.proxy, http.hostname))) === undefined) {
-      return { ...stored, configSha256: "htpasswd-missing" };
+    if (http?.access?.basicAuth) {
+      const htpasswd = await session.readFile(htpasswdPath(stored.proxy, http.hostname));
+      if (htpasswd === undefined) return { ...stored, configSha256: "htpasswd-missing" };
+      // Users or hashes changed by hand (a password reset, a user added) are drift too: `up` writes ours again.
+      if (stored.htpasswdSha256 && sha256(htpasswd) !== stored.htpasswdSha256) return { ...stored, configSha256: "htpasswd-changed" };
     }
     return { ...stored, configSha256: sha256(content) };
   });

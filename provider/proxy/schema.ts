@@ -44,17 +44,26 @@ const host = z
 
 const absolutePath = z
   .string()
+  // PATH_MAX: a longer value is no path, and would only bloat every command and file.
+  .max(4096, "must be at most 4096 characters")
   .regex(PATH_CHARS, "must be an absolute path of letters, digits, '.', '_', '-' and '/'")
   .refine((value) => !value.split("/").includes(".."), "must not contain '..'");
+
+/** A key's passphrase: any text, but bounded (ssh-keygen reads at most 1023 bytes). */
+export const passphrase = z.string().max(1024, "must be at most 1024 characters");
+/** A container's init command as LaunchpadContainer reports it: only named in messages, so one bounded line. */
+export const initCommand = z.string().max(4096, "must be at most 4096 characters").refine((v) => !/[\x00-\x1f\x7f]/.test(v), "must be one line without control characters");
 
 const port = z.number().int("must be a whole number").min(1, "must be 1-65535").max(65535, "must be 1-65535");
 
 const command = z
   .string()
+  .max(4096, "must be at most 4096 characters")
   .regex(COMMAND, "must be words of letters, digits and . _ / = : @ , + - separated by single spaces (no shell syntax)");
 
 const headerValue = z
   .string()
+  .max(4096, "must be at most 4096 characters")
   .regex(HEADER_VALUE, "must be printable ASCII on one line")
   .refine((value) => !HEADER_VALUE_FORBIDDEN.test(value), "must not contain ; { } quotes $ \\ or `");
 
@@ -118,7 +127,7 @@ export const ProxyHostSchema = z.strictObject({
   port: port.default(22),
   user: z.string().regex(USERNAME, "must be a user name: letters, digits, '_', '.', '-'"),
   privateKey: z.string().regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "must be a PEM or OpenSSH private key").optional(),
-  passphrase: z.string().optional(),
+  passphrase: passphrase.optional(),
   agent: absolutePath.optional(),
   hostKeyFingerprint: z
     .string()
@@ -162,7 +171,7 @@ export const SshExpectationSchema = z.strictObject({
   /** The target container's `kind`: `application` (no sshd) is refused in check, before anything is written. */
   containerKind: z.enum(["application", "system"]).optional(),
   /** The target container's `initCommand`, named in that refusal. */
-  containerInitCommand: z.string().optional(),
+  containerInitCommand: initCommand.optional(),
 });
 
 export const StreamRouteSchema = z.strictObject({
@@ -195,6 +204,8 @@ export interface ProxyRouteOutputs extends ProxyRouteInputs {
   configPath: string;
   /** SHA-256 of the route file as last written or read: a difference from the rendering is drift. */
   configSha256: string;
+  /** SHA-256 of the htpasswd file as last written (basic auth): a difference found by refresh is drift. */
+  htpasswdSha256?: string;
 }
 
 
@@ -383,6 +394,7 @@ export function parseStoredRoute(props: Record<string, unknown>): ProxyRouteOutp
       port: typeof stored.port === "number" ? stored.port : undefined,
       configPath: String(stored.configPath ?? ""),
       configSha256: String(stored.configSha256 ?? ""),
+      ...(typeof stored.htpasswdSha256 === "string" ? { htpasswdSha256: stored.htpasswdSha256 } : {}),
     };
   }
   return stored as unknown as ProxyRouteOutputs;

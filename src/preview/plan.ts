@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { FieldProblem, ValidationError } from "../../provider/errors";
 import { parseDuration } from "../sweep/tags";
-import { dnsName, hostAddress, problemsOf, semverVersion } from "../../provider/check";
+import { UNKNOWN_KEY_REASON, dnsName, fieldPath, hostAddress, problemsOf, semverVersion } from "../../provider/check";
 import { parseInputs as parseContainerInputs } from "../../provider/container/schema";
 import { DeploymentInputsSchema } from "../../provider/deploy/schema";
 import { DnsServer } from "../../provider/dns/schema";
@@ -84,6 +84,17 @@ function knownParts(value: unknown): unknown {
   return value;
 }
 
+const RUNNER_KEYS = ["url", "token", "labels", "version", "arch"];
+const DNS_KEYS = { none: ["kind"], "self-hosted": ["kind", "server", "zone", "ttl", "overwrite"], cloudflare: ["kind", "zoneId", "proxied", "ttl", "provider"] } as const;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && [Object.prototype, null].includes(Object.getPrototypeOf(value));
+
+/** The one wording for a key the component does not know (provider/check.ts). */
+function unknownKeys(value: object, known: readonly string[], prefix: string[]): FieldProblem[] {
+  return Object.keys(value).filter((key) => !known.includes(key)).map((key) => ({ property: fieldPath([...prefix, key]), reason: UNKNOWN_KEY_REASON }));
+}
+
 /** Problems of `value` (its known parts) against a provider schema, named under `prefix`. */
 function schemaProblems(schema: z.ZodType, value: unknown, prefix: string[]): FieldProblem[] {
   const known = knownParts(value);
@@ -118,18 +129,35 @@ function childArgumentProblems(args: PreviewEnvironmentArgs): FieldProblem[] {
     const { port: _port, ...options } = http as unknown as Record<string, unknown>;
     problems.push(...schemaProblems(HttpRouteSchema.pick({ websocket: true, maxBodySize: true, headers: true, responseHeaders: true, redirectHttp: true, access: true }).strict(), options, ["services", "http"]));
   }
+  const services = args.services;
+  if (services && typeof services === "object") {
+    problems.push(...unknownKeys(services, ["http", "tcp", "udp", "ssh"], ["services"]));
+    if (services.ssh && typeof services.ssh === "object") problems.push(...unknownKeys(services.ssh, ["listenPort", "timeoutSeconds"], ["services", "ssh"]));
+    for (const protocol of ["tcp", "udp"] as const) {
+      for (const [service, spec] of Object.entries(services[protocol] ?? {})) {
+        if (isPlainObject(spec)) problems.push(...unknownKeys(spec, ["port", "listenPort"], ["services", protocol, service]));
+      }
+    }
+  }
   const dns = args.dns;
+  if (dns && typeof dns === "object") {
+    const keys = DNS_KEYS[dns.kind as keyof typeof DNS_KEYS];
+    if (keys) problems.push(...unknownKeys(dns, keys, ["dns"]));
+  }
   if (dns?.kind === "self-hosted") {
+    if (dns.overwrite !== undefined) problems.push(...schemaProblems(z.boolean(), dns.overwrite, ["dns", "overwrite"]));
     if (dns.server !== undefined) problems.push(...schemaProblems(DnsServer, dns.server, ["dns", "server"]));
     if (dns.zone !== undefined) problems.push(...schemaProblems(dnsName, dns.zone, ["dns", "zone"]));
     if (dns.ttl !== undefined) problems.push(...schemaProblems(z.number().int("must be a whole number").min(1, "must be at least 1").max(2_147_483_647, "must be at most 2147483647"), dns.ttl, ["dns", "ttl"]));
   } else if (dns?.kind === "cloudflare") {
+    if (dns.proxied !== undefined) problems.push(...schemaProblems(z.boolean(), dns.proxied, ["dns", "proxied"]));
+    if (dns.provider !== undefined && !pulumi.ProviderResource.isInstance(dns.provider)) problems.push({ property: "dns.provider", reason: "must be a cloudflare.Provider" });
     if (dns.zoneId !== undefined) problems.push(...schemaProblems(z.string().regex(CLOUDFLARE_ZONE_ID, "must be a Cloudflare zone id: 32 lowercase hex digits"), dns.zoneId, ["dns", "zoneId"]));
     if (dns.ttl !== undefined) problems.push(...schemaProblems(z.number().int("must be a whole number").min(60, "must be 60-86400").max(86400, "must be 60-86400"), dns.ttl, ["dns", "ttl"]));
   }
   const deploy = args.deploy;
   if (deploy && typeof deploy === "object") {
-    for (const key of Object.keys(deploy)) if (!DEPLOY_KEYS.includes(key)) problems.push({ property: `deploy.${key}`, reason: "is not a known input" });
+    problems.push(...unknownKeys(deploy, DEPLOY_KEYS, ["deploy"]));
     const asDeployment = {
       host: deploy.address ?? UNKNOWN, port: deploy.port, user: deploy.user, privateKey: deploy.privateKey ?? UNKNOWN, passphrase: deploy.passphrase,
       commands: deploy.commands, revision: deploy.revision, env: deploy.env, hostKeyFingerprint: deploy.hostKeyFingerprint, connectTimeoutSeconds: deploy.connectTimeoutSeconds,
@@ -140,7 +168,11 @@ function childArgumentProblems(args: PreviewEnvironmentArgs): FieldProblem[] {
     })));
   }
   const runner = args.githubRunner;
-  if (runner) {
+  if (runner && typeof runner === "object") {
+    problems.push(...unknownKeys(runner, RUNNER_KEYS, ["githubRunner"]));
+    // It lands in the runner's environment and on its config command line: one token, no blanks.
+    if (isPlain(runner.token)) problems.push(...schemaProblems(z.string().max(1024, "must be at most 1024 characters").regex(/^[\x21-\x7e]+$/, "must be a registration token: printable characters, no blanks"), runner.token, ["githubRunner", "token"]));
+
     if (runner.version !== undefined) problems.push(...schemaProblems(semverVersion, runner.version, ["githubRunner", "version"]));
     if (runner.arch !== undefined) problems.push(...schemaProblems(z.enum(["x64", "arm64"]), runner.arch, ["githubRunner", "arch"]));
     if (runner.labels !== undefined) problems.push(...schemaProblems(z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 of letters, digits, '_', '.', '-'")), runner.labels, ["githubRunner", "labels"]));
@@ -174,7 +206,7 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
   if (given(services.http)) {
     const http = services.http!;
     const port = typeof http === "object" && !pulumi.Output.isInstance(http) && !(http instanceof Promise) && "port" in http ? http.port : (http as pulumi.Input<number>);
-    checkPort(problems, "services.http", port);
+    checkPort(problems, port === http ? "services.http" : "services.http.port", port);
     routes.push({ suffix: "http", kind: "http", port });
     if (!given(args.domain)) problems.push({ property: "domain", reason: "is required with `services.http`" });
     if (args.proxy && !given(args.proxy.tls)) problems.push({ property: "proxy.tls", reason: "is required with `services.http` (certificate paths on the proxy host, \"acme\", an AcmeCertificate, or \"none\")" });
@@ -190,7 +222,8 @@ export function planPreview(args: PreviewEnvironmentArgs): PreviewPlan {
   for (const protocol of ["tcp", "udp"] as const) {
     for (const { service, port, listenPort } of streamServices(services, protocol)) {
       if (!SERVICE_NAME.test(service)) problems.push({ property: `services.${protocol}.${service}`, reason: "service names are 1-32 of [a-z0-9-], no hyphen at either end" });
-      checkPort(problems, `services.${protocol}.${service}`, port);
+      const spec = services[protocol]?.[service];
+      checkPort(problems, isPlainObject(spec) ? `services.${protocol}.${service}.port` : `services.${protocol}.${service}`, port);
       checkPort(problems, `services.${protocol}.${service}.listenPort`, listenPort);
       routes.push({ suffix: `${protocol}-${service}`, kind: "stream", protocol, service, port, listenPort });
     }

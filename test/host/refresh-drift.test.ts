@@ -10,19 +10,23 @@ import { TestEngine } from "../../devstack/engine";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 interface Row {
+  /** The output field (a.b for one part of an object). */
   field: string;
-  /** The out-of-band change, as `PUT /nodes/{node}/lxc/{vmid}/config` parameters. */
-  put: Record<string, string | number>;
+  /** The out-of-band change, as `PUT /nodes/{node}/lxc/{vmid}/config` parameters, made from the live config and the identity tag. */
+  put: Record<string, string | number> | ((live: Record<string, unknown>, identityTag: string) => Record<string, string | number>);
   /** What the refreshed output must hold. */
   drifted: unknown;
-  /** The live config key that the next up must restore, and its value then. */
+  /** The live config key that the next up must restore, and its value then (a pattern where the value holds more than the field). */
   live: [string, unknown];
 }
+
+/** The value at `a.b` in `value`. */
+const at = (value: Record<string, unknown>, path: string): unknown => path.split(".").reduce<any>((v, k) => v?.[k], value);
 
 const PROGRAM: LaunchpadContainerArgs = {
   hostname: "drift-1", template: TEMPLATE, cores: 2, memory: 512, swap: 256, env: { MODE: "a", KEEP: "k" },
   description: "managed", tags: ["app"], onBoot: false, nameserver: ["1.1.1.1"], searchdomain: ["example.com"],
-  features: { nesting: true, keyctl: false, fuse: false },
+  features: { nesting: true, keyctl: false, fuse: false }, network: { bridge: "vmbr0", ipv4: "dhcp", firewall: false, mtu: 1500 },
 };
 
 const ROWS: Row[] = [
@@ -37,6 +41,10 @@ const ROWS: Row[] = [
   { field: "searchdomain", put: { searchdomain: "drift.example" }, drifted: ["drift.example"], live: ["searchdomain", "example.com"] },
   // Flags other than nesting are root@pam's alone, so the token could never restore them: nesting drifts.
   { field: "features", put: { features: "nesting=0" }, drifted: { nesting: false, keyctl: false, fuse: false }, live: ["features", "nesting=1"] },
+  // The identity tag stays (without it the container is no longer ours): the user's tags drift.
+  { field: "tags", put: (_live, identity) => ({ tags: `${identity};app;added` }), drifted: ["added", "app"], live: ["tags", /^(?!.*added)/] },
+  { field: "network.firewall", put: (live) => ({ net0: String(live.net0).replace(/,?firewall=\d/, "").replace(/,mtu=\d+/, "") + ",firewall=1,mtu=1400" }), drifted: true, live: ["net0", /^(?!.*firewall=1)/] },
+  { field: "network.mtu", put: {}, drifted: 1400, live: ["net0", /mtu=1500/] },
 ];
 
 describe("LaunchpadContainer refresh drift, field by field (real host)", function () {
@@ -66,18 +74,25 @@ describe("LaunchpadContainer refresh drift, field by field (real host)", functio
     await engine.up(program);
     const { vmid, node } = engine.resource("ct")!.plainOutputs as { vmid: number; node: string };
     const before = engine.resource("ct")!.plainOutputs;
-    for (const row of ROWS) assert.notDeepEqual(before[row.field], row.drifted, `${row.field}: the row must change something`);
+    for (const row of ROWS) assert.notDeepEqual(at(before, row.field), row.drifted, `${row.field}: the row must change something`);
 
-    await client.put(`/nodes/${node}/lxc/${vmid}/config`, Object.assign({}, ...ROWS.map((r) => r.put)));
+    const live = sandbox.containers().find((c) => c.vmid === vmid)!.config as Record<string, unknown>;
+    const identityTag = String(before.identityTag);
+    await client.put(`/nodes/${node}/lxc/${vmid}/config`, Object.assign({}, ...ROWS.map((r) => (typeof r.put === "function" ? r.put(live, identityTag) : r.put))));
+    // `started` drifts by a stop, not a config change.
+    await client.runTask("POST", `/nodes/${node}/lxc/${vmid}/status/stop`, {});
     const refreshed = await engine.refresh();
     assert.deepEqual(refreshed.operations.map((o) => `${o.name}:${o.op}`), ["ct:update"]);
     const outputs = engine.resource("ct")!.plainOutputs;
-    const missed = ROWS.filter((row) => !isDeepStrictEqual(outputs[row.field], row.drifted));
-    assert.deepEqual(missed.map((r) => `${r.field}: ${JSON.stringify(outputs[r.field])}`), [], "fields whose drift refresh did not read back");
+    assert.equal(outputs.started, false, "started: refresh did not read the stop back");
+    const missed = ROWS.filter((row) => !isDeepStrictEqual(at(outputs, row.field), row.drifted));
+    assert.deepEqual(missed.map((r) => `${r.field}: ${JSON.stringify(at(outputs, r.field))}`), [], "fields whose drift refresh did not read back");
 
     await engine.up(program);
     const config = sandbox.containers().find((c) => c.vmid === vmid)!.config as Record<string, unknown>;
-    const notRestored = ROWS.filter((row) => String(config[row.live[0]] ?? "") !== String(row.live[1]));
+    assert.equal(sandbox.containers().find((c) => c.vmid === vmid)!.status, "running", "started: the next up did not start it again");
+    const restoredValue = (row: Row) => (row.live[0] === "tags" ? sandbox.containers().find((c) => c.vmid === vmid)!.tags.join(";") : String(config[row.live[0]] ?? ""));
+    const notRestored = ROWS.filter((row) => (row.live[1] instanceof RegExp ? !row.live[1].test(restoredValue(row)) : restoredValue(row) !== String(row.live[1])));
     assert.deepEqual(notRestored.map((r) => `${r.field}: ${JSON.stringify(config[r.live[0]])}`), [], "fields the next up did not put back");
 
     await engine.destroy();

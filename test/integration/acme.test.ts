@@ -10,7 +10,6 @@ import * as http from "http";
 import * as https from "https";
 import * as net from "net";
 import * as tls from "tls";
-import * as pulumi from "@pulumi/pulumi";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { AcmeCertificate } from "../../src/acmeCertificate";
 import { PreviewEnvironment } from "../../src/preview";
@@ -85,7 +84,8 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
   };
   const proxyArgs = () => ({
     host: sshd!.host, port: sshd!.port, user: sshd!.user,
-    privateKey: pulumi.secret(sshd!.privateKey),
+    // Given plainly: the resource class seals it (issue #15).
+    privateKey: sshd!.privateKey,
     hostKeyFingerprint: sshd!.hostKeyFingerprint,
     confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
     httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
@@ -186,7 +186,7 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     const program = () => {
       const cert = new AcmeCertificate("wild-cert", {
         proxy: proxyArgs(), hostname: "*.wild.test", ...acmeArgs(),
-        dns: { zone: "wild.test", server: { kind: "rfc2136", host: "127.0.0.1", port: pdns!.dnsPort, tsig: { ...TSIG, secret: pulumi.secret(TSIG.secret) } } },
+        dns: { zone: "wild.test", server: { kind: "rfc2136", host: "127.0.0.1", port: pdns!.dnsPort, tsig: { ...TSIG } } },
       });
       route("a", "a.wild.test", cert);
       route("b", "b.wild.test", cert);
@@ -212,7 +212,7 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     await assert.rejects(engine.up(() => {
       new AcmeCertificate("sub-cert", {
         proxy: proxyArgs(), hostname: "*.sub.fail.test", ...acmeArgs(),
-        dns: { zone: "fail.test", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pulumi.secret(pdns!.apiKey), allowPlainHttp: true } },
+        dns: { zone: "fail.test", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true } },
       });
     }), (error: unknown) => error instanceof EngineError && /dns-01 validation of \*\.sub\.fail\.test/.test(error.message));
     const zone = await pdns!.api("GET", "/zones/fail.test.") as { rrsets: { name: string; type: string }[] };
@@ -240,8 +240,8 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
           name: "pr-42", domain: "preview.test", template: TEMPLATE,
           network: { ipv4: { address: "127.0.0.7/8" } },
           proxy: { ...proxyArgs(), publicAddress: "127.0.0.1", tls: "acme", acme: acmeArgs() },
-          dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pulumi.secret(pdns!.apiKey), allowPlainHttp: true } },
-          services: { http: { port: appPort, access: { basicAuth: { users: [{ name: "team", password: pulumi.secret(password) }] } } } },
+          dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true } },
+          services: { http: { port: appPort, access: { basicAuth: { users: [{ name: "team", password }] } } } },
         });
         return { url: preview.url, serial: preview.certificate!.serialNumber };
       });
