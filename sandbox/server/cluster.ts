@@ -309,12 +309,20 @@ export class Cluster {
     return this.tasks.start(node, type, String(id), user, work);
   }
 
-  /** A task that holds the container's config flock while it runs (start, stop, destroy, ...). */
+  /**
+   * A task that holds the container's config flock while it runs (start, stop, destroy, ...). As in
+   * API2/LXC/Status.pm and API2/LXC.pm destroy_vm, the worker takes the lock (lock_config) and reloads
+   * the config: a lock timeout or a container gone meanwhile fails the task, not the API call.
+   */
   private async lockedTask(ct: Container, type: string, user: string, run: (task: Task) => Promise<void>): Promise<string> {
-    const release = await this.takeFlock(ct);
+    let release: (() => void) | undefined;
     const task = this.startTask(ct.node, type, ct.vmid, user, {
+      prepare: async () => {
+        release = await this.takeFlock(ct);
+        if (this.containers.get(ct.vmid) !== ct) throw noSuchConfig(ct.node, ct.vmid);
+      },
       run: async (current) => run(current),
-      finally: () => release(),
+      finally: () => release?.(),
     });
     return task.upid;
   }
@@ -460,7 +468,13 @@ export class Cluster {
     }
     if (params.pool !== undefined && !this.pools.has(String(params.pool))) throw fail(`pool '${params.pool}' does not exist`);
 
-    const ct = this.reserve(node, vmid);
+    let ct: Container;
+    try {
+      ct = this.reserve(node, vmid);
+    } catch (error) {
+      // API2/LXC.pm create_vm: `die "$emsg $@"` around create_and_lock_config (check_vmid_unused's refusal comes before, bare).
+      throw error instanceof ApiError && error.message.startsWith("can't lock file") ? fail(`unable to create CT ${vmid} - ${error.message}`) : error;
+    }
     ct.secrets = {
       password: params.password !== undefined ? String(params.password) : undefined,
       sshPublicKeys: params["ssh-public-keys"] !== undefined ? String(params["ssh-public-keys"]) : undefined,
