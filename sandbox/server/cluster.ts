@@ -260,8 +260,8 @@ export class Cluster {
   }
 
   /** Takes the config flock, waiting up to lockWaitMs like PVE's lock_file (then `got timeout`). */
-  private async takeFlock(ct: Container): Promise<() => void> {
-    if (this.faults.lockFails(ct.vmid)) throw lockTimeout(ct.vmid);
+  private async takeFlock(ct: Container, holder: string): Promise<() => void> {
+    if (this.faults.lockFails(ct.vmid, holder)) throw lockTimeout(ct.vmid);
     if (ct.flock.held) {
       const acquired = await new Promise<boolean>((resolve) => {
         const waiter = () => {
@@ -318,7 +318,7 @@ export class Cluster {
     let release: (() => void) | undefined;
     const task = this.startTask(ct.node, type, ct.vmid, user, {
       prepare: async () => {
-        release = await this.takeFlock(ct);
+        release = await this.takeFlock(ct, type);
         if (this.containers.get(ct.vmid) !== ct) throw noSuchConfig(ct.node, ct.vmid);
       },
       run: async (current) => run(current),
@@ -442,7 +442,7 @@ export class Cluster {
   private reserve(node: string, vmid: number): Container {
     const existing = this.containers.get(vmid);
     if (existing) throw fail(`CT ${vmid} already exists on node '${existing.node}'`);
-    if (this.faults.lockFails(vmid)) throw lockTimeout(vmid);
+    if (this.faults.lockFails(vmid, "create")) throw lockTimeout(vmid);
     const ct: Container = {
       vmid, node, conf: {}, pending: {}, pendingDelete: new Set(), running: false, startedAt: 0, secrets: {},
       flock: { held: false, waiters: [] }, digest: "", lxc: [],
@@ -753,7 +753,7 @@ export class Cluster {
     }
     if (Object.keys(problems).length) throw paramError(problems);
 
-    const release = await this.takeFlock(ct);
+    const release = await this.takeFlock(ct, "config");
     try {
       if (params.digest !== undefined && params.digest !== ct.digest) {
         throw fail("detected modified configuration - file changed by other user? Try again.");
