@@ -791,6 +791,10 @@ export class Cluster {
           ct.pendingDelete.delete(key);
         }
       }
+      // PVE::AbstractConfig cleanup_pending (LXC/Config.pm update_pct_config calls it): a pending value equal
+      // to the current one, or a pending delete of a key that is not set, is no change and is dropped.
+      for (const key of Object.keys(ct.pending)) if (ct.pending[key] === conf[key]) delete ct.pending[key];
+      for (const key of [...ct.pendingDelete]) if (conf[key] === undefined) ct.pendingDelete.delete(key);
       this.writeConf(ct, conf);
       await this.backend.reconfigure(this.spec(ct));
     } finally {

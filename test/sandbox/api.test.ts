@@ -369,6 +369,9 @@ describe("sandbox API", function () {
       await client.waitTask("pve1", reboot.body.data);
       assert.equal((await client.call("GET", `${path}/config`, { current: 1 })).body.data.entrypoint, "/usr/bin/app");
       assert.equal((await client.call("GET", `${path}/pending`)).body.data.some((entry: { pending?: string }) => entry.pending), false);
+      // cleanup_pending: setting what is already there leaves nothing pending, so nothing to restart for.
+      assert.equal((await client.call("PUT", `${path}/config`, { entrypoint: "/usr/bin/app" })).status, 200);
+      assert.equal((await client.call("GET", `${path}/pending`)).body.data.some((entry: { pending?: string }) => entry.pending), false);
     });
     it("resizes rootfs up, never down", async () => {
       const id = vmid();
