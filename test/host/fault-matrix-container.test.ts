@@ -33,7 +33,7 @@ const DROPPED = /socket|closed|network|ECONNRESET|other side|terminated/i;
 type Expect = "converges" | RegExp;
 
 describe("LaunchpadContainer fault matrix (real host)", function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   let sandbox: Sandbox;
   const engines: TestEngine[] = [];
   let bystander: { engine: TestEngine; vmid: number; before: SandboxContainer };
