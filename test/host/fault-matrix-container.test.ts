@@ -115,60 +115,58 @@ describe("LaunchpadContainer fault matrix (real host)", function () {
   }
 
   async function runCell(engine: TestEngine, operation: Operation, spec: Spec): Promise<void> {
-    {
-      const target = spec.target ?? IN_PLACE;
-      if (operation !== "create") await engine.up(program(BASE));
-      const vmid = operation === "create" ? 0 : vmidOf(engine);
-      const step = {
-        create: () => engine.up(program(BASE)),
-        update: () => engine.up(program(target)),
-        refresh: () => engine.refresh(),
-        delete: () => engine.destroy(),
-      }[operation];
+    const target = spec.target ?? IN_PLACE;
+    if (operation !== "create") await engine.up(program(BASE));
+    const vmid = operation === "create" ? 0 : vmidOf(engine);
+    const step = {
+      create: () => engine.up(program(BASE)),
+      update: () => engine.up(program(target)),
+      refresh: () => engine.refresh(),
+      delete: () => engine.destroy(),
+    }[operation];
 
-      const remove = spec.arm(vmid);
-      let failure: Error | undefined;
-      try {
-        failure = await step().then(() => undefined, (e: Error) => e);
-      } finally {
-        remove();
-      }
-      if (spec.expect === "converges") assert.equal(failure, undefined, `the run should converge: ${failure?.message}`);
-      else {
-        assert.ok(failure, "the run must fail, not hide the fault");
-        assert.match(failure.message, spec.expect);
-      }
-      spec.after?.(engine, vmid);
-      assertNoOrphans(engine);
-      assertBystanderUntouched();
-
-      // The next run, fault gone, converges to the desired state.
-      await step();
-      assertNoOrphans(engine);
-      const now = vmidOf(engine);
-      if (operation === "delete") {
-        assert.equal(engine.state.filter((r) => r.custom).length, 0, "the container left the state");
-        assert.equal(live(vmid), undefined, "and Proxmox");
-      } else {
-        const ct = live(now);
-        assert.ok(ct, "the container exists");
-        assert.equal(ct.status, "running");
-        assert.equal(engine.resource("ct")!.plainOutputs.status, "running");
-        if (operation === "update") {
-          assert.equal(ct.config.memory, target.memory, "the in-place change went in");
-          if (target.nameserver) assert.equal(ct.config.nameserver, (target.nameserver as string[]).join(" "), "the restart change is applied, not pending");
-          const reboots = sandbox.timeline().tasks.filter((t) => t.type === "vzreboot" && t.id === String(vmid)).length;
-          assert.equal(reboots, spec.reboots ?? 0, "reboot tasks over both runs");
-          // A second up has nothing left to do.
-          const again = await engine.up(program(target));
-          assert.deepEqual(again.operations.filter((o) => o.name === "ct").map((o) => o.op), ["same"]);
-        }
-        if (operation !== "create") assert.equal(now, vmid, "the same container, not a replacement");
-      }
-      assertBystanderUntouched();
-      await engine.destroy();
-      assert.deepEqual(sandbox.containers().map((c) => c.vmid), [bystander.vmid], "nothing left but the bystander");
+    const remove = spec.arm(vmid);
+    let failure: Error | undefined;
+    try {
+      failure = await step().then(() => undefined, (e: Error) => e);
+    } finally {
+      remove();
     }
+    if (spec.expect === "converges") assert.equal(failure, undefined, `the run should converge: ${failure?.message}`);
+    else {
+      assert.ok(failure, "the run must fail, not hide the fault");
+      assert.match(failure.message, spec.expect);
+    }
+    spec.after?.(engine, vmid);
+    assertNoOrphans(engine);
+    assertBystanderUntouched();
+
+    // The next run, fault gone, converges to the desired state.
+    await step();
+    assertNoOrphans(engine);
+    const now = vmidOf(engine);
+    if (operation === "delete") {
+      assert.equal(engine.state.filter((r) => r.custom).length, 0, "the container left the state");
+      assert.equal(live(vmid), undefined, "and Proxmox");
+    } else {
+      const ct = live(now);
+      assert.ok(ct, "the container exists");
+      assert.equal(ct.status, "running");
+      assert.equal(engine.resource("ct")!.plainOutputs.status, "running");
+      if (operation === "update") {
+        assert.equal(ct.config.memory, target.memory, "the in-place change went in");
+        if (target.nameserver) assert.equal(ct.config.nameserver, (target.nameserver as string[]).join(" "), "the restart change is applied, not pending");
+        const reboots = sandbox.timeline().tasks.filter((t) => t.type === "vzreboot" && t.id === String(vmid)).length;
+        assert.equal(reboots, spec.reboots ?? 0, "reboot tasks over both runs");
+        // A second up has nothing left to do.
+        const again = await engine.up(program(target));
+        assert.deepEqual(again.operations.filter((o) => o.name === "ct").map((o) => o.op), ["same"]);
+      }
+      if (operation !== "create") assert.equal(now, vmid, "the same container, not a replacement");
+    }
+    assertBystanderUntouched();
+    await engine.destroy();
+    assert.deepEqual(sandbox.containers().map((c) => c.vmid), [bystander.vmid], "nothing left but the bystander");
   }
 
   /** After a failed destroy the container is still tracked and still exists (destroy never swallows a failure). */
