@@ -1,7 +1,7 @@
 // The one retry policy: data, plus one pure function that says how long to wait before the next
 // attempt (0 = stop). Every retry loop in the provider goes through `retrying`; no sleeps elsewhere.
 
-import { isLaunchpadError, LaunchpadError, PveHttpError, PveNetworkError } from "./errors";
+import { isLaunchpadError, LaunchpadError, PveHttpError, PveNetworkError, type PveTaskError } from "./errors";
 
 export interface RetryPolicy {
   /** Attempts after the first. */
@@ -55,7 +55,18 @@ export function isLockContention(error: unknown, policy: RetryPolicy = DEFAULT_R
   return policy.retryableMessages.some((re) => re.test(http.pveMessage));
 }
 
+/**
+ * A worker task that died taking the config lock: `lock_config` runs inside the worker for start, stop,
+ * shutdown, reboot, resize and destroy (pve-container API2/LXC/Status.pm, API2/LXC.pm destroy_vm) and
+ * PVE::Tools lock_file_full dies `can't lock file '...' - got timeout` before the task's code ran.
+ * Nothing happened, so the call may be dispatched again, as a call refused for the lock is.
+ */
+export function isTaskLockTimeout(error: unknown): boolean {
+  return isLaunchpadError(error, "ERR_PVE_TASK") && /^can't lock file '[^']*' - got timeout\s*$/.test((error as PveTaskError).exitstatus);
+}
+
 export function isRetryable(error: unknown, context: RetryContext, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+  if (isTaskLockTimeout(error)) return true;
   if (isLaunchpadError(error, "ERR_PVE_NETWORK")) {
     const code = (error as PveNetworkError).context?.code;
     if (typeof code === "string" && policy.permanentNetworkCodes?.includes(code)) return false;
@@ -104,17 +115,21 @@ export function backoffMs(
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs `operation` until it succeeds or `delay` says stop; the last error is thrown. */
+/**
+ * Runs `operation` until it succeeds or `delay` says stop; the last error is thrown. `only`, when given,
+ * narrows what is retried (a loop around calls that already retry on their own).
+ */
 export async function retrying<T>(
   operation: (attempt: number) => Promise<T>,
   context: RetryContext,
   policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  only?: (error: unknown) => boolean,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);
     } catch (error) {
-      const wait = delay(attempt, error, policy, context);
+      const wait = only && !only(error) ? 0 : delay(attempt, error, policy, context);
       if (wait === 0) throw error;
       await sleep(wait);
     }

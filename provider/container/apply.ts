@@ -541,7 +541,7 @@ async function resizeDisk(client: ProxmoxClient, placement: { node: string; vmid
 
 async function startContainer(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<void> {
   try {
-    await client.runTask("POST", `${lxcPath(node, vmid)}/status/start`, undefined, { timeoutMs: timeoutSeconds * 1000 });
+    await client.runTask("POST", `${lxcPath(node, vmid)}/status/start`, undefined, { timeoutMs: timeoutSeconds * 1000, redispatchOnLockTimeout: true });
   } catch (error) {
     if (!/already running/i.test((error as Error).message)) throw error;
   }
@@ -560,7 +560,7 @@ async function waitForStartAfterCreate(client: ProxmoxClient, node: string, vmid
 
 async function stopContainer(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<void> {
   try {
-    await client.runTask("POST", `${lxcPath(node, vmid)}/status/shutdown`, { forceStop: 1, timeout: Math.max(1, Math.min(60, Math.floor(timeoutSeconds / 2))) }, { timeoutMs: timeoutSeconds * 1000 });
+    await client.runTask("POST", `${lxcPath(node, vmid)}/status/shutdown`, { forceStop: 1, timeout: Math.max(1, Math.min(60, Math.floor(timeoutSeconds / 2))) }, { timeoutMs: timeoutSeconds * 1000, redispatchOnLockTimeout: true });
   } catch (error) {
     if (!/not running/i.test((error as Error).message)) throw error;
   }
@@ -614,7 +614,7 @@ export async function updateContainer(id: string, olds: ContainerOutputs, oldInp
       const pending = await client.get<LxcPendingItem[]>(`${lxcPath(node, vmid)}/pending`);
       if (pending.some((item) => item.pending !== undefined || item.delete)) {
         progress(`restarting CT ${vmid} to apply ${diff.fields.filter((f) => f.class === "restart").map((f) => f.field).join(", ")}`);
-        await client.runTask("POST", `${lxcPath(node, vmid)}/status/reboot`, undefined, { timeoutMs: inputs.timeouts.start * 1000 });
+        await client.runTask("POST", `${lxcPath(node, vmid)}/status/reboot`, undefined, { timeoutMs: inputs.timeouts.start * 1000, redispatchOnLockTimeout: true });
         restarted = true;
       }
     }
@@ -744,7 +744,7 @@ export async function destroyContainer(client: ProxmoxClient, node: string, vmid
     if (status === undefined) status = (await client.get<LxcStatus>(`${lxcPath(node, vmid)}/status/current`)).status;
     if (status === "running") await stopContainer(client, node, vmid, timeoutSeconds);
     progress(`destroying CT ${vmid} on ${node}`);
-    await client.runTask("DELETE", lxcPath(node, vmid), { purge: 1, "destroy-unreferenced-disks": 1 }, { idempotent: true, timeoutMs: timeoutSeconds * 1000 });
+    await client.runTask("DELETE", lxcPath(node, vmid), { purge: 1, "destroy-unreferenced-disks": 1 }, { idempotent: true, timeoutMs: timeoutSeconds * 1000, redispatchOnLockTimeout: true });
   } catch (error) {
     if (isGone(error)) return;
     throw error;

@@ -15,7 +15,7 @@ import type { Proxmox } from "proxmox-api";
 import type { Dispatcher } from "undici";
 import { ConfigError, registerSecret, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
 import { done, learnedSchedule, LearnedDurations, notYet, pollUntil } from "../poll";
-import { DEFAULT_RETRY_POLICY, retrying, type RetryPolicy } from "../retry";
+import { DEFAULT_RETRY_POLICY, isTaskLockTimeout, retrying, type RetryPolicy } from "../retry";
 import type { ProxmoxConnection } from "./connection";
 import { DEFAULT_TASK_POLL, taskWarnings, type TaskPollPolicy } from "./tasks";
 import { createDispatchers, PIN_MISMATCH, TLS_VERIFY_CODES, tlsHint, type Dispatchers } from "./tls";
@@ -77,6 +77,13 @@ export interface WaitOptions {
 export interface RunTaskOptions extends WaitOptions {
   /** As for `request`: false (the default for POST) means the dispatch is never re-sent when it may have arrived. */
   idempotent?: boolean;
+  /**
+   * The task's worker takes the config lock before it acts (start, stop, shutdown, reboot, destroy:
+   * pve-container API2/LXC/Status.pm, API2/LXC.pm destroy_vm): a task that died on `can't lock file
+   * ... got timeout` did nothing and is dispatched again. Not for a create, whose failed worker leaves
+   * its `lock: create` config behind (API2/LXC.pm create_vm).
+   */
+  redispatchOnLockTimeout?: boolean;
 }
 
 /** A task that ended successfully (`OK` or `WARNINGS: n`). */
@@ -259,12 +266,15 @@ export class ProxmoxClient {
     params?: ApiParams,
     opts: RunTaskOptions = {},
   ): Promise<TaskResult> {
-    const dispatchedAt = Date.now();
-    const upid = await this.request<unknown>(method, path, params, { idempotent: opts.idempotent });
-    if (!isUpid(upid)) {
-      throw new PveTaskError({ upid: "(none)", exitstatus: `${method} ${path} started no task: it answered ${JSON.stringify(upid)}`, log: [] });
-    }
-    return this.waitForTask(upid, { timeoutMs: opts.timeoutMs, dispatchedAt });
+    // Only a worker that failed to take the config lock is dispatched again; the call has its own retries in `request`.
+    return retrying(async () => {
+      const dispatchedAt = Date.now();
+      const upid = await this.request<unknown>(method, path, params, { idempotent: opts.idempotent });
+      if (!isUpid(upid)) {
+        throw new PveTaskError({ upid: "(none)", exitstatus: `${method} ${path} started no task: it answered ${JSON.stringify(upid)}`, log: [] });
+      }
+      return this.waitForTask(upid, { timeoutMs: opts.timeoutMs, dispatchedAt });
+    }, { idempotent: false }, this.#retry, (error) => opts.redispatchOnLockTimeout === true && isTaskLockTimeout(error));
   }
 
   /**

@@ -265,8 +265,8 @@ export class Cluster {
   }
 
   /** Takes the config flock, waiting up to lockWaitMs like PVE's lock_file (then `got timeout`). */
-  private async takeFlock(ct: Container): Promise<() => void> {
-    if (this.faults.lockFails(ct.vmid)) throw lockTimeout(ct.vmid);
+  private async takeFlock(ct: Container, holder: string): Promise<() => void> {
+    if (this.faults.lockFails(ct.vmid, holder)) throw lockTimeout(ct.vmid);
     if (ct.flock.held) {
       const acquired = await new Promise<boolean>((resolve) => {
         const waiter = () => {
@@ -314,12 +314,20 @@ export class Cluster {
     return this.tasks.start(node, type, String(id), user, work);
   }
 
-  /** A task that holds the container's config flock while it runs (start, stop, destroy, ...). */
+  /**
+   * A task that holds the container's config flock while it runs (start, stop, destroy, ...). As in
+   * API2/LXC/Status.pm and API2/LXC.pm destroy_vm, the worker takes the lock (lock_config) and reloads
+   * the config: a lock timeout or a container gone meanwhile fails the task, not the API call.
+   */
   private async lockedTask(ct: Container, type: string, user: string, run: (task: Task) => Promise<void>): Promise<string> {
-    const release = await this.takeFlock(ct);
+    let release: (() => void) | undefined;
     const task = this.startTask(ct.node, type, ct.vmid, user, {
+      prepare: async () => {
+        release = await this.takeFlock(ct, type);
+        if (this.containers.get(ct.vmid) !== ct) throw noSuchConfig(ct.node, ct.vmid);
+      },
       run: async (current) => run(current),
-      finally: () => release(),
+      finally: () => release?.(),
     });
     return task.upid;
   }
@@ -439,7 +447,7 @@ export class Cluster {
   private reserve(node: string, vmid: number): Container {
     const existing = this.containers.get(vmid);
     if (existing) throw fail(`CT ${vmid} already exists on node '${existing.node}'`);
-    if (this.faults.lockFails(vmid)) throw lockTimeout(vmid);
+    if (this.faults.lockFails(vmid, "create")) throw lockTimeout(vmid);
     const ct: Container = {
       vmid, node, conf: {}, pending: {}, pendingDelete: new Set(), running: false, startedAt: 0, secrets: {},
       flock: { held: false, waiters: [] }, digest: "", lxc: [],
@@ -465,7 +473,13 @@ export class Cluster {
     }
     if (params.pool !== undefined && !this.pools.has(String(params.pool))) throw fail(`pool '${params.pool}' does not exist`);
 
-    const ct = this.reserve(node, vmid);
+    let ct: Container;
+    try {
+      ct = this.reserve(node, vmid);
+    } catch (error) {
+      // API2/LXC.pm create_vm: `die "$emsg $@"` around create_and_lock_config (check_vmid_unused's refusal comes before, bare).
+      throw error instanceof ApiError && error.message.startsWith("can't lock file") ? fail(`unable to create CT ${vmid} - ${error.message}`) : error;
+    }
     ct.secrets = {
       password: params.password !== undefined ? String(params.password) : undefined,
       sshPublicKeys: params["ssh-public-keys"] !== undefined ? String(params["ssh-public-keys"]) : undefined,
@@ -744,7 +758,7 @@ export class Cluster {
     }
     if (Object.keys(problems).length) throw paramError(problems);
 
-    const release = await this.takeFlock(ct);
+    const release = await this.takeFlock(ct, "config");
     try {
       if (params.digest !== undefined && params.digest !== ct.digest) {
         throw fail("detected modified configuration - file changed by other user? Try again.");
@@ -782,6 +796,10 @@ export class Cluster {
           ct.pendingDelete.delete(key);
         }
       }
+      // PVE::AbstractConfig cleanup_pending (LXC/Config.pm update_pct_config calls it): a pending value equal
+      // to the current one, or a pending delete of a key that is not set, is no change and is dropped.
+      for (const key of Object.keys(ct.pending)) if (ct.pending[key] === conf[key]) delete ct.pending[key];
+      for (const key of [...ct.pendingDelete]) if (conf[key] === undefined) ct.pendingDelete.delete(key);
       this.writeConf(ct, conf);
       await this.backend.reconfigure(this.spec(ct));
     } finally {

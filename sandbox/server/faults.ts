@@ -40,8 +40,11 @@ export interface FaultInjector {
   endpoint(fault: EndpointFault): () => void;
   /** Adds a task fault; returns a function that removes it. */
   task(fault: TaskFault): () => void;
-  /** The next `count` config-lock attempts on `vmid` (any when absent) fail with `can't lock file ... got timeout`. */
-  lockTimeout(count?: number, vmid?: number): () => void;
+  /**
+   * The next `count` config-lock attempts on `vmid` (any when absent) fail with `can't lock file ... got timeout`;
+   * with `holder`, only those of that task type's worker (`vzreboot`, `vzdestroy`, ...) or of `config` (PUT config).
+   */
+  lockTimeout(count?: number, vmid?: number, holder?: string): () => void;
   /** After dispatch, `tasks/{upid}/status` answers 400 for this many ms (as PVE can, right after fork). */
   taskStatusNotReadyMs: number;
   /** Removes every fault. */
@@ -61,7 +64,7 @@ function takes<T extends { count?: number; rate?: number }>(armed: Armed<T>): bo
 export class Faults implements FaultInjector {
   private endpoints: Array<Armed<EndpointFault>> = [];
   private tasks: Array<Armed<TaskFault>> = [];
-  private locks: Array<{ remaining: number; vmid?: number }> = [];
+  private locks: Array<{ remaining: number; vmid?: number; holder?: string }> = [];
   taskStatusNotReadyMs = 0;
   readonly fired = { endpoint: 0, task: 0, lock: 0 };
 
@@ -81,8 +84,8 @@ export class Faults implements FaultInjector {
     };
   }
 
-  lockTimeout(count = 1, vmid?: number): () => void {
-    const armed = { remaining: count, vmid };
+  lockTimeout(count = 1, vmid?: number, holder?: string): () => void {
+    const armed = { remaining: count, vmid, holder };
     this.locks.push(armed);
     return () => {
       this.locks = this.locks.filter((entry) => entry !== armed);
@@ -130,9 +133,10 @@ export class Faults implements FaultInjector {
     return undefined;
   }
 
-  lockFails(vmid: number): boolean {
+  /** `holder`: the task type whose worker takes the lock, `config` for a config change, `create` for a create. */
+  lockFails(vmid: number, holder?: string): boolean {
     for (const armed of this.locks) {
-      if (armed.remaining > 0 && (armed.vmid === undefined || armed.vmid === vmid)) {
+      if (armed.remaining > 0 && (armed.vmid === undefined || armed.vmid === vmid) && (armed.holder === undefined || armed.holder === holder)) {
         armed.remaining--;
         this.fired.lock++;
         return true;

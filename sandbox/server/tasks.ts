@@ -28,6 +28,8 @@ export interface Task extends Upid {
 }
 
 export interface TaskWork {
+  /** Runs first, inside the task (a worker taking the config lock); throws to fail the task. */
+  prepare?(task: Task): Promise<void> | void;
   /** Runs when the task's time is up, unless the task was stopped; throws to fail the task. */
   run(task: Task): Promise<TaskOutcome | void> | TaskOutcome | void;
   /** Runs when the task failed or was stopped, to undo what dispatch prepared (e.g. a `lock: create`). */
@@ -113,6 +115,7 @@ export class TaskRegistry {
     let error: string | undefined;
     let warnings = 0;
     try {
+      await work.prepare?.(task);
       await this.sleep(delay, task);
       if (task.aborted) throw new Error("interrupted by signal");
       if (this.closed) throw new Error("sandbox shut down");

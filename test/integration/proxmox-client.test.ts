@@ -205,6 +205,20 @@ describe("ProxmoxClient against the sandbox", function () {
       assert.equal(sandbox.containers().filter((ct) => ct.vmid === vmid).length, 1);
     });
 
+    it("dispatches a start again when its worker died taking the config lock, only when asked to", async () => {
+      const client = connect();
+      const vmid = nextVmid++;
+      await create(client, vmid);
+      const node = sandbox.nodes[0];
+      sandbox.faults.lockTimeout(1, vmid, "vzstart");
+      await assert.rejects(client.runTask("POST", `/nodes/${node}/lxc/${vmid}/status/start`), /can't lock file .* got timeout/);
+      sandbox.resetRequests();
+      sandbox.faults.lockTimeout(1, vmid, "vzstart");
+      await client.runTask("POST", `/nodes/${node}/lxc/${vmid}/status/start`, undefined, { redispatchOnLockTimeout: true });
+      assert.equal(sandbox.requests.filter((r) => r.method === "POST" && r.path.endsWith("/status/start")).length, 2);
+      assert.equal(sandbox.containers().find((ct) => ct.vmid === vmid)?.status, "running");
+    });
+
     it("retries a GET answered with 5xx", async () => {
       sandbox.faults.endpoint({ method: "GET", path: "^/cluster/resources$", status: 503, message: "service unavailable", count: 2 });
       const resources = await connect().get<ClusterResource[]>("/cluster/resources", { type: "vm" });

@@ -195,6 +195,34 @@ describe("sandbox API", function () {
       assert.equal(put.reason, `can't lock file '/run/lock/lxc/pve-config-${id}.lock' - got timeout`);
       assert.equal((await client.call("PUT", `/nodes/pve1/lxc/${id}/config`, { memory: 1024 })).status, 200, "only once");
     });
+    it("a lock timeout on start or destroy fails the worker task, not the call (lock_config runs in the worker)", async () => {
+      const id = vmid();
+      await created(id);
+      sandbox.faults.lockTimeout(1, id);
+      const start = await client.call("POST", `/nodes/pve1/lxc/${id}/status/start`);
+      assert.equal(start.status, 200, "the call itself is accepted: the worker takes the lock");
+      const task = await client.waitTask("pve1", start.body.data);
+      assert.equal(task.exitstatus, `can't lock file '/run/lock/lxc/pve-config-${id}.lock' - got timeout`);
+      sandbox.faults.lockTimeout(1, id);
+      const destroy = await client.call("DELETE", `/nodes/pve1/lxc/${id}`);
+      assert.equal((await client.waitTask("pve1", destroy.body.data)).exitstatus, `can't lock file '/run/lock/lxc/pve-config-${id}.lock' - got timeout`);
+      assert.equal((await client.call("GET", `/nodes/pve1/lxc/${id}/config`)).status, 200, "the container is still there");
+    });
+    it("a lock timeout on create is create_vm's `unable to create CT` 500", async () => {
+      const id = vmid();
+      sandbox.faults.lockTimeout(1, id);
+      const create = await client.call("POST", "/nodes/pve1/lxc", createParams(id));
+      assert.equal(create.status, 500);
+      assert.equal(create.reason, `unable to create CT ${id} - can't lock file '/run/lock/lxc/pve-config-${id}.lock' - got timeout`);
+    });
+    it("a destroy whose container went while its worker waited for the lock fails as load_config does", async () => {
+      const id = vmid();
+      await created(id);
+      const first = await client.call("DELETE", `/nodes/pve1/lxc/${id}`);
+      const second = await client.call("DELETE", `/nodes/pve1/lxc/${id}`);
+      assert.equal((await client.waitTask("pve1", first.body.data)).exitstatus, "OK");
+      assert.equal((await client.waitTask("pve1", second.body.data)).exitstatus, `Configuration file 'nodes/pve1/lxc/${id}.conf' does not exist`);
+    });
     it("a config change collides with a running start task: got timeout", async () => {
       const busy = await startSandbox({ taskDurationsMs: { vzstart: 500 }, lockWaitMs: 50 });
       const busyClient = new SandboxClient(busy);
@@ -340,6 +368,9 @@ describe("sandbox API", function () {
       const reboot = await client.call("POST", `${path}/status/reboot`);
       await client.waitTask("pve1", reboot.body.data);
       assert.equal((await client.call("GET", `${path}/config`, { current: 1 })).body.data.entrypoint, "/usr/bin/app");
+      assert.equal((await client.call("GET", `${path}/pending`)).body.data.some((entry: { pending?: string }) => entry.pending), false);
+      // cleanup_pending: setting what is already there leaves nothing pending, so nothing to restart for.
+      assert.equal((await client.call("PUT", `${path}/config`, { entrypoint: "/usr/bin/app" })).status, 200);
       assert.equal((await client.call("GET", `${path}/pending`)).body.data.some((entry: { pending?: string }) => entry.pending), false);
     });
     it("resizes rootfs up, never down", async () => {

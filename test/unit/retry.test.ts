@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { delay, DEFAULT_RETRY_POLICY, retrying, isRetryable } from "../../provider/retry";
-import { PveHttpError, PveNetworkError, ValidationError, redact, registerSecret, isLaunchpadError } from "../../provider/errors";
+import { delay, DEFAULT_RETRY_POLICY, retrying, isRetryable, isTaskLockTimeout } from "../../provider/retry";
+import { PveHttpError, PveNetworkError, PveTaskError, ValidationError, redact, registerSecret, isLaunchpadError } from "../../provider/errors";
 
 const http = (status: number, message: string) => new PveHttpError({ status, message, method: "POST", path: "/nodes/pve1/lxc" });
 
@@ -8,6 +8,16 @@ describe("retry policy", () => {
   it("retries lock contention even for a create, since the server did nothing", () => {
     const lock = http(500, "can't lock file '/run/lock/lxc/pve-config-105.lock' - got timeout");
     assert.ok(delay(1, lock, DEFAULT_RETRY_POLICY, { idempotent: false }) > 0);
+  });
+  it("re-dispatches a task whose worker died taking the config lock, and no other failed task", () => {
+    const task = (exitstatus: string) => new PveTaskError({ upid: "UPID:pve1:00000001:00000001:00000001:vzstop:105:root@pam:", exitstatus, log: [] });
+    const locked = task("can't lock file '/run/lock/lxc/pve-config-105.lock' - got timeout");
+    assert.ok(isTaskLockTimeout(locked));
+    assert.ok(delay(1, locked, DEFAULT_RETRY_POLICY, { idempotent: false }) > 0);
+    for (const other of ["command 'lxc-stop -n 105' failed: got timeout", "startup for container '105' failed", "CT is locked (backup)"]) {
+      assert.equal(isTaskLockTimeout(task(other)), false, other);
+      assert.equal(delay(1, task(other), DEFAULT_RETRY_POLICY, { idempotent: true }), 0, other);
+    }
   });
   it("never retries a 5xx create that may have gone through", () => {
     assert.equal(delay(1, http(500, "unable to create CT 105"), DEFAULT_RETRY_POLICY, { idempotent: false }), 0);
