@@ -75,17 +75,17 @@ export interface HttpRelay {
   readonly url: string;
   /** Requests that got the injected answer. */
   readonly faulted: number;
-  /** Answer `status` to the next `count` requests (Infinity: until cleared). */
-  fail(status: number, count?: number): void;
+  /** Answer `status` to the next `count` requests (Infinity: until cleared), or only those with `method`. */
+  fail(status: number, count?: number, method?: string): void;
   clear(): void;
   close(): Promise<void>;
 }
 
 export async function startHttpRelay(target: { host: string; port: number }): Promise<HttpRelay> {
-  let fault: { status: number; left: number } | undefined;
+  let fault: { status: number; left: number; method?: string } | undefined;
   let faulted = 0;
   const server = http.createServer((req, res) => {
-    if (fault && fault.left > 0) {
+    if (fault && fault.left > 0 && (!fault.method || fault.method === req.method)) {
       fault.left--;
       faulted++;
       req.resume();
@@ -104,7 +104,7 @@ export async function startHttpRelay(target: { host: string; port: number }): Pr
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     get faulted() { return faulted; },
-    fail: (status, count = Infinity) => { fault = { status, left: count }; },
+    fail: (status, count = Infinity, method) => { fault = { status, left: count, method }; },
     clear: () => { fault = undefined; },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
