@@ -3,7 +3,7 @@
 // into place, nginx checks the whole configuration, and on failure the previous file comes back
 // and nothing is reloaded: the routes already serving keep serving.
 
-import { isLaunchpadError, NginxTestError, SshExecError, ValidationError } from "../errors";
+import { isLaunchpadError, type LaunchpadError, NginxTestError, SshExecError, ValidationError } from "../errors";
 import { shellQuote, shScript, withSshSession, type SshSession, type SshTarget } from "../ssh";
 import { allocatePort, claimedStreamPorts, listeningPorts } from "./ports";
 import { renderHtpasswd, sealAccess } from "./access";
@@ -102,7 +102,8 @@ async function replaceFilesChecked(
     await rollBack();
     throw error;
   }
-  if (previous.size === 0 && moved.length === 0) return;
+  // Nothing changed is still checked and reloaded: a run whose connection dropped between its write
+  // and the reload left the file in place but not served, and this run must finish that job.
   const settle = async () => {
     for (const move of moved) await session.exec(`rm -f -- ${shellQuote(move.to + PREVIOUS_SUFFIX)}`);
   };
@@ -247,11 +248,26 @@ export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: strin
       throw new ValidationError([{ property: "http.hostname", reason: `${inputs.http.hostname} is already routed on ${proxy.host} by another route (${path})` }]);
     }
     const files = new Map([...sharedFiles(inputs), ...(await accessFiles(session, proxy, inputs.http)), [path, content]]);
-    await replaceFilesChecked(session, proxy, files, new Map([[path, existing]]));
-    return { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content, undefined, htpasswdOf(inputs, files)) };
+    const result = { id: routeId(proxy, path), outs: outputsFor(inputs, port, path, content, undefined, htpasswdOf(inputs, files)) };
+    try {
+      await replaceFilesChecked(session, proxy, files, new Map([[path, existing]]));
+    } catch (error) {
+      throw connectionLostAfterWrite(error, result.id, result.outs);
+    }
+    return result;
   });
   await expectSsh(created.id, created.outs);
   return created;
+}
+
+/**
+ * A connection lost while the route's files were being put in place leaves them there with nothing
+ * to roll them back: report the id (ErrorResourceInitFailed) so Pulumi tracks the route, and the
+ * next up finishes it or the next destroy removes it. Any other failure was rolled back.
+ */
+function connectionLostAfterWrite(error: unknown, id: string, outs: ProxyRouteOutputs): unknown {
+  if (!isLaunchpadError(error, "ERR_SSH_CONNECT") || (error as LaunchpadError).context.lost !== true) return error;
+  return Object.assign(error as Error, { id, properties: JSON.parse(JSON.stringify(outs)), reasons: [(error as Error).message] });
 }
 
 /**

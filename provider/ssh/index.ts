@@ -81,8 +81,20 @@ export function sha256Fingerprint(publicKey: Buffer): string {
 
 const MISSING_FILE_EXIT = 44;
 
+/**
+ * The connection died under a command (reset, closed, "Not connected"): the command may or may not
+ * have run, so this is not retried, but it is named for what it is rather than ssh2's bare words.
+ */
+function connectionLost(where: string, command: string, error: unknown): SshConnectError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SshConnectError(`SSH connection to ${where} was lost while running ${command}: ${reason}`, {
+    cause: error,
+    context: { transient: false, lost: true },
+  });
+}
+
 class NodeSshSession implements SshSession {
-  constructor(private readonly ssh: NodeSSH) {}
+  constructor(private readonly ssh: NodeSSH, private readonly where: string) {}
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const result = await this.ssh.execCommand(command, {
@@ -90,8 +102,10 @@ class NodeSshSession implements SshSession {
       onStdout: options.onStdout,
       onStderr: options.onStderr,
       noTrim: true,
-    });
+    }).catch((error: unknown) => { throw connectionLost(this.where, command, error); });
     const okExitCodes = options.okExitCodes ?? [0];
+    // A channel that closes without an exit status on a dead connection is the connection's fault.
+    if (result.code === null && !this.ssh.isConnected()) throw connectionLost(this.where, command, new Error("the channel closed without an exit status"));
     if (result.code === null || !okExitCodes.includes(result.code)) {
       throw new SshExecError({ command, exitCode: result.code, stdout: result.stdout, stderr: result.stderr });
     }
@@ -137,7 +151,7 @@ class NodeSshSession implements SshSession {
         stdout += chunk.toString("utf8");
         if (stdout.includes("locked")) onLocked();
       },
-    });
+    }).catch((error: unknown) => { throw connectionLost(this.where, command, error); });
     const ended = holding.then((result) => {
       throw new SshExecError({
         command,
@@ -210,7 +224,7 @@ async function connect(target: SshTarget): Promise<NodeSSH> {
 export async function withSshSession<T>(target: SshTarget, work: (session: SshSession) => Promise<T>): Promise<T> {
   const ssh = await retrying(() => connect(target), { idempotent: true });
   try {
-    return await work(new NodeSshSession(ssh));
+    return await work(new NodeSshSession(ssh, `${target.username}@${target.host}:${target.port ?? 22}`));
   } finally {
     ssh.dispose();
   }
