@@ -21,6 +21,7 @@ const USAGE = `Usage: npm run bench -- [flags]
   --baseline DIR   a checkout of an older build (built, node_modules linked): its single creates alternate with ours
   --nodes N        cluster nodes (default 3)
   --no-image       skip the OCI image figures
+  --no-replace     skip the image-replace figures on LXC (minutes of real containers)
 `;
 
 export interface BenchParameters extends TaskTimes {
@@ -33,12 +34,13 @@ export interface BenchParameters extends TaskTimes {
   runs: number;
   nodes: number;
   image: boolean;
+  replace: boolean;
 }
 
 /** Flags to parameters; throws with the usage on anything it does not understand. */
 export function parseFlags(argv: readonly string[]): BenchParameters {
   const p: BenchParameters = {
-    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true,
+    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true, replace: true,
   };
   const number = (flag: string, value: string | undefined, min: number) => {
     const n = Number(value);
@@ -68,6 +70,7 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
       case "--runs": p.runs = number(name, value(), 1); break;
       case "--nodes": p.nodes = number(name, value(), 1); break;
       case "--no-image": p.image = false; break;
+      case "--no-replace": p.replace = false; break;
       case "--help": case "-h": throw new Error(USAGE);
       default: throw new Error(`unknown flag ${flag}\n${USAGE}`);
     }
@@ -244,7 +247,7 @@ async function main(): Promise<void> {
     image: parameters.image,
     log,
   });
-  const replace = await runReplaceBench(log);
+  const replace = parameters.replace ? await runReplaceBench(log) : { figures: { skipped: "--no-replace" }, text: "Image replace: skipped (--no-replace)" };
   log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
   process.stdout.write(render(parameters, report) + "\n\n" + replace.text + "\n\n");
   process.stdout.write(JSON.stringify({ ...summary(parameters, report), imageReplace: replace.figures }) + "\n");

@@ -208,7 +208,7 @@ describe("ProxmoxClient against the sandbox", function () {
       const vmid = nextVmid++;
       const error = await client.runTaskThen("POST", `/nodes/${sandbox.nodes[0]}/lxc`, { vmid, ostemplate: TEMPLATE, hostname: `ct${vmid}`, rootfs: "local-lvm:8", start: 1 }, "vzstart").catch((e) => e);
       assert.ok(isLaunchpadError(error, "ERR_PVE_TASK"), String(error));
-      assert.match(error.exitstatus, /storage 'local-lvm' is full/);
+      assert.match((error as PveTaskError).exitstatus, /storage 'local-lvm' is full/);
     });
   });
 
