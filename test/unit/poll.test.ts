@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { backoff, done, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil } from "../../provider/poll";
+import { backoff, done, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil, shifted } from "../../provider/poll";
 import { backoffMs } from "../../provider/retry";
 
 /** A clock that moves only when the poll sleeps: every schedule is checked without real time. */
@@ -96,6 +96,14 @@ describe("poll schedules", () => {
     assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 0), 200);
     learned.observe("vzcreate", 3000);
     assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 3000), 50, "a 600 ms window in 12 probes");
+  });
+
+  it("shifted: the second task's schedule, counted from where the first one ended", () => {
+    const start = expecting({ expectedMs: 2000, spreadMs: 500 }, { denseMs: 40, sparseMs: 2000, factor: 1.5, windowProbes: 10 });
+    const schedule = shifted(start, 8000);
+    assert.equal(schedule(9, 8000), 1500, "at the first task's end: straight to the start's window");
+    assert.equal(schedule(10, 9500), 100, "inside it: dense");
+    assert.equal(shifted(backoff({ initialMs: 50, factor: 2, maxMs: 1000 }), 8000)(1, 3000), 50, "before the offset counts as its beginning");
   });
 
   it("a wide window gets at most windowProbes probes, not one every denseMs", () => {
