@@ -1,4 +1,4 @@
-// `npx ts-node --transpile-only bench/trace.ts [--seed N] [--quick]`: one lone create through the provider
+// `npx ts-node --transpile-only bench/trace.ts [--seed N] [--runs N] [--nodes N] [--quick]`: one lone create through the provider
 // host, printed request by request against the sandbox's own task timeline, so every request can be
 // judged (needed or not) and every poll's lag after a task's real end read off. Figures, not a test.
 
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
   const runs = Number(argv[argv.indexOf("--runs") + 1]) || 1;
   const random = seededRandom(seed);
   const means = { createMs: 8000 / div, startMs: 2000 / div, ipMs: 3000 / div, pullMs: 20000 / div };
-  const sandbox = await startSandbox({ nodes: ["pve1", "pve2", "pve3"] });
+  const nodes = Number(argv[argv.indexOf("--nodes") + 1]) || 3;
+  const sandbox = await startSandbox({ nodes: Array.from({ length: nodes }, (_, i) => `pve${i + 1}`) });
   try {
     for (let run = 1; run <= runs; run++) {
       const drawn = drawTimes(means, random);

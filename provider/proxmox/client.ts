@@ -400,8 +400,8 @@ export class ProxmoxClient {
     const kind = `${this.connection.endpoint}|${task.type}`;
     const nextKind = `${this.connection.endpoint}|${nextType}`;
     const chainKind = `${kind}>${nextType}`;
-    // Read alongside the first probe and awaited with it: a create is never over that soon, so the
-    // history costs no probe and the schedule knows both tasks from the first sleep on.
+    // Read right before the first probe: a create is never over that soon, so the history costs no
+    // probe and the schedule knows both tasks from the first sleep on.
     const history = this.#historyWanted(task.node, kind) ? this.#learnFromHistory(task.node) : undefined;
     let lastRunningAt = dispatchedAt;
     let probeSentAt = began;
@@ -419,6 +419,9 @@ export class ProxmoxClient {
     this.#waiting.set(task.node, waiting.set(upid, task.starttime));
     try {
       return await pollUntil(began + timeoutMs + nextTimeoutMs, async (probes) => {
+        // The first probe after the history read, on the same keep-alive socket: 50 stacks starting at once
+        // open 50 connections, not 100.
+        if (probes === 1) await history;
         probeSentAt = Date.now();
         let entries: Map<string, TaskListEntry>;
         try {
@@ -427,7 +430,6 @@ export class ProxmoxClient {
           if (!(Date.now() - began < TASK_STATUS_GRACE_MS && isLaunchpadError(error, "ERR_PVE_HTTP") && (error as PveHttpError).status === 400)) throw error;
           return notYet("task list not readable yet");
         }
-        if (probes === 1) await history;
         if (!firstEnded) {
           const state = entries.has(upid) ? listedState(entries.get(upid)!) : await this.#taskState(task.node, upid);
           if (state.status === "running") {
