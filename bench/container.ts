@@ -11,8 +11,8 @@ import { EngineError, TestEngine } from "../devstack/engine";
 import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { DynamicProviderHost } from "../devstack/host";
 import {
-  actualCriticalPathMs, createAttemptsByHostname, createPhases, criticalPathMs, drawTimes, duplicates, median, refusedCreates, requestBreakdown, round,
-  seededRandom, spread, wallRatio, type CreatePhases, type TaskTimes,
+  actualCriticalPathMs, apiOverheadMs, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
+  spread, wallRatio, type CreatePhases, type TaskTimes,
 } from "./stats";
 
 export interface ContainerBenchOptions {
@@ -39,6 +39,10 @@ export interface SingleCreateFigures {
   criticalPathMs: number;
   /** Per run: Create RPC minus what the sandbox really spent on that container (its tasks and address delay). */
   overheadMs: number[];
+  /** Per run: the API's view, create POST received to last answer, minus the same actual time (see `apiOverheadMs`). */
+  apiOverheadMs: number[];
+  /** Per run: run-queue wait of the provider host during its Create call (local CPU contention). */
+  hostWaitMs: number[];
   /** Per run, the durations drawn for it. */
   drawn: TaskTimes[];
   /** The Create RPC through the host, per run. */
@@ -57,10 +61,15 @@ export interface ParallelFigures {
   n: number;
   /** Per create: its own Create RPC minus its container's real critical path. */
   overheadMs: number[];
-  /** Per create: time its provider host (and this process, which runs the sandbox) spent waiting for a CPU during the call. */
-  contentionMs: number[];
-  /** Per create: overhead minus contention (never below 0), what the provider and the API handoffs cost. */
-  netOverheadMs: number[];
+  /** Per create: the API's view, its create POST received to its last answer, minus the actual time. */
+  apiOverheadMs: number[];
+  /**
+   * Local CPU contention, apart: per create, the run-queue wait of its provider host during the call; and of
+   * this process (engine + sandbox) over the call. Not subtracted from anything: the waits overlap each
+   * other and the sleeps between polls, so overhead minus them is no figure.
+   */
+  hostWaitMs: number[];
+  benchWaitMs: number[];
   /** `fixed vmids`: one program with a `vmid` per resource, the control run without allocation races. */
   mode: "one program" | "separate stacks" | "fixed vmids";
   wallMs: number;
@@ -259,20 +268,20 @@ function vmidOf(engine: TestEngine, name: string): number | undefined {
   return typeof vmid === "number" ? vmid : undefined;
 }
 
-const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
+const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], apiOverheadMs: [], hostWaitMs: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
 
 /**
  * Single creates, one at a time, each with durations drawn for it; with a baseline build, each run
  * creates once with it and once with ours (alternating which goes first), on the same sandbox.
  */
-async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[], random: () => number): Promise<Pick<ContainerBenchReport, "single" | "baseline" | "noop" | "deleteRequests" | "ansible">> {
+async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]): Promise<Pick<ContainerBenchReport, "single" | "baseline" | "noop" | "deleteRequests" | "ansible">> {
   const sandbox = await sandboxFor(options);
   const ansibleSkipped = options.ansibleRuns > 0 ? ansibleSkipReason(options.log) : "Ansible comparison skipped: --ansible-runs 0";
   if (ansibleSkipped) options.log(ansibleSkipped);
   const ansibleOverheads: number[] = [];
   /** Ansible's create+start: from its first request to its last answer (its own start-up excluded), minus the tasks' actual times. */
   const ansibleOnce = async (run: number) => {
-    const drawn = drawTimes(options.times, random);
+    const drawn = drawFor(options.times, options.seed, `ansible-${run}`);
     sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs }, ipDelayMs: drawn.ipMs });
     const vmid = 5000 + run;
     sandbox.resetRequests();
@@ -290,7 +299,7 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   let noop: ContainerBenchReport["noop"] = { requests: NaN, operations: [], hostCalls: {} };
   let deleteRequests = NaN;
   const once = async (run: number, figures: SingleCreateFigures, label: string, cwd?: string) => {
-    const drawn = drawTimes(options.times, random);
+    const drawn = drawFor(options.times, options.seed, `${label}-${run}`);
     sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
     const engine = engineFor(sandbox, `${label}-${run}`, cwd);
     try {
@@ -304,14 +313,18 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
       if (up.error) throw up.error;
       const vmid = vmidOf(engine, name)!;
       const rpc = calls[before].ms;
+      const actual = actualCriticalPathMs(sandbox.timeline(), vmid);
       figures.drawn.push(drawn);
       figures.upWallMs.push(up.ms);
       figures.createRpcMs.push(rpc);
-      figures.overheadMs.push(rpc - actualCriticalPathMs(sandbox.timeline(), vmid));
+      figures.overheadMs.push(rpc - actual);
+      figures.apiOverheadMs.push(apiOverheadMs(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, actual));
+      figures.hostWaitMs.push(calls[before].hostWaitMs);
       figures.requests.push(sandbox.requests.length);
       if (run === 1) figures.breakdown = requestBreakdown(sandbox.requests);
-      figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }))));
-      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms, ${sandbox.requests.length} requests, CT ${vmid}`);
+      const createTask = sandbox.timeline().tasks.filter((t) => t.type === "vzcreate" && t.id === String(vmid)).at(-1);
+      figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), createTask?.endedMs));
+      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms), ${sandbox.requests.length} requests, CT ${vmid}`);
 
       if (run === 1 && figures === single) {
         const callsBefore = { ...engine.hostCalls };
@@ -351,9 +364,9 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   return { single, baseline, noop, deleteRequests, ansible };
 }
 
-async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall[], random: () => number, n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
+async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall[], n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
   const sandbox = await sandboxFor(options);
-  const drawn = drawTimes(options.times, random);
+  const drawn = drawFor(options.times, options.seed, `${mode.replace(/ /g, "-")}-${n}`);
   sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
   const names = Array.from({ length: n }, (_, i) => `bench-p${n}-${i + 1}`);
   const engines = mode !== "separate stacks" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
@@ -382,8 +395,10 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       for (const engine of engines) if (vmidOf(engine, name) !== undefined) return vmidOf(engine, name)!;
       return NaN;
     };
-    const overheadMs = made.map((call) => call.ms - actualCriticalPathMs(timeline, vmidOfUrn(call.urn)));
-    const contentionMs = made.map((call) => call.hostWaitMs + call.selfWaitMs);
+    const actual = made.map((call) => actualCriticalPathMs(timeline, vmidOfUrn(call.urn)));
+    const overheadMs = made.map((call, i) => call.ms - actual[i]);
+    const logged = sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }));
+    const apiOverhead = made.map((call, i) => apiOverheadMs(logged, vmidOfUrn(call.urn), actual[i]));
     const hostLogs = engines.flatMap((engine) => engine.hostLogs);
     const containers = sandbox.containers();
     const nodes: Record<string, number> = {};
@@ -391,8 +406,9 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
     const figures: ParallelFigures = {
       n, mode,
       overheadMs: overheadMs.map((ms) => round(ms)),
-      contentionMs: contentionMs.map((ms) => round(ms)),
-      netOverheadMs: overheadMs.map((ms, i) => round(Math.max(0, ms - (Number.isFinite(contentionMs[i]) ? contentionMs[i] : 0)))),
+      apiOverheadMs: apiOverhead.map((ms) => round(ms)),
+      hostWaitMs: made.map((call) => round(call.hostWaitMs)),
+      benchWaitMs: made.map((call) => round(call.selfWaitMs)),
       wallMs: round(run.ms),
       ratio: wallRatio(run.ms, singleWallMs),
       failures: failureMessages.length,
@@ -413,7 +429,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
       nodes,
     };
-    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (contention ${spread(contentionMs).median} ms)`);
+    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
     return figures;
   } finally {
     await Promise.all(engines.map((engine) => engine.close()));
@@ -450,20 +466,19 @@ async function imageCreates(options: ContainerBenchOptions, calls: CreateCall[])
 
 export async function runContainerBench(options: ContainerBenchOptions): Promise<ContainerBenchReport> {
   const timing = timeCreates();
-  const random = seededRandom(options.seed);
   // As `pulumi`'s own program runner does: a failed registration also rejects the resource's
   // promises; the engine records the failure, the bench must not die of the echo.
   const onRejection = (reason: unknown) => options.log(`program: ${String((reason as Error)?.message ?? reason).split("\n")[0]}`);
   process.on("unhandledRejection", onRejection);
   schemaRejections.splice(0);
   try {
-    const { single, baseline, noop, deleteRequests, ansible } = await singleCreates(options, timing.calls, random);
+    const { single, baseline, noop, deleteRequests, ansible } = await singleCreates(options, timing.calls);
     const singleWallMs = median(single.upWallMs);
     const parallel: ParallelFigures[] = [];
-    for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.calls, random, n, "one program", singleWallMs));
+    for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.calls, n, "one program", singleWallMs));
     // The same largest run with every vmid given: what the run costs without allocation races.
-    if (options.parallel.length) parallel.push(await parallelCreates(options, timing.calls, random, Math.max(...options.parallel), "fixed vmids", singleWallMs));
-    for (const n of options.stacks) parallel.push(await parallelCreates(options, timing.calls, random, n, "separate stacks", singleWallMs));
+    if (options.parallel.length) parallel.push(await parallelCreates(options, timing.calls, Math.max(...options.parallel), "fixed vmids", singleWallMs));
+    for (const n of options.stacks) parallel.push(await parallelCreates(options, timing.calls, n, "separate stacks", singleWallMs));
     const image = options.image ? await imageCreates(options, timing.calls) : undefined;
     return {
       single,

@@ -22,6 +22,7 @@ const USAGE = `Usage: npm run bench -- [flags]
   --baseline DIR   a checkout of an older build (built, node_modules linked): its single creates alternate with ours
   --nodes N        cluster nodes (default 3)
   --no-image       skip the OCI image figures
+  --no-replace     skip the image-replace figures on LXC (minutes of real containers)
 `;
 
 export interface BenchParameters extends TaskTimes {
@@ -34,12 +35,13 @@ export interface BenchParameters extends TaskTimes {
   runs: number;
   nodes: number;
   image: boolean;
+  replace: boolean;
 }
 
 /** Flags to parameters; throws with the usage on anything it does not understand. */
 export function parseFlags(argv: readonly string[]): BenchParameters {
   const p: BenchParameters = {
-    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true,
+    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true, replace: true,
   };
   const number = (flag: string, value: string | undefined, min: number) => {
     const n = Number(value);
@@ -59,7 +61,7 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
         "create-ms": { type: "string" }, "start-ms": { type: "string" }, "ip-ms": { type: "string" }, "pull-ms": { type: "string" },
         seed: { type: "string" }, baseline: { type: "string" }, "ansible-runs": { type: "string" }, quick: { type: "boolean" },
         parallel: { type: "string" }, stacks: { type: "string" }, runs: { type: "string" }, nodes: { type: "string" },
-        "no-image": { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "no-image": { type: "boolean" }, "no-replace": { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }));
   } catch (error) {
@@ -80,10 +82,16 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
   if (given("runs") !== undefined) p.runs = number("--runs", given("runs"), 1);
   if (given("nodes") !== undefined) p.nodes = number("--nodes", given("nodes"), 1);
   if (values["no-image"]) p.image = false;
+  if (values["no-replace"]) p.replace = false;
   if (p.quick) {
     for (const key of ["createMs", "startMs", "ipMs", "pullMs"] as const) p[key] = Math.round(p[key] / 20);
   }
   return p;
+}
+
+/** `a / b` to 2 decimals; null (no figure) when either is not a positive measurement. */
+function ratio(a: number, b: number): number | null {
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 2) : null;
 }
 
 function fmtSpread(values: readonly number[]): string {
@@ -129,17 +137,22 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50Duplicates: stacks50 ? stacks50.duplicateVmids.length : null,
     stacks50Refused: stacks50?.refusedCreates ?? null,
     stacks50OverheadMs: stacks50 ? spread(stacks50.overheadMs).median : null,
-    stacks50ContentionMs: stacks50 ? spread(stacks50.contentionMs).median : null,
-    // Per-stack overhead (each stack's own Create RPC) over a lone stack's; contention is shown apart, and
-    // the net ratio is a floor (the run-queue waits of host and sandbox overlap).
-    stacks50OverheadRatio: stacks50 ? round(spread(stacks50.overheadMs).median / Math.max(1, overhead.median), 2) : null,
-    stacks50NetOverheadRatio: stacks50 ? round(spread(stacks50.netOverheadMs).median / Math.max(1, overhead.median), 2) : null,
+    // Each stack's own Create RPC minus its container's actual time, median, over a lone stack's: nothing
+    // subtracted or clamped. Local CPU contention is shown apart (run-queue waits of the stacks' hosts and of
+    // the engine+sandbox process), and the API's view of the same creates beside it.
+    stacks50OverheadRatio: stacks50 ? ratio(spread(stacks50.overheadMs).median, overhead.median) : null,
+    stacks50HostWaitMs: stacks50 ? spread(stacks50.hostWaitMs).median : null,
+    stacks50BenchWaitMs: stacks50 ? spread(stacks50.benchWaitMs).median : null,
+    stacks50ApiOverheadMs: stacks50 ? spread(stacks50.apiOverheadMs).median : null,
+    stacks50ApiOverheadRatio: stacks50 ? ratio(spread(stacks50.apiOverheadMs).median, spread(report.single.apiOverheadMs).median) : null,
+    apiOverheadMs: spread(report.single.apiOverheadMs).median,
+    hostWaitMs: spread(report.single.hostWaitMs).median,
     schemaViolations: report.schemaViolations,
     parallel: report.parallel.map((p) => ({
       n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, failures: p.failures, containers: p.containers, tracked: p.tracked,
       duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, maxCreateAttempts: p.maxCreateAttempts, requests: p.requests,
       requestsPerCreate: round(p.requests / p.n, 1), createRpcMedianMs: p.createRpcMedianMs, createRpcMaxMs: p.createRpcMaxMs,
-      overheadMs: spread(p.overheadMs), contentionMs: spread(p.contentionMs), netOverheadMs: spread(p.netOverheadMs),
+      overheadMs: spread(p.overheadMs), apiOverheadMs: spread(p.apiOverheadMs), hostWaitMs: spread(p.hostWaitMs), benchWaitMs: spread(p.benchWaitMs),
       serverMsP95: p.serverMsP95, benchCpuMs: p.benchCpuMs, hostCpuMs: p.hostCpuMs, eventLoopDelayP99Ms: p.eventLoopDelayP99Ms,
     })),
     image: report.image ?? null,
@@ -160,6 +173,8 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["sandbox critical path (drawn create+start+IP)", `${single.criticalPathMs} ms`],
       ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
       ["provider overhead (RPC - actual task and address times)", `${fmtSpread(single.overheadMs)}  (runs: ${single.overheadMs.map((ms) => round(ms)).join(", ")})`],
+      ["API's view (create POST received to last answer - actual)", `${fmtSpread(single.apiOverheadMs)}  (runs: ${single.apiOverheadMs.map((ms) => round(ms)).join(", ")})`],
+      ["local CPU contention, apart: host run-queue wait in the call", fmtSpread(single.hostWaitMs)],
       ...(report.baseline ? [["baseline build, same runs: overhead", `${fmtSpread(report.baseline.overheadMs)}; ${median(report.baseline.requests)} requests per create`] as [string, string]] : []),
       ...(report.ansible ? [["Ansible community.general.proxmox create+start", report.ansible.skipped ?? `overhead ${report.ansible.overheadMs} ms (runs: ${report.ansible.runs?.join(", ")}); ours / Ansible's ${report.ansible.ratio}`] as [string, string]] : []),
       ["whole up (host start, check, create)", `${round(median(single.upWallMs))} ms  (runs: ${single.upWallMs.map((ms) => round(ms)).join(", ")})`],
@@ -190,8 +205,9 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     lines.push(table([
       ["wall time", `${p.wallMs} ms  (${p.ratio} x one up)`],
       ["per-create overhead (own Create RPC - actual)", fmtSpread(p.overheadMs)],
-      ["of which local CPU contention (run-queue wait)", fmtSpread(p.contentionMs)],
-      ["overhead net of contention", fmtSpread(p.netOverheadMs)],
+      ["API's view (create POST received to last answer - actual)", fmtSpread(p.apiOverheadMs)],
+      ["local CPU contention, apart: provider host run-queue wait", fmtSpread(p.hostWaitMs)],
+      ["local CPU contention, apart: engine+sandbox run-queue wait", fmtSpread(p.benchWaitMs)],
       ["Create RPC median / max", `${p.createRpcMedianMs} / ${p.createRpcMaxMs} ms`],
       ["failures", p.failures + (p.failureMessages.length ? `  (${p.failureMessages.join(" | ")})` : "")],
       ["containers in the sandbox / tracked", `${p.containers} / ${p.tracked}`],
@@ -239,7 +255,7 @@ async function main(): Promise<void> {
     image: parameters.image,
     log,
   });
-  const replace = await runReplaceBench(log);
+  const replace = parameters.replace ? await runReplaceBench(log) : { figures: { skipped: "--no-replace" }, text: "Image replace: skipped (--no-replace)" };
   log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
   process.stdout.write(render(parameters, report) + "\n\n" + replace.text + "\n\n");
   process.stdout.write(JSON.stringify({ ...summary(parameters, report), imageReplace: replace.figures }) + "\n");

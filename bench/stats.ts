@@ -75,7 +75,7 @@ export interface TimedRequest extends LoggedRequest {
 export interface CreatePhases {
   /** First request to the create POST: reading the cluster, storages, the next vmid. */
   prepareMs: number;
-  /** Create POST to start POST (or, with start=1, to the task-list read for the vzstart task): the create task and noticing it finished. */
+  /** Create POST to start POST (or, with start=1, to the first request after the create task ended): the create task and noticing it finished. */
   createMs: number;
   /** Start POST to the first `/interfaces` read: the start task and noticing it finished. */
   startMs: number;
@@ -83,8 +83,12 @@ export interface CreatePhases {
   ipMs: number;
 }
 
-/** Splits one template/clone create (the only create in `requests`) into phases at its milestone requests. */
-export function createPhases(requests: readonly TimedRequest[]): CreatePhases {
+/**
+ * Splits one template/clone create (the only create in `requests`) into phases at its milestone requests.
+ * `createEndedMs`, when the sandbox's timeline gives it: with start=1 (no start POST) the create phase
+ * ends at the first request after the create task ended, the probe that saw it.
+ */
+export function createPhases(requests: readonly TimedRequest[], createEndedMs?: number): CreatePhases {
   const at = (match: (r: TimedRequest) => boolean) => requests.find(match)?.startMs ?? NaN;
   const first = requests.length ? Math.min(...requests.map((r) => r.startMs)) : NaN;
   const end = requests.length ? Math.max(...requests.map((r) => r.startMs + r.durationMs)) : NaN;
@@ -94,7 +98,8 @@ export function createPhases(requests: readonly TimedRequest[]): CreatePhases {
   // The last task-list read before the first address read (a history read may come earlier).
   const lookup = requests.filter((r) => r.method === "GET" && /^\/nodes\/[^/]+\/tasks$/.test(r.path) && !(r.startMs > firstInterfaces)).at(-1)?.startMs ?? NaN;
   const startPostAt = at((r) => r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200);
-  const startPost = Number.isNaN(startPostAt) ? lookup : startPostAt;
+  const seenEnded = createEndedMs === undefined ? NaN : at((r) => r.startMs >= createEndedMs);
+  const startPost = !Number.isNaN(startPostAt) ? startPostAt : !Number.isNaN(seenEnded) ? seenEnded : lookup;
   return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: firstInterfaces - startPost, ipMs: end - firstInterfaces };
 }
 
@@ -118,6 +123,30 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The durations of the run named `label` (`single-3`, `stacks-50`, ...) under `seed`: drawn from a stream of
+ * their own, so a rerun with the same seed draws the same durations for every run, whichever runs it
+ * skips or adds (Ansible missing, other --parallel sizes).
+ */
+export function drawFor(means: TaskTimes, seed: number, label: string): TaskTimes {
+  let hash = 0x811c9dc5; // FNV-1a over the label
+  for (const char of label) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  return drawTimes(means, seededRandom((seed ^ hash) >>> 0));
+}
+
+/**
+ * What the API saw of one create beyond the sandbox's own time: from the server receiving the create POST
+ * to it answering the create's last request (its last address read), minus the actual critical path.
+ * Local CPU contention delays these requests too, but not the engine-to-host hops around them.
+ */
+export function apiOverheadMs(requests: ReadonlyArray<TimedRequest & { params?: Record<string, unknown> }>, vmid: number, actualMs: number): number {
+  const mine = requests.filter((r) => String(r.params?.vmid) === String(vmid) || r.path.split("/").includes(String(vmid)));
+  const post = mine.find((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status === 200);
+  if (!post) return NaN;
+  const end = Math.max(...mine.map((r) => r.startMs + r.durationMs));
+  return end - post.startMs - actualMs;
 }
 
 /** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */

@@ -74,8 +74,8 @@ export interface ExpectingSchedule {
 export const DEFAULT_EXPECTING: ExpectingSchedule = { denseMs: 40, sparseMs: 2_000, factor: 1.5, windowProbes: 12 };
 
 /**
- * Dense probes around the expected end, sparse ones elsewhere: before the window, half the way to its
- * start each time (at most `sparseMs`); inside it, every `denseMs`; after it, back off from `denseMs`.
+ * Dense probes around the expected end, sparse ones elsewhere: before the window, every `sparseMs`
+ * (the last one landing on the window's opening); inside it, every `denseMs`; after it, back off from `denseMs`.
  */
 export function expecting(expectation: Expectation, policy: ExpectingSchedule = DEFAULT_EXPECTING): PollSchedule {
   const opens = Math.max(0, expectation.expectedMs - expectation.spreadMs);
@@ -83,29 +83,39 @@ export function expecting(expectation: Expectation, policy: ExpectingSchedule = 
   const dense = Math.max(policy.denseMs, Math.round((closes - opens) / policy.windowProbes));
   let late = 0;
   return (_probes, elapsedMs) => {
-    // Halving the distance to the window: few probes while far, none sleeping into the window.
-    if (elapsedMs < opens) return Math.min(policy.sparseMs, opens - elapsedMs, Math.max(dense, (opens - elapsedMs) / 2));
+    // Before the window a probe only catches an early failure: few of them, none sleeping into the window,
+    // and no short hop left before it (one sparse step plus the remainder, if that is under `dense`).
+    if (elapsedMs < opens) {
+      const toWindow = opens - elapsedMs;
+      return toWindow <= policy.sparseMs + dense ? toWindow : policy.sparseMs;
+    }
     if (elapsedMs <= closes) return dense;
     late++;
     return Math.min(policy.sparseMs, Math.round(dense * policy.factor ** late));
   };
 }
 
+/** `schedule` as if its wait had begun `offsetMs` after this one: for the second part of a two-task wait. */
+export function shifted(schedule: PollSchedule, offsetMs: number): PollSchedule {
+  return (probes, elapsedMs) => schedule(probes, Math.max(0, elapsedMs - offsetMs));
+}
+
 /**
  * Durations of one kind of wait (a task type, an address) seen in this process, ms: the expectation
- * is their median, the window their range plus a margin; nothing seen yet gives `fallback`.
+ * is their median, the window their range plus their resolution; nothing seen yet gives `fallback`.
  */
 export class LearnedDurations {
-  readonly #seen = new Map<string, number[]>();
+  readonly #seen = new Map<string, Array<{ ms: number; resolutionMs: number }>>();
   /** Kept per kind: the newest observations describe the cluster as it is now. */
   static readonly KEEP = 50;
 
   constructor(private readonly fallback: (kind: string) => Expectation | undefined = () => undefined) {}
 
-  observe(kind: string, ms: number): void {
+  /** `resolutionMs`: how far off `ms` may be (1000 for PVE's whole-second `starttime`/`endtime`). */
+  observe(kind: string, ms: number, resolutionMs = 0): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     const seen = this.#seen.get(kind) ?? [];
-    seen.push(ms);
+    seen.push({ ms, resolutionMs });
     if (seen.length > LearnedDurations.KEEP) seen.shift();
     this.#seen.set(kind, seen);
   }
@@ -114,15 +124,19 @@ export class LearnedDurations {
     return this.#seen.get(kind)?.length ?? 0;
   }
 
-  /** Median and half the range (at least a tenth of the median and 50 ms), or the fallback, or undefined. */
+  /**
+   * Median, and half the range plus the coarsest resolution seen (at least a tenth of the median and
+   * 50 ms); or the fallback, or undefined.
+   */
   expectation(kind: string): Expectation | undefined {
     const seen = this.#seen.get(kind);
     if (!seen?.length) return this.fallback(kind);
-    const sorted = [...seen].sort((a, b) => a - b);
+    const sorted = seen.map((s) => s.ms).sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);
     const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     const halfRange = (sorted[sorted.length - 1] - sorted[0]) / 2;
-    return { expectedMs: median, spreadMs: Math.max(halfRange, median / 10, 50) };
+    const resolution = Math.max(...seen.map((s) => s.resolutionMs));
+    return { expectedMs: median, spreadMs: Math.max(halfRange + resolution, median / 10, 50) };
   }
 }
 

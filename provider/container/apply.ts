@@ -5,7 +5,7 @@
 
 import { isIP } from "node:net";
 import { escapeControl, isLaunchpadError, PveHttpError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
-import { ProxmoxClient, resolveConnection, sharedClient } from "../proxmox";
+import { ProxmoxClient, resolveConnection, sharedClient, type FollowUp } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
 import { backoff, done, learnedSchedule, LearnedDurations, notYet, pollUntil } from "../poll";
 import { delay, sleep, type RetryPolicy } from "../retry";
@@ -57,8 +57,11 @@ const VMID_RACE_POLICY: RetryPolicy = {
 
 /** Waiting for a lock held by another task: nothing to learn from, a plain backoff. */
 const LOCK_POLL = backoff({ initialMs: 100, factor: 2, maxMs: 1_000 });
-/** Waiting for an address with nothing learned yet: a DHCP lease usually comes within a few seconds. */
-const ADDRESS_POLL = { initialMs: 40, factor: 1.3, maxMs: 500 };
+/**
+ * Waiting for an address with nothing learned yet (a lone create's process): a DHCP lease usually comes
+ * within a few seconds; about 11 probes for 3 s, noticed within 600 ms at worst.
+ */
+const ADDRESS_POLL = { initialMs: 50, factor: 1.4, maxMs: 600 };
 /** How long after its start each container of this process got its address, per endpoint. */
 const addressDelays = new LearnedDurations();
 
@@ -185,6 +188,8 @@ interface Placement {
   ostemplate?: string;
   imageDigest?: string;
   identityTag: string;
+  /** A create with `start=1` waited on: how its `vzstart` ended (never in outputs). */
+  start?: Omit<FollowUp, "task">;
 }
 
 /** The error the host turns into ErrorResourceInitFailed: Pulumi records the container instead of forgetting it. */
@@ -345,7 +350,13 @@ async function dispatchCreate(
         }, { timeoutMs: inputs.timeouts.create * 1000 });
       } else {
         const params = renderCreateParams(inputs, { vmid, ostemplate: target.ostemplate!, storage: target.storage, identityTag: target.identityTag, fromImage: inputs.image !== undefined, start: target.startWithCreate });
-        await client.runTask("POST", `${nodePath(target.node)}/lxc`, params, { timeoutMs: inputs.timeouts.create * 1000 });
+        if (target.startWithCreate) {
+          // The create and the start it forks, in one wait; a failed start is finishCreate's to report (the CT stays tracked).
+          const { next, nextError } = await client.runTaskThen("POST", `${nodePath(target.node)}/lxc`, params, "vzstart", { timeoutMs: inputs.timeouts.create * 1000, nextTimeoutMs: inputs.timeouts.start * 1000 });
+          placement.start = { next, nextError };
+        } else {
+          await client.runTask("POST", `${nodePath(target.node)}/lxc`, params, { timeoutMs: inputs.timeouts.create * 1000 });
+        }
       }
       return placement;
     } catch (caught) {
@@ -441,7 +452,7 @@ async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, plac
     if (inputs.clone !== undefined) placement.ostemplate = undefined;
     let state: { status: string } & Addresses = { status: "stopped", mac: hwaddr?.toUpperCase() };
     if (inputs.started) {
-      if (startedWithCreate) await waitForStartAfterCreate(client, placement.node, placement.vmid, inputs.timeouts.start);
+      if (startedWithCreate) await startedAfterCreate(client, placement, inputs.timeouts.start);
       else await startContainer(client, placement.node, placement.vmid, inputs.timeouts.start);
       state = { status: "running", mac: hwaddr?.toUpperCase() };
       const addresses = inputs.waitForIp
@@ -548,12 +559,16 @@ async function startContainer(client: ProxmoxClient, node: string, vmid: number,
 }
 
 /**
- * `start=1`: the create task forked vm_start's own `vzstart` task as it ended (PVE::API2::LXC create_vm):
- * finds it in the node's task list and waits for it, so a failed start fails this create as it would
- * have as a separate start. No such task listed (a start that ran and was archived elsewhere): starts it.
+ * `start=1`: the create task forked vm_start's own `vzstart` task as it ended (PVE::API2::LXC create_vm),
+ * and the create's wait followed it (`runTaskThen`): a failed start fails this create as a separate start
+ * would, the container tracked. A start not listed at all (archived elsewhere): starts it.
  */
-async function waitForStartAfterCreate(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<void> {
-  const [start] = await client.nodeTasks(node, { vmid, typefilter: "vzstart" });
+async function startedAfterCreate(client: ProxmoxClient, placement: Placement, timeoutSeconds: number): Promise<void> {
+  const { node, vmid } = placement;
+  if (placement.start?.nextError !== undefined) throw placement.start.nextError;
+  if (placement.start?.next) return;
+  // Not waited on with the create (its answer was lost and the create carried on): look the start up.
+  const [start] = placement.start ? [] : await client.nodeTasks(node, { vmid, typefilter: "vzstart" });
   if (start?.upid) await client.waitForTask(start.upid, { timeoutMs: timeoutSeconds * 1000 });
   else await startContainer(client, node, vmid, timeoutSeconds);
 }

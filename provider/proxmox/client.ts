@@ -14,7 +14,7 @@ import { Readable } from "node:stream";
 import type { Proxmox } from "proxmox-api";
 import type { Dispatcher } from "undici";
 import { ConfigError, registerSecret, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
-import { done, learnedSchedule, LearnedDurations, notYet, pollUntil } from "../poll";
+import { backoff, done, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, shifted, type Expectation, type PollSchedule } from "../poll";
 import { DEFAULT_RETRY_POLICY, isTaskLockTimeout, retrying, type RetryPolicy } from "../retry";
 import type { ProxmoxConnection } from "./connection";
 import { DEFAULT_TASK_POLL, taskWarnings, type TaskPollPolicy } from "./tasks";
@@ -115,13 +115,31 @@ const TASK_LIST_LIMIT = 500;
  * task of the type is dense around that. Shared by every client of the process.
  */
 export const taskDurations = new LearnedDurations();
-/** Task types whose history this process read from a node already (once each). */
+/** Nodes (`endpoint|node`) whose finished tasks this process read already (once each, every type at once). */
 const historyRead = new Set<string>();
+/** Finished tasks per history read: enough to hold the recent creates and starts of a busy node. */
+const HISTORY_LIMIT = 100;
 
 /** One entry of `GET /nodes/{node}/tasks`: `status` is `RUNNING`, or the exit status once it ended. */
 interface TaskListEntry {
   upid: string;
   status?: string;
+  type?: string;
+  id?: string;
+  starttime?: number;
+}
+
+/** The outcome of the task a first task started (a create's `vzstart`): its result, its failure, or none listed. */
+export interface FollowUp {
+  task: TaskResult;
+  next?: TaskResult;
+  /** The follow-up failed or outlived its timeout: PveTaskError or PveTimeoutError. */
+  nextError?: unknown;
+}
+
+export interface RunTaskThenOptions extends RunTaskOptions {
+  /** Deadline of the follow-up task, counted from when the first one was seen ended. */
+  nextTimeoutMs?: number;
 }
 
 type TaskState = { status: "running" } | { status: "stopped"; exitstatus?: string };
@@ -292,8 +310,7 @@ export class ProxmoxClient {
     const kind = `${this.connection.endpoint}|${task.type}`;
     let lastRunningAt = dispatchedAt;
     let probeSentAt = began;
-    const learnHistory = taskDurations.count(kind) === 0 && !historyRead.has(kind);
-    if (learnHistory) historyRead.add(kind);
+    const learnHistory = this.#historyWanted(task.node, kind);
     const waiting = this.#waiting.get(task.node) ?? new Map<string, number>();
     this.#waiting.set(task.node, waiting.set(upid, task.starttime));
     let status: TaskState;
@@ -310,7 +327,7 @@ export class ProxmoxClient {
         }
         if (state.status === "stopped") return done(state);
         // After the first probe, not before it (a short task may be over by then), and alongside the next ones.
-        if (learnHistory && probes === 1) void this.#learnFromHistory(task.node, task.type, kind);
+        if (learnHistory && probes === 1) void this.#learnFromHistory(task.node);
         lastRunningAt = Date.now();
         return notYet("running");
       }, learnedSchedule(taskDurations, kind, { initialMs: this.#taskPoll.initialMs, factor: this.#taskPoll.factor, maxMs: this.#taskPoll.maxMs }), {
@@ -343,19 +360,167 @@ export class ProxmoxClient {
     return this.get(`/nodes/${encodeURIComponent(node)}/tasks`, { source: "all", limit: TASK_LIST_LIMIT, ...filter });
   }
 
+  /** True once per node, while `kind` is not known yet: the caller then reads the node's history. */
+  #historyWanted(node: string, kind: string): boolean {
+    const key = `${this.connection.endpoint}|${node}`;
+    if (taskDurations.count(kind) > 0 || historyRead.has(key)) return false;
+    historyRead.add(key);
+    return true;
+  }
+
   /**
-   * A process that has not seen a task type yet (one CI stack creates one container) learns it from the
-   * node's finished tasks of that type: whole seconds only (`starttime`, `endtime`), so a wide window.
+   * A process that has not seen a task type yet (one CI stack creates one container) learns every type
+   * from the node's finished tasks, in one read: whole seconds only (`starttime`, `endtime`), so each
+   * duration is known to within a second.
    */
-  async #learnFromHistory(node: string, type: string, kind: string): Promise<void> {
+  async #learnFromHistory(node: string): Promise<void> {
     try {
-      const entries = await this.get<Array<{ starttime?: number; endtime?: number }>>(`/nodes/${encodeURIComponent(node)}/tasks`, { typefilter: type, limit: 20 });
+      const entries = await this.get<Array<{ type?: string; starttime?: number; endtime?: number }>>(`/nodes/${encodeURIComponent(node)}/tasks`, { limit: HISTORY_LIMIT });
       for (const entry of entries) {
-        if (typeof entry.starttime === "number" && typeof entry.endtime === "number") taskDurations.observe(kind, (entry.endtime - entry.starttime) * 1000);
+        if (typeof entry.type === "string" && typeof entry.starttime === "number" && typeof entry.endtime === "number") {
+          taskDurations.observe(`${this.connection.endpoint}|${entry.type}`, (entry.endtime - entry.starttime) * 1000, 1000);
+        }
       }
     } catch {
       // Only a hint: without it the wait backs off as it would anyway.
     }
+  }
+
+  /**
+   * Dispatches a task that starts another one as it ends (a create with `start=1` forks `vzstart`) and
+   * waits for both in one wait, one task-list read per probe: the create's failure or timeout throws, as
+   * `runTask`'s would; the follow-up's outcome is returned (a failed start is the caller's to report).
+   */
+  async runTaskThen(method: HttpMethod, path: string, params: ApiParams | undefined, nextType: string, opts: RunTaskThenOptions = {}): Promise<FollowUp> {
+    const dispatchedAt = Date.now();
+    const upid = await this.request<unknown>(method, path, params, { idempotent: opts.idempotent });
+    if (!isUpid(upid)) {
+      throw new PveTaskError({ upid: "(none)", exitstatus: `${method} ${path} started no task: it answered ${JSON.stringify(upid)}`, log: [] });
+    }
+    return this.waitForTaskThen(upid, nextType, { ...opts, dispatchedAt });
+  }
+
+  /** The wait of `runTaskThen`, for a task already dispatched. */
+  async waitForTaskThen(upid: string, nextType: string, opts: RunTaskThenOptions = {}): Promise<FollowUp> {
+    const task = parseUpid(upid);
+    const timeoutMs = opts.timeoutMs ?? this.#taskTimeoutMs;
+    const nextTimeoutMs = opts.nextTimeoutMs ?? this.#taskTimeoutMs;
+    const began = Date.now();
+    const dispatchedAt = opts.dispatchedAt ?? began;
+    const kind = `${this.connection.endpoint}|${task.type}`;
+    const nextKind = `${this.connection.endpoint}|${nextType}`;
+    const chainKind = `${kind}>${nextType}`;
+    // Read right before the first probe: a create is never over that soon, so the history costs no
+    // probe and the schedule knows both tasks from the first sleep on.
+    const history = this.#historyWanted(task.node, kind) ? this.#learnFromHistory(task.node) : undefined;
+    let lastRunningAt = dispatchedAt;
+    let probeSentAt = began;
+    /** When the first task was seen ended: from then on the schedule is the follow-up's alone. */
+    let firstEnded: { at: number; result: TaskResult; estimatedEnd: number } | undefined;
+    let schedule: PollSchedule | undefined;
+    const unknown = backoff({ initialMs: this.#taskPoll.initialMs, factor: this.#taskPoll.factor, maxMs: this.#taskPoll.maxMs });
+    let probesBefore = 0;
+    const chooseSchedule: PollSchedule = (probes, elapsedMs) => {
+      schedule ??= firstEnded ? this.#followUpSchedule(nextKind, firstEnded.estimatedEnd - began, firstEnded.at - firstEnded.estimatedEnd) : this.#chainSchedule(chainKind, kind, nextKind);
+      // Nothing known: the backoff starts over for the follow-up, which began a moment ago.
+      return schedule ? schedule(probes, elapsedMs) : unknown(probes - probesBefore, elapsedMs);
+    };
+    const waiting = this.#waiting.get(task.node) ?? new Map<string, number>();
+    this.#waiting.set(task.node, waiting.set(upid, task.starttime));
+    try {
+      return await pollUntil(began + timeoutMs + nextTimeoutMs, async (probes) => {
+        // The first probe after the history read, on the same keep-alive socket: 50 stacks starting at once
+        // open 50 connections, not 100.
+        if (probes === 1) await history;
+        probeSentAt = Date.now();
+        let entries: Map<string, TaskListEntry>;
+        try {
+          entries = await this.#guestTasks(task.node, task.id, task.starttime);
+        } catch (error) {
+          if (!(Date.now() - began < TASK_STATUS_GRACE_MS && isLaunchpadError(error, "ERR_PVE_HTTP") && (error as PveHttpError).status === 400)) throw error;
+          return notYet("task list not readable yet");
+        }
+        if (!firstEnded) {
+          const state = entries.has(upid) ? listedState(entries.get(upid)!) : await this.#taskState(task.node, upid);
+          if (state.status === "running") {
+            lastRunningAt = Date.now();
+            if (lastRunningAt - began > timeoutMs) throw this.#timeout(upid, task, timeoutMs);
+            return notYet("running");
+          }
+          const result = await this.#ended(upid, task, state.exitstatus);
+          const estimatedEnd = (lastRunningAt + probeSentAt) / 2;
+          taskDurations.observe(kind, estimatedEnd - dispatchedAt);
+          firstEnded = { at: probeSentAt, result, estimatedEnd };
+          schedule = undefined;
+          probesBefore = probes - 1;
+          lastRunningAt = probeSentAt;
+        }
+        const next = followUpOf(entries, nextType, task.id, task.starttime)
+          ?? followUpOf(await this.#guestTasks(task.node, task.id, task.starttime, nextType), nextType, task.id, task.starttime);
+        if (!next) return done<FollowUp>({ task: firstEnded.result });
+        const state = listedState(next);
+        if (state.status === "running") {
+          const now = Date.now();
+          lastRunningAt = now;
+          if (now - firstEnded.at > nextTimeoutMs) return done<FollowUp>({ task: firstEnded.result, nextError: this.#timeout(next.upid, parseUpid(next.upid), nextTimeoutMs) });
+          return notYet(`${nextType} running`);
+        }
+        const end = (lastRunningAt + probeSentAt) / 2;
+        // Learned only when a probe saw it running: otherwise its start is not known to better than the probe gap.
+        if (lastRunningAt > firstEnded.at) taskDurations.observe(nextKind, end - firstEnded.estimatedEnd);
+        taskDurations.observe(chainKind, end - dispatchedAt);
+        try {
+          return done<FollowUp>({ task: firstEnded.result, next: await this.#ended(next.upid, parseUpid(next.upid), state.exitstatus) });
+        } catch (error) {
+          return done<FollowUp>({ task: firstEnded.result, nextError: error });
+        }
+      }, chooseSchedule, {
+        timeout: () => this.#timeout(upid, task, timeoutMs + nextTimeoutMs),
+      });
+    } finally {
+      waiting.delete(upid);
+      if (waiting.size === 0) this.#waiting.delete(task.node);
+    }
+  }
+
+  /** Both tasks in one window: what this process saw of the pair, else the sum of what it knows of each. */
+  #chainSchedule(chainKind: string, kind: string, nextKind: string): PollSchedule | undefined {
+    const both = taskDurations.expectation(chainKind);
+    if (both) return expecting(both);
+    const [first, next] = [taskDurations.expectation(kind), taskDurations.expectation(nextKind)];
+    return first && next ? expecting(sumOf(first, next)) : undefined;
+  }
+
+  /** The follow-up's window, from the first task's estimated end, widened by how uncertain that end is. */
+  #followUpSchedule(nextKind: string, offsetMs: number, uncertaintyMs: number): PollSchedule | undefined {
+    const next = taskDurations.expectation(nextKind);
+    return next ? shifted(expecting({ expectedMs: next.expectedMs, spreadMs: next.spreadMs + uncertaintyMs / 2 }), offsetMs) : undefined;
+  }
+
+  /** A guest's tasks since `since`: the shared node list while other tasks are waited on, else its own filtered read. */
+  async #guestTasks(node: string, id: string, since: number, typefilter?: string): Promise<Map<string, TaskListEntry>> {
+    const waiting = this.#waiting.get(node);
+    if (!typefilter && waiting && waiting.size > 1) return this.#sharedList(node, Math.min(since, ...waiting.values()));
+    const vmid = Number(id);
+    const entries = await this.nodeTasks(node, { ...(Number.isInteger(vmid) ? { vmid } : {}), since, ...(typefilter ? { typefilter } : {}) });
+    return new Map(entries.filter((entry) => entry.id === undefined || entry.id === id).map((entry) => [entry.upid, entry]));
+  }
+
+  /** A stopped task's result; a failure throws PveTaskError with the log's last lines. */
+  async #ended(upid: string, task: { node: string; type: string; id: string }, exitstatus: string | undefined): Promise<TaskResult> {
+    const warnings = taskWarnings(exitstatus);
+    if (warnings !== undefined) return { upid, node: task.node, type: task.type, id: task.id, exitstatus: exitstatus!, warnings };
+    throw new PveTaskError(
+      { upid, exitstatus: exitstatus ?? "stopped without an exit status", log: await this.#logTail(task.node, upid) },
+      { context: { node: task.node, type: task.type, id: task.id } },
+    );
+  }
+
+  #timeout(upid: string, task: { node: string; type: string; id: string }, timeoutMs: number): PveTimeoutError {
+    return new PveTimeoutError(
+      `Proxmox task ${upid} (${task.type} ${task.id} on ${task.node}) did not finish within ${timeoutMs} ms; it may still be running`,
+      { context: { upid, node: task.node } },
+    );
   }
 
   /** One task's state: its own status call when it is the only one waited on at its node, else the shared list. */
@@ -364,7 +529,7 @@ export class ProxmoxClient {
     if (waiting && waiting.size > 1) {
       const entry = (await this.#sharedList(node, Math.min(...waiting.values()))).get(upid);
       // Not listed (another user's task this token may not list): ask for it alone.
-      if (entry) return entry.status === undefined || entry.status === "RUNNING" ? { status: "running" } : { status: "stopped", exitstatus: entry.status };
+      if (entry) return listedState(entry);
     }
     const status = await this.get<TaskStatus>(`/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`);
     return status.status === "stopped" ? { status: "stopped", exitstatus: status.exitstatus } : { status: "running" };
@@ -544,6 +709,27 @@ export class ProxmoxClient {
       : `${where}: ${detail}${notSent ? "" : " (the request may have reached the server)"}`;
     return new PveNetworkError(message, { notSent }, { cause: error, context: { code } });
   }
+}
+
+/** A task-list entry's state: `RUNNING` (or no status) while active, the exit status once stopped. */
+function listedState(entry: TaskListEntry): TaskState {
+  return entry.status === undefined || entry.status === "RUNNING" ? { status: "running" } : { status: "stopped", exitstatus: entry.status };
+}
+
+/** The newest `type` task of guest `id` that started at or after `since` (the task that forked it). */
+function followUpOf(entries: ReadonlyMap<string, TaskListEntry>, type: string, id: string, since: number): TaskListEntry | undefined {
+  let found: TaskListEntry | undefined;
+  for (const entry of entries.values()) {
+    const upid = isUpid(entry.upid) ? parseUpid(entry.upid) : undefined;
+    const [entryType, entryId, start] = [entry.type ?? upid?.type, entry.id ?? upid?.id, entry.starttime ?? upid?.starttime ?? -1];
+    if (entryType === type && entryId === id && start >= since && (!found || start >= (found.starttime ?? parseUpid(found.upid).starttime))) found = entry;
+  }
+  return found;
+}
+
+/** Two waits in a row as one: expected ends add up, and so do their spreads. */
+function sumOf(a: Expectation, b: Expectation): Expectation {
+  return { expectedMs: a.expectedMs + b.expectedMs, spreadMs: a.spreadMs + b.spreadMs };
 }
 
 const sharedClients = new Map<string, ProxmoxClient>();

@@ -1,6 +1,6 @@
 // The one Proxmox VE client and where its credentials come from.
 export { ProxmoxClient, encodeParams, sharedClient, taskDurations } from "./client";
-export type { ApiParams, ApiParamValue, HttpMethod, ProxmoxClientOptions, RequestInfo, RequestOptions, RunTaskOptions, TaskResult, WaitOptions } from "./client";
+export type { ApiParams, ApiParamValue, FollowUp, HttpMethod, ProxmoxClientOptions, RequestInfo, RequestOptions, RunTaskOptions, RunTaskThenOptions, TaskResult, WaitOptions } from "./client";
 export { resolveConnection, endpointProblem, inheritedEndpointProblem, normaliseEndpoint, normaliseApiToken, normaliseFingerprint, ENV } from "./connection";
 export type { ProxmoxConnection, ResolveConnectionArgs } from "./connection";
 export { parseUpid, isUpid } from "./upid";

@@ -4,6 +4,7 @@
 // and nothing is reloaded: the routes already serving keep serving.
 
 import { isLaunchpadError, type LaunchpadError, NginxTestError, SshExecError, ValidationError } from "../errors";
+import { backoff, done, notYet, pollUntil } from "../poll";
 import { shellQuote, shScript, withSshSession, type SshSession, type SshTarget } from "../ssh";
 import { allocatePort, claimedStreamPorts, listeningPorts } from "./ports";
 import { renderHtpasswd, sealAccess } from "./access";
@@ -157,16 +158,28 @@ async function workerGeneration(session: SshSession, pidFile: string): Promise<s
   return lines[0] === "master" ? lines.slice(1) : undefined;
 }
 
-/** Waits on the proxy host until the master runs workers none of which is in `previous`. */
+/** Probing for the new workers: a reload's take a few tens of ms to start; each probe is one exec on the open session. */
+const RELOAD_POLL = backoff({ initialMs: 25, factor: 1.5, maxMs: 500 });
+
+/** Waits (pollUntil, one exec per probe) until the master runs workers none of which is in `previous`; false after RELOAD_CONFIRM_SECONDS. */
 async function newWorkersStarted(session: SshSession, pidFile: string, previous: string[]): Promise<boolean> {
-  const { code } = await session.exec(shScript(
-    `p=$(cat -- ${shellQuote(pidFile)}) || exit 0; old=" ${previous.join(" ")} "; i=0; ` +
-      `while [ $i -lt ${RELOAD_CONFIRM_SECONDS * 10} ]; do ` +
-      `new=$(ps -o pid=,args= --ppid "$p" | awk '$2=="nginx:" && $3=="worker" && $4=="process" && NF==4 {print $1}'); ` +
-      `fresh=1; [ -n "$new" ] || fresh=0; for w in $new; do case "$old" in *" $w "*) fresh=0;; esac; done; ` +
-      `[ $fresh = 1 ] && exit 0; sleep 0.1; i=$((i+1)); done; exit 3`,
-  ), { okExitCodes: [0, 3] });
-  return code === 0;
+  const old = new Set(previous);
+  const gaveUp = new Error("no new workers");
+  try {
+    return await pollUntil(Date.now() + RELOAD_CONFIRM_SECONDS * 1000, async () => {
+      const { stdout } = await session.exec(shScript(
+        `p=$(cat -- ${shellQuote(pidFile)} 2>/dev/null) || { echo nopid; exit 0; }; ` +
+          `ps -o pid=,args= --ppid "$p" | awk '$2=="nginx:" && $3=="worker" && $4=="process" && NF==4 {print $1}'`,
+      ));
+      const lines = stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+      // No pid file to read: no master to confirm (as before the reload, when there was none).
+      if (lines[0] === "nopid") return done(true);
+      return lines.length > 0 && lines.every((pid) => !old.has(pid)) ? done(true) : notYet();
+    }, RELOAD_POLL, { timeout: () => gaveUp });
+  } catch (error) {
+    if (error === gaveUp) return false;
+    throw error;
+  }
 }
 
 async function ensureDirectories(session: SshSession, proxy: ProxyHost): Promise<void> {

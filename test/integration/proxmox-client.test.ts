@@ -183,6 +183,33 @@ describe("ProxmoxClient against the sandbox", function () {
       // The message says the task may still be running: it is, and it ends on its own.
       assert.equal((await client.waitForTask(upid)).exitstatus, "OK");
     });
+
+    it("waits for a create with start=1 and the vzstart it forks in one wait, reading the task list only", async () => {
+      const vmid = nextVmid++;
+      const client = connect();
+      const { task, next, nextError } = await client.runTaskThen("POST", `/nodes/${sandbox.nodes[0]}/lxc`, { vmid, ostemplate: TEMPLATE, hostname: `ct${vmid}`, rootfs: "local-lvm:8", start: 1 }, "vzstart");
+      assert.equal(nextError, undefined);
+      assert.deepEqual([task.type, next?.type, next?.id, next?.exitstatus], ["vzcreate", "vzstart", String(vmid), "OK"]);
+      assert.equal(sandbox.containers().find((ct) => ct.vmid === vmid)?.status, "running");
+      assert.equal(sandbox.requests.filter((r) => r.template === "/nodes/{node}/tasks/{upid}/status").length, 0, "no per-task status read");
+    });
+
+    it("returns a failed follow-up (the caller reports it, the container exists) and throws a failed create", async () => {
+      const client = connect();
+      const started = nextVmid++;
+      sandbox.faults.task({ type: "vzstart", fail: "injected: start failed", count: 1 });
+      const { next, nextError } = await client.runTaskThen("POST", `/nodes/${sandbox.nodes[0]}/lxc`, { vmid: started, ostemplate: TEMPLATE, hostname: `ct${started}`, rootfs: "local-lvm:8", start: 1 }, "vzstart");
+      assert.equal(next, undefined);
+      assert.ok(isLaunchpadError(nextError, "ERR_PVE_TASK"), String(nextError));
+      assert.match((nextError as PveTaskError).exitstatus, /injected: start failed/);
+      assert.ok(sandbox.containers().some((ct) => ct.vmid === started), "the container was made");
+
+      sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - storage 'local-lvm' is full", count: 1 });
+      const vmid = nextVmid++;
+      const error = await client.runTaskThen("POST", `/nodes/${sandbox.nodes[0]}/lxc`, { vmid, ostemplate: TEMPLATE, hostname: `ct${vmid}`, rootfs: "local-lvm:8", start: 1 }, "vzstart").catch((e) => e);
+      assert.ok(isLaunchpadError(error, "ERR_PVE_TASK"), String(error));
+      assert.match((error as PveTaskError).exitstatus, /storage 'local-lvm' is full/);
+    });
   });
 
   describe("retries", () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { parseFlags } from "../../bench/index";
 import {
-  actualCriticalPathMs, createAttemptsByHostname, createPhases, criticalPathMs, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -85,6 +85,31 @@ describe("bench durations and overheads", () => {
     }
   });
 
+  it("a rerun with the printed seed draws every run's durations again, whichever runs it skips or reorders", () => {
+    const means = { createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000 };
+    const labels = ["single-1", "ansible-1", "single-2", "one-program-10", "separate-stacks-50"];
+    const first = labels.map((label) => drawFor(means, 20261201, label));
+    // Ansible missing, the parallel runs first: the same run still gets the same durations.
+    const again = [...labels].reverse().filter((label) => !label.startsWith("ansible")).map((label) => [label, drawFor(means, 20261201, label)] as const);
+    for (const [label, times] of again) assert.deepEqual(times, first[labels.indexOf(label)], label);
+    assert.notDeepEqual(drawFor(means, 20261201, "single-1"), drawFor(means, 20261202, "single-1"), "another seed, other durations");
+    assert.notDeepEqual(first[0], first[2], "each run its own draw");
+    for (const times of first) assert.ok(times.createMs >= 6000 && times.createMs <= 10000, JSON.stringify(times));
+  });
+
+  it("the API's view of a create: its create POST received to its last answer, minus the actual time; other containers' requests ignored", () => {
+    const r = (method: string, path: string, startMs: number, params: Record<string, unknown> = {}, durationMs = 2, status = 200) => ({ method, path, startMs, durationMs, status, params });
+    const requests = [
+      r("GET", "/cluster/resources", 900),
+      r("POST", "/nodes/pve1/lxc", 1000, { vmid: 100001 }),
+      r("GET", "/nodes/pve1/tasks", 1050, { vmid: 100001, source: "all" }),
+      r("GET", "/nodes/pve1/lxc/100002/interfaces", 20000, {}, 5),
+      r("GET", "/nodes/pve1/lxc/100001/interfaces", 14100, {}, 3),
+    ];
+    assert.equal(apiOverheadMs(requests, 100001, 13000), 14103 - 1000 - 13000);
+    assert.ok(Number.isNaN(apiOverheadMs(requests, 100003, 13000)), "no create POST seen: no figure");
+  });
+
   it("the actual critical path is the container's own create, start and address times as recorded", () => {
     const timeline = {
       tasks: [
@@ -103,5 +128,8 @@ describe("bench durations and overheads", () => {
     const r = (method: string, path: string, startMs: number) => ({ method, path, startMs, durationMs: 5, status: 200 });
     const phases = createPhases([r("GET", "/cluster/resources", 1000), r("POST", "/nodes/pve1/lxc", 1010), r("GET", "/nodes/pve1/tasks", 9100), r("GET", "/nodes/pve1/lxc/100/interfaces", 11200)]);
     assert.deepEqual(phases, { prepareMs: 10, createMs: 8090, startMs: 2100, ipMs: 5 });
+    // With the create's end from the timeline: the first request after it is the probe that saw it.
+    const probes = [r("GET", "/cluster/resources", 1000), r("POST", "/nodes/pve1/lxc", 1010), r("GET", "/nodes/pve1/tasks", 7000), r("GET", "/nodes/pve1/tasks", 9150), r("GET", "/nodes/pve1/tasks", 11100), r("GET", "/nodes/pve1/lxc/100/interfaces", 11200)];
+    assert.deepEqual(createPhases(probes, 9050), { prepareMs: 10, createMs: 8140, startMs: 2050, ipMs: 5 });
   });
 });

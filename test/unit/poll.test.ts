@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { backoff, done, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil } from "../../provider/poll";
+import { backoff, done, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil, shifted } from "../../provider/poll";
 import { backoffMs } from "../../provider/retry";
 
 /** A clock that moves only when the poll sleeps: every schedule is checked without real time. */
@@ -42,15 +42,25 @@ describe("poll schedules", () => {
     assert.equal(backoffMs(3, { baseDelayMs: 200, maxDelayMs: 5000, jitter: 0 }), 800, "factor 2 by default");
   });
 
-  it("expecting: halves the way to the window, dense inside it, backs off after it", () => {
+  it("expecting: sparse steps up to the window (the last one landing on it), dense inside it, backs off after it", () => {
     const schedule = expecting({ expectedMs: 8000, spreadMs: 500 }, { denseMs: 40, sparseMs: 2000, factor: 2, windowProbes: 100 });
-    assert.equal(schedule(1, 0), 2000, "far away: capped at sparseMs");
-    assert.equal(schedule(2, 6500), 500, "half the 1000 ms to the window");
-    assert.equal(schedule(3, 7450), 40, "never less than denseMs before it");
-    assert.equal(schedule(4, 7490), 10, "nor sleeping into the window");
+    assert.equal(schedule(1, 0), 2000, "far away: sparseMs");
+    assert.equal(schedule(2, 5000), 2000, "2500 ms to go: a sparse step");
+    assert.equal(schedule(3, 5490), 2010, "a remainder of 10 ms is not worth a probe: straight to the window");
+    assert.equal(schedule(4, 7450), 50, "never sleeping into the window");
     assert.equal(schedule(5, 7600), 40);
     assert.equal(schedule(6, 8500), 40, "the window's end is still dense");
     assert.deepEqual([8600, 8700, 8900, 9300, 20000].map((t, i) => schedule(7 + i, t)), [80, 160, 320, 640, 1280]);
+  });
+
+  it("expecting: an 8 s task with a 1 s window gets 4 probes before the window, one on its opening and one every 1/12 of it inside", async () => {
+    const clock = fakeClock();
+    const schedule = expecting({ expectedMs: 8000, spreadMs: 1000 });
+    const at: number[] = [];
+    const start = clock.now();
+    await pollUntil(start + 60_000, async () => (at.push(clock.now() - start), clock.now() - start >= 8500 ? done(true) : notYet()), schedule, { timeout: () => new Error("late"), ...clock });
+    assert.deepEqual(at.slice(0, 6), [0, 2000, 4000, 6000, 7000, 7167]);
+    assert.ok(at.at(-1)! - 8500 <= 167, `noticed ${at.at(-1)! - 8500} ms late`);
   });
 
   it("probes a task that ends inside the window within denseMs, with few probes before", async () => {
@@ -72,8 +82,10 @@ describe("poll schedules", () => {
     learned.observe("vzcreate", 6000);
     learned.observe("vzcreate", 10000);
     assert.deepEqual(learned.expectation("vzcreate"), { expectedMs: 8000, spreadMs: 2000 });
+    learned.observe("vzcreate", 9000, 1000);
+    assert.deepEqual(learned.expectation("vzcreate"), { expectedMs: 8500, spreadMs: 3000 }, "whole-second history widens the window by a second");
     learned.observe("vzcreate", NaN);
-    assert.equal(learned.count("vzcreate"), 3, "nonsense is not learned");
+    assert.equal(learned.count("vzcreate"), 4, "nonsense is not learned");
     for (let i = 0; i < 60; i++) learned.observe("vzcreate", 100);
     assert.equal(learned.count("vzcreate"), LearnedDurations.KEEP);
     assert.deepEqual(learned.expectation("vzcreate"), { expectedMs: 100, spreadMs: 50 }, "the oldest are forgotten");
@@ -84,6 +96,14 @@ describe("poll schedules", () => {
     assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 0), 200);
     learned.observe("vzcreate", 3000);
     assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 3000), 50, "a 600 ms window in 12 probes");
+  });
+
+  it("shifted: the second task's schedule, counted from where the first one ended", () => {
+    const start = expecting({ expectedMs: 2000, spreadMs: 500 }, { denseMs: 40, sparseMs: 2000, factor: 1.5, windowProbes: 10 });
+    const schedule = shifted(start, 8000);
+    assert.equal(schedule(9, 8000), 1500, "at the first task's end: straight to the start's window");
+    assert.equal(schedule(10, 9500), 100, "inside it: dense");
+    assert.equal(shifted(backoff({ initialMs: 50, factor: 2, maxMs: 1000 }), 8000)(1, 3000), 50, "before the offset counts as its beginning");
   });
 
   it("a wide window gets at most windowProbes probes, not one every denseMs", () => {
