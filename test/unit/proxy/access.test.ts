@@ -95,6 +95,14 @@ describe("proxy route access protection", () => {
     }
   });
 
+  it("refuses a verifier of another scheme, without salt or hash, or with a cut hash, instead of throwing", () => {
+    const [, salt, hash] = passwordVerifier("correct horse").split("$");
+    assert.ok(verifies(`scrypt$${salt}$${hash}`, "correct horse"));
+    for (const bad of [`md5$${salt}$${hash}`, `scrypt$$${hash}`, `scrypt$${salt}$`, `scrypt$${salt}$${hash.slice(0, 20)}`, "", undefined]) {
+      assert.strictEqual(verifies(bad, "correct horse"), false, String(bad));
+    }
+  });
+
   it("keeps verifiers, not passwords, and sees a changed password", () => {
     const verifier = passwordVerifier("correct horse");
     assert.ok(verifies(verifier, "correct horse"));
