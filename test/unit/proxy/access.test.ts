@@ -84,12 +84,17 @@ describe("proxy route access protection", () => {
       [{ ...basic(), bypassPaths: ["/health; allow all"] }, "http.access.bypassPaths[0]"],
       [{ ...basic(), allowCidrs: ["10.0.0.0/33"] }, "http.access.allowCidrs[0]"],
       [{ ...basic(), allowCidrs: ["all"] }, "http.access.allowCidrs[0]"],
+      [{ ...basic(), allowCidrs: ["10.0.0.1/32", "fd00::/129"] }, "http.access.allowCidrs[1]"],
+      [{ ...basic(), allowCidrs: ["fe80::1%eth0"] }, "http.access.allowCidrs[0]"],
+      [{ ...basic(), allowCidrs: ["1.2.3/8"] }, "http.access.allowCidrs[0]"],
       [{ ...basic(), bypassPaths: ["/_launchpad/auth"] }, "http.access.bypassPaths[0]"],
       [{ ...basic(), bypassPaths: ["/a", "/a"] }, "http.access.bypassPaths[1]"],
       [{ ...basic(), ...authRequest() }, "http.access.authRequest"],
       [{ bypassPaths: ["/healthz"] }, "http.access"],
       [{ ...basic(), extra: 1 }, "http.access.extra"],
     ];
+    // The widest prefix of each family is a valid range, not a problem.
+    assert.strictEqual(parseRouteInputs(withAccess({ ...basic(), allowCidrs: ["10.0.0.1/32", "::1/128"] })).ok, true);
     for (const [access, field] of cases) {
       assert.ok(problemsOf(withAccess(access)).includes(field), `${JSON.stringify(access)} should name ${field}; got ${problemsOf(withAccess(access))}`);
     }
