@@ -84,14 +84,27 @@ describe("proxy route access protection", () => {
       [{ ...basic(), bypassPaths: ["/health; allow all"] }, "http.access.bypassPaths[0]"],
       [{ ...basic(), allowCidrs: ["10.0.0.0/33"] }, "http.access.allowCidrs[0]"],
       [{ ...basic(), allowCidrs: ["all"] }, "http.access.allowCidrs[0]"],
+      [{ ...basic(), allowCidrs: ["10.0.0.1/32", "fd00::/129"] }, "http.access.allowCidrs[1]"],
+      [{ ...basic(), allowCidrs: ["fe80::1%eth0"] }, "http.access.allowCidrs[0]"],
+      [{ ...basic(), allowCidrs: ["1.2.3/8"] }, "http.access.allowCidrs[0]"],
       [{ ...basic(), bypassPaths: ["/_launchpad/auth"] }, "http.access.bypassPaths[0]"],
       [{ ...basic(), bypassPaths: ["/a", "/a"] }, "http.access.bypassPaths[1]"],
       [{ ...basic(), ...authRequest() }, "http.access.authRequest"],
       [{ bypassPaths: ["/healthz"] }, "http.access"],
       [{ ...basic(), extra: 1 }, "http.access.extra"],
     ];
+    // The widest prefix of each family is a valid range, not a problem.
+    assert.strictEqual(parseRouteInputs(withAccess({ ...basic(), allowCidrs: ["10.0.0.1/32", "::1/128"] })).ok, true);
     for (const [access, field] of cases) {
       assert.ok(problemsOf(withAccess(access)).includes(field), `${JSON.stringify(access)} should name ${field}; got ${problemsOf(withAccess(access))}`);
+    }
+  });
+
+  it("refuses a verifier of another scheme, without salt or hash, or with a cut hash, instead of throwing", () => {
+    const [, salt, hash] = passwordVerifier("correct horse").split("$");
+    assert.ok(verifies(`scrypt$${salt}$${hash}`, "correct horse"));
+    for (const bad of [`md5$${salt}$${hash}`, `scrypt$$${hash}`, `scrypt$${salt}$`, `scrypt$${salt}$${hash.slice(0, 20)}`, "", undefined]) {
+      assert.strictEqual(verifies(bad, "correct horse"), false, String(bad));
     }
   });
 

@@ -67,6 +67,16 @@ describe("proxy route diff", () => {
     assert.deepStrictEqual(diff(olds, other).replaces, ["stream"]);
   });
 
+  it("keeps the port on the edges of the new range, and replaces one past them or with the range unknown", () => {
+    const olds = stored(rawStream(), 2500);
+    const range = (from: number, to: number) => { const r = rawStream(); r.stream.portRange = { from, to }; return r; };
+    assert.deepStrictEqual(diff(olds, range(2500, 2500)).replaces, []);
+    assert.deepStrictEqual(diff(olds, range(2501, 2600)).replaces, ["stream"]);
+    assert.deepStrictEqual(diff(olds, range(2400, 2499)).replaces, ["stream"]);
+    const unknown = rawStream(); unknown.stream.portRange = UNKNOWN;
+    assert.deepStrictEqual(diff(olds, unknown).replaces, ["stream"]);
+  });
+
   it("sees drift: a file on the host that differs from the rendering is rewritten", () => {
     const olds = { ...stored(rawHttp()), configSha256: sha256("edited by hand") };
     assert.deepStrictEqual(diff(olds, rawHttp()), { changes: true, replaces: [], deleteBeforeReplace: false });

@@ -26,5 +26,6 @@ describe("stream port bookkeeping", () => {
   it("allocates the lowest free port and reports a full range", () => {
     assert.strictEqual(allocatePort({ from: 2000, to: 2005 }, new Set([2000, 2001, 2003])), 2002);
     assert.strictEqual(allocatePort({ from: 2000, to: 2001 }, new Set([2000, 2001])), undefined);
+    assert.strictEqual(allocatePort({ from: 2000, to: 2001 }, new Set([2000])), 2001, "the range includes its last port");
   });
 });
