@@ -24,6 +24,7 @@ import { PowerDnsServer } from "./pdns";
 import { startPebble, type TestPebble } from "./pebble";
 import { sshRun } from "./ssh";
 import { TestSshd, startSshd } from "./sshd";
+import { proxyHost } from "./proxy-host";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 /** The domain previews live under: the test nginx's certificate is for `*.preview.test`. */
@@ -282,10 +283,7 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
 
       stackConfig(settings: PreviewSettings): StackConfig {
         const proxy = {
-          host: sshd.host, port: sshd.port, user: sshd.user, hostKeyFingerprint: sshd.hostKeyFingerprint,
-          publicAddress: "127.0.0.1",
-          confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
-          httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", http2,
+          ...proxyHost(sshd, nginx), publicAddress: "127.0.0.1", http2,
           ...(pebble
             ? { tls: "acme", acme: { directoryUrl: pebble.directoryUrl, directoryCa: pebble.directoryCa, email: `ops@${DOMAIN}` } }
             : { tls: { certificate: nginx.certificate, key: nginx.key } }),

@@ -16,6 +16,7 @@ import { TestEngine, type TestEngineOptions } from "./engine";
 import { startNginx, type TestNginx } from "./nginx";
 import { PowerDnsServer } from "./pdns";
 import { startSshd, type TestSshd } from "./sshd";
+import { proxyHost } from "./proxy-host";
 
 
 export const DOMAIN = "preview.test";
@@ -94,9 +95,7 @@ async function closeWorld(world: Partial<World> | undefined): Promise<void> {
 export function proxyConfig(world: World): Record<string, unknown> {
   const { nginx, proxySshd } = world;
   return {
-    host: proxySshd.host, port: proxySshd.port, user: proxySshd.user, hostKeyFingerprint: proxySshd.hostKeyFingerprint,
-    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
-    httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", publicAddress: "127.0.0.1",
+    ...proxyHost(proxySshd, nginx), publicAddress: "127.0.0.1",
     tls: { certificate: nginx.certificate, key: nginx.key }, portRange: world.portRange,
   };
 }

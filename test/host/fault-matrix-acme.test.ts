@@ -22,6 +22,7 @@ import { eventually } from "../../devstack/probes";
 import { startPebble, type TestPebble } from "../../devstack/pebble";
 import { startHttpRelay, type HttpRelay } from "../support/relays";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
 
 const ZONE = "fm-acme.test";
 
@@ -109,9 +110,7 @@ describe("fault matrix: AcmeCertificate through the real host", function () {
   }
 
   const proxy = () => ({
-    host: sshd.host, port: sshd.port, user: sshd.user, privateKey: pulumi.secret(sshd.privateKey), hostKeyFingerprint: sshd.hostKeyFingerprint,
-    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
-    httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1",
+    ...proxyHost(sshd, nginx), privateKey: pulumi.secret(sshd.privateKey),
   });
   const certificate = (hostname: string, dns01 = false) => () => {
     new AcmeCertificate("cert", {

@@ -18,6 +18,7 @@ import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually } from "../../devstack/probes";
 import { startTcpRelay, type TcpRelay } from "../support/relays";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
 
 const USER = { name: "fm", password: "fault-matrix-pw" };
 const AUTH = `Basic ${Buffer.from(`${USER.name}:${USER.password}`).toString("base64")}`;
@@ -34,9 +35,7 @@ describe("fault matrix: ProxyRoute through the real host", function () {
   let foreignText: string;
 
   const proxy = (port: number) => ({
-    host: sshd.host, port, user: sshd.user, privateKey: sshd.privateKey, hostKeyFingerprint: sshd.hostKeyFingerprint,
-    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
-    httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1", lockTimeoutSeconds: 10,
+    ...proxyHost(sshd, nginx), port, privateKey: sshd.privateKey, lockTimeoutSeconds: 10,
   });
   const target = () => ({ host: "127.0.0.1", port: (backend.address() as net.AddressInfo).port });
   /** Status and body nginx answers for `hostname` (with the route's basic-auth user). */

@@ -10,6 +10,7 @@ import { TestEngine } from "../../devstack/engine";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
 
 const PASSWORD = "drift-password-1";
 
@@ -52,9 +53,7 @@ describe("ProxyRoute refresh drift, row by row (real host, nginx, OpenSSH)", fun
   });
 
   const proxy = () => ({
-    host: sshd!.host, port: sshd!.port, user: sshd!.user, privateKey: sshd!.privateKey, hostKeyFingerprint: sshd!.hostKeyFingerprint,
-    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
-    httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
+    ...proxyHost(sshd!, nginx!), privateKey: sshd!.privateKey,
   });
   const target = () => ({ host: "127.0.0.1", port: (backend.address() as net.AddressInfo).port });
   const answer = (hostname: string, auth?: string) => new Promise<string>((resolve, reject) => {

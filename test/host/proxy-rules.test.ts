@@ -11,6 +11,7 @@ import { TestEngine } from "../../devstack/engine";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
 
 describe("ProxyRoute rollback and host key, through the real host", function () {
   this.timeout(300_000);
@@ -33,9 +34,7 @@ describe("ProxyRoute rollback and host key, through the real host", function () 
   });
 
   const proxy = (hostKeyFingerprint = sshd!.hostKeyFingerprint) => ({
-    host: sshd!.host, port: sshd!.port, user: sshd!.user, privateKey: sshd!.privateKey, hostKeyFingerprint,
-    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
-    httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
+    ...proxyHost(sshd!, nginx!), privateKey: sshd!.privateKey, hostKeyFingerprint,
   });
   const target = () => ({ host: "127.0.0.1", port: (backend.address() as net.AddressInfo).port });
   const answer = (hostname: string) => new Promise<string>((resolve, reject) => {

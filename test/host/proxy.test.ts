@@ -12,6 +12,7 @@ import { DynamicProviderHost } from "../../devstack/host";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually, tcpEcho } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
 
 describe("ProxyRoute through the real dynamic-provider host", function () {
   this.timeout(600_000);
@@ -41,11 +42,7 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
   });
 
   const proxyArgs = () => ({
-    host: sshd!.host, port: sshd!.port, user: sshd!.user,
-    privateKey: pulumi.secret(sshd!.privateKey),
-    hostKeyFingerprint: sshd!.hostKeyFingerprint,
-    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
-    httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
+    ...proxyHost(sshd!, nginx!), privateKey: pulumi.secret(sshd!.privateKey),
   });
 
   it("creates, updates, refreshes an out-of-band removal, and destroys, keeping the key and local paths out of state", async () => {

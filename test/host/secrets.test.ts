@@ -17,6 +17,7 @@ import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { TEMPLATE } from "../unit/container/fixtures";
+import { proxyHost } from "../../devstack/proxy-host";
 
 const ZONE = "sealed.test";
 const TSIG: PdnsTsigKey = { name: "launchpad-sealed", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
@@ -74,9 +75,7 @@ describe("secrets given as plain strings are sealed by the resources (real host)
   });
   const connection = () => ({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint });
   const proxy = () => ({
-    host: sshd!.host, port: sshd!.port, user: sshd!.user, privateKey: sshd!.privateKey, hostKeyFingerprint: sshd!.hostKeyFingerprint,
-    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
-    httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
+    ...proxyHost(sshd!, nginx!), privateKey: sshd!.privateKey,
   });
 
   function assertSealed(engine: TestEngine, when: string): void {

@@ -21,6 +21,7 @@ import { PowerDnsServer, type PdnsTsigKey } from "../../devstack/pdns";
 import { startPebble, type TestPebble } from "../../devstack/pebble";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { TEMPLATE } from "../unit/container/fixtures";
+import { proxyHost } from "../../devstack/proxy-host";
 
 const TSIG: PdnsTsigKey = { name: "launchpad-acme", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
 
@@ -83,12 +84,9 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     return engine;
   };
   const proxyArgs = () => ({
-    host: sshd!.host, port: sshd!.port, user: sshd!.user,
+    ...proxyHost(sshd!, nginx!),
     // Given plainly: the resource class seals it (issue #15).
     privateKey: sshd!.privateKey,
-    hostKeyFingerprint: sshd!.hostKeyFingerprint,
-    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
-    httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
   });
   const acmeArgs = () => ({ directoryUrl: pebble!.directoryUrl, directoryCa: pebble!.directoryCa, email: "ops@preview.test" });
   const route = (name: string, hostname: string, cert: AcmeCertificate) =>

@@ -13,6 +13,7 @@ import { isSecretWire, TestEngine } from "../../devstack/engine";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
 
 interface Reply { status: number; body: string; headers: http.IncomingHttpHeaders }
 
@@ -73,11 +74,7 @@ describe("ProxyRoute access protection on a real nginx, through the real provide
   });
 
   const proxyArgs = () => ({
-    host: sshd!.host, port: sshd!.port, user: sshd!.user,
-    privateKey: pulumi.secret(sshd!.privateKey),
-    hostKeyFingerprint: sshd!.hostKeyFingerprint,
-    confDir: nginx!.confDir, testCommand: nginx!.testCommand, reloadCommand: nginx!.reloadCommand, pidFile: nginx!.pidFile,
-    httpsPort: nginx!.httpsPort, httpPort: nginx!.httpPort, listenAddress: "127.0.0.1",
+    ...proxyHost(sshd!, nginx!), privateKey: pulumi.secret(sshd!.privateKey),
   });
 
   it("answers 401/200 with basic auth and auth_request, passes identity headers, and keeps passwords out of state and files", async () => {

@@ -16,6 +16,7 @@ import { sha256 } from "../../provider/proxy/render";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually, tcpEcho } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
 
 type Raw = Record<string, any>;
 
@@ -97,9 +98,7 @@ describe("ProxyRoute on a real nginx over real SSH", function () {
   const created: { id: string; outs: Raw }[] = [];
 
   const proxy = (): Raw => ({
-    host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKeyFingerprint: sshd.hostKeyFingerprint,
-    confDir: nginx.confDir, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, pidFile: nginx.pidFile,
-    httpsPort: nginx.httpsPort, httpPort: nginx.httpPort, listenAddress: "127.0.0.1",
+    ...proxyHost(sshd, nginx), privateKey: sshd.privateKey,
   });
   const httpRoute = (hostname: string, extra: Raw = {}): Raw => ({
     proxy: proxy(),
