@@ -7,6 +7,7 @@ import * as dnsPacket from "dns-packet";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { requireBinary } from "./binaries";
 import { freePort, waitForPort } from "./ports";
 
 const SCHEMA_CANDIDATES = [
@@ -25,6 +26,28 @@ export class PowerDnsServer {
     private readonly process: ChildProcess,
     private readonly log: () => string,
   ) {}
+
+  /** DnsRecord's `server` through the HTTP API (plain HTTP on loopback, opted into). */
+  apiServer() {
+    return { kind: "powerdns" as const, url: this.apiUrl, apiKey: this.apiKey, allowPlainHttp: true };
+  }
+
+  /** DnsRecord's `server` through RFC 2136 updates signed with `tsig`. */
+  updateServer(tsig: PdnsTsigKey) {
+    return { kind: "rfc2136" as const, host: "127.0.0.1", port: this.dnsPort, tsig };
+  }
+
+  /**
+   * For a mocha hook: pdns_server and sqlite3 required (a skip locally, a failure under CI=true), the
+   * server started, and `zone` made with these TSIG keys allowed to update it.
+   */
+  static async startWithZone(context: Mocha.Context, zone: string, keys: PdnsTsigKey[]): Promise<PowerDnsServer> {
+    const binary = requireBinary(context, "pdns_server", "pdns-server");
+    requireBinary(context, "sqlite3", "sqlite3");
+    const server = await PowerDnsServer.start(binary);
+    await server.createZone(zone, keys);
+    return server;
+  }
 
   /** Starts pdns_server (`binary` from requireBinary) and waits until both ports answer. */
   static async start(binary: string): Promise<PowerDnsServer> {

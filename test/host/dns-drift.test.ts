@@ -4,7 +4,6 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import { DnsRecord } from "../../src/dnsRecord";
-import { requireBinary } from "../../devstack/binaries";
 import { TestEngine } from "../../devstack/engine";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
@@ -38,10 +37,7 @@ describe("DnsRecord refresh drift, row by row, both backends (real host, PowerDN
   const engines: TestEngine[] = [];
 
   before(async function () {
-    const binary = requireBinary(this, "pdns_server", "pdns-server");
-    requireBinary(this, "sqlite3", "sqlite3");
-    pdns = await PowerDnsServer.start(binary);
-    await pdns.createZone(ZONE, [KEY]);
+    pdns = await PowerDnsServer.startWithZone(this, ZONE, [KEY]);
   });
   after(async () => {
     for (const engine of engines) await engine.close();
@@ -49,8 +45,8 @@ describe("DnsRecord refresh drift, row by row, both backends (real host, PowerDN
   });
 
   const backends = [
-    { label: "powerdns", server: () => ({ kind: "powerdns" as const, url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true }) },
-    { label: "rfc2136", server: () => ({ kind: "rfc2136" as const, host: "127.0.0.1", port: pdns!.dnsPort, tsig: KEY }) },
+    { label: "powerdns", server: () => pdns!.apiServer() },
+    { label: "rfc2136", server: () => pdns!.updateServer(KEY) },
   ];
   const served = async (fqdn: string, type = "A") => {
     const answers = (await pdns!.query(fqdn, type)).answers as Array<{ data: unknown; ttl: number }>;

@@ -4,7 +4,6 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import { DnsRecord } from "../../src/dnsRecord";
-import { requireBinary } from "../../devstack/binaries";
 import { TestEngine } from "../../devstack/engine";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
@@ -17,10 +16,7 @@ describe("DnsRecord ownership through the real host", function () {
   const engines: TestEngine[] = [];
 
   before(async function () {
-    const binary = requireBinary(this, "pdns_server", "pdns-server");
-    requireBinary(this, "sqlite3", "sqlite3");
-    pdns = await PowerDnsServer.start(binary);
-    await pdns.createZone(ZONE, [KEY]);
+    pdns = await PowerDnsServer.startWithZone(this, ZONE, [KEY]);
   });
   after(async () => {
     for (const engine of engines) await engine.close();
@@ -28,8 +24,8 @@ describe("DnsRecord ownership through the real host", function () {
   });
 
   const backends = [
-    { label: "powerdns", server: () => ({ kind: "powerdns" as const, url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true }) },
-    { label: "rfc2136", server: () => ({ kind: "rfc2136" as const, host: "127.0.0.1", port: pdns!.dnsPort, tsig: KEY }) },
+    { label: "powerdns", server: () => pdns!.apiServer() },
+    { label: "rfc2136", server: () => pdns!.updateServer(KEY) },
   ];
   const served = async (fqdn: string) => (await pdns!.query(fqdn, "A")).answers.map((a) => String((a as { data: unknown }).data)).sort();
   const seed = (fqdn: string, values: string[]) => pdns!.api("PATCH", `/zones/${ZONE}.`, { rrsets: [{ name: `${fqdn}.`, type: "A", ttl: 300, changetype: "REPLACE", records: values.map((content) => ({ content, disabled: false })) }] });

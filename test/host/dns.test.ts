@@ -4,7 +4,6 @@ import * as assert from "assert";
 import * as crypto from "crypto";
 import * as path from "path";
 import { DnsRecord } from "../../src/dnsRecord";
-import { requireBinary } from "../../devstack/binaries";
 import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
@@ -17,10 +16,7 @@ describe("DnsRecord through the real dynamic-provider host", function () {
   let engine: TestEngine | undefined;
 
   before(async function () {
-    const binary = requireBinary(this, "pdns_server", "pdns-server");
-    requireBinary(this, "sqlite3", "sqlite3");
-    pdns = await PowerDnsServer.start(binary);
-    await pdns.createZone(ZONE, [KEY]);
+    pdns = await PowerDnsServer.startWithZone(this, ZONE, [KEY]);
   });
   after(async () => {
     await engine?.close();
@@ -31,8 +27,8 @@ describe("DnsRecord through the real dynamic-provider host", function () {
     (await pdns!.query(fqdn, type)).answers.map((a) => String((a as { data: unknown }).data)).sort();
 
   it("creates, updates in place, refreshes drift and destroys, keeping secrets and paths out of state", async () => {
-    const powerdns = { kind: "powerdns" as const, url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true };
-    const rfc2136 = { kind: "rfc2136" as const, host: "127.0.0.1", port: pdns!.dnsPort, tsig: KEY };
+    const powerdns = pdns!.apiServer();
+    const rfc2136 = pdns!.updateServer(KEY);
     const program = (apiValue: string, updateValue: string) => () => {
       const api = new DnsRecord("api", { zone: ZONE, name: "api", type: "A", values: [apiValue], server: powerdns });
       const upd = new DnsRecord("upd", { zone: ZONE, name: "upd", type: "A", values: [updateValue], ttl: 60, server: rfc2136 });

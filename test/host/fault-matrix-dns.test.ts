@@ -8,7 +8,6 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import { DnsRecord } from "../../src/dnsRecord";
-import { requireBinary } from "../../devstack/binaries";
 import { EngineError, TestEngine } from "../../devstack/engine";
 import { cell, type Operation } from "../support/fault-matrix";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
@@ -39,10 +38,7 @@ describe("fault matrix: DnsRecord through the real host", function () {
   };
 
   before(async function () {
-    const binary = requireBinary(this, "pdns_server", "pdns-server");
-    requireBinary(this, "sqlite3", "sqlite3");
-    pdns = await PowerDnsServer.start(binary);
-    await pdns.createZone(ZONE, [KEY]);
+    pdns = await PowerDnsServer.startWithZone(this, ZONE, [KEY]);
     const apiUrl = new URL(pdns.apiUrl);
     api = await startHttpRelay({ host: apiUrl.hostname, port: Number(apiUrl.port) });
     dns = await startDnsRelay({ host: "127.0.0.1", port: pdns.dnsPort });

@@ -5,7 +5,6 @@ import * as crypto from "crypto";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/dns";
 import { canonicalSet, RecordType, valueFromWire } from "../../provider/dns/rdata";
-import { requireBinary } from "../../devstack/binaries";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
 const ZONE = "example.test";
@@ -28,10 +27,7 @@ describe("DnsRecord on a real PowerDNS (integration)", function () {
   ];
 
   before(async function () {
-    const binary = requireBinary(this, "pdns_server", "pdns-server");
-    requireBinary(this, "sqlite3", "sqlite3");
-    pdns = await PowerDnsServer.start(binary);
-    await pdns.createZone(ZONE, [KEY256, KEY512]);
+    pdns = await PowerDnsServer.startWithZone(this, ZONE, [KEY256, KEY512]);
   });
   after(async () => { await pdns?.stop(); });
 
