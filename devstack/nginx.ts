@@ -1,13 +1,13 @@
 // A real nginx for tests: own prefix and nginx.conf in a temp dir, loopback ports, http and
 // stream include directories like a proxy host's, stopped (and its dir removed) by stop().
 
-import { ChildProcess, execFile, spawn, spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { requireBinary } from "./binaries";
-import { freePort, waitForPort } from "./ports";
+import { freePort, startServer } from "./ports";
 
 const run = promisify(execFile);
 
@@ -83,27 +83,9 @@ export async function startNginx(context: Mocha.Context): Promise<TestNginx> {
     "",
   ].join("\n"));
   const base = `${nginx} -p ${dir}/ -c ${conf} -e ${errorLog}`;
-  let child: ChildProcess | undefined = spawn(nginx, ["-p", `${dir}/`, "-c", conf, "-e", errorLog], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => { stderr += chunk; });
-  const exited = new Promise<void>((resolve) => child!.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await exited;
-    }
-    child = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await Promise.race([
-      waitForPort(httpPort),
-      exited.then(() => { throw new Error(`nginx exited: ${stderr}${readIfExists(errorLog)}`); }),
-    ]);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const { stop } = await startServer(nginx, ["-p", `${dir}/`, "-c", conf, "-e", errorLog], {
+    name: "nginx", port: httpPort, dir, why: () => readIfExists(errorLog),
+  });
   return {
     dir, confDir, httpsPort, httpPort, certificate, key,
     testCommand: `${base} -t`,

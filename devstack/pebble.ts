@@ -1,14 +1,14 @@
 // A real ACME server for tests: Debian's Pebble on loopback, its own HTTPS certificate (made here),
 // validation pointed at the test PowerDNS (-dnsserver) and the test nginx (httpPort). stop() ends it.
 
-import { ChildProcess, execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { requireBinary } from "./binaries";
-import { freePort, waitForPort } from "./ports";
+import { freePort, startServer, waitForPort } from "./ports";
 
 const run = promisify(execFile);
 const STARTUP_MS = 60_000;
@@ -47,23 +47,10 @@ export async function startPebble(context: Mocha.Context, options: { dnsPort: nu
   // No random sleeps before validation, no nonce rejections to retry, no authorization reuse
   // (a failure test must not be satisfied by an earlier success).
   const env = { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" };
-  let child: ChildProcess | undefined = spawn(pebble, ["-config", config, "-dnsserver", `127.0.0.1:${options.dnsPort}`], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  child.stdout!.on("data", (d) => { log += d; });
-  child.stderr!.on("data", (d) => { log += d; });
-  const exited = new Promise<void>((resolve) => child!.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await exited;
-    }
-    child = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
   const directoryCa = fs.readFileSync(cert, "utf8");
+  // Pebble makes its root and intermediate keys before it listens: on a busy machine that takes more than 15 s.
+  const { stop } = await startServer(pebble, ["-config", config, "-dnsserver", `127.0.0.1:${options.dnsPort}`], { name: "pebble", port, dir, env, timeoutMs: STARTUP_MS });
   try {
-    // Pebble makes its root and intermediate keys before it listens: on a busy machine that takes more than 15 s.
-    await Promise.race([waitForPort(port, "127.0.0.1", STARTUP_MS), exited.then(() => { throw new Error(`pebble exited: ${log}`); })]);
     await waitForPort(managementPort, "127.0.0.1", STARTUP_MS);
   } catch (error) {
     await stop();

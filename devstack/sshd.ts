@@ -1,13 +1,13 @@
 // A real OpenSSH server for tests: own sshd_config, host key and authorized key in a temp dir,
 // loopback only, a free port, in the foreground; stop() ends it and removes the dir.
 
-import { ChildProcess, execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { requireBinary } from "./binaries";
-import { freePort, waitForPort } from "./ports";
+import { freePort, startServer } from "./ports";
 
 const run = promisify(execFile);
 
@@ -68,20 +68,8 @@ export async function startSshd(context: Mocha.Context): Promise<TestSshd> {
     "LogLevel ERROR",
     "",
   ].join("\n"));
-  let child: ChildProcess | undefined = spawn(sshd, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => { stderr += chunk; });
-  const exited = new Promise<void>((resolve) => child!.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await exited;
-    }
-    child = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
+  const { stop } = await startServer(sshd, ["-D", "-e", "-f", config], { name: "sshd", port, dir });
   try {
-    await Promise.race([waitForPort(port), exited.then(() => { throw new Error(`sshd exited: ${stderr}`); })]);
     return {
       host: "127.0.0.1",
       port,
