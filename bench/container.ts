@@ -7,7 +7,7 @@ import { monitorEventLoopDelay, performance } from "perf_hooks";
 import { startSandbox, type RequestLogEntry, type Sandbox, type SchemaViolation } from "../sandbox";
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
-import { EngineError, TestEngine } from "../devstack/engine";
+import { EngineError, TestEngine, proxmoxConfig } from "../devstack/engine";
 import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { DynamicProviderHost } from "../devstack/host";
 import {
@@ -219,8 +219,7 @@ function engineFor(sandbox: Sandbox, stack: string, cwd?: string): TestEngine {
     project: PROJECT,
     stack,
     cwd,
-    config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-    secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+    ...proxmoxConfig(sandbox),
     // The bench's own environment must not point the provider at anything else.
     env: { PROXMOX_VE_ENDPOINT: undefined, PROXMOX_VE_API_TOKEN: undefined, PROXMOX_VE_USERNAME: undefined, PROXMOX_VE_PASSWORD: undefined },
   });

@@ -5,7 +5,7 @@
 import { startSandbox } from "../sandbox";
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
-import { TestEngine } from "../devstack/engine";
+import { TestEngine, proxmoxConfig } from "../devstack/engine";
 import { drawTimes, seededRandom } from "./stats";
 
 async function main(): Promise<void> {
@@ -23,8 +23,7 @@ async function main(): Promise<void> {
       sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs }, ipDelayMs: drawn.ipMs });
       const engine = new TestEngine({
         project: "launchpad-trace", stack: `trace-${run}`,
-        config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-        secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+        ...proxmoxConfig(sandbox),
         env: { PROXMOX_VE_ENDPOINT: undefined, PROXMOX_VE_API_TOKEN: undefined, PROXMOX_VE_USERNAME: undefined, PROXMOX_VE_PASSWORD: undefined },
       });
       try {

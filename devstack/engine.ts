@@ -63,6 +63,14 @@ export interface RunResult {
   logs: string[];
 }
 
+/** Stack config that points the provider at a Proxmox VE (the sandbox): endpoint and pin in plain config, the token as a secret. */
+export function proxmoxConfig(pve: { endpoint: string; fingerprint: string; apiToken: string }): Pick<TestEngineOptions, "config" | "secretConfig"> {
+  return {
+    config: { "launchpad:endpoint": pve.endpoint, "launchpad:fingerprint": pve.fingerprint },
+    secretConfig: { "launchpad:apiToken": pve.apiToken },
+  };
+}
+
 export interface TestEngineOptions {
   project?: string;
   stack?: string;

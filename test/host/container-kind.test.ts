@@ -6,7 +6,7 @@ import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/conta
 import { parsePropertyString } from "../../provider/container/render";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { TestEngine } from "../../devstack/engine";
+import { TestEngine, proxmoxConfig } from "../../devstack/engine";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 const APP_IMAGE = "registry.test/acme/web:1.0";
@@ -35,8 +35,7 @@ describe("LaunchpadContainer keeps the keys PVE set, and reports its kind", func
   const newEngine = (stack: string) => {
     const engine = new TestEngine({
       project: "launchpad-kind", stack,
-      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+      ...proxmoxConfig(sandbox),
     });
     engines.push(engine);
     return engine;

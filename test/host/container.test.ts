@@ -7,7 +7,7 @@ import * as path from "path";
 import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
+import { EngineError, isSecretWire, TestEngine, proxmoxConfig } from "../../devstack/engine";
 import { MALFORMED, PUBLIC_KEY, TEMPLATE } from "../unit/container/fixtures";
 
 const PASSWORD = "correct-horse-battery-staple";
@@ -37,8 +37,7 @@ describe("LaunchpadContainer through the real dynamic-provider host", function (
   const newEngine = (stack: string, extra: Partial<ConstructorParameters<typeof TestEngine>[0]> = {}) => {
     const engine = new TestEngine({
       project: "launchpad-ct", stack,
-      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+      ...proxmoxConfig(sandbox),
       ...extra,
     });
     engines.push(engine);

@@ -11,7 +11,7 @@
 import { strict as assert } from "assert";
 import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
 import { startSandbox, type EndpointFault, type Sandbox, type SandboxContainer } from "../../sandbox";
-import { TestEngine } from "../../devstack/engine";
+import { TestEngine, proxmoxConfig } from "../../devstack/engine";
 import { cell, type Operation } from "../support/fault-matrix";
 import { TEMPLATE } from "../unit/container/fixtures";
 
@@ -41,8 +41,7 @@ describe("LaunchpadContainer fault matrix (real host)", function () {
   const newEngine = (stack: string) => {
     const engine = new TestEngine({
       project: "launchpad-fault-matrix", stack,
-      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+      ...proxmoxConfig(sandbox),
     });
     engines.push(engine);
     return engine;

@@ -21,7 +21,7 @@ import { PREVIEW_KEYS } from "../../src/preview/plan";
 import type { LaunchpadContainerArgs } from "../../src/container";
 import type { ValidationError } from "../../provider/errors";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { TestEngine } from "../../devstack/engine";
+import { TestEngine, proxmoxConfig } from "../../devstack/engine";
 import { DynamicProviderHost } from "../../devstack/host";
 import { schemaFields, uncovered, withField, type SchemaFields } from "../support/schemaFields";
 import { PUBLIC_KEY, TEMPLATE } from "../unit/container/fixtures";
@@ -352,8 +352,7 @@ describe("hostile input to PreviewEnvironment, field by field, through the engin
     sandbox = await startSandbox();
     engine = new TestEngine({
       project: "launchpad-hostile", stack: "preview",
-      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+      ...proxmoxConfig(sandbox),
     });
     // One program builds every case (each its own component, each refused in its plan) and the
     // valid arguments once in a plan of their own; a `preview` runs it through the real host.

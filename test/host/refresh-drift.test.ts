@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from "util";
 import { LaunchpadContainer, type LaunchpadContainerArgs } from "../../src/container";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { TestEngine } from "../../devstack/engine";
+import { TestEngine, proxmoxConfig } from "../../devstack/engine";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 interface Row {
@@ -59,8 +59,7 @@ describe("LaunchpadContainer refresh drift, field by field (real host)", functio
     client = new ProxmoxClient({ endpoint: sandbox.endpoint, username: sandbox.username, password: sandbox.password, fingerprint: sandbox.fingerprint });
     engine = new TestEngine({
       project: "launchpad-drift", stack: "ct",
-      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+      ...proxmoxConfig(sandbox),
     });
   });
   after(async () => {

@@ -15,7 +15,7 @@ import { AcmeCertificate } from "../../src/acmeCertificate";
 import { PreviewEnvironment } from "../../src/preview";
 import { ProxyRoute } from "../../src/proxyRoute";
 import { requireBinary } from "../../devstack/binaries";
-import { EngineError, isSecretWire, TestEngine } from "../../devstack/engine";
+import { EngineError, isSecretWire, TestEngine, proxmoxConfig } from "../../devstack/engine";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { PowerDnsServer, type PdnsTsigKey } from "../../devstack/pdns";
 import { startPebble, type TestPebble } from "../../devstack/pebble";
@@ -227,8 +227,7 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     const appPort = (app.address() as net.AddressInfo).port;
     const engine = new TestEngine({
       project: "launchpad-acme", stack: "preview",
-      config: { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint },
-      secretConfig: { "launchpad:apiToken": sandbox.apiToken },
+      ...proxmoxConfig(sandbox),
     });
     engines.push(engine);
     const password = "preview-team-password-3";
