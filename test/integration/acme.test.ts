@@ -63,6 +63,7 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     await pdns.api("PATCH", "/zones/preview.test.", { rrsets: [{ name: "app.preview.test.", type: "A", ttl: 60, changetype: "REPLACE", records: [{ content: "127.0.0.1", disabled: false }] }] });
     await pdns.createZone("wild.test", [TSIG]);
     await pdns.createZone("fail.test");
+    await pdns.createZone("shared.test");
     // `sub.fail.test` is delegated away: PowerDNS answers a referral for names below it, never their TXT.
     await pdns.api("PATCH", "/zones/fail.test.", { rrsets: [{ name: "sub.fail.test.", type: "NS", ttl: 60, changetype: "REPLACE", records: [{ content: "ns.nowhere.invalid.", disabled: false }] }] });
     backend = http.createServer((req, res) => res.end(`hello ${req.headers.host}`));
@@ -265,6 +266,49 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
       assert.deepStrictEqual((await pdns!.query(hostname, "A")).answers, []);
     } finally {
       app.close();
+      await sandbox.close();
+    }
+  });
+
+  it("serves two PreviewEnvironments under one domain with one *.domain certificate by DNS-01 through the PowerDNS API, and leaves no challenge record", async () => {
+    const sandbox: Sandbox = await startSandbox({ taskDurationsMs: { vzcreate: 20, vzstart: 10, vzshutdown: 10, vzstop: 10, vzdestroy: 10 } });
+    // Each preview's container has a static loopback address, where an app of the test listens.
+    const addresses = ["127.0.0.8", "127.0.0.9"];
+    const apps = addresses.map((address) => http.createServer((req, res) => res.end(`${address} ${req.headers.host}`)));
+    await Promise.all(apps.map((app, i) => new Promise<void>((resolve) => app.listen(0, addresses[i], () => resolve()))));
+    const engine = new TestEngine({ project: "launchpad-acme", stack: "shared-wildcard", ...proxmoxConfig(sandbox) });
+    engines.push(engine);
+    const dns = { kind: "self-hosted" as const, server: pdns!.apiServer() };
+    try {
+      const created = await engine.up(() => {
+        const wildcard = new AcmeCertificate("shared-cert", {
+          proxy: proxyArgs(), hostname: "*.shared.test", ...acmeArgs(), dns: { zone: "shared.test", server: pdns!.apiServer() },
+        });
+        const previews = ["pr-1", "pr-2"].map((name, i) => new PreviewEnvironment(name, {
+          name, domain: "shared.test", template: TEMPLATE,
+          network: { ipv4: { address: `${addresses[i]}/8` } },
+          proxy: { ...proxyArgs(), publicAddress: "127.0.0.1", tls: wildcard },
+          dns,
+          services: { http: { port: (apps[i].address() as net.AddressInfo).port } },
+        }));
+        return { serial: wildcard.serialNumber, urls: previews.map((p) => p.url) };
+      });
+      assert.strictEqual(created.operations.filter((o) => o.name === "shared-cert").length, 1, "one certificate for both");
+      for (const [i, name] of ["pr-1", "pr-2"].entries()) {
+        const hostname = `${name}.shared.test`;
+        const served = await httpsGet(nginx!.httpsPort, hostname, root);
+        assert.strictEqual(served.body, `${addresses[i]} ${hostname}`);
+        assert.strictEqual(served.certificate.serialNumber, created.outputs.serial, "the shared wildcard, chaining to Pebble's root");
+        assert.match(served.certificate.subjectaltname ?? "", /DNS:\*\.shared\.test/);
+      }
+      assert.deepStrictEqual((await pdns!.query("_acme-challenge.shared.test", "TXT")).answers, [], "the challenge record is removed");
+      const destroyed = await engine.destroy();
+      assert.strictEqual(destroyed.operations.at(-1)!.name, "shared-cert", "the previews' routes go before the certificate they use");
+      assert.deepStrictEqual(leftovers(), []);
+      for (const name of ["pr-1", "pr-2"]) assert.deepStrictEqual((await pdns!.query(`${name}.shared.test`, "A")).answers, []);
+      assert.deepStrictEqual(sandbox.containers(), []);
+    } finally {
+      apps.forEach((app) => app.close());
       await sandbox.close();
     }
   });
