@@ -629,6 +629,8 @@ function errorMessage(e: unknown): string {
  * second `up` runs them again.
  */
 export function moduleProgram(modulePath: string): Program {
+  // A relative path would resolve against this file, not the caller's: only absolute ones.
+  if (!path.isAbsolute(modulePath)) throw new Error(`moduleProgram needs an absolute path, got ${modulePath}`);
   let loadedLastTime: string[] = [];
   return () => {
     const resolved = require.resolve(modulePath);

@@ -16,7 +16,7 @@ import { aclEntries, ciToken, DOMAIN, getThroughProxy, leastPrivilegeRole, newEn
 const BRANCH = "feature/E2E-Root";
 const NAME = "acme-shop-feature-e2e-root";
 const FQDN = `${NAME}.${DOMAIN}`;
-const program = moduleProgram("../../index.ts");
+const program = moduleProgram(path.join(__dirname, "..", "..", "index.ts"));
 
 /** The config a CI job sets: everything as `preview:*` and `launchpad:*` keys. */
 function stackConfig(world: World, image: string, revision: string, deploy: Record<string, unknown>, container: Record<string, unknown> = {}) {
