@@ -11,7 +11,7 @@ import * as tls from "tls";
 import * as path from "path";
 import * as semver from "semver";
 import YAML from "yaml";
-import { utils } from "ssh2";
+import { generateDeployKey } from "../provider/deploy/keyPair";
 import { shellQuote } from "../provider/ssh";
 import { Registry, startRegistry } from "./registry";
 import { appImage, systemImage } from "./images";
@@ -261,10 +261,10 @@ export async function startPreviewStack(options: PreviewStackOptions): Promise<P
       log(`Pebble (ACME): ${pebble.directoryUrl}, HTTP-01 through nginx 127.0.0.1:${nginx.httpPort}, names resolved by PowerDNS`);
     }
 
-    const pair = utils.generateKeyPairSync("ed25519", { comment: "launchpad-demo-user" });
+    const pair = generateDeployKey("launchpad-demo-user");
     const keyFile = path.join(run.dir, "id_ed25519");
-    fs.writeFileSync(keyFile, pair.private, { mode: 0o600 });
-    const userKey = { privateKey: pair.private, publicKey: pair.public, file: keyFile };
+    fs.writeFileSync(keyFile, pair.privateKey, { mode: 0o600 });
+    const userKey = { ...pair, file: keyFile };
 
     const project = projectName();
     const http2 = http2Style();

@@ -21,10 +21,22 @@ export function isDeployKey(props: Record<string, unknown> | undefined): boolean
   return props?.resource === "deploy-key";
 }
 
-/** A fresh ed25519 key pair in OpenSSH format. */
+/**
+ * A fresh ed25519 key pair in OpenSSH format. ssh2's generator strips a public key's leading zero bytes
+ * (mscdex/ssh2#1513, #1390), so about 1 pair in 256 cannot be read back, by ssh2 or OpenSSH: such a pair
+ * is drawn again, until both halves parse and agree.
+ */
 export function generateDeployKey(comment: string): { privateKey: string; publicKey: string } {
-  const pair = utils.generateKeyPairSync("ed25519", { comment });
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  for (let attempt = 1; ; attempt++) {
+    const pair = utils.generateKeyPairSync("ed25519", { comment });
+    const parsedPrivate = utils.parseKey(pair.private);
+    const parsedPublic = utils.parseKey(pair.public);
+    const usable = !(parsedPrivate instanceof Error) && !(parsedPublic instanceof Error)
+      && !Array.isArray(parsedPrivate) && !Array.isArray(parsedPublic)
+      && parsedPrivate.getPublicSSH().equals(parsedPublic.getPublicSSH());
+    if (usable) return { privateKey: pair.private, publicKey: pair.public.trim() };
+    if (attempt === 16) throw new Error("ssh2 produced 16 unreadable ed25519 key pairs in a row");
+  }
 }
 
 /** The OpenSSH public key line of a private key (OpenSSH or PEM), or an error naming why not. */

@@ -1,6 +1,6 @@
 // Helpers for tests on the real LXC backend: the availability gate, SSH into a container, HTTP to it.
 import * as http from "http";
-import { utils } from "ssh2";
+import { generateDeployKey } from "../../provider/deploy/keyPair";
 import { sshRun, type SshResult } from "../../devstack/ssh";
 import { lxcAvailability } from "../../sandbox/lxc";
 
@@ -20,8 +20,7 @@ export interface TestKeyPair {
 }
 
 export function generateTestKey(): TestKeyPair {
-  const pair = utils.generateKeyPairSync("ed25519", { comment: "lxc-backend-test" });
-  return { privateKey: pair.private, publicKey: pair.public };
+  return generateDeployKey("lxc-backend-test");
 }
 
 /** Runs one command as root on a container's port 22; host keys are per container and generated at create, so they are not pinned here. */
