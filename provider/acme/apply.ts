@@ -170,9 +170,7 @@ export async function issueCertificate(inputs: AcmeCertificateInputs, previous?:
     const finalized = await client.finalizeOrder(order, csr).catch((e) => acmeFailure(`ACME finalization for ${inputs.hostname}`, e));
     const chain = await client.getCertificate(finalized);
     const facts = describeCertificate(chain);
-    // The new key and its certificate go into place together; nginx checks the pair before the reload.
-    await editProxyHost(inputs.proxy, new Map([[certificatePath, chain]]), [{ from: nextKey, to: keyPath }]);
-    return {
+    const outs: AcmeCertificateOutputs = {
       ...inputs,
       schemaVersion: SCHEMA_VERSION,
       certificatePath,
@@ -182,18 +180,43 @@ export async function issueCertificate(inputs: AcmeCertificateInputs, previous?:
       ...facts,
       issuedSha256: facts.certificateSha256,
     };
+    // The new key and its certificate go into place together; nginx checks the pair before the reload.
+    await editProxyHost(inputs.proxy, new Map([[certificatePath, chain]]), [{ from: nextKey, to: keyPath }])
+      .catch((error) => { throw installInterrupted(error, certificateId(inputs), outs); });
+    return outs;
   } finally {
     // After a successful install the key was moved; after a failure it is no use to anyone.
     await withSshSession(target, (session) => session.exec(`rm -f -- ${shellQuote(nextKey)}`));
   }
 }
 
-/** The certificate as the host holds it now; undefined when it or its key is gone. */
+/**
+ * A connection lost while the certificate and key were being put in place leaves them there (or half
+ * there) with nothing to roll them back: report the id (ErrorResourceInitFailed) so Pulumi tracks the
+ * files, marked as drift so the next up issues the pair again in place, and the next destroy removes
+ * them. Any other failure was rolled back by the nginx -t check.
+ */
+function installInterrupted(error: unknown, id: string, outs: AcmeCertificateOutputs): unknown {
+  if (!isLaunchpadError(error, "ERR_SSH_CONNECT") || (error as { context: Record<string, unknown> }).context.lost !== true) return error;
+  const properties = JSON.parse(JSON.stringify({ ...outs, certificateSha256: INSTALL_INTERRUPTED }));
+  return Object.assign(error as Error, { id, properties, reasons: [(error as Error).message] });
+}
+
+/** What state says of a certificate whose install was cut: never a real SHA-256, so the next diff reissues. */
+const INSTALL_INTERRUPTED = "install-interrupted";
+
+/**
+ * The certificate as the host holds it now: undefined when both it and its key are gone; drift (a
+ * hash that is not the issued one) when only one of them is, so the next up puts the pair back and a
+ * destroy removes what is left, rather than a refresh forgetting a file still on the host.
+ */
 export async function readCertificate(stored: AcmeCertificateOutputs): Promise<AcmeCertificateOutputs | undefined> {
   return withSshSession(sshTargetOf(stored.proxy), async (session) => {
     const chain = await session.readFile(stored.certificatePath);
     const { code } = await session.exec(shScript(`[ -e ${shellQuote(stored.keyPath)} ]`), { okExitCodes: [0, 1] });
-    if (chain === undefined || code !== 0) return undefined;
+    if (chain === undefined && code !== 0) return undefined;
+    if (chain === undefined) return { ...stored, certificateSha256: "certificate-missing" };
+    if (code !== 0) return { ...stored, certificateSha256: "key-missing" };
     try {
       return { ...stored, ...describeCertificate(chain) };
     } catch {

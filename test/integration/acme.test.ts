@@ -151,8 +151,18 @@ describe("AcmeCertificate on Pebble, PowerDNS and nginx, through the real provid
     assert.ok(isSecretWire(account.outputs.proxy), "the proxy host's SSH key is kept as a secret");
     assert.ok(!engine.stateText().includes("PRIVATE KEY"), "the state holds a private key in clear");
 
-    // Deleted on the host: refresh drops it, and up issues a new one.
+    // The certificate deleted on the host, its key left: refresh records drift (forgetting it would strand
+    // the key), and up issues the pair again in place.
     fs.rmSync(certificatePath);
+    await engine.refresh();
+    assert.strictEqual(engine.resource("app-cert")!.plainOutputs.certificateSha256, "certificate-missing");
+    const repaired = await engine.up(program());
+    assert.deepStrictEqual(repaired.operations.map((o) => `${o.name}:${o.op}`), ["app-cert:update", "app:same"]);
+    assert.strictEqual((await httpsGet(nginx!.httpsPort, "app.preview.test", root)).certificate.serialNumber, repaired.outputs.serial);
+
+    // Both deleted on the host: refresh drops it, and up issues a new one.
+    fs.rmSync(certificatePath);
+    fs.rmSync(String(created.outputs.keyPath));
     const afterRemoval = await engine.refresh();
     assert.ok(afterRemoval.operations.some((o) => o.name === "app-cert" && o.op === "delete"));
     assert.strictEqual(engine.state.find((r) => r.name === "app-cert"), undefined, "refresh dropped the deleted certificate");
