@@ -1,0 +1,319 @@
+// The container's apply layer (provider/container/apply.ts) called in-process against the sandbox on
+// loopback, memory backend, tasks of a few ms: what create, read, update and delete send to a PVE-compatible
+// API and what they return. An integration test of that layer, so that mutation testing (which runs only
+// in-process code) reaches it; the provider itself is tested through the dynamic-provider host in
+// test/provider/. Relative imports on purpose: `pulumi-launchpad/...` would load the un-mutated build.
+import { strict as assert } from "assert";
+import { startSandbox, type Sandbox } from "../../sandbox";
+import { createContainer, deleteContainer, readContainer, updateContainer, addressesOf, outputsOf } from "../../provider/container/apply";
+import { parseInputs, type ContainerInputs, type ContainerOutputs } from "../../provider/container/schema";
+import { setStackConfig } from "../../provider/stackConfig";
+import { ProxmoxClient } from "../../provider/proxmox";
+import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
+import { TEMPLATE } from "../unit/container/fixtures";
+
+const IMAGE_DIGEST = "sha256:" + "ab".repeat(32);
+
+describe("container apply layer in-process against the sandbox", function () {
+  let sandbox: Sandbox;
+  let client: ProxmoxClient;
+  let seq = 0;
+  const made: Array<{ id: string; outs: ContainerOutputs; inputs: ContainerInputs }> = [];
+
+  const inputsOf = (raw: Record<string, unknown>): ContainerInputs => {
+    const { inputs, failures } = parseInputs(raw);
+    assert.deepEqual(failures, []);
+    return inputs as ContainerInputs;
+  };
+  const create = async (raw: Record<string, unknown>) => {
+    const inputs = inputsOf({ hostname: `ct-${++seq}`, ...raw });
+    const result = await createContainer(inputs);
+    made.push({ ...result, inputs });
+    return { ...result, inputs };
+  };
+  const config = (outs: ContainerOutputs) => client.get<Record<string, unknown>>(`/nodes/${outs.node}/lxc/${outs.vmid}/config`);
+  const requestsTo = (pattern: RegExp, method?: string) => sandbox.requests.filter((r) => pattern.test(r.path) && (!method || r.method === method));
+
+  before(async () => {
+    sandbox = await startSandbox({
+      taskDurationsMs: { vzcreate: 5, vzstart: 5, vzshutdown: 5, vzstop: 5, vzdestroy: 5, vzreboot: 5, resize: 5, imgcopy: 5, vzclone: 5 },
+      ociImages: { "nginx:1.27": { digest: IMAGE_DIGEST, entrypoint: "/docker-entrypoint.sh nginx", env: { NGINX_VERSION: "1.27.0", PATH: "/usr/bin" } } },
+    });
+    setStackConfig({ "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken });
+    client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint }, { retry: { ...DEFAULT_RETRY_POLICY, limit: 0 } });
+  });
+  beforeEach(() => {
+    sandbox.faults.clear();
+    sandbox.resetRequests();
+  });
+  after(async () => {
+    try {
+      assert.deepEqual(sandbox?.schemaViolations ?? [], [], "the apply layer sent a request the official schema rejects");
+    } finally {
+      setStackConfig({});
+      await client?.close();
+      await sandbox?.close();
+    }
+  });
+
+  describe("create", () => {
+    it("from a template, started: one create with start=1, the address and MAC in the outputs, tagged with its claim", async () => {
+      const { id, outs } = await create({ template: TEMPLATE, cores: 2, memory: 256, tags: ["web"] });
+      assert.equal(id, String(outs.vmid));
+      assert.equal(outs.status, "running");
+      assert.ok(sandbox.nodes.includes(outs.node));
+      assert.equal(outs.storage, "local-lvm");
+      assert.equal(outs.ostemplate, TEMPLATE);
+      assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.match(outs.mac ?? "", /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/);
+      assert.match(outs.identityTag, /^lp-0000000000-[0-9a-z]{6}$/);
+      const creates = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
+      assert.equal(creates.length, 1);
+      assert.equal(requestsTo(/\/status\/start$/).length, 0, "the start came with the create");
+      const cfg = await config(outs);
+      assert.equal(cfg.cores, 2);
+      assert.equal(cfg.memory, 256);
+      assert.equal(cfg.hostname, outs.hostname);
+      assert.deepEqual(String(cfg.tags).split(";").sort(), [outs.identityTag, "web"].sort());
+      const status = await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`);
+      assert.equal(status.status, "running");
+      assert.equal(outs.mac, (await addressesFor(outs)).mac);
+    });
+
+    it("stopped: reads the config for the MAC, starts nothing, no address", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false });
+      assert.equal(outs.status, "stopped");
+      assert.equal(outs.ipv4, undefined);
+      assert.match(outs.mac ?? "", /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/);
+      assert.equal(requestsTo(/\/interfaces$/).length, 0);
+      const status = await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`);
+      assert.equal(status.status, "stopped");
+    });
+
+    it("with a static address, not waited for: the address from the inputs", async () => {
+      const { outs } = await create({ template: TEMPLATE, waitForIp: false, network: { ipv4: { address: "10.9.8.7/24", gateway: "10.9.8.1" } } });
+      assert.equal(outs.ipv4, "10.9.8.7");
+      const cfg = await config(outs);
+      assert.match(String(cfg.net0), /ip=10\.9\.8\.7\/24/);
+      assert.match(String(cfg.net0), /gw=10\.9\.8\.1/);
+    });
+
+    it("on the node and VMID asked for", async () => {
+      const node = sandbox.nodes[1];
+      const { outs } = await create({ template: TEMPLATE, node, vmid: 4242, started: false });
+      assert.equal(outs.node, node);
+      assert.equal(outs.vmid, 4242);
+      assert.equal(requestsTo(/^\/cluster\/nextid$/).length, 0);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.path), [`/nodes/${node}/lxc`]);
+    });
+
+    it("refuses a node that is not in the cluster, before any create", async () => {
+      const error = await createContainer(inputsOf({ hostname: "nowhere", template: TEMPLATE, node: "pve9" })).catch((e) => e);
+      assert.match(String(error.message), /node pve9 is not an online node/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("refuses a storage that does not hold container disks, naming it", async () => {
+      const error = await createContainer(inputsOf({ hostname: "nostore", template: TEMPLATE, storage: "nosuch" })).catch((e) => e);
+      assert.match(String(error.message), /storage nosuch on pve\d does not hold container disks \(rootdir\)/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("a fixed VMID that exists already fails with Proxmox's message and leaves the other container alone", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false });
+      const error = await createContainer(inputsOf({ hostname: "taker", template: TEMPLATE, vmid: outs.vmid, started: false })).catch((e) => e);
+      assert.match(String(error.message), /already exists/);
+      const cfg = await config(outs);
+      assert.equal(cfg.hostname, outs.hostname);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+    });
+
+    it("picks another VMID when another create took it first", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "CT 100 already exists on node 'pve1'", count: 2 });
+      const { outs } = await create({ template: TEMPLATE, started: false });
+      const creates = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
+      assert.equal(creates.length, 3);
+      const cfg = await config(outs);
+      assert.equal(cfg.hostname, outs.hostname);
+    });
+
+    it("a failed start keeps the container tracked: the error carries its id and outputs", async () => {
+      sandbox.faults.task({ type: "vzstart", fail: "injected: start failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "nostart", template: TEMPLATE })).catch((e) => e);
+      assert.match(String(error.message), /start failed/);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(error.properties.vmid, Number(error.id));
+      assert.equal(error.properties.status, "unknown");
+      assert.deepEqual(error.reasons, [error.message]);
+      const cfg = await client.get<Record<string, unknown>>(`/nodes/${error.properties.node}/lxc/${error.id}/config`);
+      assert.equal(cfg.hostname, "nostart");
+    });
+
+    it("from an OCI image: pulls once, merges its env with ours, keeps its entrypoint", async () => {
+      const { outs } = await create({ image: "nginx:1.27", env: { MODE: "preview" } });
+      assert.match(outs.ostemplate ?? "", /^local:vztmpl\/.*\.tar$/);
+      assert.equal(outs.kind, "application");
+      assert.equal(outs.initCommand, "/docker-entrypoint.sh nginx");
+      assert.equal(outs.status, "running");
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
+      const cfg = await config(outs);
+      const env = String(cfg.env).split("\0").sort();
+      assert.deepEqual(env, ["MODE=preview", "NGINX_VERSION=1.27.0", "PATH=/usr/bin"]);
+      assert.equal(cfg.entrypoint, "/docker-entrypoint.sh nginx");
+      // A second container of the same image reuses the pulled archive.
+      sandbox.resetRequests();
+      const second = await create({ image: "nginx:1.27", started: false, node: outs.node });
+      assert.equal(second.outs.ostemplate, outs.ostemplate);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 0);
+    });
+
+    it("with an identity, an earlier attempt's container is adopted instead of a second create", async () => {
+      const identity = "0123456789abcdef0123456789abcdef";
+      const first = await create({ template: TEMPLATE, identity, started: false });
+      assert.match(first.outs.identityTag, /^lp-[0-9a-f]{10}-[0-9a-z]{6}$/);
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+      assert.notEqual(again.outs.identityTag, first.outs.identityTag, "a new claim");
+      assert.equal(again.outs.identityTag.slice(0, 14), first.outs.identityTag.slice(0, 14));
+      const cfg = await config(again.outs);
+      assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag));
+    });
+  });
+
+  describe("read", () => {
+    it("reports the container as it is, drift included", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, cores: 1, memory: 256, description: "first" });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { cores: 3, memory: 512, description: "changed", onboot: 1, nameserver: "1.1.1.1 9.9.9.9" });
+      const read = await readContainer(id, outs, inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.cores, 3);
+      assert.equal(read.outs.memory, 512);
+      assert.equal(read.outs.description, "changed");
+      assert.equal(read.outs.onBoot, true);
+      assert.deepEqual(read.outs.nameserver, ["1.1.1.1", "9.9.9.9"]);
+      assert.equal(read.outs.started, true);
+      assert.equal(read.outs.status, "running");
+      assert.equal(read.outs.ipv4, outs.ipv4);
+      assert.equal(read.outs.mac, outs.mac);
+      assert.equal(read.outs.node, outs.node);
+      assert.equal(read.outs.kind, "system");
+    });
+
+    it("a container destroyed outside, or one that lost its claim, is gone", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { tags: "someone-else" });
+      assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
+      assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
+    });
+  });
+
+  describe("update", () => {
+    it("only state fields changed: no request at all", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      const next = { ...inputs, timeouts: { ...inputs.timeouts, create: inputs.timeouts.create + 1 } };
+      const { outs: after } = await updateContainer(id, outs, inputs, next);
+      assert.equal(sandbox.requests.length, 0);
+      assert.equal(after.timeouts.create, inputs.timeouts.create + 1);
+      assert.equal(after.vmid, outs.vmid);
+    });
+
+    it("cores and memory of a running container: one PUT, no restart", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, cores: 1, memory: 256 });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, memory: 512 });
+      assert.equal(requestsTo(/\/config$/, "PUT").length, 1);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      const cfg = await config(outs);
+      assert.equal(cfg.cores, 2);
+      assert.equal(cfg.memory, 512);
+      assert.equal(after.cores, 2);
+      assert.equal(after.status, "running");
+      assert.equal(after.ipv4, outs.ipv4);
+    });
+
+    it("a grown disk is resized; stopping and starting follow `started`", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, diskSize: 4 });
+      const stopped = await updateContainer(id, outs, inputs, { ...inputs, diskSize: 6, started: false });
+      assert.equal(stopped.outs.status, "stopped");
+      assert.equal(stopped.outs.ipv4, undefined);
+      assert.equal(stopped.outs.mac, outs.mac);
+      assert.match(String((await config(outs)).rootfs), /size=6G/);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "stopped");
+      const next = { ...inputs, diskSize: 6, started: true };
+      const started = await updateContainer(id, stopped.outs, { ...inputs, diskSize: 6, started: false }, next);
+      assert.equal(started.outs.status, "running");
+      assert.match(started.outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+    });
+
+    it("a change that needs a restart reboots a running container", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, hostname: `${inputs.hostname}-b` });
+      assert.equal((await config(outs)).hostname, `${inputs.hostname}-b`);
+      assert.equal(after.hostname, `${inputs.hostname}-b`);
+      assert.equal(after.status, "running");
+    });
+
+    it("finds the container's node in the cluster when the state has none", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      const elsewhere = { ...outs, node: undefined as unknown as string };
+      const { outs: after } = await updateContainer(id, elsewhere, inputs, { ...inputs, cores: 3 });
+      assert.equal(after.node, outs.node);
+      assert.equal((await config(outs)).cores, 3);
+    });
+  });
+
+  describe("delete", () => {
+    it("stops and destroys a running container; a second delete is a no-op", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/\/status\/shutdown$/, "POST").length, 1);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+      assert.ok((await config(outs).catch((e) => e)) instanceof Error);
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+    });
+
+    it("leaves a container that no longer carries the claim", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { tags: "taken-over" });
+      await deleteContainer(id, outs, inputs);
+      assert.equal((await config(outs)).tags, "taken-over");
+    });
+  });
+
+  describe("pure helpers", () => {
+    it("addressesOf takes eth0's global addresses and skips lo and link-local", () => {
+      assert.deepEqual(addressesOf([
+        { name: "lo", inet: "127.0.0.1/8", hwaddr: "00:00:00:00:00:00" },
+        { name: "eth1", inet: "10.1.1.1/24", hwaddr: "aa:aa:aa:aa:aa:aa" },
+        { name: "eth0", inet: "169.254.1.1/16", inet6: "fe80::1/64", hwaddr: "bc:24:11:00:00:01", "ip-addresses": [{ "ip-address": "10.0.0.9", "ip-address-type": "inet", prefix: 24 }, { "ip-address": "fd00::9", "ip-address-type": "inet6", prefix: 64 }] },
+      ] as never), { ipv4: "10.0.0.9", ipv6: "fd00::9", mac: "BC:24:11:00:00:01" });
+      assert.deepEqual(addressesOf([{ name: "lo", inet: "127.0.0.1/8" }] as never), {});
+      assert.deepEqual(addressesOf([{ name: "veth", inet: "10.2.2.2/24", "hardware-address": "aa:bb:cc:dd:ee:ff" }] as never), { ipv4: "10.2.2.2", ipv6: undefined, mac: "AA:BB:CC:DD:EE:FF" });
+    });
+
+    it("outputsOf falls back to the static addresses of the inputs and leaves kind out without init", () => {
+      const inputs = inputsOf({ hostname: "x", template: TEMPLATE, network: { ipv4: { address: "10.0.0.5/24", gateway: "10.0.0.1" }, ipv6: { address: "fd00::5/64" } } });
+      const outs = outputsOf(inputs, { node: "pve1", vmid: 101, storage: "local-lvm", identityTag: "lp-0000000000-abcdef" }, { status: "stopped" });
+      assert.equal(outs.ipv4, "10.0.0.5");
+      assert.equal(outs.ipv6, "fd00::5");
+      assert.equal("kind" in outs, false);
+      assert.equal(outs.schemaVersion, inputs.schemaVersion ?? outs.schemaVersion);
+      const withInit = outputsOf(inputs, { node: "pve1", vmid: 101, storage: "local-lvm", identityTag: "t" }, { status: "running", ipv4: "10.0.0.6" }, { entrypoint: undefined });
+      assert.equal(withInit.ipv4, "10.0.0.6");
+      assert.equal(withInit.kind, "system");
+    });
+  });
+
+  async function addressesFor(outs: ContainerOutputs) {
+    return addressesOf(await client.get(`/nodes/${outs.node}/lxc/${outs.vmid}/interfaces`));
+  }
+});
