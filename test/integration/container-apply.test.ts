@@ -180,6 +180,52 @@ describe("container apply layer in-process against the sandbox", function () {
       const cfg = await config(again.outs);
       assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag));
     });
+
+    it("an image create without a node goes where the image was pulled already", async () => {
+      // The least loaded node, so that load does not outweigh the image (pickNode's affinity margin).
+      const nodes = await client.get<Array<{ node: string; mem: number; maxmem: number }>>("/cluster/resources", { type: "node" });
+      const target = nodes.sort((a, b) => a.mem / a.maxmem - b.mem / b.maxmem)[0].node;
+      const first = await create({ image: "nginx:1.27", started: false, node: target });
+      sandbox.resetRequests();
+      const second = await create({ image: "nginx:1.27", started: false });
+      assert.equal(second.outs.node, target);
+      assert.equal(second.outs.ostemplate, first.outs.ostemplate);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 0);
+    });
+
+    it("a clone: POST /clone on the source's node (its storage is local), our config written over it, the disk grown, no ostemplate", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[1], diskSize: 4 });
+      sandbox.resetRequests();
+      const { outs } = await create({ clone: source.outs.vmid, started: false, cores: 2, diskSize: 6 });
+      const clones = requestsTo(/\/clone$/, "POST");
+      assert.deepEqual(clones.map((r) => r.path), [`/nodes/${sandbox.nodes[1]}/lxc/${source.outs.vmid}/clone`]);
+      assert.equal(clones[0].params?.target, undefined);
+      assert.equal(clones[0].params?.hostname, outs.hostname);
+      assert.equal(outs.node, sandbox.nodes[1]);
+      assert.equal(outs.ostemplate, undefined);
+      assert.equal(outs.storage, "local-lvm");
+      const cfg = await config(outs);
+      assert.equal(cfg.cores, 2);
+      assert.equal(cfg.hostname, outs.hostname);
+      assert.match(String(cfg.rootfs), /size=6G/);
+      assert.equal(requestsTo(/\/resize$/, "PUT").length, 1);
+    });
+
+    it("a clone of a CT that does not exist fails before any request that writes", async () => {
+      const error = await createContainer(inputsOf({ hostname: "orphan", clone: 99_999 })).catch((e) => e);
+      assert.match(String(error.message), /clone source CT 99999 does not exist/);
+      assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
+    });
+
+    it("a create whose answer was lost carries on with the container Proxmox made: one container, started, with its address", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", action: "drop-after", count: 1 });
+      const { outs } = await create({ template: TEMPLATE });
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1);
+      assert.equal(outs.status, "running");
+      assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      const tagged = (await client.get<Array<{ tags?: string }>>("/cluster/resources", { type: "vm" })).filter((r) => String(r.tags ?? "").includes(outs.identityTag));
+      assert.equal(tagged.length, 1);
+    });
   });
 
   describe("read", () => {
@@ -202,6 +248,21 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(read.outs.kind, "system");
     });
 
+    it("a stopped container: no interfaces read, the static address from its config", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, waitForIp: false, network: { ipv4: { address: "10.7.7.7/24", gateway: "10.7.7.1" } } });
+      sandbox.resetRequests();
+      const read = await readContainer(id, outs, inputs);
+      assert.equal(requestsTo(/\/interfaces$/).length, 0);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.status, "stopped");
+      assert.equal(read.outs.started, false);
+      assert.equal(read.outs.ipv4, "10.7.7.7");
+      assert.deepEqual(read.outs.network.ipv4, { address: "10.7.7.7/24", gateway: "10.7.7.1" });
+      assert.equal(read.outs.nameserver, undefined);
+      assert.deepEqual(read.outs.tags, []);
+    });
+
     it("a container destroyed outside, or one that lost its claim, is gone", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
       await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { tags: "someone-else" });
@@ -212,6 +273,37 @@ describe("container apply layer in-process against the sandbox", function () {
   });
 
   describe("update", () => {
+    it("an image container's env: ours merged over the image's, a removed key of ours gone, the image's kept", async () => {
+      const { id, outs, inputs } = await create({ image: "nginx:1.27", started: false, env: { MODE: "a", OLD: "x" } });
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, env: { MODE: "b" } });
+      assert.deepEqual(String((await config(outs)).env).split("\0").sort(), ["MODE=b", "NGINX_VERSION=1.27.0", "PATH=/usr/bin"]);
+      assert.deepEqual(after.env, { MODE: "b" });
+      assert.equal(after.initCommand, "/docker-entrypoint.sh nginx");
+      const { outs: again } = await updateContainer(id, after, { ...inputs, env: { MODE: "b" } }, { ...inputs, env: { MODE: "b" }, entrypoint: "/bin/sh -c 'sleep 1'" });
+      assert.equal((await config(outs)).entrypoint, "/bin/sh -c 'sleep 1'");
+      assert.equal(again.initCommand, "/bin/sh -c 'sleep 1'");
+    });
+
+    it("a pending change on a running container: one reboot applies it", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, nameserver: ["9.9.9.9"] });
+      assert.equal(requestsTo(/\/pending$/).length, 1);
+      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 1);
+      assert.equal((await config(outs)).nameserver, "9.9.9.9");
+      assert.equal(after.status, "running");
+      assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+    });
+
+    it("a stopped container's change that needs a restart: no reboot", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      await updateContainer(id, outs, inputs, { ...inputs, nameserver: ["9.9.9.9"] });
+      assert.equal(requestsTo(/\/status\/reboot$/).length, 0);
+      assert.equal(requestsTo(/\/pending$/).length, 0);
+      assert.equal((await config(outs)).nameserver, "9.9.9.9");
+    });
+
     it("only state fields changed: no request at all", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
       sandbox.resetRequests();
@@ -279,6 +371,14 @@ describe("container apply layer in-process against the sandbox", function () {
       sandbox.resetRequests();
       await deleteContainer(id, outs, inputs);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+    });
+
+    it("a stopped container is destroyed without a shutdown", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
     });
 
     it("leaves a container that no longer carries the claim", async () => {
