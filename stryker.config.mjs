@@ -17,7 +17,7 @@ export default {
   testRunner: "mocha",
   mochaOptions: {
     config: ".mocharc.json",
-    spec: ["test/unit/**/*.test.ts", "test/integration/container-apply.test.ts", "test/integration/proxmox-client.test.ts"],
+    spec: ["test/unit/**/*.test.ts", "test/integration/container-apply.test.ts", "test/integration/proxmox-client.test.ts", "test/integration/proxmox-client-tasks.test.ts"],
   },
   coverageAnalysis: "perTest",
   // A static mutant (module-level code, run once at load) needs every unit test rerun in a fresh process;
