@@ -10,6 +10,7 @@ import { parseInputs, type ContainerInputs, type ContainerOutputs } from "../../
 import { setStackConfig } from "../../provider/stackConfig";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
+import { isLaunchpadError } from "../../provider/errors";
 import { TEMPLATE } from "../unit/container/fixtures";
 
 const IMAGE_DIGEST = "sha256:" + "ab".repeat(32);
@@ -179,6 +180,40 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(again.outs.identityTag.slice(0, 14), first.outs.identityTag.slice(0, 14));
       const cfg = await config(again.outs);
       assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag));
+    });
+
+    it("an address that never comes: a timeout naming the CT and the bridge, the container kept tracked", async () => {
+      const slow = await startSandbox({ nodes: ["pve1"], ipDelayMs: 600_000, taskDurationsMs: { vzcreate: 5, vzstart: 5 } });
+      try {
+        const connection = { endpoint: slow.endpoint, apiToken: slow.apiToken, fingerprint: slow.fingerprint };
+        const error = await createContainer(inputsOf({ hostname: "no-dhcp", template: TEMPLATE, connection, timeouts: { ip: 0.3 } })).catch((e) => e);
+        assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+        assert.equal(error.message, `CT ${error.id} on pve1 has no address on eth0 after 0.3 s (is DHCP answering on vmbr0?)`);
+        assert.equal(error.properties.status, "unknown");
+        assert.equal(error.properties.vmid, Number(error.id));
+        assert.equal(slow.containers().find((c) => c.vmid === Number(error.id))?.status, "running");
+      } finally {
+        await slow.close();
+      }
+    });
+
+    it("a create task past its deadline: a timeout, and the container it may still make is tracked", async () => {
+      sandbox.faults.task({ type: "vzcreate", delayMs: 600, count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "slow-create", template: TEMPLATE, started: false, timeouts: { create: 0.2 } })).catch((e) => e);
+      assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+      assert.match(error.message, /did not finish within 200 ms; it may still be running/);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(error.properties.hostname, "slow-create");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0, "nothing destroyed while the task may still run");
+    });
+
+    it("an earlier attempt with a larger disk is not adopted: that is the container a shrink replaces", async () => {
+      const identity = "fedcba9876543210fedcba9876543210";
+      const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 8 });
+      const second = await create({ template: TEMPLATE, identity, started: false, diskSize: 4 });
+      assert.notEqual(second.outs.vmid, first.outs.vmid);
+      assert.equal(second.outs.identityTag.slice(0, 14), first.outs.identityTag.slice(0, 14));
+      assert.equal((await config(first.outs)).tags, first.outs.identityTag, "the larger one untouched");
     });
 
     it("an image create without a node goes where the image was pulled already", async () => {
