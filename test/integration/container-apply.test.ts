@@ -43,9 +43,18 @@ describe("container apply layer in-process against the sandbox", function () {
     setStackConfig({ "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken });
     client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint }, { retry: { ...DEFAULT_RETRY_POLICY, limit: 0 } });
   });
+  // The progress lines the host forwards to the engine's log (console.error), captured per test.
+  let logged: string[] = [];
+  const realError = console.error;
+  const log = () => logged.map((line) => line.replace(/^\[launchpad:container\] /, ""));
   beforeEach(() => {
     sandbox.faults.clear();
     sandbox.resetRequests();
+    logged = [];
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+  });
+  afterEach(() => {
+    console.error = realError;
   });
   after(async () => {
     try {
@@ -79,6 +88,8 @@ describe("container apply layer in-process against the sandbox", function () {
       const status = await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`);
       assert.equal(status.status, "running");
       assert.equal(outs.mac, (await addressesFor(outs)).mac);
+      assert.ok(logged.every((line) => line.startsWith("[launchpad:container] ")));
+      assert.deepEqual(log(), [`creating CT ${outs.vmid} on ${outs.node}`, `CT ${outs.vmid} ready on ${outs.node} at ${outs.ipv4} (system container)`]);
     });
 
     it("stopped: reads the config for the MAC, starts nothing, no address", async () => {
@@ -89,6 +100,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(requestsTo(/\/interfaces$/).length, 0);
       const status = await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`);
       assert.equal(status.status, "stopped");
+      assert.deepEqual(log().slice(-1), [`CT ${outs.vmid} ready on ${outs.node} (system container)`]);
     });
 
     it("with a static address, not waited for: the address from the inputs", async () => {
@@ -166,6 +178,9 @@ describe("container apply layer in-process against the sandbox", function () {
       const second = await create({ image: "nginx:1.27", started: false, node: outs.node });
       assert.equal(second.outs.ostemplate, outs.ostemplate);
       assert.equal(requestsTo(/oci-registry-pull$/).length, 0);
+      assert.ok(log().includes(`reusing ${outs.ostemplate} for nginx:1.27`), log().join("\n"));
+      assert.ok(log().some((line) => /^pulling nginx:1\.27 into local on pve\d$/.test(line)), log().join("\n"));
+      assert.ok(log().includes(`CT ${outs.vmid} ready on ${outs.node} at ${outs.ipv4} (application container)`), log().join("\n"));
     });
 
     it("with an identity, an earlier attempt's container is adopted instead of a second create", async () => {
@@ -180,6 +195,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(again.outs.identityTag.slice(0, 14), first.outs.identityTag.slice(0, 14));
       const cfg = await config(again.outs);
       assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag));
+      assert.ok(log().includes(`adopting CT ${again.outs.vmid} on ${again.outs.node}: it carries this resource's identity tag`), log().join("\n"));
     });
 
     it("an address that never comes: a timeout naming the CT and the bridge, the container kept tracked", async () => {
@@ -304,6 +320,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
       await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
       assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
+      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag}: treating this resource as gone`), log().join("\n"));
     });
   });
 
@@ -328,6 +345,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal((await config(outs)).nameserver, "9.9.9.9");
       assert.equal(after.status, "running");
       assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.ok(log().includes(`restarting CT ${outs.vmid} to apply nameserver`), log().join("\n"));
     });
 
     it("a stopped container's change that needs a restart: no reboot", async () => {
@@ -375,6 +393,7 @@ describe("container apply layer in-process against the sandbox", function () {
       const started = await updateContainer(id, stopped.outs, { ...inputs, diskSize: 6, started: false }, next);
       assert.equal(started.outs.status, "running");
       assert.match(started.outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.ok(log().includes(`growing CT ${outs.vmid}'s root disk to 6 GiB`), log().join("\n"));
     });
 
     it("a change that needs a restart reboots a running container", async () => {
@@ -406,6 +425,7 @@ describe("container apply layer in-process against the sandbox", function () {
       sandbox.resetRequests();
       await deleteContainer(id, outs, inputs);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      assert.deepEqual(log().slice(-2), [`destroying CT ${outs.vmid} on ${outs.node}`, `CT ${outs.vmid} is already gone`]);
     });
 
     it("a stopped container is destroyed without a shutdown", async () => {
@@ -421,6 +441,7 @@ describe("container apply layer in-process against the sandbox", function () {
       await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { tags: "taken-over" });
       await deleteContainer(id, outs, inputs);
       assert.equal((await config(outs)).tags, "taken-over");
+      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag} (another container, or adopted by a newer create): leaving it`), log().join("\n"));
     });
   });
 
