@@ -297,6 +297,34 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(read.outs.mac, outs.mac);
       assert.equal(read.outs.node, outs.node);
       assert.equal(read.outs.kind, "system");
+      assert.equal(read.outs.initCommand, "/sbin/init");
+      assert.equal(read.outs.hostname, outs.hostname);
+      assert.equal(read.outs.swap, outs.swap);
+      assert.equal(read.outs.diskSize, outs.diskSize);
+      assert.equal(read.outs.vmid, outs.vmid);
+      assert.equal(read.outs.identityTag, outs.identityTag);
+      assert.equal(read.outs.schemaVersion, outs.schemaVersion);
+      assert.equal(read.outs.searchdomain, undefined);
+    });
+
+    it("reads tags (ours left out, sorted), env (only the user's keys), searchdomain, features, entrypoint and privilege", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, env: { A: "1", B: "2" }, tags: ["web"], entrypoint: "/sbin/init" });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, {
+        tags: `zeta;${outs.identityTag};alpha`, env: "A=9\0C=3", searchdomain: "a.example b.example", features: "nesting=0", entrypoint: "/bin/sh",
+      });
+      const read = await readContainer(id, outs, inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.deepEqual(read.outs.tags, ["alpha", "zeta"]);
+      assert.deepEqual(read.outs.env, { A: "9" });
+      assert.deepEqual(read.outs.searchdomain, ["a.example", "b.example"]);
+      assert.deepEqual(read.outs.features, { nesting: false, keyctl: false, fuse: false });
+      assert.equal(read.outs.entrypoint, "/bin/sh");
+      assert.equal(read.outs.kind, "application");
+      assert.equal(read.outs.unprivileged, true);
+      assert.equal(read.outs.onBoot, false);
+      assert.equal(read.outs.started, false);
+      assert.equal(read.outs.ipv6, undefined);
     });
 
     it("a stopped container: no interfaces read, the static address from its config", async () => {
