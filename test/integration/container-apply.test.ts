@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { createContainer, deleteContainer, readContainer, updateContainer, addressesOf, outputsOf } from "../../provider/container/apply";
-import { parseInputs, type ContainerInputs, type ContainerOutputs } from "../../provider/container/schema";
+import { parseInputs, SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "../../provider/container/schema";
 import { setStackConfig } from "../../provider/stackConfig";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
@@ -76,7 +76,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(outs.ostemplate, TEMPLATE);
       assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
       assert.match(outs.mac ?? "", /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/);
-      assert.match(outs.identityTag, /^lp-0000000000-[0-9a-z]{6}$/);
+      assert.match(outs.identityTag!, /^lp-0000000000-[0-9a-z]{6}$/);
       const creates = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
       assert.equal(creates.length, 1);
       assert.equal(requestsTo(/\/status\/start$/).length, 0, "the start came with the create");
@@ -84,7 +84,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(cfg.cores, 2);
       assert.equal(cfg.memory, 256);
       assert.equal(cfg.hostname, outs.hostname);
-      assert.deepEqual(String(cfg.tags).split(";").sort(), [outs.identityTag, "web"].sort());
+      assert.deepEqual(String(cfg.tags).split(";").sort(), [outs.identityTag!, "web"].sort());
       const status = await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`);
       assert.equal(status.status, "running");
       assert.equal(outs.mac, (await addressesFor(outs)).mac);
@@ -186,15 +186,15 @@ describe("container apply layer in-process against the sandbox", function () {
     it("with an identity, an earlier attempt's container is adopted instead of a second create", async () => {
       const identity = "0123456789abcdef0123456789abcdef";
       const first = await create({ template: TEMPLATE, identity, started: false });
-      assert.match(first.outs.identityTag, /^lp-[0-9a-f]{10}-[0-9a-z]{6}$/);
+      assert.match(first.outs.identityTag!, /^lp-[0-9a-f]{10}-[0-9a-z]{6}$/);
       sandbox.resetRequests();
       const again = await create({ template: TEMPLATE, identity, started: false });
       assert.equal(again.outs.vmid, first.outs.vmid);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
-      assert.notEqual(again.outs.identityTag, first.outs.identityTag, "a new claim");
-      assert.equal(again.outs.identityTag.slice(0, 14), first.outs.identityTag.slice(0, 14));
+      assert.notEqual(again.outs.identityTag!, first.outs.identityTag!, "a new claim");
+      assert.equal(again.outs.identityTag!.slice(0, 14), first.outs.identityTag!.slice(0, 14));
       const cfg = await config(again.outs);
-      assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag));
+      assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag!));
       assert.ok(log().includes(`adopting CT ${again.outs.vmid} on ${again.outs.node}: it carries this resource's identity tag`), log().join("\n"));
     });
 
@@ -203,7 +203,7 @@ describe("container apply layer in-process against the sandbox", function () {
       try {
         const connection = { endpoint: slow.endpoint, apiToken: slow.apiToken, fingerprint: slow.fingerprint };
         const error = await createContainer(inputsOf({ hostname: "no-dhcp", template: TEMPLATE, connection, timeouts: { ip: 0.3 } })).catch((e) => e);
-        assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+        assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
         assert.equal(error.message, `CT ${error.id} on pve1 has no address on eth0 after 0.3 s (is DHCP answering on vmbr0?)`);
         assert.equal(error.properties.status, "unknown");
         assert.equal(error.properties.vmid, Number(error.id));
@@ -216,7 +216,7 @@ describe("container apply layer in-process against the sandbox", function () {
     it("a create task past its deadline: a timeout, and the container it may still make is tracked", async () => {
       sandbox.faults.task({ type: "vzcreate", delayMs: 600, count: 1 });
       const error = await createContainer(inputsOf({ hostname: "slow-create", template: TEMPLATE, started: false, timeouts: { create: 0.2 } })).catch((e) => e);
-      assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+      assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
       assert.match(error.message, /did not finish within 200 ms; it may still be running/);
       assert.match(String(error.id), /^\d+$/);
       assert.equal(error.properties.hostname, "slow-create");
@@ -228,17 +228,17 @@ describe("container apply layer in-process against the sandbox", function () {
       const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 8 });
       const second = await create({ template: TEMPLATE, identity, started: false, diskSize: 4 });
       assert.notEqual(second.outs.vmid, first.outs.vmid);
-      assert.equal(second.outs.identityTag.slice(0, 14), first.outs.identityTag.slice(0, 14));
-      assert.equal((await config(first.outs)).tags, first.outs.identityTag, "the larger one untouched");
+      assert.equal(second.outs.identityTag!.slice(0, 14), first.outs.identityTag!.slice(0, 14));
+      assert.equal((await config(first.outs)).tags, first.outs.identityTag!, "the larger one untouched");
     });
 
     it("an image create without a node goes where the image was pulled already", async () => {
-      // The least loaded node, so that load does not outweigh the image (pickNode's affinity margin).
+      // An image no other test pulls, onto the least loaded node, so that load does not outweigh the image (pickNode's affinity margin).
       const nodes = await client.get<Array<{ node: string; mem: number; maxmem: number }>>("/cluster/resources", { type: "node" });
       const target = nodes.sort((a, b) => a.mem / a.maxmem - b.mem / b.maxmem)[0].node;
-      const first = await create({ image: "nginx:1.27", started: false, node: target });
+      const first = await create({ image: "busybox:1.36", started: false, node: target });
       sandbox.resetRequests();
-      const second = await create({ image: "nginx:1.27", started: false });
+      const second = await create({ image: "busybox:1.36", started: false });
       assert.equal(second.outs.node, target);
       assert.equal(second.outs.ostemplate, first.outs.ostemplate);
       assert.equal(requestsTo(/oci-registry-pull$/).length, 0);
@@ -274,7 +274,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1);
       assert.equal(outs.status, "running");
       assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
-      const tagged = (await client.get<Array<{ tags?: string }>>("/cluster/resources", { type: "vm" })).filter((r) => String(r.tags ?? "").includes(outs.identityTag));
+      const tagged = (await client.get<Array<{ tags?: string }>>("/cluster/resources", { type: "vm" })).filter((r) => String(r.tags ?? "").includes(outs.identityTag!));
       assert.equal(tagged.length, 1);
     });
   });
@@ -302,7 +302,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(read.outs.swap, outs.swap);
       assert.equal(read.outs.diskSize, outs.diskSize);
       assert.equal(read.outs.vmid, outs.vmid);
-      assert.equal(read.outs.identityTag, outs.identityTag);
+      assert.equal(read.outs.identityTag!, outs.identityTag!);
       assert.equal(read.outs.schemaVersion, outs.schemaVersion);
       assert.equal(read.outs.searchdomain, undefined);
     });
@@ -310,7 +310,7 @@ describe("container apply layer in-process against the sandbox", function () {
     it("reads tags (ours left out, sorted), env (only the user's keys), searchdomain, features, entrypoint and privilege", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, env: { A: "1", B: "2" }, tags: ["web"], entrypoint: "/sbin/init" });
       await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, {
-        tags: `zeta;${outs.identityTag};alpha`, env: "A=9\0C=3", searchdomain: "a.example b.example", features: "nesting=0", entrypoint: "/bin/sh",
+        tags: `zeta;${outs.identityTag!};alpha`, env: "A=9\0C=3", searchdomain: "a.example b.example", features: "nesting=0", entrypoint: "/bin/sh",
       });
       const read = await readContainer(id, outs, inputs);
       assert.ok(!read.gone);
@@ -348,7 +348,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
       await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
       assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
-      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag}: treating this resource as gone`), log().join("\n"));
+      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag!}: treating this resource as gone`), log().join("\n"));
     });
   });
 
@@ -469,7 +469,7 @@ describe("container apply layer in-process against the sandbox", function () {
       await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { tags: "taken-over" });
       await deleteContainer(id, outs, inputs);
       assert.equal((await config(outs)).tags, "taken-over");
-      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag} (another container, or adopted by a newer create): leaving it`), log().join("\n"));
+      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag!} (another container, or adopted by a newer create): leaving it`), log().join("\n"));
     });
   });
 
@@ -490,7 +490,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(outs.ipv4, "10.0.0.5");
       assert.equal(outs.ipv6, "fd00::5");
       assert.equal("kind" in outs, false);
-      assert.equal(outs.schemaVersion, inputs.schemaVersion ?? outs.schemaVersion);
+      assert.equal(outs.schemaVersion, SCHEMA_VERSION);
       const withInit = outputsOf(inputs, { node: "pve1", vmid: 101, storage: "local-lvm", identityTag: "t" }, { status: "running", ipv4: "10.0.0.6" }, { entrypoint: undefined });
       assert.equal(withInit.ipv4, "10.0.0.6");
       assert.equal(withInit.kind, "system");
