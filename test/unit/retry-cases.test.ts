@@ -28,6 +28,7 @@ describe("retry policy, case by case", () => {
     assert.equal(isLockContention(http(500, "a busy lock"), FIXED), true);
     assert.equal(isLockContention(http(500, "is locked"), FIXED), false);
     assert.equal(isLockContention(task("is locked")), false);
+    assert.equal(isLockContention({ pveMessage: "CT 105 is locked (create)" }), false, "only an HTTP error of ours");
   });
 
   it("network errors: permanent codes never, otherwise idempotent or surely not sent", () => {
@@ -60,6 +61,7 @@ describe("retry policy, case by case", () => {
     assert.equal(isRetryable(new DnsUpdateError("bad", { context: { status: 422 } }), idem), false);
     assert.equal(isRetryable(new DnsUpdateError("odd", { context: { status: "500" } }), idem), false);
     assert.equal(isRetryable(new ConfigError("no"), idem), false);
+    assert.equal(isRetryable(new ConfigError("no", { context: { status: 500 } }), idem), false, "a status in the context counts for DNS updates only");
     assert.equal(isRetryable(new Error("plain"), idem), false);
     assert.equal(isRetryable(task("failed"), idem), false);
   });
