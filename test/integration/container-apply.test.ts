@@ -232,6 +232,41 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal((await config(first.outs)).tags, first.outs.identityTag!, "the larger one untouched");
     });
 
+    it("parallel creates of one new image on one node pull it once", async () => {
+      const node = sandbox.nodes[0];
+      const [a, b] = await Promise.all([create({ image: "alpine:3.20", started: false, node }), create({ image: "alpine:3.20", started: false, node })]);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
+      assert.equal(a.outs.ostemplate, b.outs.ostemplate);
+      assert.notEqual(a.outs.vmid, b.outs.vmid);
+    });
+
+    it("a pull refused because the archive appeared meanwhile is taken as done; still missing, it is an error naming the file", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "oci-registry-pull$", status: 500, message: "refusing to override existing file '/var/lib/vz/template/cache/x.tar'", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "raced", image: "debian:13", started: false, node: sandbox.nodes[0] })).catch((e) => e);
+      assert.equal(error.message, "Proxmox GET content failed: 500 the pull of debian:13 finished but no docker.io_library_debian_13.tar is listed in local");
+      assert.ok(log().includes("docker.io_library_debian_13.tar appeared in local meanwhile: using it"), log().join("\n"));
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("the VMID range of the stack config: an identity's candidate inside it, taken ids skipped for nextid", async () => {
+      const base = { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken };
+      setStackConfig({ ...base, "launchpad:vmidRange": "7000-7000" });
+      try {
+        const first = await create({ template: TEMPLATE, started: false, identity: "00112233445566778899aabbccddeeff" });
+        assert.equal(first.outs.vmid, 7000);
+        assert.equal(requestsTo(/^\/cluster\/nextid$/).length, 0);
+        const second = await create({ template: TEMPLATE, started: false, identity: "ffeeddccbbaa99887766554433221100" });
+        assert.notEqual(second.outs.vmid, 7000);
+        assert.equal(requestsTo(/^\/cluster\/nextid$/).length, 1);
+        setStackConfig({ ...base, "launchpad:vmidRange": "50-10" });
+        sandbox.resetRequests();
+        await assert.rejects(createContainer(inputsOf({ hostname: "badrange", template: TEMPLATE })), /^RangeError: launchpad:vmidRange must be MIN-MAX with 100 <= MIN <= MAX <= 999999999, got "50-10"$/);
+        assert.equal(sandbox.requests.length, 0, "refused before any request");
+      } finally {
+        setStackConfig(base);
+      }
+    });
+
     it("an image create without a node goes where the image was pulled already", async () => {
       // An image no other test pulls, onto the least loaded node, so that load does not outweigh the image (pickNode's affinity margin).
       const nodes = await client.get<Array<{ node: string; mem: number; maxmem: number }>>("/cluster/resources", { type: "node" });
@@ -385,6 +420,16 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal((await config(outs)).nameserver, "9.9.9.9");
     });
 
+    it("starting a container that runs already, or stopping one that is stopped, is no error", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      const started = await updateContainer(id, { ...outs, status: "stopped" }, { ...inputs, started: false }, inputs);
+      assert.equal(started.outs.status, "running");
+      await client.runTask("POST", `/nodes/${outs.node}/lxc/${outs.vmid}/status/stop`);
+      const stopped = await updateContainer(id, started.outs, inputs, { ...inputs, started: false });
+      assert.equal(stopped.outs.status, "stopped");
+      assert.equal(stopped.outs.started, false);
+    });
+
     it("only state fields changed: no request at all", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
       sandbox.resetRequests();
@@ -456,6 +501,18 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(log().slice(-2), [`destroying CT ${outs.vmid} on ${outs.node}`, `CT ${outs.vmid} is already gone`]);
     });
 
+    it("the shutdown waits half the delete timeout (1 to 60 s) and forces; the destroy purges", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, { ...inputs, timeouts: { ...inputs.timeouts, delete: 9 } });
+      assert.deepEqual(requestsTo(/\/status\/shutdown$/, "POST").map((r) => r.params), [{ forceStop: "1", timeout: "4" }]);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").map((r) => r.params), [{ purge: "1", "destroy-unreferenced-disks": "1" }]);
+      const other = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      await deleteContainer(other.id, other.outs, { ...other.inputs, timeouts: { ...other.inputs.timeouts, delete: 1 } });
+      assert.equal(requestsTo(/\/status\/shutdown$/, "POST")[0].params?.timeout, "1");
+    });
+
     it("a stopped container is destroyed without a shutdown", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
       sandbox.resetRequests();
@@ -481,6 +538,7 @@ describe("container apply layer in-process against the sandbox", function () {
         { name: "eth0", inet: "169.254.1.1/16", inet6: "fe80::1/64", hwaddr: "bc:24:11:00:00:01", "ip-addresses": [{ "ip-address": "10.0.0.9", "ip-address-type": "inet", prefix: 24 }, { "ip-address": "fd00::9", "ip-address-type": "inet6", prefix: 64 }] },
       ] as never), { ipv4: "10.0.0.9", ipv6: "fd00::9", mac: "BC:24:11:00:00:01" });
       assert.deepEqual(addressesOf([{ name: "lo", inet: "127.0.0.1/8" }] as never), {});
+      assert.deepEqual(addressesOf(null), {}, "PVE answers null for a CT without a running init");
       assert.deepEqual(addressesOf([{ name: "veth", inet: "10.2.2.2/24", "hardware-address": "aa:bb:cc:dd:ee:ff" }] as never), { ipv4: "10.2.2.2", ipv6: undefined, mac: "AA:BB:CC:DD:EE:FF" });
     });
 
