@@ -3,6 +3,7 @@
 import { strict as assert } from "assert";
 import { endpointProblem, inheritedEndpointProblem, normaliseApiToken, normaliseEndpoint, normaliseFingerprint, resolveConnection } from "../../../provider/proxmox/connection";
 import { setStackConfig } from "../../../provider/stackConfig";
+import { redact } from "../../../provider/errors";
 
 const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, "0").toUpperCase()).join(":");
 const TOKEN = "ci@pve!launchpad=00000000-0000-4000-8000-000000000000";
@@ -52,6 +53,24 @@ describe("connection, case by case", () => {
     assert.equal(resolve({ ...auth, insecure: false }, { PROXMOX_VE_FINGERPRINT: FP }).fingerprint, FP, "false sets nothing: the next layer's trust applies");
   });
 
+  it("values of other types: null is unset, a number is text, booleans are flags", () => {
+    const endpoint = "https://pve1:8006";
+    assert.deepEqual(resolve({ endpoint, apiToken: null, insecure: null }, { PROXMOX_VE_API_TOKEN: TOKEN }), { endpoint, apiToken: TOKEN });
+    assert.equal(resolve({ endpoint, username: "u@pve", password: 12345678 }).password, "12345678");
+    assert.equal(resolve({ endpoint: 8006, apiToken: TOKEN }).endpoint, normaliseEndpoint("8006"), "a number is read as its text");
+    assert.equal(resolve({ endpoint: "   ", apiToken: TOKEN }, {}, { "launchpad:endpoint": "https://stack:8006" }).endpoint, "https://stack:8006", "blank is unset");
+    assert.equal(problem(() => resolve({ endpoint, apiToken: TOKEN, fingerprint: FP, insecure: "maybe" })), "Proxmox connection: resource override insecure is not usable: expected true or false, got \"maybe\"");
+  });
+
+  it("registers the token, its secret part (also when '=' comes first) and the password before checking them", () => {
+    resolve({ endpoint: "https://pve1:8006", apiToken: "ci@pve!x=uniq-secret-part-77" });
+    assert.equal(redact("<uniq-secret-part-77>"), "<[secret]>");
+    problem(() => resolve({ endpoint: "https://pve1:8006", apiToken: "=lead-eq-token-88" }));
+    assert.equal(redact("<lead-eq-token-88>"), "<[secret]>");
+    problem(() => resolve({}, { PROXMOX_VE_PASSWORD: "env-only-password-99" }));
+    assert.equal(redact("<env-only-password-99>"), "<[secret]>");
+  });
+
   it("timeoutMs from the override: a positive number only", () => {
     const auth = { endpoint: "https://pve1:8006", apiToken: TOKEN };
     assert.equal(resolve({ ...auth, timeoutMs: 1500 }).timeoutMs, 1500);
@@ -63,12 +82,17 @@ describe("connection, case by case", () => {
   it("an unusable endpoint names its origin; every problem is reported at once", () => {
     assert.equal(problem(() => resolve({ endpoint: "ftp://pve1", apiToken: TOKEN })), "Proxmox connection: resource override endpoint is not usable: unsupported scheme ftp: (expected https://<host>:8006)");
     const all = problem(() => resolve({}));
-    assert.match(all, /^Proxmox connection: no Proxmox endpoint: set `pulumi config set launchpad:endpoint https:\/\/<host>:8006` or the environment variable PROXMOX_VE_ENDPOINT; no Proxmox credentials: /);
+    assert.equal(all, "Proxmox connection: no Proxmox endpoint: set `pulumi config set launchpad:endpoint https://<host>:8006` or the environment variable PROXMOX_VE_ENDPOINT; " +
+      "no Proxmox credentials: set `pulumi config set --secret launchpad:apiToken USER@REALM!TOKENID=SECRET` (or launchpad:username + launchpad:password), " +
+      "or the environment variable PROXMOX_VE_API_TOKEN (or PROXMOX_VE_USERNAME + PROXMOX_VE_PASSWORD)");
   });
 
   it("normaliseEndpoint: each refusal in its words", () => {
     assert.equal(normaliseEndpoint(" https://pve1:8006/pve/api2/json// "), "https://pve1:8006/pve");
     assert.equal(normaliseEndpoint("https://pve1:8006///"), "https://pve1:8006");
+    assert.equal(normaliseEndpoint("https://pve1:8006/api2/json/x"), "https://pve1:8006/api2/json/x", "api2/json only at the end");
+    assert.equal(normaliseEndpoint("https://pve1:8006/pve//api2/json"), "https://pve1:8006/pve");
+    assert.throws(() => normaliseEndpoint("pve1:8006/x?u=https://y"), /^Error: the endpoint takes no query or fragment$/, "a scheme only at the start");
     assert.throws(() => normaliseEndpoint("https://pve1:8006/?x=1"), /^Error: the endpoint takes no query or fragment$/);
     assert.throws(() => normaliseEndpoint("https://pve1:8006/#top"), /^Error: the endpoint takes no query or fragment$/);
     assert.throws(() => normaliseEndpoint("https://u@pve1"), /^Error: credentials do not belong in the endpoint URL/);
@@ -81,6 +105,8 @@ describe("connection, case by case", () => {
     assert.equal(normaliseApiToken(" pveapitoken=" + TOKEN + " "), TOKEN);
     for (const bad of ["ci@pve!launchpad", "ci!launchpad=x", "ci@pve=x", "ci@pve!id=", "c i@pve!id=x", "ci@pve!id=a b"]) assert.throws(() => normaliseApiToken(bad), /USER@REALM!TOKENID=SECRET/, bad);
     assert.equal(normaliseFingerprint(`sha256 Fingerprint=${FP}`), FP);
+    assert.equal(normaliseFingerprint(`  sha256  Fingerprint ${FP}`), FP);
+    assert.equal(normaliseApiToken("ci@pve!idPVEAPIToken=sec"), "ci@pve!idPVEAPIToken=sec", "the prefix only at the start");
     assert.equal(normaliseFingerprint(`SHA-256: ${FP.replace(/:/g, "-")}`), FP);
     assert.equal(normaliseFingerprint(FP.replace(/:/g, " ")), FP);
     assert.throws(() => normaliseFingerprint("AB".repeat(31)), /^Error: a SHA-256 fingerprint has 32 bytes \(64 hex digits\), got 62 hex digits$/);
@@ -89,6 +115,7 @@ describe("connection, case by case", () => {
 
   it("endpointProblem: the first endpoint that is set, checked and named by its origin", () => {
     assert.equal(endpointProblem({ override: {}, stackConfig: {}, env: {} }), undefined);
+    assert.equal(endpointProblem({ stackConfig: {}, env: {} }), undefined, "no override at all");
     assert.equal(endpointProblem({ override: { endpoint: "https://ok:8006" }, stackConfig: { "launchpad:endpoint": "http://bad" }, env: {} }), undefined);
     assert.deepEqual(endpointProblem({ override: {}, stackConfig: { "launchpad:endpoint": "http://bad" }, env: {} })?.property, "launchpad:endpoint");
     assert.deepEqual(endpointProblem({ override: {}, stackConfig: { "launchpad:endpoint": " " }, env: { PROXMOX_VE_ENDPOINT: "ftp://x" } }), { property: "PROXMOX_VE_ENDPOINT", reason: "unsupported scheme ftp: (expected https://<host>:8006)" });
