@@ -1,6 +1,7 @@
 // The error hierarchy and the redaction helpers of provider/errors.ts: each class's code, message and
 // fields, the secret patterns one by one, escapes, the hold-back point of a stream redactor.
 import { strict as assert } from "assert";
+import { randomUUID } from "node:crypto";
 import {
   AcmeError, ConfigError, DnsConflictError, DnsUpdateError, escapeControl, ImageCopyError, isLaunchpadError, LaunchpadError, missingPrivilege,
   NginxTestError, pendingSecretStart, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, redact, redactingProvider, registerSecret,
@@ -129,12 +130,16 @@ describe("errors (provider/errors.ts)", () => {
     });
 
     it("masks registered values of four characters or more, and their trimmed form", () => {
+      // Fresh values per run: the registry is process-wide, and a value registered by an earlier run would hide a broken registration.
+      const four = randomUUID().slice(0, 4);
+      const padded = `padded-${randomUUID()}`;
       registerSecret("abc");
       assert.equal(redact("abc"), "abc");
-      registerSecret("wxyz1");
-      assert.equal(redact("[wxyz1]"), "[[secret]]");
-      registerSecret("  padded-secret-1\n");
-      assert.equal(redact("value padded-secret-1 here"), "value [secret] here");
+      registerSecret(four);
+      assert.equal(redact(`[${four}]`), "[[secret]]");
+      registerSecret(`  ${padded}\n`);
+      assert.equal(redact(`value ${padded} here`), "value [secret] here");
+      assert.equal(redact(`<  ${padded}\n>`), "<[secret]>", "the value as given too");
       registerSecret("  ab \n");
       assert.equal(redact("ab"), "ab");
       registerSecret(undefined);
@@ -161,7 +166,7 @@ describe("errors (provider/errors.ts)", () => {
       assert.equal(pendingSecretStart("all clear§"), "all clear§".length);
       assert.equal(pendingSecretStart("log pending-sec"), 4);
       assert.equal(pendingSecretStart("log pending-secret-42"), "log pending-secret-42".length, "a whole secret is masked, not held");
-      assert.equal(pendingSecretStart("x p"), 2);
+      assert.equal(pendingSecretStart("x§p"), 2);
       const pem = "out\n-----BEGIN OPENSSH PRIVATE KEY-----\nabc";
       assert.equal(pendingSecretStart(pem), 4);
       assert.equal(pendingSecretStart(`${pem}\n-----END OPENSSH PRIVATE KEY-----\n`), `${pem}\n-----END OPENSSH PRIVATE KEY-----\n`.length);

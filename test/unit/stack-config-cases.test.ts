@@ -1,6 +1,7 @@
 // provider/stackConfig.ts value by value: how each kind of config value is stored, which objects count as
 // Pulumi's Config, and which secret parts are registered for masking.
 import { strict as assert } from "assert";
+import { randomUUID } from "node:crypto";
 import { redact } from "../../provider/errors";
 import { getStackConfig, setStackConfig, STACK_CONFIG_KEYS } from "../../provider/stackConfig";
 
@@ -29,13 +30,15 @@ describe("stack config, case by case", () => {
   });
 
   it("registers the token, its secret part, and the password; not other keys", () => {
-    setStackConfig({ "launchpad:apiToken": "ci@pve!lp=token-secret-part-1", "launchpad:password": "pass-word-1", "launchpad:endpoint": "https://public-host-1:8006" });
-    assert.equal(redact("x token-secret-part-1 y"), "x [secret] y");
-    assert.equal(redact("pass-word-1"), "[secret]");
-    assert.equal(redact("https://public-host-1:8006"), "https://public-host-1:8006");
-    setStackConfig({ "launchpad:apiToken": "=lead-eq-secret" });
-    assert.equal(redact("[lead-eq-secret]"), "[[secret]]", "a token whose '=' is its first character");
-    setStackConfig({ "launchpad:password": "pw=tail-after-eq" });
-    assert.equal(redact("<tail-after-eq>"), "<[secret]>", "a password with '=' has its tail masked too");
+    // Fresh values per run: the registry is process-wide, and a value registered by an earlier run would hide a broken registration.
+    const [part, password, host, lead, tail] = ["part", "pass", "host", "lead", "tail"].map((w) => `${w}-${randomUUID()}`);
+    setStackConfig({ "launchpad:apiToken": `ci@pve!lp=${part}`, "launchpad:password": password, "launchpad:endpoint": `https://${host}:8006` });
+    assert.equal(redact(`x ${part} y`), "x [secret] y");
+    assert.equal(redact(password), "[secret]");
+    assert.equal(redact(`https://${host}:8006`), `https://${host}:8006`);
+    setStackConfig({ "launchpad:apiToken": `=${lead}` });
+    assert.equal(redact(`[${lead}]`), "[[secret]]", "a token whose '=' is its first character");
+    setStackConfig({ "launchpad:password": `pw=${tail}` });
+    assert.equal(redact(`<${tail}>`), "<[secret]>", "a password with '=' has its tail masked too");
   });
 });

@@ -1,6 +1,7 @@
 // provider/proxmox/connection.ts, message by message: every problem names the setting it came from,
 // trust settings conflict as a group, flags read as PVE users write them, endpoint checks for `check`.
 import { strict as assert } from "assert";
+import { randomUUID } from "node:crypto";
 import { endpointProblem, inheritedEndpointProblem, normaliseApiToken, normaliseEndpoint, normaliseFingerprint, resolveConnection } from "../../../provider/proxmox/connection";
 import { setStackConfig } from "../../../provider/stackConfig";
 import { redact } from "../../../provider/errors";
@@ -63,12 +64,15 @@ describe("connection, case by case", () => {
   });
 
   it("registers the token, its secret part (also when '=' comes first) and the password before checking them", () => {
-    resolve({ endpoint: "https://pve1:8006", apiToken: "ci@pve!x=uniq-secret-part-77" });
-    assert.equal(redact("<uniq-secret-part-77>"), "<[secret]>");
-    problem(() => resolve({ endpoint: "https://pve1:8006", apiToken: "=lead-eq-token-88" }));
-    assert.equal(redact("<lead-eq-token-88>"), "<[secret]>");
-    problem(() => resolve({}, { PROXMOX_VE_PASSWORD: "env-only-password-99" }));
-    assert.equal(redact("<env-only-password-99>"), "<[secret]>");
+    // Fresh values per run: the registry is process-wide, and a value registered by an earlier run would hide a broken registration.
+    const [part, lead, password] = ["part", "lead", "pass"].map((w) => `${w}-${randomUUID()}`);
+    resolve({ endpoint: "https://pve1:8006", apiToken: `ci@pve!x=${part}` });
+    assert.equal(redact(`<${part}>`), "<[secret]>");
+    problem(() => resolve({ endpoint: "https://pve1:8006", apiToken: `=${lead}` }));
+    assert.equal(redact(`<${lead}>`), "<[secret]>");
+    problem(() => resolve({}, { PROXMOX_VE_PASSWORD: password }));
+    assert.equal(redact(`<${password}>`), "<[secret]>");
+    problem(() => resolve({ endpoint: "https://pve1:8006", apiToken: 12345678 as never }));
   });
 
   it("timeoutMs from the override: a positive number only", () => {
@@ -91,7 +95,7 @@ describe("connection, case by case", () => {
     assert.equal(normaliseEndpoint(" https://pve1:8006/pve/api2/json// "), "https://pve1:8006/pve");
     assert.equal(normaliseEndpoint("https://pve1:8006///"), "https://pve1:8006");
     assert.equal(normaliseEndpoint("https://pve1:8006/api2/json/x"), "https://pve1:8006/api2/json/x", "api2/json only at the end");
-    assert.equal(normaliseEndpoint("https://pve1:8006/pve//api2/json"), "https://pve1:8006/pve");
+    assert.equal(normaliseEndpoint("https://pve1:8006/pve///api2/json"), "https://pve1:8006/pve");
     assert.throws(() => normaliseEndpoint("pve1:8006/x?u=https://y"), /^Error: the endpoint takes no query or fragment$/, "a scheme only at the start");
     assert.throws(() => normaliseEndpoint("https://pve1:8006/?x=1"), /^Error: the endpoint takes no query or fragment$/);
     assert.throws(() => normaliseEndpoint("https://pve1:8006/#top"), /^Error: the endpoint takes no query or fragment$/);
