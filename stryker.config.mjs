@@ -17,7 +17,7 @@ export default {
   testRunner: "mocha",
   mochaOptions: {
     config: ".mocharc.json",
-    spec: ["test/unit/**/*.test.ts"],
+    spec: ["test/unit/**/*.test.ts", "test/integration/container-apply.test.ts", "test/integration/proxmox-client.test.ts", "test/integration/proxmox-client-tasks.test.ts"],
   },
   coverageAnalysis: "perTest",
   // A static mutant (module-level code, run once at load) needs every unit test rerun in a fresh process;
@@ -32,6 +32,8 @@ export default {
   // The machine is shared: one test runner, one checker.
   concurrency: 1,
   timeoutMS: 5000,
+  // The spec includes in-process integration tests against the sandbox: on a loaded machine the initial run outlasts the 5-minute default.
+  dryRunTimeoutMinutes: 30,
   reporters: ["clear-text", "json", "progress-append-only"],
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
   clearTextReporter: { allowEmojis: false, logTests: false, reportScoreTable: true },

@@ -50,7 +50,8 @@ export function problemsOf(issues: readonly z.core.$ZodIssue[], raw: unknown, pr
         continue;
       }
     }
-    const reason = issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
+    // zod 4 leaves `issue.input` out unless asked: whether the value is missing is read from `raw`.
+    const reason = issue.code === "invalid_type" && valueAtPath(raw, issue.path) === undefined ? "is required" : issue.message;
     add(fieldPath([...prefix, ...issue.path]) || "(inputs)", reason);
   }
   return problems;

@@ -71,9 +71,12 @@ interface Addresses { ipv4?: string; ipv6?: string; mac?: string }
 const isLinkLocal = (address: string) => /^169\.254\./.test(address) || /^fe[89ab][0-9a-f]:/i.test(address);
 const stripPrefix = (address: string | undefined) => address?.split("/")[0];
 
-/** `eth0`'s first global addresses, from `inet`/`inet6` and `ip-addresses`; `lo` and link-local skipped. */
-export function addressesOf(interfaces: readonly LxcInterface[]): Addresses {
-  const eth = interfaces.filter((i) => i.name !== "lo");
+/**
+ * `eth0`'s first global addresses, from `inet`/`inet6` and `ip-addresses`; `lo` and link-local skipped.
+ * A CT with no running init has none: PVE answers `/interfaces` with null then (PVE::LXC::get_interfaces).
+ */
+export function addressesOf(interfaces: readonly LxcInterface[] | null): Addresses {
+  const eth = (interfaces ?? []).filter((i) => i.name !== "lo");
   const chosen = eth.find((i) => i.name === "eth0") ?? eth[0];
   if (!chosen) return {};
   const candidates = [

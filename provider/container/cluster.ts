@@ -161,10 +161,12 @@ export function vztmplContent(client: ProxmoxClient, node: string, storage: stri
   return client.get<StorageContentItem[]>(`${nodePath(node)}/storage/${encodeURIComponent(storage)}/content`, { content: "vztmpl" });
 }
 
-/** A pulled image whose file name starts with `stem` (with or without the digest suffix). */
+/** A pulled image whose file name is `stem` (with or without the digest suffix digestFromVolid reads). */
 export function findPulledImage(content: readonly StorageContentItem[], storage: string, stem: string): StorageContentItem | undefined {
   const prefix = `${storage}:vztmpl/${stem}`;
-  return content.find((item) => item.volid === `${prefix}.tar` || item.volid === prefix || (item.volid.startsWith(`${prefix}_`) && item.volid.endsWith(".tar")));
+  // Only hex after the stem: a tag may hold '_', and `nginx:1` must not take `nginx:1_alpine`'s archive.
+  const digestSuffixed = (volid: string) => volid.startsWith(`${prefix}_`) && /^[0-9a-f]{12,64}\.tar$/.test(volid.slice(prefix.length + 1));
+  return content.find((item) => item.volid === `${prefix}.tar` || item.volid === prefix || digestSuffixed(item.volid));
 }
 
 /** `sha256:` + 12 hex digits after the stem, when the file name carries them. */

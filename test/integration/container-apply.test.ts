@@ -1,0 +1,561 @@
+// The container's apply layer (provider/container/apply.ts) called in-process against the sandbox on
+// loopback, memory backend, tasks of a few ms: what create, read, update and delete send to a PVE-compatible
+// API and what they return. An integration test of that layer, so that mutation testing (which runs only
+// in-process code) reaches it; the provider itself is tested through the dynamic-provider host in
+// test/provider/. Relative imports on purpose: `pulumi-launchpad/...` would load the un-mutated build.
+import { strict as assert } from "assert";
+import { startSandbox, type Sandbox } from "../../sandbox";
+import { createContainer, deleteContainer, readContainer, updateContainer, addressesOf, outputsOf } from "../../provider/container/apply";
+import { parseInputs, SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "../../provider/container/schema";
+import { setStackConfig } from "../../provider/stackConfig";
+import { ProxmoxClient } from "../../provider/proxmox";
+import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
+import { isLaunchpadError } from "../../provider/errors";
+import { TEMPLATE } from "../unit/container/fixtures";
+
+const IMAGE_DIGEST = "sha256:" + "ab".repeat(32);
+
+describe("container apply layer in-process against the sandbox", function () {
+  let sandbox: Sandbox;
+  let client: ProxmoxClient;
+  let seq = 0;
+  const made: Array<{ id: string; outs: ContainerOutputs; inputs: ContainerInputs }> = [];
+
+  const inputsOf = (raw: Record<string, unknown>): ContainerInputs => {
+    const { inputs, failures } = parseInputs(raw);
+    assert.deepEqual(failures, []);
+    return inputs as ContainerInputs;
+  };
+  const create = async (raw: Record<string, unknown>) => {
+    const inputs = inputsOf({ hostname: `ct-${++seq}`, ...raw });
+    const result = await createContainer(inputs);
+    made.push({ ...result, inputs });
+    return { ...result, inputs };
+  };
+  const config = (outs: ContainerOutputs) => client.get<Record<string, unknown>>(`/nodes/${outs.node}/lxc/${outs.vmid}/config`);
+  const requestsTo = (pattern: RegExp, method?: string) => sandbox.requests.filter((r) => pattern.test(r.path) && (!method || r.method === method));
+
+  before(async () => {
+    sandbox = await startSandbox({
+      taskDurationsMs: { vzcreate: 5, vzstart: 5, vzshutdown: 5, vzstop: 5, vzdestroy: 5, vzreboot: 5, resize: 5, imgcopy: 5, vzclone: 5 },
+      ociImages: { "nginx:1.27": { digest: IMAGE_DIGEST, entrypoint: "/docker-entrypoint.sh nginx", env: { NGINX_VERSION: "1.27.0", PATH: "/usr/bin" } } },
+    });
+    setStackConfig({ "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken });
+    client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint }, { retry: { ...DEFAULT_RETRY_POLICY, limit: 0 } });
+  });
+  // The progress lines the host forwards to the engine's log (console.error), captured per test.
+  let logged: string[] = [];
+  const realError = console.error;
+  const log = () => logged.map((line) => line.replace(/^\[launchpad:container\] /, ""));
+  beforeEach(() => {
+    sandbox.faults.clear();
+    sandbox.resetRequests();
+    logged = [];
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+  });
+  afterEach(() => {
+    console.error = realError;
+  });
+  after(async () => {
+    try {
+      assert.deepEqual(sandbox?.schemaViolations ?? [], [], "the apply layer sent a request the official schema rejects");
+    } finally {
+      setStackConfig({});
+      await client?.close();
+      await sandbox?.close();
+    }
+  });
+
+  describe("create", () => {
+    it("from a template, started: one create with start=1, the address and MAC in the outputs, tagged with its claim", async () => {
+      const { id, outs } = await create({ template: TEMPLATE, cores: 2, memory: 256, tags: ["web"] });
+      assert.equal(id, String(outs.vmid));
+      assert.equal(outs.status, "running");
+      assert.ok(sandbox.nodes.includes(outs.node));
+      assert.equal(outs.storage, "local-lvm");
+      assert.equal(outs.ostemplate, TEMPLATE);
+      assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.match(outs.mac ?? "", /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/);
+      assert.match(outs.identityTag!, /^lp-0000000000-[0-9a-z]{6}$/);
+      const creates = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
+      assert.equal(creates.length, 1);
+      assert.equal(requestsTo(/\/status\/start$/).length, 0, "the start came with the create");
+      const cfg = await config(outs);
+      assert.equal(cfg.cores, 2);
+      assert.equal(cfg.memory, 256);
+      assert.equal(cfg.hostname, outs.hostname);
+      assert.deepEqual(String(cfg.tags).split(";").sort(), [outs.identityTag!, "web"].sort());
+      const status = await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`);
+      assert.equal(status.status, "running");
+      assert.equal(outs.mac, (await addressesFor(outs)).mac);
+      assert.ok(logged.every((line) => line.startsWith("[launchpad:container] ")));
+      assert.deepEqual(log(), [`creating CT ${outs.vmid} on ${outs.node}`, `CT ${outs.vmid} ready on ${outs.node} at ${outs.ipv4} (system container)`]);
+    });
+
+    it("stopped: reads the config for the MAC, starts nothing, no address", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false });
+      assert.equal(outs.status, "stopped");
+      assert.equal(outs.ipv4, undefined);
+      assert.match(outs.mac ?? "", /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/);
+      assert.equal(requestsTo(/\/interfaces$/).length, 0);
+      const status = await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`);
+      assert.equal(status.status, "stopped");
+      assert.deepEqual(log().slice(-1), [`CT ${outs.vmid} ready on ${outs.node} (system container)`]);
+    });
+
+    it("with a static address, not waited for: the address from the inputs", async () => {
+      const { outs } = await create({ template: TEMPLATE, waitForIp: false, network: { ipv4: { address: "10.9.8.7/24", gateway: "10.9.8.1" } } });
+      assert.equal(outs.ipv4, "10.9.8.7");
+      const cfg = await config(outs);
+      assert.match(String(cfg.net0), /ip=10\.9\.8\.7\/24/);
+      assert.match(String(cfg.net0), /gw=10\.9\.8\.1/);
+    });
+
+    it("on the node and VMID asked for", async () => {
+      const node = sandbox.nodes[1];
+      const { outs } = await create({ template: TEMPLATE, node, vmid: 4242, started: false });
+      assert.equal(outs.node, node);
+      assert.equal(outs.vmid, 4242);
+      assert.equal(requestsTo(/^\/cluster\/nextid$/).length, 0);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.path), [`/nodes/${node}/lxc`]);
+    });
+
+    it("refuses a node that is not in the cluster, before any create", async () => {
+      const error = await createContainer(inputsOf({ hostname: "nowhere", template: TEMPLATE, node: "pve9" })).catch((e) => e);
+      assert.match(String(error.message), /node pve9 is not an online node/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("refuses a storage that does not hold container disks, naming it", async () => {
+      const error = await createContainer(inputsOf({ hostname: "nostore", template: TEMPLATE, storage: "nosuch" })).catch((e) => e);
+      assert.match(String(error.message), /storage nosuch on pve\d does not hold container disks \(rootdir\)/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("a fixed VMID that exists already fails with Proxmox's message and leaves the other container alone", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false });
+      const error = await createContainer(inputsOf({ hostname: "taker", template: TEMPLATE, vmid: outs.vmid, started: false })).catch((e) => e);
+      assert.match(String(error.message), /already exists/);
+      const cfg = await config(outs);
+      assert.equal(cfg.hostname, outs.hostname);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+    });
+
+    it("picks another VMID when another create took it first", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "CT 100 already exists on node 'pve1'", count: 2 });
+      const { outs } = await create({ template: TEMPLATE, started: false });
+      const creates = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
+      assert.equal(creates.length, 3);
+      const cfg = await config(outs);
+      assert.equal(cfg.hostname, outs.hostname);
+    });
+
+    it("a failed start keeps the container tracked: the error carries its id and outputs", async () => {
+      sandbox.faults.task({ type: "vzstart", fail: "injected: start failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "nostart", template: TEMPLATE })).catch((e) => e);
+      assert.match(String(error.message), /start failed/);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(error.properties.vmid, Number(error.id));
+      assert.equal(error.properties.status, "unknown");
+      assert.deepEqual(error.reasons, [error.message]);
+      const cfg = await client.get<Record<string, unknown>>(`/nodes/${error.properties.node}/lxc/${error.id}/config`);
+      assert.equal(cfg.hostname, "nostart");
+    });
+
+    it("from an OCI image: pulls once, merges its env with ours, keeps its entrypoint", async () => {
+      const { outs } = await create({ image: "nginx:1.27", env: { MODE: "preview" } });
+      assert.match(outs.ostemplate ?? "", /^local:vztmpl\/.*\.tar$/);
+      assert.equal(outs.kind, "application");
+      assert.equal(outs.initCommand, "/docker-entrypoint.sh nginx");
+      assert.equal(outs.status, "running");
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
+      const cfg = await config(outs);
+      const env = String(cfg.env).split("\0").sort();
+      assert.deepEqual(env, ["MODE=preview", "NGINX_VERSION=1.27.0", "PATH=/usr/bin"]);
+      assert.equal(cfg.entrypoint, "/docker-entrypoint.sh nginx");
+      // A second container of the same image reuses the pulled archive.
+      sandbox.resetRequests();
+      const second = await create({ image: "nginx:1.27", started: false, node: outs.node });
+      assert.equal(second.outs.ostemplate, outs.ostemplate);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 0);
+      assert.ok(log().includes(`reusing ${outs.ostemplate} for nginx:1.27`), log().join("\n"));
+      assert.ok(log().some((line) => /^pulling nginx:1\.27 into local on pve\d$/.test(line)), log().join("\n"));
+      assert.ok(log().includes(`CT ${outs.vmid} ready on ${outs.node} at ${outs.ipv4} (application container)`), log().join("\n"));
+    });
+
+    it("with an identity, an earlier attempt's container is adopted instead of a second create", async () => {
+      const identity = "0123456789abcdef0123456789abcdef";
+      const first = await create({ template: TEMPLATE, identity, started: false });
+      assert.match(first.outs.identityTag!, /^lp-[0-9a-f]{10}-[0-9a-z]{6}$/);
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+      assert.notEqual(again.outs.identityTag!, first.outs.identityTag!, "a new claim");
+      assert.equal(again.outs.identityTag!.slice(0, 14), first.outs.identityTag!.slice(0, 14));
+      const cfg = await config(again.outs);
+      assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag!));
+      assert.ok(log().includes(`adopting CT ${again.outs.vmid} on ${again.outs.node}: it carries this resource's identity tag`), log().join("\n"));
+    });
+
+    it("an address that never comes: a timeout naming the CT and the bridge, the container kept tracked", async () => {
+      const slow = await startSandbox({ nodes: ["pve1"], ipDelayMs: 600_000, taskDurationsMs: { vzcreate: 5, vzstart: 5 } });
+      try {
+        const connection = { endpoint: slow.endpoint, apiToken: slow.apiToken, fingerprint: slow.fingerprint };
+        const error = await createContainer(inputsOf({ hostname: "no-dhcp", template: TEMPLATE, connection, timeouts: { ip: 0.3 } })).catch((e) => e);
+        assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
+        assert.equal(error.message, `CT ${error.id} on pve1 has no address on eth0 after 0.3 s (is DHCP answering on vmbr0?)`);
+        assert.equal(error.properties.status, "unknown");
+        assert.equal(error.properties.vmid, Number(error.id));
+        assert.equal(slow.containers().find((c) => c.vmid === Number(error.id))?.status, "running");
+      } finally {
+        await slow.close();
+      }
+    });
+
+    it("a create task past its deadline: a timeout, and the container it may still make is tracked", async () => {
+      sandbox.faults.task({ type: "vzcreate", delayMs: 600, count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "slow-create", template: TEMPLATE, started: false, timeouts: { create: 0.2 } })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
+      assert.match(error.message, /did not finish within 200 ms; it may still be running/);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(error.properties.hostname, "slow-create");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0, "nothing destroyed while the task may still run");
+    });
+
+    it("an earlier attempt with a larger disk is not adopted: that is the container a shrink replaces", async () => {
+      const identity = "fedcba9876543210fedcba9876543210";
+      const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 8 });
+      const second = await create({ template: TEMPLATE, identity, started: false, diskSize: 4 });
+      assert.notEqual(second.outs.vmid, first.outs.vmid);
+      assert.equal(second.outs.identityTag!.slice(0, 14), first.outs.identityTag!.slice(0, 14));
+      assert.equal((await config(first.outs)).tags, first.outs.identityTag!, "the larger one untouched");
+    });
+
+    it("parallel creates of one new image on one node pull it once", async () => {
+      const node = sandbox.nodes[0];
+      const [a, b] = await Promise.all([create({ image: "alpine:3.20", started: false, node }), create({ image: "alpine:3.20", started: false, node })]);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
+      assert.equal(a.outs.ostemplate, b.outs.ostemplate);
+      assert.notEqual(a.outs.vmid, b.outs.vmid);
+    });
+
+    it("a pull refused because the archive appeared meanwhile is taken as done; still missing, it is an error naming the file", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "oci-registry-pull$", status: 500, message: "refusing to override existing file '/var/lib/vz/template/cache/x.tar'", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "raced", image: "debian:13", started: false, node: sandbox.nodes[0] })).catch((e) => e);
+      assert.equal(error.message, "Proxmox GET content failed: 500 the pull of debian:13 finished but no docker.io_library_debian_13.tar is listed in local");
+      assert.ok(log().includes("docker.io_library_debian_13.tar appeared in local meanwhile: using it"), log().join("\n"));
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("the VMID range of the stack config: an identity's candidate inside it, taken ids skipped for nextid", async () => {
+      const base = { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken };
+      setStackConfig({ ...base, "launchpad:vmidRange": "7000-7000" });
+      try {
+        const first = await create({ template: TEMPLATE, started: false, identity: "00112233445566778899aabbccddeeff" });
+        assert.equal(first.outs.vmid, 7000);
+        assert.equal(requestsTo(/^\/cluster\/nextid$/).length, 0);
+        const second = await create({ template: TEMPLATE, started: false, identity: "ffeeddccbbaa99887766554433221100" });
+        assert.notEqual(second.outs.vmid, 7000);
+        assert.equal(requestsTo(/^\/cluster\/nextid$/).length, 1);
+        setStackConfig({ ...base, "launchpad:vmidRange": "50-10" });
+        sandbox.resetRequests();
+        await assert.rejects(createContainer(inputsOf({ hostname: "badrange", template: TEMPLATE })), /^RangeError: launchpad:vmidRange must be MIN-MAX with 100 <= MIN <= MAX <= 999999999, got "50-10"$/);
+        assert.equal(sandbox.requests.length, 0, "refused before any request");
+      } finally {
+        setStackConfig(base);
+      }
+    });
+
+    it("an image create without a node goes where the image was pulled already", async () => {
+      // An image no other test pulls, onto the least loaded node, so that load does not outweigh the image (pickNode's affinity margin).
+      const nodes = await client.get<Array<{ node: string; mem: number; maxmem: number }>>("/cluster/resources", { type: "node" });
+      const target = nodes.sort((a, b) => a.mem / a.maxmem - b.mem / b.maxmem)[0].node;
+      const first = await create({ image: "busybox:1.36", started: false, node: target });
+      sandbox.resetRequests();
+      const second = await create({ image: "busybox:1.36", started: false });
+      assert.equal(second.outs.node, target);
+      assert.equal(second.outs.ostemplate, first.outs.ostemplate);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 0);
+    });
+
+    it("a clone: POST /clone on the source's node (its storage is local), our config written over it, the disk grown, no ostemplate", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[1], diskSize: 4 });
+      sandbox.resetRequests();
+      const { outs } = await create({ clone: source.outs.vmid, started: false, cores: 2, diskSize: 6 });
+      const clones = requestsTo(/\/clone$/, "POST");
+      assert.deepEqual(clones.map((r) => r.path), [`/nodes/${sandbox.nodes[1]}/lxc/${source.outs.vmid}/clone`]);
+      assert.equal(clones[0].params?.target, undefined);
+      assert.equal(clones[0].params?.hostname, outs.hostname);
+      assert.equal(outs.node, sandbox.nodes[1]);
+      assert.equal(outs.ostemplate, undefined);
+      assert.equal(outs.storage, "local-lvm");
+      const cfg = await config(outs);
+      assert.equal(cfg.cores, 2);
+      assert.equal(cfg.hostname, outs.hostname);
+      assert.match(String(cfg.rootfs), /size=6G/);
+      assert.equal(requestsTo(/\/resize$/, "PUT").length, 1);
+    });
+
+    it("a clone of a CT that does not exist fails before any request that writes", async () => {
+      const error = await createContainer(inputsOf({ hostname: "orphan", clone: 99_999 })).catch((e) => e);
+      assert.match(String(error.message), /clone source CT 99999 does not exist/);
+      assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
+    });
+
+    it("a create whose answer was lost carries on with the container Proxmox made: one container, started, with its address", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", action: "drop-after", count: 1 });
+      const { outs } = await create({ template: TEMPLATE });
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1);
+      assert.equal(outs.status, "running");
+      assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      const tagged = (await client.get<Array<{ tags?: string }>>("/cluster/resources", { type: "vm" })).filter((r) => String(r.tags ?? "").includes(outs.identityTag!));
+      assert.equal(tagged.length, 1);
+    });
+  });
+
+  describe("read", () => {
+    it("reports the container as it is, drift included", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, cores: 1, memory: 256, description: "first" });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { cores: 3, memory: 512, description: "changed", onboot: 1, nameserver: "1.1.1.1 9.9.9.9" });
+      const read = await readContainer(id, outs, inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.cores, 3);
+      assert.equal(read.outs.memory, 512);
+      assert.equal(read.outs.description, "changed");
+      assert.equal(read.outs.onBoot, true);
+      assert.deepEqual(read.outs.nameserver, ["1.1.1.1", "9.9.9.9"]);
+      assert.equal(read.outs.started, true);
+      assert.equal(read.outs.status, "running");
+      assert.equal(read.outs.ipv4, outs.ipv4);
+      assert.equal(read.outs.mac, outs.mac);
+      assert.equal(read.outs.node, outs.node);
+      assert.equal(read.outs.kind, "system");
+      assert.equal(read.outs.initCommand, "/sbin/init");
+      assert.equal(read.outs.hostname, outs.hostname);
+      assert.equal(read.outs.swap, outs.swap);
+      assert.equal(read.outs.diskSize, outs.diskSize);
+      assert.equal(read.outs.vmid, outs.vmid);
+      assert.equal(read.outs.identityTag!, outs.identityTag!);
+      assert.equal(read.outs.schemaVersion, outs.schemaVersion);
+      assert.equal(read.outs.searchdomain, undefined);
+    });
+
+    it("reads tags (ours left out, sorted), env (only the user's keys), searchdomain, features, entrypoint and privilege", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, env: { A: "1", B: "2" }, tags: ["web"], entrypoint: "/sbin/init" });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, {
+        tags: `zeta;${outs.identityTag!};alpha`, env: "A=9\0C=3", searchdomain: "a.example b.example", features: "nesting=0", entrypoint: "/bin/sh",
+      });
+      const read = await readContainer(id, outs, inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.deepEqual(read.outs.tags, ["alpha", "zeta"]);
+      assert.deepEqual(read.outs.env, { A: "9" });
+      assert.deepEqual(read.outs.searchdomain, ["a.example", "b.example"]);
+      assert.deepEqual(read.outs.features, { nesting: false, keyctl: false, fuse: false });
+      assert.equal(read.outs.entrypoint, "/bin/sh");
+      assert.equal(read.outs.kind, "application");
+      assert.equal(read.outs.unprivileged, true);
+      assert.equal(read.outs.onBoot, false);
+      assert.equal(read.outs.started, false);
+      assert.equal(read.outs.ipv6, undefined);
+    });
+
+    it("a stopped container: no interfaces read, the static address from its config", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, waitForIp: false, network: { ipv4: { address: "10.7.7.7/24", gateway: "10.7.7.1" } } });
+      sandbox.resetRequests();
+      const read = await readContainer(id, outs, inputs);
+      assert.equal(requestsTo(/\/interfaces$/).length, 0);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.status, "stopped");
+      assert.equal(read.outs.started, false);
+      assert.equal(read.outs.ipv4, "10.7.7.7");
+      assert.deepEqual(read.outs.network.ipv4, { address: "10.7.7.7/24", gateway: "10.7.7.1" });
+      assert.equal(read.outs.nameserver, undefined);
+      assert.deepEqual(read.outs.tags, []);
+    });
+
+    it("a container destroyed outside, or one that lost its claim, is gone", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { tags: "someone-else" });
+      assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
+      assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
+      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag!}: treating this resource as gone`), log().join("\n"));
+    });
+  });
+
+  describe("update", () => {
+    it("an image container's env: ours merged over the image's, a removed key of ours gone, the image's kept", async () => {
+      const { id, outs, inputs } = await create({ image: "nginx:1.27", started: false, env: { MODE: "a", OLD: "x" } });
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, env: { MODE: "b" } });
+      assert.deepEqual(String((await config(outs)).env).split("\0").sort(), ["MODE=b", "NGINX_VERSION=1.27.0", "PATH=/usr/bin"]);
+      assert.deepEqual(after.env, { MODE: "b" });
+      assert.equal(after.initCommand, "/docker-entrypoint.sh nginx");
+      const { outs: again } = await updateContainer(id, after, { ...inputs, env: { MODE: "b" } }, { ...inputs, env: { MODE: "b" }, entrypoint: "/bin/sh -c 'sleep 1'" });
+      assert.equal((await config(outs)).entrypoint, "/bin/sh -c 'sleep 1'");
+      assert.equal(again.initCommand, "/bin/sh -c 'sleep 1'");
+    });
+
+    it("a pending change on a running container: one reboot applies it", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, nameserver: ["9.9.9.9"] });
+      assert.equal(requestsTo(/\/pending$/).length, 1);
+      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 1);
+      assert.equal((await config(outs)).nameserver, "9.9.9.9");
+      assert.equal(after.status, "running");
+      assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.ok(log().includes(`restarting CT ${outs.vmid} to apply nameserver`), log().join("\n"));
+    });
+
+    it("a stopped container's change that needs a restart: no reboot", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      await updateContainer(id, outs, inputs, { ...inputs, nameserver: ["9.9.9.9"] });
+      assert.equal(requestsTo(/\/status\/reboot$/).length, 0);
+      assert.equal(requestsTo(/\/pending$/).length, 0);
+      assert.equal((await config(outs)).nameserver, "9.9.9.9");
+    });
+
+    it("starting a container that runs already, or stopping one that is stopped, is no error", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      const started = await updateContainer(id, { ...outs, status: "stopped" }, { ...inputs, started: false }, inputs);
+      assert.equal(started.outs.status, "running");
+      await client.runTask("POST", `/nodes/${outs.node}/lxc/${outs.vmid}/status/stop`);
+      const stopped = await updateContainer(id, started.outs, inputs, { ...inputs, started: false });
+      assert.equal(stopped.outs.status, "stopped");
+      assert.equal(stopped.outs.started, false);
+    });
+
+    it("only state fields changed: no request at all", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      const next = { ...inputs, timeouts: { ...inputs.timeouts, create: inputs.timeouts.create + 1 } };
+      const { outs: after } = await updateContainer(id, outs, inputs, next);
+      assert.equal(sandbox.requests.length, 0);
+      assert.equal(after.timeouts.create, inputs.timeouts.create + 1);
+      assert.equal(after.vmid, outs.vmid);
+    });
+
+    it("cores and memory of a running container: one PUT, no restart", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, cores: 1, memory: 256 });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, memory: 512 });
+      assert.equal(requestsTo(/\/config$/, "PUT").length, 1);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      const cfg = await config(outs);
+      assert.equal(cfg.cores, 2);
+      assert.equal(cfg.memory, 512);
+      assert.equal(after.cores, 2);
+      assert.equal(after.status, "running");
+      assert.equal(after.ipv4, outs.ipv4);
+    });
+
+    it("a grown disk is resized; stopping and starting follow `started`", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, diskSize: 4 });
+      const stopped = await updateContainer(id, outs, inputs, { ...inputs, diskSize: 6, started: false });
+      assert.equal(stopped.outs.status, "stopped");
+      assert.equal(stopped.outs.ipv4, undefined);
+      assert.equal(stopped.outs.mac, outs.mac);
+      assert.match(String((await config(outs)).rootfs), /size=6G/);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "stopped");
+      const next = { ...inputs, diskSize: 6, started: true };
+      const started = await updateContainer(id, stopped.outs, { ...inputs, diskSize: 6, started: false }, next);
+      assert.equal(started.outs.status, "running");
+      assert.match(started.outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.ok(log().includes(`growing CT ${outs.vmid}'s root disk to 6 GiB`), log().join("\n"));
+    });
+
+    it("a change that needs a restart reboots a running container", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, hostname: `${inputs.hostname}-b` });
+      assert.equal((await config(outs)).hostname, `${inputs.hostname}-b`);
+      assert.equal(after.hostname, `${inputs.hostname}-b`);
+      assert.equal(after.status, "running");
+    });
+
+    it("finds the container's node in the cluster when the state has none", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      const elsewhere = { ...outs, node: undefined as unknown as string };
+      const { outs: after } = await updateContainer(id, elsewhere, inputs, { ...inputs, cores: 3 });
+      assert.equal(after.node, outs.node);
+      assert.equal((await config(outs)).cores, 3);
+    });
+  });
+
+  describe("delete", () => {
+    it("stops and destroys a running container; a second delete is a no-op", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/\/status\/shutdown$/, "POST").length, 1);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+      assert.ok((await config(outs).catch((e) => e)) instanceof Error);
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      assert.deepEqual(log().slice(-2), [`destroying CT ${outs.vmid} on ${outs.node}`, `CT ${outs.vmid} is already gone`]);
+    });
+
+    it("the shutdown waits half the delete timeout (1 to 60 s) and forces; the destroy purges", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, { ...inputs, timeouts: { ...inputs.timeouts, delete: 9 } });
+      assert.deepEqual(requestsTo(/\/status\/shutdown$/, "POST").map((r) => r.params), [{ forceStop: "1", timeout: "4" }]);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").map((r) => r.params), [{ purge: "1", "destroy-unreferenced-disks": "1" }]);
+      const other = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      await deleteContainer(other.id, other.outs, { ...other.inputs, timeouts: { ...other.inputs.timeouts, delete: 1 } });
+      assert.equal(requestsTo(/\/status\/shutdown$/, "POST")[0].params?.timeout, "1");
+    });
+
+    it("a stopped container is destroyed without a shutdown", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+    });
+
+    it("leaves a container that no longer carries the claim", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { tags: "taken-over" });
+      await deleteContainer(id, outs, inputs);
+      assert.equal((await config(outs)).tags, "taken-over");
+      assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag!} (another container, or adopted by a newer create): leaving it`), log().join("\n"));
+    });
+  });
+
+  describe("pure helpers", () => {
+    it("addressesOf takes eth0's global addresses and skips lo and link-local", () => {
+      assert.deepEqual(addressesOf([
+        { name: "lo", inet: "127.0.0.1/8", hwaddr: "00:00:00:00:00:00" },
+        { name: "eth1", inet: "10.1.1.1/24", hwaddr: "aa:aa:aa:aa:aa:aa" },
+        { name: "eth0", inet: "169.254.1.1/16", inet6: "fe80::1/64", hwaddr: "bc:24:11:00:00:01", "ip-addresses": [{ "ip-address": "10.0.0.9", "ip-address-type": "inet", prefix: 24 }, { "ip-address": "fd00::9", "ip-address-type": "inet6", prefix: 64 }] },
+      ] as never), { ipv4: "10.0.0.9", ipv6: "fd00::9", mac: "BC:24:11:00:00:01" });
+      assert.deepEqual(addressesOf([{ name: "lo", inet: "127.0.0.1/8" }] as never), {});
+      assert.deepEqual(addressesOf(null), {}, "PVE answers null for a CT without a running init");
+      assert.deepEqual(addressesOf([{ name: "veth", inet: "10.2.2.2/24", "hardware-address": "aa:bb:cc:dd:ee:ff" }] as never), { ipv4: "10.2.2.2", ipv6: undefined, mac: "AA:BB:CC:DD:EE:FF" });
+    });
+
+    it("outputsOf falls back to the static addresses of the inputs and leaves kind out without init", () => {
+      const inputs = inputsOf({ hostname: "x", template: TEMPLATE, network: { ipv4: { address: "10.0.0.5/24", gateway: "10.0.0.1" }, ipv6: { address: "fd00::5/64" } } });
+      const outs = outputsOf(inputs, { node: "pve1", vmid: 101, storage: "local-lvm", identityTag: "lp-0000000000-abcdef" }, { status: "stopped" });
+      assert.equal(outs.ipv4, "10.0.0.5");
+      assert.equal(outs.ipv6, "fd00::5");
+      assert.equal("kind" in outs, false);
+      assert.equal(outs.schemaVersion, SCHEMA_VERSION);
+      const withInit = outputsOf(inputs, { node: "pve1", vmid: 101, storage: "local-lvm", identityTag: "t" }, { status: "running", ipv4: "10.0.0.6" }, { entrypoint: undefined });
+      assert.equal(withInit.ipv4, "10.0.0.6");
+      assert.equal(withInit.kind, "system");
+    });
+  });
+
+  async function addressesFor(outs: ContainerOutputs) {
+    return addressesOf(await client.get(`/nodes/${outs.node}/lxc/${outs.vmid}/interfaces`));
+  }
+});

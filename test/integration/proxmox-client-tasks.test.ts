@@ -1,0 +1,161 @@
+// The Proxmox client's task waits and request surface against the sandbox on loopback (memory backend,
+// tasks of a few ms), in-process so that mutation testing reaches provider/proxmox/client.ts: parallel
+// waits sharing one task-list read, the history read of a new endpoint, follow-up tasks, answers that are
+// no task, ticket renewal, what onRequest reports, shared clients. Asserts what is sent and returned only.
+import { strict as assert } from "assert";
+import { startSandbox, type Sandbox } from "../../sandbox";
+import { isLaunchpadError, PveTaskError } from "../../provider/errors";
+import { encodeParams, ProxmoxClient, sharedClient, type RequestInfo } from "../../provider/proxmox";
+import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
+
+const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+const FAST_RETRY = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 5, maxDelayMs: 20 };
+
+describe("ProxmoxClient tasks and surface against the sandbox", function () {
+  let sandbox: Sandbox;
+  let node: string;
+  let nextVmid = 2000;
+  const clients: ProxmoxClient[] = [];
+  const connect = (options: ConstructorParameters<typeof ProxmoxClient>[1] = {}) => {
+    const client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint }, { retry: FAST_RETRY, ...options });
+    clients.push(client);
+    return client;
+  };
+  const createParams = (vmid: number, extra: Record<string, unknown> = {}) => ({ vmid, ostemplate: TEMPLATE, hostname: `t${vmid}`, rootfs: "local-lvm:4", ...extra });
+  const taskLists = () => sandbox.requests.filter((r) => r.method === "GET" && /^\/nodes\/[^/]+\/tasks$/.test(r.path));
+
+  before(async () => {
+    sandbox = await startSandbox({ taskDurationsMs: { vzcreate: 30, vzstart: 10, vzdestroy: 5 } });
+    node = sandbox.nodes[0];
+  });
+  beforeEach(() => {
+    sandbox.faults.clear();
+    sandbox.resetRequests();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+  });
+  after(async () => {
+    try {
+      assert.deepEqual(sandbox?.schemaViolations ?? [], [], "the client sent a request the official schema rejects");
+    } finally {
+      await sandbox?.close();
+    }
+  });
+
+  it("parallel waits on one node share the task-list reads, and each gets its own result", async () => {
+    const client = connect();
+    const vmids = [nextVmid++, nextVmid++, nextVmid++];
+    const results = await Promise.all(vmids.map((vmid) => client.runTask("POST", `/nodes/${node}/lxc`, createParams(vmid))));
+    assert.deepEqual(results.map((r) => r.id), vmids.map(String));
+    assert.ok(results.every((r) => r.type === "vzcreate" && r.exitstatus === "OK" && r.warnings === 0 && r.node === node));
+    const shared = taskLists().filter((r) => r.params?.source === "all" && r.params?.vmid === undefined);
+    assert.ok(shared.length > 0, "a shared node task list was read");
+    for (const vmid of vmids) assert.equal((await client.get<{ status: string }>(`/nodes/${node}/lxc/${vmid}/status/current`)).status, "stopped");
+  });
+
+  it("runTaskThen: a create without start=1 has no follow-up; with it, the vzstart's result", async () => {
+    const client = connect();
+    const alone = await client.runTaskThen("POST", `/nodes/${node}/lxc`, createParams(nextVmid++), "vzstart");
+    assert.equal(alone.task.type, "vzcreate");
+    assert.equal(alone.next, undefined);
+    assert.equal(alone.nextError, undefined);
+    const vmid = nextVmid++;
+    const both = await client.runTaskThen("POST", `/nodes/${node}/lxc`, createParams(vmid, { start: 1 }), "vzstart");
+    assert.equal(both.task.type, "vzcreate");
+    assert.equal(both.next?.type, "vzstart");
+    assert.equal(both.next?.id, String(vmid));
+    assert.equal((await client.get<{ status: string }>(`/nodes/${node}/lxc/${vmid}/status/current`)).status, "running");
+  });
+
+  it("runTaskThen: a failed follow-up is returned with the task log, not thrown", async () => {
+    const client = connect();
+    sandbox.faults.task({ type: "vzstart", fail: "startup for container failed", count: 1 });
+    const outcome = await client.runTaskThen("POST", `/nodes/${node}/lxc`, createParams(nextVmid++, { start: 1 }), "vzstart");
+    assert.equal(outcome.task.exitstatus, "OK");
+    assert.ok(isLaunchpadError(outcome.nextError, "ERR_PVE_TASK"), String(outcome.nextError));
+    assert.match((outcome.nextError as PveTaskError).exitstatus, /startup for container failed/);
+  });
+
+  it("a call that answers no UPID is a task error naming the answer", async () => {
+    const client = connect();
+    const vmid = nextVmid++;
+    await client.runTask("POST", `/nodes/${node}/lxc`, createParams(vmid));
+    await assert.rejects(client.runTask("PUT", `/nodes/${node}/lxc/${vmid}/config`, { cores: 2 }), (error: PveTaskError) =>
+      isLaunchpadError(error, "ERR_PVE_TASK") && error.upid === "(none)" && /PUT \/nodes\/\w+\/lxc\/\d+\/config started no task: it answered null/.test(error.message));
+    await assert.rejects(client.runTaskThen("PUT", `/nodes/${node}/lxc/${vmid}/config`, { cores: 3 }, "vzstart"), /started no task: it answered null/);
+    assert.equal((await client.get<{ cores: number }>(`/nodes/${node}/lxc/${vmid}/config`)).cores, 3, "the PUT itself went through");
+  });
+
+  it("a failed task throws with its exit status and the log's last lines", async () => {
+    const client = connect();
+    sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - out of space", count: 1 });
+    await assert.rejects(client.runTask("POST", `/nodes/${node}/lxc`, createParams(nextVmid++)), (error: PveTaskError) =>
+      isLaunchpadError(error, "ERR_PVE_TASK") && error.exitstatus === "unable to create CT - out of space" && error.log.length > 0 && error.message.includes(error.log[error.log.length - 1]));
+  });
+
+  it("nodeTasks lists the node's tasks with the filter given", async () => {
+    const client = connect();
+    const vmid = nextVmid++;
+    await client.runTask("POST", `/nodes/${node}/lxc`, createParams(vmid));
+    sandbox.resetRequests();
+    const tasks = await client.nodeTasks(node, { vmid, typefilter: "vzcreate" });
+    assert.equal(tasks.length, 1);
+    assert.equal(tasks[0].type, "vzcreate");
+    assert.equal(tasks[0].id, String(vmid));
+    assert.deepEqual(sandbox.requests[0].params, { source: "all", limit: "500", vmid: String(vmid), typefilter: "vzcreate" });
+  });
+
+  it("renews a ticket once it is older than ticketRenewAfterMs", async () => {
+    const client = new ProxmoxClient({ endpoint: sandbox.endpoint, username: sandbox.username, password: sandbox.password, fingerprint: sandbox.fingerprint }, { retry: FAST_RETRY, ticketRenewAfterMs: 1 });
+    clients.push(client);
+    await client.get("/nodes");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await client.get("/nodes");
+    const young = new ProxmoxClient({ endpoint: sandbox.endpoint, username: sandbox.username, password: sandbox.password, fingerprint: sandbox.fingerprint }, { retry: FAST_RETRY });
+    clients.push(young);
+    await young.get("/nodes");
+    await young.get("/nodes");
+    assert.equal(sandbox.requests.filter((r) => r.path === "/access/ticket").length, 3);
+    const both = await Promise.all([new ProxmoxClient({ endpoint: sandbox.endpoint, username: sandbox.username, password: sandbox.password, fingerprint: sandbox.fingerprint })].map(async (c) => {
+      clients.push(c);
+      sandbox.resetRequests();
+      await Promise.all([c.get("/nodes"), c.get("/version"), c.get("/cluster/resources")]);
+      return sandbox.requests.filter((r) => r.path === "/access/ticket").length;
+    }));
+    assert.deepEqual(both, [1], "concurrent first calls share one login");
+  });
+
+  it("onRequest reports every exchange and requestCount counts them", async () => {
+    const seen: RequestInfo[] = [];
+    const client = connect({ onRequest: (info) => seen.push(info) });
+    await client.get("/nodes");
+    await client.get("/nodes/nosuchnode/lxc/100/config").catch(() => undefined);
+    assert.equal(client.requestCount, seen.length);
+    assert.deepEqual(seen[0] && { method: seen[0].method, path: seen[0].path, status: seen[0].status }, { method: "GET", path: "/nodes", status: 200 });
+    assert.ok(seen.slice(1).every((info) => info.status >= 400 && info.path === "/nodes/nosuchnode/lxc/100/config"));
+    assert.ok(seen.every((info) => typeof info.ms === "number" && info.ms >= 0));
+    assert.equal(JSON.stringify(client).includes(sandbox.apiToken), false);
+  });
+
+  it("a path without its leading slash is the same call", async () => {
+    const client = connect();
+    assert.deepEqual(await client.get("nodes"), await client.get("/nodes"));
+    assert.ok(sandbox.requests.every((r) => r.path === "/nodes"));
+  });
+
+  it("sharedClient: one client per connection, whatever the key order", () => {
+    const a = sharedClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint });
+    const b = sharedClient({ fingerprint: sandbox.fingerprint, apiToken: sandbox.apiToken, endpoint: sandbox.endpoint });
+    const c = sharedClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint, timeoutMs: 1234 });
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+    clients.push(a, c);
+  });
+
+  it("encodeParams: booleans as 1/0, arrays repeated, undefined and null left out, objects refused", () => {
+    assert.equal(encodeParams({ a: true, b: false, c: [1, "x"], d: undefined, e: null, f: 0, g: "" }).toString(), "a=1&b=0&c=1&c=x&f=0&g=");
+    assert.equal(encodeParams(undefined).toString(), "");
+    assert.throws(() => encodeParams({ nested: { x: 1 } }), (e: Error) => e instanceof TypeError && e.message === "Proxmox parameter nested must be a string, number, boolean or array");
+  });
+});
