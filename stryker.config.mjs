@@ -15,6 +15,10 @@
 // see the mutants) against real servers on loopback, started once per file in `before` (so per mutant run).
 // Only files whose tests each stand alone: the runner runs just the tests that reach a mutant, so a test
 // that needs state an earlier one left would fail for that reason alone (test/integration/proxy.test.ts).
+// Every one of them reaches provider/ssh, so a run over all of them costs minutes per mutant: measure one
+// folder with its own tests, e.g. `npm run mutation -- --mutate "provider/dns/**/*.ts" --testFiles
+// "test/unit/**/*.test.ts,test/integration/dns.test.ts"` (proxy: proxy-apply; acme: acme-apply; deploy:
+// deploy-ssh; ssh: proxy-ssh and deploy-ssh).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: ["provider/**/*.ts", "src/**/*.ts", "!**/*.d.ts"],
@@ -24,9 +28,10 @@ export default {
     spec: [
       "test/unit/**/*.test.ts",
       "test/integration/proxy-ssh.test.ts",
-      "test/integration/proxy-apply.test.ts",
-      "test/integration/dns.test.ts",
       "test/integration/deploy-ssh.test.ts",
+      "test/integration/dns.test.ts",
+      "test/integration/proxy-apply.test.ts",
+      "test/integration/acme-apply.test.ts",
     ],
   },
   coverageAnalysis: "perTest",
