@@ -17,7 +17,7 @@
 // that needs state an earlier one left would fail for that reason alone (test/integration/proxy.test.ts).
 // Every one of them reaches provider/ssh, so a run over all of them costs minutes per mutant: measure one
 // folder with its own tests, e.g. `npm run mutation -- --mutate "provider/dns/**/*.ts" --testFiles
-// "test/unit/**/*.test.ts,test/integration/dns.test.ts"` (proxy: proxy-apply; acme: acme-apply; deploy:
+// "test/unit/**/*.test.ts,test/integration/dns.test.ts,test/integration/dns-backends.test.ts"` (proxy: proxy-apply; acme: acme-apply; deploy:
 // deploy-ssh; ssh: proxy-ssh, ssh-session and deploy-ssh).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -31,6 +31,7 @@ export default {
       "test/integration/ssh-session.test.ts",
       "test/integration/deploy-ssh.test.ts",
       "test/integration/dns.test.ts",
+      "test/integration/dns-backends.test.ts",
       "test/integration/proxy-apply.test.ts",
       "test/integration/acme-apply.test.ts",
     ],
