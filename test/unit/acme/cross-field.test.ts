@@ -76,6 +76,8 @@ describe("AcmeCertificate cross-field checks", () => {
   it("skips a rule whose field is unknown during a preview", () => {
     const outcome = parseCertificateInputs({ ...raw(), hostname: "*.example.com", challenge: UNKNOWN, dns: dns() });
     assert.deepStrictEqual(outcome, { ok: true, inputs: { ...raw(), hostname: "*.example.com", challenge: UNKNOWN, dns: dns() }, complete: false });
+    const zone = parseCertificateInputs({ ...raw(), hostname: "*.example.com", dns: { ...dns(), zone: UNKNOWN } });
+    assert.ok(zone.ok && !zone.complete, "an unknown zone is not yet outside the name");
     const nested = parseCertificateInputs({ ...raw(), proxy: { ...raw().proxy, agent: UNKNOWN, privateKey: KEY } });
     assert.ok(nested.ok && !nested.complete);
   });

@@ -124,3 +124,70 @@ describe("ProxyRoute cross-field rules", () => {
     assert.deepStrictEqual(parseStoredRoute(broken), broken, "state it cannot parse is handed back as it is");
   });
 });
+
+describe("ProxyRoute check on odd values", () => {
+  it("returns problems, never throws, for null or wrongly typed parts", () => {
+    const odd: Record<string, any>[] = [
+      { ...rawHttp(), proxy: null },
+      withStream({ ssh: null }),
+      withHttp({ headers: null }),
+      withHttp({ access: null }),
+      withHttp({ access: { basicAuth: null, authRequest: { url: "https://a.example.com/auth", identityHeaders: null } } }),
+      withHttp({ access: { authRequest: null, basicAuth: { users: [null, { name: "a", password: "p" }] } } }),
+      withHttp({ access: { basicAuth: { users: [{ name: "a", password: "p" }] }, bypassPaths: [5, "/health"] } }),
+    ];
+    for (const raw of odd) {
+      let outcome: ReturnType<typeof parseRouteInputs> | undefined;
+      assert.doesNotThrow(() => { outcome = parseRouteInputs(raw); }, JSON.stringify(raw));
+      assert.strictEqual(outcome!.ok, false, JSON.stringify(raw));
+    }
+    const basic = problems(withHttp({ access: { basicAuth: null, authRequest: { url: "https://a.example.com/auth" } } }));
+    assert.ok(!basic.some((p) => p.reason.startsWith("Only one of `basicAuth`")), "a null basicAuth is none");
+  });
+
+  it("compares a range and names only when they have the right types", () => {
+    const range = problems(withStream({ portRange: { from: "3100", to: 3000 } }));
+    assert.deepStrictEqual(range.map((p) => p.property), ["stream.portRange.from"]);
+    const names = problems(users([{ name: 5, password: "p" }, { name: 5, password: "p" }]));
+    assert.ok(!names.some((p) => / is listed twice$/.test(p.reason)), JSON.stringify(names));
+  });
+
+  it("names a bad header name as such", () => {
+    assert.deepStrictEqual(problems(withHttp({ headers: { "bad name": "x" } })), [{ property: "http.headers.bad name", reason: "is not a valid header name (letters, digits and '-')" }]);
+  });
+
+  it("takes a CIDR without bits as one address, and a fingerprint with its padding", () => {
+    const cidr = parseRouteInputs(withHttp({ access: { basicAuth: { users: [{ name: "a", password: "p" }] }, allowCidrs: ["10.0.0.1", "10.0.0.0/8"] } }));
+    assert.ok(cidr.ok && cidr.complete, JSON.stringify(cidr));
+    for (const padding of ["=", "=="]) {
+      const padded = parseRouteInputs({ ...rawHttp(), proxy: { ...rawProxy(), hostKeyFingerprint: rawProxy().hostKeyFingerprint + padding } });
+      assert.ok(padded.ok && padded.complete);
+      assert.strictEqual(padded.inputs.proxy.hostKeyFingerprint, rawProxy().hostKeyFingerprint);
+    }
+  });
+
+  it("treats a route with an unknown value in a list as incomplete, and skips a rule on a header whose value is unknown", () => {
+    const list = parseRouteInputs(withHttp({ access: { basicAuth: { users: [{ name: "a", password: "p" }] }, allowCidrs: [UNKNOWN] } }));
+    assert.ok(list.ok && !list.complete);
+    assert.ok(parseRouteInputs(withHttp({ headers: { Host: UNKNOWN } })).ok);
+  });
+
+  it("fills the defaults inside optional parts while another value in them is unknown, and leaves absent keys out", () => {
+    const preview = parseRouteInputs(withHttp({ target: { host: UNKNOWN, port: 3000 } }));
+    assert.ok(preview.ok && !preview.complete);
+    const http = (preview.inputs as any).http;
+    assert.deepStrictEqual([http.websocket, http.maxBodySize, http.redirectHttp, http.target.protocol], [true, "1g", true, "http"]);
+    assert.ok(!("privateKey" in (preview.inputs as any).proxy), "no key with an undefined value");
+    assert.ok(!("access" in http));
+  });
+
+  it("reads stored HTTP routes of older versions with today's defaults, verifiers in place of passwords", () => {
+    const checked = parseRouteInputs(withHttp({ access: { basicAuth: { users: [{ name: "a", password: "p" }] } } }));
+    assert.ok(checked.ok && checked.complete);
+    const { websocket: _w, ...olderHttp } = checked.inputs.http!;
+    const users = [{ name: "a", passwordVerifier: "scrypt$abc$def" }];
+    const stored = parseStoredRoute({ ...checked.inputs, http: { ...olderHttp, access: { ...olderHttp.access, basicAuth: { realm: "R", users } } }, configPath: "/p", configSha256: "h", url: "https://x" });
+    assert.strictEqual(stored.http!.websocket, true, "parsed: today's default filled in");
+    assert.deepStrictEqual(stored.http!.access!.basicAuth!.users, users);
+  });
+});
