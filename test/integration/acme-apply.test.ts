@@ -4,8 +4,10 @@
 // runs alone (mutation testing runs only the tests that reach a mutant). The resource itself is tested
 // through the provider host in test/integration/acme.test.ts and test/host/fault-matrix-acme.test.ts.
 import * as assert from "assert";
+import { exec } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import { promisify } from "util";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/acme";
 import { describeCertificate } from "../../provider/acme/apply";
@@ -178,7 +180,7 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
       "server {", `    listen 127.0.0.1:${nginx.httpPort};`, `    server_name ${hostname};`,
       "    location ^~ /.well-known/acme-challenge/ {", `        root ${nginx.confDir}/acme;`, "    }", "    location / { return 404; }", "}", "",
     ].join("\n"));
-    await new Promise<void>((resolve, reject) => require("child_process").exec(nginx.reloadCommand, (e: Error | null) => (e ? reject(e) : resolve())));
+    await promisify(exec)(nginx.reloadCommand);
     try {
       const { id, outs } = await issue(raw(hostname));
       assert.ok(!fs.existsSync(`${nginx.confDir}/http/_acme-${hostname}.conf`));
