@@ -73,6 +73,19 @@ describe("AcmeCertificate cross-field checks", () => {
     assert.ok(!problems({ ...raw(), dns: null }).some((p) => p.reason === "is only used with challenge dns-01"), "null is not a dns given");
   });
 
+  it("asks for the DNS server of a wildcard that names no challenge", () => {
+    assert.deepStrictEqual(problems({ ...raw(), hostname: "*.example.com" }),
+      [{ property: "dns", reason: "is required with challenge dns-01 (the DNS server the TXT record is written to)" }]);
+  });
+
+  it("returns problems, never throws, for a missing, null or wrongly typed proxy or hostname", () => {
+    for (const odd of [{ proxy: undefined }, { proxy: null }, { hostname: 5 }, { hostname: null }]) {
+      let outcome: ReturnType<typeof parseCertificateInputs> | undefined;
+      assert.doesNotThrow(() => { outcome = parseCertificateInputs({ ...raw(), ...odd }); }, JSON.stringify(odd));
+      assert.strictEqual(outcome!.ok, false, JSON.stringify(odd));
+    }
+  });
+
   it("skips a rule whose field is unknown during a preview", () => {
     const outcome = parseCertificateInputs({ ...raw(), hostname: "*.example.com", challenge: UNKNOWN, dns: dns() });
     assert.deepStrictEqual(outcome, { ok: true, inputs: { ...raw(), hostname: "*.example.com", challenge: UNKNOWN, dns: dns() }, complete: false });
