@@ -81,3 +81,20 @@ describe("publicKeyOf", () => {
     });
   });
 });
+
+describe("ContainerDeployment stored state", () => {
+  it("reads stored inputs, skipping keys that are not inputs and null values, and names the fields it cannot read", () => {
+    const { parseStoredInputs } = require("../../../provider/deploy/schema") as typeof import("../../../provider/deploy/schema");
+    assert.deepStrictEqual(parseStoredInputs({ ...valid, revision: null, jump: undefined, knownHostKey: FP, schemaVersion: 1 }), { ...valid, ...DEFAULTS });
+    assert.throws(() => parseStoredInputs({ ...valid, port: "22", commands: [] }), (error: Error) => error.message === "stored deployment inputs cannot be read: port, commands");
+  });
+
+  it("never throws on a null jump host, and tells deploy keys from deployments, even without props", () => {
+    const { isDeployKey } = require("../../../provider/deploy/keyPair") as typeof import("../../../provider/deploy/keyPair");
+    assert.doesNotThrow(() => parseDeploymentInputs({ ...valid, jump: null }));
+    assert.ok(!parseDeploymentInputs({ ...valid, jump: null }).ok);
+    assert.strictEqual(isDeployKey(undefined), false);
+    assert.strictEqual(isDeployKey({ resource: "deploy-key" }), true);
+    assert.strictEqual(isDeployKey({ host: "x" }), false);
+  });
+});
