@@ -18,7 +18,7 @@
 // Every one of them reaches provider/ssh, so a run over all of them costs minutes per mutant: measure one
 // folder with its own tests, e.g. `npm run mutation -- --mutate "provider/dns/**/*.ts" --testFiles
 // "test/unit/**/*.test.ts,test/integration/dns.test.ts,test/integration/dns-backends.test.ts"` (proxy: proxy-apply; acme: acme-apply; deploy:
-// deploy-ssh and deploy-errors; ssh: proxy-ssh, ssh-session and deploy-ssh).
+// deploy-ssh and deploy-errors; ssh: proxy-ssh, ssh-session, ssh-connect and deploy-ssh).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: ["provider/**/*.ts", "src/**/*.ts", "!**/*.d.ts"],
@@ -29,6 +29,7 @@ export default {
       "test/unit/**/*.test.ts",
       "test/integration/proxy-ssh.test.ts",
       "test/integration/ssh-session.test.ts",
+      "test/integration/ssh-connect.test.ts",
       "test/integration/deploy-ssh.test.ts",
       "test/integration/deploy-errors.test.ts",
       "test/integration/dns.test.ts",
