@@ -134,6 +134,23 @@ describe("proxy diff edges", () => {
     assert.strictEqual(diffRoute(olds, { ...raw, http: { ...raw.http, headers: {} } }, true).changes, false);
   });
 
+  it("replaces a stream route that becomes an HTTP route, and counts an object that appears empty as a change", () => {
+    const olds = stored(rawStream(), 2500);
+    assert.deepStrictEqual(diffRoute(olds, inputsOf(rawHttp()) as never, true).replaces, ["http", "stream"]);
+    const http = stored(rawHttp());
+    const raw = inputsOf(rawHttp()) as unknown as Record<string, any>;
+    assert.strictEqual(diffRoute(http, { ...raw, http: { ...raw.http, access: {} } }, false).changes, true);
+  });
+
+  it("sees a change of a number or a list element as a change", () => {
+    const olds = stored(rawHttp());
+    assert.strictEqual(diffRoute(olds, inputsOf(withHttp({ target: { host: "10.0.0.5", port: 3001 } })) as never, true).changes, true);
+    const cidrs = (list: string[]) => withHttp({ access: { basicAuth: { users: [{ name: "a", passwordVerifier: "scrypt$a$b" }] }, allowCidrs: list } });
+    const before = { ...stored(rawHttp()), http: (parseRouteInputs(cidrs(["10.0.0.0/8"]), { stored: true }) as any).inputs.http } as ProxyRouteOutputs;
+    const after = (parseRouteInputs(cidrs(["10.0.0.0/9"]), { stored: true }) as any).inputs;
+    assert.strictEqual(diffRoute(before, after, false).changes, true);
+  });
+
   it("compares new passwords against the stored verifiers, not as text", () => {
     const raw = withHttp({ access: { basicAuth: { users: [{ name: "a", password: "pw" }] } } });
     const inputs = inputsOf(raw);
