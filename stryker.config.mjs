@@ -11,13 +11,35 @@
 // globalThis.__stryker__ is empty), and coverageAnalysis "off" because the child's coverage never reaches
 // the runner: every mutant would then run every host test (minutes each), far too slow on this hardware.
 // So a mutant reached only through the host counts as "no coverage": the score is what the unit tests prove.
+// Also run: the integration tests that call a layer's functions in this process (relative imports, so they
+// see the mutants) against real servers on loopback, started once per file in `before` (so per mutant run).
+// Only files whose tests each stand alone: the runner runs just the tests that reach a mutant, so a test
+// that needs state an earlier one left would fail for that reason alone (test/integration/proxy.test.ts).
+// Every one of them reaches provider/ssh, so a run over all of them costs minutes per mutant: measure one
+// folder with its own tests, e.g. `npm run mutation -- --mutate "provider/dns/**/*.ts" --testFiles
+// "test/unit/**/*.test.ts,test/integration/dns.test.ts,test/integration/dns-backends.test.ts"` (proxy: proxy-apply; acme: acme-apply; deploy:
+// deploy-ssh and deploy-errors; ssh: proxy-ssh, ssh-session, ssh-connect and deploy-ssh).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: ["provider/**/*.ts", "src/**/*.ts", "!**/*.d.ts"],
   testRunner: "mocha",
   mochaOptions: {
     config: ".mocharc.json",
-    spec: ["test/unit/**/*.test.ts", "test/integration/container-apply.test.ts", "test/integration/proxmox-client.test.ts", "test/integration/proxmox-client-tasks.test.ts"],
+    spec: [
+      "test/unit/**/*.test.ts",
+      "test/integration/container-apply.test.ts",
+      "test/integration/proxmox-client.test.ts",
+      "test/integration/proxmox-client-tasks.test.ts",
+      "test/integration/proxy-ssh.test.ts",
+      "test/integration/ssh-session.test.ts",
+      "test/integration/ssh-connect.test.ts",
+      "test/integration/deploy-ssh.test.ts",
+      "test/integration/deploy-errors.test.ts",
+      "test/integration/dns.test.ts",
+      "test/integration/dns-backends.test.ts",
+      "test/integration/proxy-apply.test.ts",
+      "test/integration/acme-apply.test.ts",
+    ],
   },
   coverageAnalysis: "perTest",
   // A static mutant (module-level code, run once at load) needs every unit test rerun in a fresh process;
@@ -31,7 +53,9 @@ export default {
   incrementalFile: "reports/stryker-incremental.json",
   // The machine is shared: one test runner, one checker.
   concurrency: 1,
-  timeoutMS: 5000,
+  // A mutant's time limit counts its tests, not the `before` hooks that start the integration tests' servers
+  // (seconds on a busy machine): at 5 s, a mutant run would time out, and count as killed, for that alone.
+  timeoutMS: 20000,
   // The spec includes in-process integration tests against the sandbox: on a loaded machine the initial run outlasts the 5-minute default.
   dryRunTimeoutMinutes: 30,
   reporters: ["clear-text", "json", "progress-append-only"],

@@ -1,0 +1,238 @@
+// AcmeCertificate's issuing layer (provider/acme's hooks and apply) in this process, against a real ACME
+// server (Pebble) that validates through the test PowerDNS and the test nginx, with the proxy host reached
+// over a real OpenSSH server. Each test issues its own certificate under its own name, so any one of them
+// runs alone (mutation testing runs only the tests that reach a mutant). The resource itself is tested
+// through the provider host in test/integration/acme.test.ts and test/host/fault-matrix-acme.test.ts.
+import * as assert from "assert";
+import { exec } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import { promisify } from "util";
+import { isLaunchpadError } from "../../provider/errors";
+import { provider } from "../../provider/acme";
+import { describeCertificate } from "../../provider/acme/apply";
+import { requireBinary } from "../../devstack/binaries";
+import { startNginx, type TestNginx } from "../../devstack/nginx";
+import { PowerDnsServer, type PdnsTsigKey } from "../../devstack/pdns";
+import { startPebble, type TestPebble } from "../../devstack/pebble";
+import { startSshd, type TestSshd } from "../../devstack/sshd";
+import { proxyHost } from "../../devstack/proxy-host";
+
+type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const TSIG: PdnsTsigKey = { name: "launchpad-acme-apply", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
+
+describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over real SSH (integration, in process)", function () {
+  this.timeout(180_000);
+  let nginx: TestNginx;
+  let sshd: TestSshd;
+  let pdns: PowerDnsServer;
+  let pebble: TestPebble;
+
+  before(async function () {
+    const pdnsBinary = requireBinary(this, "pdns_server", "pdns-server");
+    requireBinary(this, "sqlite3", "sqlite3");
+    nginx = await startNginx(this);
+    sshd = await startSshd(this);
+    pdns = await PowerDnsServer.start(pdnsBinary);
+    pebble = await startPebble(this, { dnsPort: pdns.dnsPort, httpPort: nginx.httpPort });
+    await pdns.createZone("preview.test");
+    await pdns.createZone("wild.test", [TSIG]);
+    await pdns.createZone("fail.test");
+    // Names below `away.fail.test` are delegated elsewhere: PowerDNS answers a referral, never their TXT.
+    await pdns.api("PATCH", "/zones/fail.test.", { rrsets: [{ name: "away.fail.test.", type: "NS", ttl: 60, changetype: "REPLACE", records: [{ content: "ns.nowhere.invalid.", disabled: false }] }] });
+  });
+  after(async () => {
+    await pebble?.stop();
+    await pdns?.stop();
+    await nginx?.stop();
+    await sshd?.stop();
+  });
+
+  const label = (prefix: string) => `${prefix}-${crypto.randomBytes(3).toString("hex")}`;
+  /** A name under preview.test that resolves to the test nginx, so Pebble's HTTP-01 reaches it. */
+  async function resolvable(prefix: string): Promise<string> {
+    const hostname = `${label(prefix)}.preview.test`;
+    await pdns.api("PATCH", "/zones/preview.test.", { rrsets: [{ name: `${hostname}.`, type: "A", ttl: 60, changetype: "REPLACE", records: [{ content: "127.0.0.1", disabled: false }] }] });
+    return hostname;
+  }
+  const raw = (hostname: string, extra: Raw = {}): Raw => ({
+    proxy: { ...proxyHost(sshd, nginx), privateKey: sshd.privateKey },
+    hostname, directoryUrl: pebble.directoryUrl, directoryCa: pebble.directoryCa, email: "ops@preview.test", ...extra,
+  });
+  async function checked(input: Raw): Promise<Raw> {
+    const result = await provider.check!({}, input);
+    assert.deepStrictEqual(result.failures ?? [], []);
+    return result.inputs;
+  }
+  async function issue(input: Raw): Promise<{ id: string; outs: Raw }> {
+    const { id, outs } = await provider.create(await checked(input));
+    return { id, outs: outs! };
+  }
+  /** What a failed or finished issue must not leave: tokens, challenge servers, unused keys. */
+  function leftovers(): string[] {
+    const confDir = nginx.confDir;
+    const tokens = `${confDir}/acme/.well-known/acme-challenge`;
+    return [
+      ...(fs.existsSync(tokens) ? fs.readdirSync(tokens).map((f) => `token ${f}`) : []),
+      ...fs.readdirSync(`${confDir}/http`).filter((f) => f.startsWith("_acme-")),
+      ...(fs.existsSync(`${confDir}/certs`) ? fs.readdirSync(`${confDir}/certs`).filter((f) => f.endsWith(".next")) : []),
+    ];
+  }
+  const txt = async (name: string) => (await pdns.query(name, "TXT")).answers.map((a) => String((a as { data: Buffer[] }).data.map(String).join("")));
+
+  // The quick one first: mutation testing stops at the first test that fails.
+  it("refuses inputs that are not complete or not valid before any connection, naming the field", async () => {
+    const bad = await provider.check!({}, raw("x.preview.test", { email: "ops" }));
+    assert.deepStrictEqual(bad.failures!.map((f) => f.property), ["email"]);
+    await assert.rejects(provider.create(raw("x.preview.test", { email: "ops" })), (error: any) => error.code === "ERR_VALIDATION" && error.problems[0].property === "email");
+    const unknown = raw("x.preview.test", { email: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
+    await assert.rejects(provider.create(unknown), (error: any) =>
+      error.code === "ERR_VALIDATION" && error.problems[0].property === "(inputs)" && error.problems[0].reason === "values are still unknown");
+  });
+
+  it("issues by HTTP-01 with a key made on the host: outputs describe the installed certificate, nothing else is left", async () => {
+    const hostname = await resolvable("http");
+    const { id, outs } = await issue(raw(hostname));
+    const certificatePath = `${nginx.confDir}/certs/${hostname}.crt`;
+    const keyPath = `${nginx.confDir}/certs/${hostname}.key`;
+    assert.strictEqual(id, `${sshd.host}:${certificatePath}`);
+    assert.deepStrictEqual([outs.certificatePath, outs.keyPath, outs.schemaVersion, outs.challenge], [certificatePath, keyPath, 1, "http-01"]);
+    const chain = fs.readFileSync(certificatePath, "utf8");
+    const leaf = new crypto.X509Certificate(chain);
+    assert.strictEqual(leaf.subjectAltName, `DNS:${hostname}`);
+    assert.ok(leaf.checkPrivateKey(crypto.createPrivateKey(fs.readFileSync(keyPath))), "the key on the host is the certificate's");
+    assert.strictEqual(crypto.createPrivateKey(fs.readFileSync(keyPath)).asymmetricKeyType, "ec");
+    assert.strictEqual(fs.statSync(keyPath).mode & 0o777, 0o600);
+    assert.deepStrictEqual(
+      { serialNumber: outs.serialNumber, notAfter: outs.notAfter, notBefore: outs.notBefore, issuer: outs.issuer, certificateSha256: outs.certificateSha256, issuedSha256: outs.issuedSha256 },
+      { ...describeCertificate(chain), issuedSha256: describeCertificate(chain).certificateSha256 },
+    );
+    assert.strictEqual(outs.serialNumber, leaf.serialNumber);
+    assert.strictEqual(outs.issuer, leaf.issuer.replace(/\n/g, ", "));
+    assert.strictEqual(outs.notAfter, new Date(leaf.validTo).toISOString());
+    assert.match(outs.accountKey, /-----BEGIN PRIVATE KEY-----/);
+    assert.match(outs.accountUrl, /^https:\/\/127\.0\.0\.1:\d+\//);
+    assert.ok(!JSON.stringify(outs).includes(fs.readFileSync(keyPath, "utf8").split("\n")[1]), "the certificate's key is not in the outputs");
+    assert.deepStrictEqual(leftovers(), []);
+    assert.strictEqual((await nginx.test()).ok, true);
+    await provider.delete!(id, outs);
+    assert.deepStrictEqual([fs.existsSync(certificatePath), fs.existsSync(keyPath)], [false, false]);
+  });
+
+  it("issues again in place with the same account when due, records other changes without issuing, and reads the host's state", async () => {
+    const hostname = await resolvable("renew");
+    const { id, outs } = await issue(raw(hostname, { keyType: "rsa-2048" }));
+    assert.strictEqual(crypto.createPrivateKey(fs.readFileSync(outs.keyPath)).asymmetricKeyType, "rsa");
+    assert.deepStrictEqual(await provider.read!(id, outs), { id, props: outs });
+    assert.strictEqual((await provider.read!("", outs)).id, id, "an import without id gets the natural key");
+
+    const recorded = (await provider.update!(id, outs, await checked(raw(hostname, { keyType: "rsa-2048", email: "new@preview.test" })))).outs!;
+    assert.deepStrictEqual([recorded.serialNumber, recorded.email, recorded.accountKey], [outs.serialNumber, "new@preview.test", outs.accountKey]);
+
+    const keyBefore = fs.readFileSync(outs.keyPath, "utf8");
+    const due = await checked(raw(hostname, { keyType: "rsa-2048", renewBeforeDays: 3650 }));
+    assert.strictEqual((await provider.diff!(id, outs, due)).changes, true);
+    const renewed = (await provider.update!(id, outs, due)).outs!;
+    assert.notStrictEqual(renewed.serialNumber, outs.serialNumber);
+    assert.strictEqual(renewed.accountUrl, outs.accountUrl, "the same account");
+    assert.strictEqual(renewed.accountKey, outs.accountKey);
+    assert.notStrictEqual(fs.readFileSync(outs.keyPath, "utf8"), keyBefore, "a fresh key");
+    assert.strictEqual(new crypto.X509Certificate(fs.readFileSync(outs.certificatePath)).serialNumber, renewed.serialNumber);
+
+    fs.writeFileSync(outs.certificatePath, "not a certificate\n");
+    const drifted = await provider.read!(id, renewed);
+    assert.strictEqual(drifted.props!.certificateSha256, crypto.createHash("sha256").update("not a certificate\n").digest("hex"));
+    assert.strictEqual(drifted.props!.serialNumber, renewed.serialNumber, "the rest is as stored");
+    fs.rmSync(outs.keyPath);
+    assert.deepStrictEqual(await provider.read!(id, renewed), { id: "", props: {} }, "a certificate without its key is gone");
+    await provider.delete!(id, renewed);
+    assert.ok(!fs.existsSync(outs.certificatePath));
+  });
+
+  it("keeps a given account key, and puts a name longer than a CN into the subjectAltName only", async () => {
+    const accountKey = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const hostname = `*.${label(`long-${"x".repeat(50)}`)}.wild.test`;
+    assert.ok(hostname.length > 64);
+    const { id, outs } = await issue(raw(hostname, { accountKey, dns: { zone: "wild.test", server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } }));
+    assert.strictEqual(outs.accountKey, accountKey);
+    const leaf = new crypto.X509Certificate(fs.readFileSync(outs.certificatePath));
+    assert.strictEqual(leaf.subjectAltName, `DNS:${hostname}`);
+    await provider.delete!(id, outs);
+  });
+
+  it("fails an HTTP-01 validation (the name does not resolve), naming it, and leaves no token, server, key or file behind", async () => {
+    const hostname = `${label("nowhere")}.preview.test`;
+    await assert.rejects(issue(raw(hostname)), (error: Error) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.ok(error.message.startsWith(`http-01 validation of ${hostname}: `), error.message);
+      return true;
+    });
+    assert.deepStrictEqual(leftovers(), []);
+    assert.ok(!fs.existsSync(`${nginx.confDir}/certs/${hostname}.crt`));
+    assert.strictEqual((await nginx.test()).ok, true);
+  });
+
+  it("uses a route's own challenge location instead of a challenge server when a route serves the name", async () => {
+    const hostname = await resolvable("routed");
+    const routeFile = `${nginx.confDir}/http/${hostname}.conf`;
+    fs.writeFileSync(routeFile, [
+      "server {", `    listen 127.0.0.1:${nginx.httpPort};`, `    server_name ${hostname};`,
+      "    location ^~ /.well-known/acme-challenge/ {", `        root ${nginx.confDir}/acme;`, "    }", "    location / { return 404; }", "}", "",
+    ].join("\n"));
+    await promisify(exec)(nginx.reloadCommand);
+    try {
+      const { id, outs } = await issue(raw(hostname));
+      assert.ok(!fs.existsSync(`${nginx.confDir}/http/_acme-${hostname}.conf`));
+      await provider.delete!(id, outs);
+    } finally {
+      fs.rmSync(routeFile, { force: true });
+    }
+  });
+
+  it("issues a wildcard by DNS-01 over RFC 2136 + TSIG, beside a TXT value someone else keeps there, and removes only its own", async () => {
+    const zone = `${label("w")}.wild.test`;
+    const challengeName = `_acme-challenge.${zone}`;
+    await pdns.api("PATCH", "/zones/wild.test.", { rrsets: [{ name: `${challengeName}.`, type: "TXT", ttl: 120, changetype: "REPLACE", records: [{ content: "\"someone-else\"", disabled: false }] }] });
+    const { id, outs } = await issue(raw(`*.${zone}`, { dns: { zone: "wild.test", server: { kind: "rfc2136", host: "127.0.0.1", port: pdns.dnsPort, tsig: { ...TSIG } } } }));
+    assert.strictEqual(outs.challenge, "dns-01");
+    assert.strictEqual(outs.certificatePath, `${nginx.confDir}/certs/_.${zone}.crt`);
+    assert.strictEqual(new crypto.X509Certificate(fs.readFileSync(outs.certificatePath)).subjectAltName, `DNS:*.${zone}`);
+    assert.deepStrictEqual(await txt(challengeName), ["someone-else"], "the other value stays, ours is gone");
+    await provider.delete!(id, outs);
+  });
+
+  it("issues by DNS-01 through the PowerDNS API where no record was, and leaves none", async () => {
+    const zone = `${label("api")}.wild.test`;
+    const { id, outs } = await issue(raw(`*.${zone}`, { dns: { zone: "wild.test", ttl: 30, server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } }));
+    assert.deepStrictEqual(await txt(`_acme-challenge.${zone}`), []);
+    await provider.delete!(id, outs);
+  });
+
+  it("fails a DNS-01 validation (the name is delegated away), naming it, and removes the record it wrote", async () => {
+    const hostname = `*.${label("sub")}.away.fail.test`;
+    await assert.rejects(issue(raw(hostname, { dns: { zone: "fail.test", server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } })), (error: Error) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.ok(error.message.startsWith(`dns-01 validation of ${hostname}: `), error.message);
+      return true;
+    });
+    const zone = await pdns.api("GET", "/zones/fail.test.") as { rrsets: { type: string }[] };
+    assert.deepStrictEqual(zone.rrsets.filter((r) => r.type === "TXT"), [], "no challenge record is left");
+    assert.deepStrictEqual(leftovers(), []);
+  });
+
+  it("removes nothing while a route still uses the certificate (nginx -t refuses)", async () => {
+    const hostname = await resolvable("inuse");
+    const { id, outs } = await issue(raw(hostname));
+    const routeFile = `${nginx.confDir}/http/${hostname}.conf`;
+    fs.writeFileSync(routeFile, `server { listen 127.0.0.1:${nginx.httpsPort} ssl; server_name ${hostname}; ssl_certificate ${outs.certificatePath}; ssl_certificate_key ${outs.keyPath}; return 204; }\n`);
+    try {
+      await assert.rejects(provider.delete!(id, outs), (error: unknown) => isLaunchpadError(error, "ERR_NGINX_TEST"));
+      assert.deepStrictEqual([fs.existsSync(outs.certificatePath), fs.existsSync(outs.keyPath)], [true, true]);
+    } finally {
+      fs.rmSync(routeFile, { force: true });
+    }
+    await provider.delete!(id, outs);
+    assert.deepStrictEqual([fs.existsSync(outs.certificatePath), fs.existsSync(outs.keyPath)], [false, false]);
+  });
+});
