@@ -232,6 +232,8 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
     // A copied image's generation is its digest: a re-pushed tag's replacement must not adopt the old container.
     const digest = inputs.identity && inputs.image !== undefined && inputs.imageCredentials ? await remoteDigest(inputs.image, inputs.imageCredentials) : undefined;
     const prefix = inputs.identity ? identityPrefix(inputs.identity, digest ? { ...inputs, image: `${inputs.image}@${digest}` } : inputs) : undefined;
+    // The create POST's new connection is opened alongside the reads before it.
+    client.prepareWrite();
     const resources = await clusterResources(client);
 
     // An earlier attempt of this very create (response lost, run killed) is finished, not duplicated.

@@ -546,8 +546,18 @@ export class ProxmoxClient {
     return read;
   }
 
+  /**
+   * Opens, now, the new connection the next write that must not be sent twice (a create POST) will
+   * take: its handshake runs alongside the reads before that write, not in front of it. It never carried
+   * a request, so the write still goes on a fresh connection; unused for 2 s, it is closed.
+   */
+  prepareWrite(): void {
+    this.#dispatchers.prepareFresh(new URL(this.#apiBase).origin);
+  }
+
   /** Closes pooled connections. The client must not be used afterwards. */
   async close(): Promise<void> {
+    this.#dispatchers.dropPrepared();
     await Promise.all([this.#dispatchers.pooled.close(), this.#dispatchers.fresh.close()]);
   }
 
