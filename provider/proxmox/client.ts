@@ -360,6 +360,24 @@ export class ProxmoxClient {
     return this.get(`/nodes/${encodeURIComponent(node)}/tasks`, { source: "all", limit: TASK_LIST_LIMIT, ...filter });
   }
 
+  /**
+   * What this process expects of a task of `type` started by `after` (a create's `vzstart`), from
+   * dispatch to the follow-up's end: what it saw of the pair, else the sum of what it knows of each.
+   */
+  chainExpectation(type: string, nextType: string): Expectation | undefined {
+    const kind = `${this.connection.endpoint}|${type}`;
+    const nextKind = `${this.connection.endpoint}|${nextType}`;
+    const both = taskDurations.expectation(`${kind}>${nextType}`);
+    if (both) return both;
+    const [first, next] = [taskDurations.expectation(kind), taskDurations.expectation(nextKind)];
+    return first && next ? sumOf(first, next) : undefined;
+  }
+
+  /** Reads `node`'s finished tasks once per process while `type` is not known yet (see `#learnFromHistory`). */
+  async learnTaskDurations(node: string, type: string): Promise<void> {
+    if (this.#historyWanted(node, `${this.connection.endpoint}|${type}`)) await this.#learnFromHistory(node);
+  }
+
   /** True once per node, while `kind` is not known yet: the caller then reads the node's history. */
   #historyWanted(node: string, kind: string): boolean {
     const key = `${this.connection.endpoint}|${node}`;
