@@ -361,8 +361,8 @@ export class ProxmoxClient {
   }
 
   /**
-   * What this process expects of a task of `type` started by `after` (a create's `vzstart`), from
-   * dispatch to the follow-up's end: what it saw of the pair, else the sum of what it knows of each.
+   * How long from dispatching a `type` task to the end of the `nextType` task it starts (a create's
+   * `vzstart`), as this process expects it: what it saw of the pair, else the sum of what it knows of each.
    */
   chainExpectation(type: string, nextType: string): Expectation | undefined {
     const kind = `${this.connection.endpoint}|${type}`;
@@ -439,7 +439,7 @@ export class ProxmoxClient {
     const unknown = backoff({ initialMs: this.#taskPoll.initialMs, factor: this.#taskPoll.factor, maxMs: this.#taskPoll.maxMs });
     let probesBefore = 0;
     const chooseSchedule: PollSchedule = (probes, elapsedMs) => {
-      schedule ??= firstEnded ? this.#followUpSchedule(nextKind, firstEnded.estimatedEnd - began, firstEnded.at - firstEnded.estimatedEnd) : this.#chainSchedule(chainKind, kind, nextKind);
+      schedule ??= firstEnded ? this.#followUpSchedule(nextKind, firstEnded.estimatedEnd - began, firstEnded.at - firstEnded.estimatedEnd) : this.#chainSchedule(task.type, nextType);
       // Nothing known: the backoff starts over for the follow-up, which began a moment ago.
       return schedule ? schedule(probes, elapsedMs) : unknown(probes - probesBefore, elapsedMs);
     };
@@ -501,12 +501,10 @@ export class ProxmoxClient {
     }
   }
 
-  /** Both tasks in one window: what this process saw of the pair, else the sum of what it knows of each. */
-  #chainSchedule(chainKind: string, kind: string, nextKind: string): PollSchedule | undefined {
-    const both = taskDurations.expectation(chainKind);
-    if (both) return expecting(both);
-    const [first, next] = [taskDurations.expectation(kind), taskDurations.expectation(nextKind)];
-    return first && next ? expecting(sumOf(first, next)) : undefined;
+  /** Both tasks in one window (`chainExpectation`). */
+  #chainSchedule(type: string, nextType: string): PollSchedule | undefined {
+    const both = this.chainExpectation(type, nextType);
+    return both ? expecting(both) : undefined;
   }
 
   /** The follow-up's window, from the first task's estimated end, widened by how uncertain that end is. */
