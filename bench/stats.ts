@@ -100,7 +100,9 @@ export function createPhases(requests: readonly TimedRequest[], createEndedMs?: 
   const startPostAt = at((r) => r.method === "POST" && /\/status\/start$/.test(r.path) && r.status === 200);
   const seenEnded = createEndedMs === undefined ? NaN : at((r) => r.startMs >= createEndedMs);
   const startPost = !Number.isNaN(startPostAt) ? startPostAt : !Number.isNaN(seenEnded) ? seenEnded : lookup;
-  return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: firstInterfaces - startPost, ipMs: end - firstInterfaces };
+  // `/interfaces` may be probed before the start ended (it answers null then): the address phase begins at the first read after.
+  const addressFrom = at((r) => r.method === "GET" && /\/interfaces$/.test(r.path) && !(r.startMs < startPost));
+  return { prepareMs: createPost - first, createMs: startPost - createPost, startMs: addressFrom - startPost, ipMs: end - addressFrom };
 }
 
 /** Create POSTs per container (by the `hostname` parameter each one sends), highest first. */

@@ -155,3 +155,30 @@ export function learnedSchedule(durations: LearnedDurations, kind: string, unkno
     return (chosen ?? fallback)(probes, elapsedMs);
   };
 }
+
+/**
+ * Probes of different things in one wait, each on its own clock (a sparse task check beside a dense
+ * address probe): each is set due at a time, a probe runs those due, and the wait sleeps to the soonest.
+ */
+export class Dues<Name extends string> {
+  readonly #at = new Map<Name, number>();
+  /** How early a probe may run and still count as due: the sleep before it rounds to whole ms. */
+  static readonly SLACK_MS = 5;
+
+  /** `name` is next due at `at` (ms since the epoch); undefined: never again. */
+  set(name: Name, at: number | undefined): void {
+    if (at === undefined) this.#at.delete(name);
+    else this.#at.set(name, at);
+  }
+
+  due(name: Name, now: number): boolean {
+    const at = this.#at.get(name);
+    return at !== undefined && at - now <= Dues.SLACK_MS;
+  }
+
+  /** The sleep to the soonest due probe, at least 1 ms; `idleMs` when none is due at all. */
+  delay(now: number, idleMs: number): number {
+    if (this.#at.size === 0) return idleMs;
+    return Math.max(1, Math.min(...this.#at.values()) - now);
+  }
+}

@@ -4,10 +4,10 @@
 // provider process (it needs the program's engine connection).
 
 import { isIP } from "node:net";
-import { escapeControl, isLaunchpadError, PveHttpError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
-import { ProxmoxClient, resolveConnection, sharedClient, type FollowUp } from "../proxmox";
+import { escapeControl, isLaunchpadError, PveHttpError, PveTaskError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
+import { isUpid, parseUpid, ProxmoxClient, resolveConnection, sharedClient, taskDurations, taskWarnings, type FollowUp, type TaskResult } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
-import { backoff, done, learnedSchedule, LearnedDurations, notYet, pollUntil } from "../poll";
+import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, type Expectation, type PollSchedule } from "../poll";
 import { delay, sleep, type RetryPolicy } from "../retry";
 import {
   candidateVmid, chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
@@ -17,6 +17,7 @@ import { diffInputs } from "./diff";
 import { identityPrefix, isOurIdentityTag, newClaim } from "./identity";
 import { remoteDigest, uploadImage } from "./image";
 import { claimedVmids, claimVmid, holdPlacement, nodesGettingImage, placementsInFlight } from "./inflight";
+import { DEFAULT_TASK_POLL } from "../proxmox/tasks";
 import { DEFAULT_INIT, initCommandOf, kindOf } from "./kind";
 import {
   configChanges, ociFileStem, overlayPropertyString, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, PROPERTY_STRING_KEYS,
@@ -59,9 +60,10 @@ const VMID_RACE_POLICY: RetryPolicy = {
 const LOCK_POLL = backoff({ initialMs: 100, factor: 2, maxMs: 1_000 });
 /**
  * Waiting for an address with nothing learned yet (a lone create's process): a DHCP lease usually comes
- * within a few seconds; about 11 probes for 3 s, noticed within 600 ms at worst.
+ * within a few seconds; about 13 probes for 3 s, noticed within 300 ms at worst. (The requests a create
+ * no longer spends watching its start end, see waitCreatedStartedAddressed, pay for the two more.)
  */
-const ADDRESS_POLL = { initialMs: 50, factor: 1.4, maxMs: 600 };
+const ADDRESS_POLL = { initialMs: 50, factor: 1.4, maxMs: 300 };
 /** How long after its start each container of this process got its address, per endpoint. */
 const addressDelays = new LearnedDurations();
 
@@ -109,6 +111,139 @@ async function waitForAddress(client: ProxmoxClient, node: string, vmid: number,
   });
   addressDelays.observe(kind, (lastMissingAt + probeSentAt) / 2 - started);
   return addresses;
+}
+
+/** While a create or its start may still fail, the task list is read this often: a failure is seen within it. */
+const CHAIN_CHECK_MS = DEFAULT_EXPECTING.sparseMs;
+/** Finding when the CT runs only anchors the address wait: few probes for it, even in a wide window. */
+const RUNNING_POLICY = { ...DEFAULT_EXPECTING, windowProbes: 6 };
+
+/** How a create with `start=1` and an address to wait for ended: the start's outcome, and the address or why none. */
+interface ChainOutcome {
+  start: Omit<FollowUp, "task">;
+  address?: { found?: Addresses; error?: unknown };
+}
+
+/**
+ * `start=1` with an address to wait for: the address ends the wait, so neither task is watched densely.
+ * The task list is read at once, every CHAIN_CHECK_MS while the create or its `vzstart` may still fail,
+ * and when the CT is first seen running; `/interfaces` (null while the CT does not run: PVE::LXC::get_interfaces
+ * finds no pid) from when the pair may end (`chain`, from dispatch), around that end, then on the address
+ * wait's own schedule from when the CT runs. With nothing known of the pair (a node without history), the
+ * task list is read on the task backoff until the create ends, and `/interfaces` backs off from there.
+ * A failed or late create throws, as runTaskThen's wait would; the start's failure and the address (or
+ * its timeout) are returned for finishCreate to report.
+ */
+async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, upid: string, dispatchedAt: number, chain: Expectation | undefined): Promise<ChainOutcome> {
+  const task = parseUpid(upid);
+  const endpoint = client.connection.endpoint;
+  const wantV4 = inputs.network.ipv4 !== undefined;
+  const [createMs, startMs, ipMs] = [inputs.timeouts.create * 1000, inputs.timeouts.start * 1000, inputs.timeouts.ip * 1000];
+  const dues = new Dues<"tasks" | "address">();
+  const whenRunning = chain ? expecting(chain, RUNNING_POLICY) : backoff(DEFAULT_TASK_POLL);
+  // Only an anchor and a failure to see: up to the sparse gap, not the task backoff's 1 s.
+  const untilCreated = backoff({ ...DEFAULT_TASK_POLL, maxMs: CHAIN_CHECK_MS });
+  let taskChecks = 0;
+  let createdAt: number | undefined;
+  let start: { next?: TaskResult; nextError?: unknown } | undefined;
+  let runningAt: number | undefined;
+  let lastDownAt = dispatchedAt;
+  let lastMissingAt = 0;
+  let addressSchedule: PollSchedule | undefined;
+  let addressProbes = 0;
+  let found: Addresses | undefined;
+
+  /** One task-list read: the create's end (a failure throws), then its start's; "none" when the create forked none. */
+  const checkTasks = async (): Promise<"none" | undefined> => {
+    const sentAt = Date.now();
+    const entries = await client.nodeTasks(node, { vmid, since: task.starttime });
+    if (createdAt === undefined) {
+      const create = entries.find((entry) => entry.upid === upid);
+      if (!create?.status || create.status === "RUNNING") {
+        // The CT cannot run before its create ended: when it is first seen running, it came up after this.
+        lastDownAt = Math.max(lastDownAt, sentAt);
+        return undefined;
+      }
+      // Its own status call for the failure: it throws PveTaskError with the log's last lines.
+      if (taskWarnings(create.status) === undefined) await client.waitForTask(upid);
+      createdAt = Date.now();
+    }
+    const next = entries
+      .map((entry) => {
+        const fromUpid = isUpid(entry.upid) ? parseUpid(entry.upid) : undefined;
+        return { ...entry, type: entry.type ?? fromUpid?.type, id: entry.id ?? fromUpid?.id, starttime: entry.starttime ?? fromUpid?.starttime ?? -1 };
+      })
+      .filter((entry) => entry.type === "vzstart" && entry.id === String(vmid) && entry.starttime >= task.starttime)
+      .sort((a, b) => b.starttime - a.starttime)[0];
+    if (!next) return "none";
+    if (!next.status || next.status === "RUNNING") return undefined;
+    const warnings = taskWarnings(next.status);
+    start = warnings !== undefined
+      ? { next: { upid: next.upid, node, type: "vzstart", id: String(vmid), exitstatus: next.status, warnings } }
+      : { nextError: await client.waitForTask(next.upid).then(() => new PveTaskError({ upid: next.upid, exitstatus: next.status!, log: [] }), (error: unknown) => error) };
+    return undefined;
+  };
+  // A function, not `start?.nextError` inline: TypeScript does not see checkTasks assign `start`.
+  const startFailed = () => start?.nextError !== undefined;
+  const timedOut = (what: string, ms: number) => new PveTimeoutError(what.replace("{ms}", String(ms)), { context: { upid, node } });
+
+  dues.set("tasks", dispatchedAt);
+  if (chain) dues.set("address", dispatchedAt + Math.max(0, chain.expectedMs - chain.spreadMs));
+  return pollUntil<ChainOutcome>(dispatchedAt + createMs + startMs + ipMs, async () => {
+    const now = Date.now();
+    let checked = false;
+    if (dues.due("tasks", now)) {
+      checked = true;
+      if ((await checkTasks()) === "none") return done({ start: {} });
+      if (startFailed()) return done({ start: start! });
+    }
+    if (dues.due("address", now)) {
+      const sentAt = Date.now();
+      const list = await client.get<LxcInterface[] | null>(`${lxcPath(node, vmid)}/interfaces`);
+      if (!list) lastDownAt = sentAt;
+      else {
+        if (runningAt === undefined) {
+          runningAt = (lastDownAt + sentAt) / 2;
+          // When the CT came up is learned to within half the probe gap: the next create's window.
+          taskDurations.observe(`${endpoint}|vzcreate>vzstart`, runningAt - dispatchedAt, (sentAt - lastDownAt) / 2);
+          addressSchedule = learnedSchedule(addressDelays, endpoint, ADDRESS_POLL);
+          addressProbes = 0;
+        }
+        const addresses = addressesOf(list);
+        if (wantV4 ? addresses.ipv4 : addresses.ipv4 ?? addresses.ipv6) found ??= addresses;
+        else lastMissingAt = sentAt;
+        // Running, or addressed: the start has ended (or all but): read how, unless just read.
+        if (!start && !checked) {
+          checked = true;
+          if ((await checkTasks()) === "none") return done({ start: {} });
+          if (startFailed()) return done({ start: start! });
+        }
+      }
+      if (found && start) {
+        addressDelays.observe(endpoint, (Math.max(lastMissingAt, runningAt!) + sentAt) / 2 - runningAt!);
+        return done({ start, address: { found } });
+      }
+      addressProbes++;
+      const elapsed = Date.now() - (runningAt ?? dispatchedAt);
+      dues.set("address", Date.now() + (addressSchedule ? addressSchedule(addressProbes, elapsed) : whenRunning(addressProbes, elapsed)));
+    }
+    if (checked) {
+      taskChecks++;
+      // Nothing known: the create's end is looked for as any task's, and the CT probed from it.
+      if (!chain && createdAt === undefined) dues.set("tasks", Date.now() + untilCreated(taskChecks, Date.now() - dispatchedAt));
+      else dues.set("tasks", start ? undefined : Date.now() + CHAIN_CHECK_MS);
+      if (!chain && createdAt !== undefined && runningAt === undefined && addressProbes === 0) dues.set("address", Date.now());
+    }
+    const at = Date.now();
+    if (createdAt === undefined && at - dispatchedAt > createMs) throw timedOut(`Proxmox task ${upid} (vzcreate ${vmid} on ${node}) did not finish within {ms} ms; it may still be running`, createMs);
+    if (createdAt !== undefined && !start && at - createdAt > startMs) return done({ start: { nextError: timedOut(`the start of CT ${vmid} on ${node} did not finish within {ms} ms; it may still be running`, startMs) } });
+    if (runningAt !== undefined && start && at - runningAt > ipMs) {
+      return done({ start, address: { error: new PveTimeoutError(`CT ${vmid} on ${node} has no address on eth0 after ${inputs.timeouts.ip} s (is DHCP answering on ${inputs.network.bridge}?)`) } });
+    }
+    return notYet(runningAt === undefined ? "not running yet" : "no address yet");
+  }, () => dues.delay(Date.now(), CHAIN_CHECK_MS), {
+    timeout: () => timedOut(`Proxmox task ${upid} (vzcreate ${vmid} on ${node}) and its start did not end within {ms} ms; they may still be running`, createMs + startMs + ipMs),
+  });
 }
 
 /** Waits until no task holds the container's lock (a create or resize in flight). */
@@ -193,6 +328,8 @@ interface Placement {
   identityTag: string;
   /** A create with `start=1` waited on: how its `vzstart` ended (never in outputs). */
   start?: Omit<FollowUp, "task">;
+  /** The address, when the create's wait waited for it too (never in outputs). */
+  address?: ChainOutcome["address"];
 }
 
 /** The error the host turns into ErrorResourceInitFailed: Pulumi records the container instead of forgetting it. */
@@ -235,6 +372,8 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
     // A copied image's generation is its digest: a re-pushed tag's replacement must not adopt the old container.
     const digest = inputs.identity && inputs.image !== undefined && inputs.imageCredentials ? await remoteDigest(inputs.image, inputs.imageCredentials) : undefined;
     const prefix = inputs.identity ? identityPrefix(inputs.identity, digest ? { ...inputs, image: `${inputs.image}@${digest}` } : inputs) : undefined;
+    // The create POST's new connection is opened alongside the reads before it.
+    client.prepareWrite();
     const resources = await clusterResources(client);
 
     // An earlier attempt of this very create (response lost, run killed) is finished, not duplicated.
@@ -353,7 +492,15 @@ async function dispatchCreate(
         }, { timeoutMs: inputs.timeouts.create * 1000 });
       } else {
         const params = renderCreateParams(inputs, { vmid, ostemplate: target.ostemplate!, storage: target.storage, identityTag: target.identityTag, fromImage: inputs.image !== undefined, start: target.startWithCreate });
-        if (target.startWithCreate) {
+        if (target.startWithCreate && inputs.waitForIp) {
+          const dispatchedAt = Date.now();
+          const upid = await client.post<unknown>(`${nodePath(target.node)}/lxc`, params);
+          if (!isUpid(upid)) throw new PveTaskError({ upid: "(none)", exitstatus: `POST ${nodePath(target.node)}/lxc started no task: it answered ${JSON.stringify(upid)}`, log: [] });
+          await client.learnTaskDurations(target.node, "vzcreate");
+          const outcome = await waitCreatedStartedAddressed(client, inputs, target.node, vmid, upid, dispatchedAt, client.chainExpectation("vzcreate", "vzstart"));
+          placement.start = outcome.start;
+          placement.address = outcome.address;
+        } else if (target.startWithCreate) {
           // The create and the start it forks, in one wait; a failed start is finishCreate's to report (the CT stays tracked).
           const { next, nextError } = await client.runTaskThen("POST", `${nodePath(target.node)}/lxc`, params, "vzstart", { timeoutMs: inputs.timeouts.create * 1000, nextTimeoutMs: inputs.timeouts.start * 1000 });
           placement.start = { next, nextError };
@@ -458,8 +605,9 @@ async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, plac
       if (startedWithCreate) await startedAfterCreate(client, placement, inputs.timeouts.start);
       else await startContainer(client, placement.node, placement.vmid, inputs.timeouts.start);
       state = { status: "running", mac: hwaddr?.toUpperCase() };
+      if (placement.address?.error !== undefined) throw placement.address.error;
       const addresses = inputs.waitForIp
-        ? await waitForAddress(client, placement.node, placement.vmid, inputs)
+        ? placement.address?.found ?? await waitForAddress(client, placement.node, placement.vmid, inputs)
         : needsConfig ? {} : addressesOf(await client.get<LxcInterface[]>(`${lxcPath(placement.node, placement.vmid)}/interfaces`));
       state = { ...state, ...dropEmpty(addresses) };
     }

@@ -360,6 +360,24 @@ export class ProxmoxClient {
     return this.get(`/nodes/${encodeURIComponent(node)}/tasks`, { source: "all", limit: TASK_LIST_LIMIT, ...filter });
   }
 
+  /**
+   * How long from dispatching a `type` task to the end of the `nextType` task it starts (a create's
+   * `vzstart`), as this process expects it: what it saw of the pair, else the sum of what it knows of each.
+   */
+  chainExpectation(type: string, nextType: string): Expectation | undefined {
+    const kind = `${this.connection.endpoint}|${type}`;
+    const nextKind = `${this.connection.endpoint}|${nextType}`;
+    const both = taskDurations.expectation(`${kind}>${nextType}`);
+    if (both) return both;
+    const [first, next] = [taskDurations.expectation(kind), taskDurations.expectation(nextKind)];
+    return first && next ? sumOf(first, next) : undefined;
+  }
+
+  /** Reads `node`'s finished tasks once per process while `type` is not known yet (see `#learnFromHistory`). */
+  async learnTaskDurations(node: string, type: string): Promise<void> {
+    if (this.#historyWanted(node, `${this.connection.endpoint}|${type}`)) await this.#learnFromHistory(node);
+  }
+
   /** True once per node, while `kind` is not known yet: the caller then reads the node's history. */
   #historyWanted(node: string, kind: string): boolean {
     const key = `${this.connection.endpoint}|${node}`;
@@ -421,7 +439,7 @@ export class ProxmoxClient {
     const unknown = backoff({ initialMs: this.#taskPoll.initialMs, factor: this.#taskPoll.factor, maxMs: this.#taskPoll.maxMs });
     let probesBefore = 0;
     const chooseSchedule: PollSchedule = (probes, elapsedMs) => {
-      schedule ??= firstEnded ? this.#followUpSchedule(nextKind, firstEnded.estimatedEnd - began, firstEnded.at - firstEnded.estimatedEnd) : this.#chainSchedule(chainKind, kind, nextKind);
+      schedule ??= firstEnded ? this.#followUpSchedule(nextKind, firstEnded.estimatedEnd - began, firstEnded.at - firstEnded.estimatedEnd) : this.#chainSchedule(task.type, nextType);
       // Nothing known: the backoff starts over for the follow-up, which began a moment ago.
       return schedule ? schedule(probes, elapsedMs) : unknown(probes - probesBefore, elapsedMs);
     };
@@ -483,12 +501,10 @@ export class ProxmoxClient {
     }
   }
 
-  /** Both tasks in one window: what this process saw of the pair, else the sum of what it knows of each. */
-  #chainSchedule(chainKind: string, kind: string, nextKind: string): PollSchedule | undefined {
-    const both = taskDurations.expectation(chainKind);
-    if (both) return expecting(both);
-    const [first, next] = [taskDurations.expectation(kind), taskDurations.expectation(nextKind)];
-    return first && next ? expecting(sumOf(first, next)) : undefined;
+  /** Both tasks in one window (`chainExpectation`). */
+  #chainSchedule(type: string, nextType: string): PollSchedule | undefined {
+    const both = this.chainExpectation(type, nextType);
+    return both ? expecting(both) : undefined;
   }
 
   /** The follow-up's window, from the first task's estimated end, widened by how uncertain that end is. */
@@ -546,8 +562,18 @@ export class ProxmoxClient {
     return read;
   }
 
+  /**
+   * Opens, now, the new connection the next write that must not be sent twice (a create POST) will
+   * take: its handshake runs alongside the reads before that write, not in front of it. It never carried
+   * a request, so the write still goes on a fresh connection; unused for 2 s, it is closed.
+   */
+  prepareWrite(): void {
+    this.#dispatchers.prepareFresh(new URL(this.#apiBase).origin);
+  }
+
   /** Closes pooled connections. The client must not be used afterwards. */
   async close(): Promise<void> {
+    this.#dispatchers.dropPrepared();
     await Promise.all([this.#dispatchers.pooled.close(), this.#dispatchers.fresh.close()]);
   }
 

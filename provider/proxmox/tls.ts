@@ -2,6 +2,7 @@
 // SHA-256 certificate fingerprint, or nothing at all when `insecure` is asked for. Done per connection
 // with undici Agents, never with NODE_TLS_REJECT_UNAUTHORIZED (which would weaken the whole process).
 
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { Agent, buildConnector } from "undici";
 import type { ProxmoxConnection } from "./connection";
@@ -49,6 +50,74 @@ function pinnedConnector(options: buildConnector.BuildOptions, fingerprint: stri
     });
 }
 
+/**
+ * pveproxy drops a connection that sent nothing for 5 s (pve-http-server AnyEvent.pm, `timeout` 5): a
+ * connection opened ahead of its request is used well before that, or not at all.
+ */
+export const PREPARED_MAX_AGE_MS = 2_000;
+
+/** Where undici's Client connects, as it passes it to a connector. */
+type ConnectTarget = Parameters<buildConnector.connector>[0];
+
+const targetOf = (origin: string): ConnectTarget => {
+  const url = new URL(origin);
+  return { host: url.host, hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), protocol: url.protocol, port: url.port, servername: null, localAddress: null } as unknown as ConnectTarget;
+};
+const targetKey = (target: ConnectTarget) => `${target.protocol}//${target.hostname}:${target.port || (target.protocol === "https:" ? 443 : 80)}`;
+
+/**
+ * A connector that can open one connection ahead of its request (`prepare`), handshake and pin check
+ * done, and hands it to the next connect to that origin; a prepared connection that closed, failed or
+ * grew old is dropped and a new one made. It never carried a request, so it is as fresh as a new one.
+ */
+export function preparingConnector(connect: buildConnector.connector, now: () => number = Date.now): { connect: buildConnector.connector; prepare(origin: string): void; drop(): void } {
+  let prepared: { key: string; at: number; socket: Promise<Socket | undefined> } | undefined;
+  const usable = (socket: Socket | undefined): socket is Socket => socket !== undefined && !socket.destroyed && socket.writable && !socket.readableEnded;
+  return {
+    connect: (target, callback) => {
+      const ready = prepared?.key === targetKey(target) ? prepared : undefined;
+      if (!ready) return connect(target, callback);
+      prepared = undefined;
+      const fresh = now() - ready.at < PREPARED_MAX_AGE_MS;
+      void ready.socket.then((socket) => {
+        socket?.removeListener("error", dropOnError);
+        if (fresh && usable(socket)) return callback(null, socket);
+        socket?.destroy();
+        connect(target, callback);
+      });
+    },
+    prepare: (origin) => {
+      const target = targetOf(origin);
+      prepared?.socket.then((socket) => socket?.destroy());
+      const entry = {
+        key: targetKey(target),
+        at: now(),
+        socket: new Promise<Socket | undefined>((resolve) => connect(target, (error, socket) => {
+          if (error || !socket) return resolve(undefined);
+          socket.on("error", dropOnError);
+          resolve(socket as Socket);
+        })),
+      };
+      prepared = entry;
+      // Not used in time: closed, so no idle connection outlives its purpose.
+      setTimeout(() => {
+        if (prepared !== entry) return;
+        prepared = undefined;
+        void entry.socket.then((socket) => socket?.destroy());
+      }, PREPARED_MAX_AGE_MS).unref();
+    },
+    drop: () => {
+      void prepared?.socket.then((socket) => socket?.destroy());
+      prepared = undefined;
+    },
+  };
+}
+
+/** An idle prepared connection's error only makes it unusable (`usable` sees it destroyed). */
+function dropOnError(this: Socket): void {
+  this.destroy();
+}
+
 export interface Dispatchers {
   /** Keep-alive pool for reads and idempotent writes. */
   pooled: Agent;
@@ -57,14 +126,21 @@ export interface Dispatchers {
    * stale keep-alive socket fails ambiguously, a request on a fresh one fails before sending or not at all.
    */
   fresh: Agent;
+  /** Opens `fresh`'s next connection to `origin` now, so the write that follows pays no handshake. */
+  prepareFresh(origin: string): void;
+  /** Closes a prepared connection not used yet. */
+  dropPrepared(): void;
 }
 
 export function createDispatchers(connection: ProxmoxConnection, timeoutMs: number): Dispatchers {
   const options = connectOptions(connection, timeoutMs);
-  const connect = connection.fingerprint ? pinnedConnector(options, connection.fingerprint) : options;
+  const connect = connection.fingerprint ? pinnedConnector(options, connection.fingerprint) : buildConnector(options);
+  const fresh = preparingConnector(connect);
   return {
     pooled: new Agent({ connect, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000 }),
-    fresh: new Agent({ connect, pipelining: 0 }),
+    fresh: new Agent({ connect: fresh.connect, pipelining: 0 }),
+    prepareFresh: fresh.prepare,
+    dropPrepared: fresh.drop,
   };
 }
 

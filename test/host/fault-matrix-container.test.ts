@@ -23,6 +23,8 @@ const BASE: LaunchpadContainerArgs = { hostname: "fault-ct", template: TEMPLATE,
 /** An in-place change (memory goes in while running) and one that needs a restart (nameserver is pending until one). */
 const IN_PLACE: LaunchpadContainerArgs = { ...BASE, memory: 768 };
 const RESTART: LaunchpadContainerArgs = { ...BASE, nameserver: ["192.0.2.53"] };
+/** A create that waits for the address too: one wait follows the create, its start and the address (apply.ts waitCreatedStartedAddressed). */
+const WITH_IP: LaunchpadContainerArgs = { ...BASE, waitForIp: true };
 
 const LXC = "^/nodes/[^/]+/lxc$";
 const CT = "^/nodes/[^/]+/lxc/\\d+$";
@@ -84,6 +86,8 @@ describe("LaunchpadContainer fault matrix (real host)", function () {
     arm: (vmid: number) => () => void;
     /** The faulted run: converges, or fails with an error matching this. */
     expect: Expect;
+    /** What is created (and, for an update, updated from). @default BASE */
+    base?: LaunchpadContainerArgs;
     /** The update's target (update row only). */
     target?: LaunchpadContainerArgs;
     /** Reboot tasks for the container over both runs (update row): never one more than the change needs. */
@@ -115,10 +119,11 @@ describe("LaunchpadContainer fault matrix (real host)", function () {
 
   async function runCell(engine: TestEngine, operation: Operation, spec: Spec): Promise<void> {
     const target = spec.target ?? IN_PLACE;
-    if (operation !== "create") await engine.up(program(BASE));
+    const base = spec.base ?? BASE;
+    if (operation !== "create") await engine.up(program(base));
     const vmid = operation === "create" ? 0 : vmidOf(engine);
     const step = {
-      create: () => engine.up(program(BASE)),
+      create: () => engine.up(program(base)),
       update: () => engine.up(program(target)),
       refresh: () => engine.refresh(),
       delete: () => engine.destroy(),
@@ -182,6 +187,9 @@ describe("LaunchpadContainer fault matrix (real host)", function () {
     matrixCell("create", { fault: "dropped before acting", arm: endpoint({ method: "POST", path: LXC, action: "drop-before", count: 1 }), expect: DROPPED });
     matrixCell("create", { fault: "dropped after acting", arm: endpoint({ method: "POST", path: LXC, action: "drop-after", count: 1 }), expect: "converges" });
     matrixCell("create", { fault: "slow task", arm: task("vzcreate", { delayMs: SLOW_MS, count: 1 }), expect: "converges" });
+    matrixCell("create", { fault: "failed task, waiting for the address", base: WITH_IP, arm: task("vzcreate", { fail: "unable to create CT - disk full", count: 1 }), expect: /disk full/ });
+    matrixCell("create", { fault: "failed task (vzstart), waiting for the address", base: WITH_IP, arm: task("vzstart", { fail: "startup for container failed", count: 1 }), expect: /startup for container failed/ });
+    matrixCell("create", { fault: "slow task (vzstart), waiting for the address", base: WITH_IP, arm: task("vzstart", { delayMs: SLOW_MS, count: 1 }), expect: "converges" });
   });
 
   describe("update", () => {

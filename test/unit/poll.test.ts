@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { backoff, done, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil, shifted } from "../../provider/poll";
+import { backoff, done, Dues, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil, shifted } from "../../provider/poll";
 import { backoffMs } from "../../provider/retry";
 
 /** A clock that moves only when the poll sleeps: every schedule is checked without real time. */
@@ -109,5 +109,29 @@ describe("poll schedules", () => {
   it("a wide window gets at most windowProbes probes, not one every denseMs", () => {
     const schedule = expecting({ expectedMs: 8000, spreadMs: 1200 }, { denseMs: 40, sparseMs: 2000, factor: 1.5, windowProbes: 12 });
     assert.equal(schedule(5, 8000), 200);
+  });
+});
+
+describe("Dues (probes on separate clocks in one wait)", () => {
+  it("sleeps to the soonest due probe, and says which are due then", () => {
+    const dues = new Dues<"check" | "address">();
+    dues.set("check", 3_000);
+    dues.set("address", 1_500);
+    assert.equal(dues.delay(1_000, 999), 500);
+    assert.equal(dues.due("address", 1_500), true);
+    assert.equal(dues.due("check", 1_500), false);
+    assert.equal(dues.due("check", 3_000 - Dues.SLACK_MS), true, "a probe a few ms early still counts as due");
+    assert.equal(dues.due("check", 3_000 - Dues.SLACK_MS - 1), false);
+  });
+
+  it("a probe set to undefined is never due again; none due sleeps idleMs; never less than 1 ms", () => {
+    const dues = new Dues<"check" | "address">();
+    assert.equal(dues.delay(0, 250), 250);
+    dues.set("check", 100);
+    dues.set("check", undefined);
+    assert.equal(dues.due("check", 1_000), false);
+    assert.equal(dues.delay(0, 250), 250);
+    dues.set("address", 100);
+    assert.equal(dues.delay(500, 250), 1, "overdue: at once");
   });
 });
