@@ -340,10 +340,11 @@ export class ProxmoxClient {
       waiting.delete(upid);
       if (waiting.size === 0) this.#waiting.delete(task.node);
     }
-    // It ended between the last "running" answer and the probe that saw it stopped.
-    taskDurations.observe(kind, (lastRunningAt + probeSentAt) / 2 - dispatchedAt);
     const warnings = taskWarnings(status.exitstatus);
     if (warnings !== undefined) {
+      // It ended between the last "running" answer and the probe that saw it stopped. A failed task is not
+      // learned: it ends early, and would pull the next windows of its type towards nothing.
+      taskDurations.observe(kind, (lastRunningAt + probeSentAt) / 2 - dispatchedAt);
       return { upid, node: task.node, type: task.type, id: task.id, exitstatus: status.exitstatus!, warnings };
     }
     throw new PveTaskError(
@@ -393,9 +394,10 @@ export class ProxmoxClient {
    */
   async #learnFromHistory(node: string): Promise<void> {
     try {
-      const entries = await this.get<Array<{ type?: string; starttime?: number; endtime?: number }>>(`/nodes/${encodeURIComponent(node)}/tasks`, { limit: HISTORY_LIMIT });
+      const entries = await this.get<Array<{ type?: string; starttime?: number; endtime?: number; status?: string }>>(`/nodes/${encodeURIComponent(node)}/tasks`, { limit: HISTORY_LIMIT });
       for (const entry of entries) {
-        if (typeof entry.type === "string" && typeof entry.starttime === "number" && typeof entry.endtime === "number") {
+        // Only tasks that succeeded: a failed one ends early, and says nothing of how long the type takes.
+        if (typeof entry.type === "string" && typeof entry.starttime === "number" && typeof entry.endtime === "number" && taskWarnings(entry.status) !== undefined) {
           taskDurations.observe(`${this.connection.endpoint}|${entry.type}`, (entry.endtime - entry.starttime) * 1000, 1000);
         }
       }
@@ -484,9 +486,12 @@ export class ProxmoxClient {
           return notYet(`${nextType} running`);
         }
         const end = (lastRunningAt + probeSentAt) / 2;
-        // Learned only when a probe saw it running: otherwise its start is not known to better than the probe gap.
-        if (lastRunningAt > firstEnded.at) taskDurations.observe(nextKind, end - firstEnded.estimatedEnd);
-        taskDurations.observe(chainKind, end - dispatchedAt);
+        // Learned only when it succeeded, and (alone) when a probe saw it running: otherwise its start is not
+        // known to better than the probe gap.
+        if (taskWarnings(state.exitstatus) !== undefined) {
+          if (lastRunningAt > firstEnded.at) taskDurations.observe(nextKind, end - firstEnded.estimatedEnd);
+          taskDurations.observe(chainKind, end - dispatchedAt);
+        }
         try {
           return done<FollowUp>({ task: firstEnded.result, next: await this.#ended(next.upid, parseUpid(next.upid), state.exitstatus) });
         } catch (error) {

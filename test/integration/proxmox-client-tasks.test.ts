@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { isLaunchpadError, PveTaskError } from "../../provider/errors";
-import { encodeParams, ProxmoxClient, sharedClient, type RequestInfo } from "../../provider/proxmox";
+import { encodeParams, ProxmoxClient, sharedClient, taskDurations, type RequestInfo } from "../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
 
 const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
@@ -92,6 +92,49 @@ describe("ProxmoxClient tasks and surface against the sandbox", function () {
     sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - out of space", count: 1 });
     await assert.rejects(client.runTask("POST", `/nodes/${node}/lxc`, createParams(nextVmid++)), (error: PveTaskError) =>
       isLaunchpadError(error, "ERR_PVE_TASK") && error.exitstatus === "unable to create CT - out of space" && error.log.length > 0 && error.message.includes(error.log[error.log.length - 1]));
+  });
+
+  it("learns a task type's duration only from tasks that succeeded: a failed one would narrow the next windows to nothing", async () => {
+    const client = connect();
+    const kind = `${client.connection.endpoint}|vzcreate`;
+    await client.runTask("POST", `/nodes/${node}/lxc`, createParams(nextVmid++));
+    const learned = taskDurations.count(kind);
+    assert.ok(learned > 0, "a vzcreate that succeeded is learned");
+    sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - out of space", count: 1 });
+    await assert.rejects(client.runTask("POST", `/nodes/${node}/lxc`, createParams(nextVmid++)), PveTaskError);
+    assert.equal(taskDurations.count(kind), learned, "the failed create is not learned");
+    const starts = taskDurations.count(`${client.connection.endpoint}|vzstart`);
+    const pairs = taskDurations.count(`${kind}>vzstart`);
+    sandbox.faults.task({ type: "vzstart", fail: "startup for container failed", count: 1 });
+    const outcome = await client.runTaskThen("POST", `/nodes/${node}/lxc`, createParams(nextVmid++, { start: 1 }), "vzstart");
+    assert.ok(outcome.nextError, "the start failed");
+    assert.equal(taskDurations.count(kind), learned + 1, "the create before the failed start is learned");
+    assert.equal(taskDurations.count(`${client.connection.endpoint}|vzstart`), starts, "the failed start is not");
+    assert.equal(taskDurations.count(`${kind}>vzstart`), pairs, "nor the pair");
+  });
+
+  it("learns from a node's history only the tasks that succeeded", async () => {
+    // A sandbox of its own: the history is read once per endpoint and node in a process.
+    const other = await startSandbox({ taskDurationsMs: { vzcreate: 30 } });
+    try {
+      const otherNode = other.nodes[0];
+      const raw = new ProxmoxClient({ endpoint: other.endpoint, apiToken: other.apiToken, fingerprint: other.fingerprint }, { retry: FAST_RETRY });
+      clients.push(raw);
+      const kind = `${raw.connection.endpoint}|vzcreate`;
+      // Dispatched without the client's wait (which would learn them), then left to end.
+      other.faults.task({ type: "vzcreate", fail: "unable to create CT - out of space", count: 2 });
+      for (let vmid = 3000; vmid < 3005; vmid++) await raw.post(`/nodes/${otherNode}/lxc`, createParams(vmid));
+      const ended = async () => (await raw.get<Array<{ type: string; status?: string }>>(`/nodes/${otherNode}/tasks`, { limit: 500 }))
+        .filter((t) => t.type === "vzcreate" && t.status !== undefined);
+      while ((await ended()).length < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+      const history = await ended();
+      assert.equal(history.filter((t) => t.status === "unable to create CT - out of space").length, 2, "the history holds the failed creates");
+      assert.equal(taskDurations.count(kind), 0);
+      await raw.learnTaskDurations(otherNode, "vzcreate");
+      assert.equal(taskDurations.count(kind), 3, "the three creates that succeeded are learned, the two that failed are not");
+    } finally {
+      await other.close();
+    }
   });
 
   it("nodeTasks lists the node's tasks with the filter given", async () => {
