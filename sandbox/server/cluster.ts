@@ -845,8 +845,12 @@ export class Cluster {
   }
 
   async interfaces(node: string, vmid: number): Promise<unknown> {
-    const ct = await this.live(this.container(node, vmid));
-    // PVE::LXC::get_interfaces: `find_lxc_pid` fails on a stopped CT and it returns undef, so `data` is null.
+    this.assertNode(node);
+    // PVE::LXC::get_interfaces (pve-container src/PVE/LXC.pm) never reads the config: `find_lxc_pid` fails
+    // for a CT that is stopped, on another node or nowhere, and it returns undef, so `data` is null.
+    const known = this.containers.get(vmid);
+    if (!known || known.node !== node) return null;
+    const ct = await this.live(known);
     if (!ct.running) return null;
     const list = await this.backend.interfaces(vmid);
     return list.map((iface) => {

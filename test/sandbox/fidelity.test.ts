@@ -184,6 +184,19 @@ describe("sandbox fidelity to Proxmox VE", function () {
       assert.equal(reply.status, 200);
       assert.deepEqual(reply.body, { data: null });
     });
+
+    it("answers data null for a CT that does not exist, or is on another node: get_interfaces reads no config", async () => {
+      const missing = await client.call("GET", `/nodes/pve1/lxc/${vmid()}/interfaces`);
+      assert.equal(missing.status, 200);
+      assert.deepEqual(missing.body, { data: null });
+      const id = vmid();
+      await created(id);
+      const elsewhere = await client.call("GET", `/nodes/pve2/lxc/${id}/interfaces`);
+      assert.equal(elsewhere.status, 200);
+      assert.deepEqual(elsewhere.body, { data: null });
+      // Config reads still refuse a CT that is not there.
+      assert.equal((await client.call("GET", `/nodes/pve1/lxc/${vmid()}/config`)).status, 500);
+    });
   });
 
   describe("schema violations", () => {
