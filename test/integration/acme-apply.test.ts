@@ -145,9 +145,12 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.strictEqual(drifted.props!.certificateSha256, crypto.createHash("sha256").update("not a certificate\n").digest("hex"));
     assert.strictEqual(drifted.props!.serialNumber, renewed.serialNumber, "the rest is as stored");
     fs.rmSync(outs.keyPath);
-    assert.deepStrictEqual(await provider.read!(id, renewed), { id: "", props: {} }, "a certificate without its key is gone");
+    const keyless = await provider.read!(id, renewed);
+    assert.strictEqual(keyless.id, id, "a certificate without its key is still tracked: forgetting it would strand the file");
+    assert.strictEqual(keyless.props!.certificateSha256, "key-missing", "as drift, which the next up repairs");
     await provider.delete!(id, renewed);
     assert.ok(!fs.existsSync(outs.certificatePath));
+    assert.deepStrictEqual(await provider.read!(id, renewed), { id: "", props: {} }, "both files gone: the certificate is gone");
   });
 
   it("keeps a given account key, and puts a name longer than a CN into the subjectAltName only", async () => {
