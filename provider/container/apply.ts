@@ -5,7 +5,7 @@
 
 import { isIP } from "node:net";
 import { escapeControl, isLaunchpadError, PveHttpError, PveTaskError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
-import { isUpid, parseUpid, ProxmoxClient, resolveConnection, sharedClient, taskDurations, taskWarnings, type FollowUp, type TaskResult } from "../proxmox";
+import { followUpOf, isUpid, parseUpid, ProxmoxClient, resolveConnection, sharedClient, taskDurations, taskWarnings, type FollowUp, type TaskResult } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
 import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, type Expectation, type PollSchedule } from "../poll";
 import { delay, sleep, type RetryPolicy } from "../retry";
@@ -168,13 +168,7 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
       if (taskWarnings(create.status) === undefined) await client.waitForTask(upid);
       createdAt = Date.now();
     }
-    const next = entries
-      .map((entry) => {
-        const fromUpid = isUpid(entry.upid) ? parseUpid(entry.upid) : undefined;
-        return { ...entry, type: entry.type ?? fromUpid?.type, id: entry.id ?? fromUpid?.id, starttime: entry.starttime ?? fromUpid?.starttime ?? -1 };
-      })
-      .filter((entry) => entry.type === "vzstart" && entry.id === String(vmid) && entry.starttime >= task.starttime)
-      .sort((a, b) => b.starttime - a.starttime)[0];
+    const next = followUpOf(entries, "vzstart", String(vmid), task.starttime);
     if (!next) return "none";
     if (!next.status || next.status === "RUNNING") return undefined;
     const warnings = taskWarnings(next.status);

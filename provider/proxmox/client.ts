@@ -17,7 +17,7 @@ import { ConfigError, registerSecret, PveHttpError, PveNetworkError, PveTaskErro
 import { backoff, done, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, shifted, type Expectation, type PollSchedule } from "../poll";
 import { DEFAULT_RETRY_POLICY, isTaskLockTimeout, retrying, type RetryPolicy } from "../retry";
 import type { ProxmoxConnection } from "./connection";
-import { DEFAULT_TASK_POLL, taskWarnings, type TaskPollPolicy } from "./tasks";
+import { DEFAULT_TASK_POLL, followUpOf, taskWarnings, type TaskListEntry, type TaskPollPolicy } from "./tasks";
 import { createDispatchers, PIN_MISMATCH, TLS_VERIFY_CODES, tlsHint, type Dispatchers } from "./tls";
 import type { TaskLogLine, TaskStatus, TicketResponse } from "./types";
 import { isUpid, parseUpid } from "./upid";
@@ -119,15 +119,6 @@ export const taskDurations = new LearnedDurations();
 const historyRead = new Set<string>();
 /** Finished tasks per history read: enough to hold the recent creates and starts of a busy node. */
 const HISTORY_LIMIT = 100;
-
-/** One entry of `GET /nodes/{node}/tasks`: `status` is `RUNNING`, or the exit status once it ended. */
-interface TaskListEntry {
-  upid: string;
-  status?: string;
-  type?: string;
-  id?: string;
-  starttime?: number;
-}
 
 /** The outcome of the task a first task started (a create's `vzstart`): its result, its failure, or none listed. */
 export interface FollowUp {
@@ -475,8 +466,8 @@ export class ProxmoxClient {
           probesBefore = probes - 1;
           lastRunningAt = probeSentAt;
         }
-        const next = followUpOf(entries, nextType, task.id, task.starttime)
-          ?? followUpOf(await this.#guestTasks(task.node, task.id, task.starttime, nextType), nextType, task.id, task.starttime);
+        const next = followUpOf(entries.values(), nextType, task.id, task.starttime)
+          ?? followUpOf((await this.#guestTasks(task.node, task.id, task.starttime, nextType)).values(), nextType, task.id, task.starttime);
         if (!next) return done<FollowUp>({ task: firstEnded.result });
         const state = listedState(next);
         if (state.status === "running") {
@@ -748,16 +739,6 @@ function listedState(entry: TaskListEntry): TaskState {
 }
 
 /** The newest `type` task of guest `id` that started at or after `since` (the task that forked it). */
-function followUpOf(entries: ReadonlyMap<string, TaskListEntry>, type: string, id: string, since: number): TaskListEntry | undefined {
-  let found: TaskListEntry | undefined;
-  for (const entry of entries.values()) {
-    const upid = isUpid(entry.upid) ? parseUpid(entry.upid) : undefined;
-    const [entryType, entryId, start] = [entry.type ?? upid?.type, entry.id ?? upid?.id, entry.starttime ?? upid?.starttime ?? -1];
-    if (entryType === type && entryId === id && start >= since && (!found || start >= (found.starttime ?? parseUpid(found.upid).starttime))) found = entry;
-  }
-  return found;
-}
-
 /** Two waits in a row as one: expected ends add up, and so do their spreads. */
 function sumOf(a: Expectation, b: Expectation): Expectation {
   return { expectedMs: a.expectedMs + b.expectedMs, spreadMs: a.spreadMs + b.spreadMs };

@@ -5,7 +5,7 @@ export { resolveConnection, endpointProblem, inheritedEndpointProblem, normalise
 export type { ProxmoxConnection, ResolveConnectionArgs } from "./connection";
 export { parseUpid, isUpid } from "./upid";
 export type { Upid } from "./upid";
-export { DEFAULT_TASK_POLL, taskPollDelay, taskWarnings } from "./tasks";
+export { DEFAULT_TASK_POLL, followUpOf, taskPollDelay, taskWarnings } from "./tasks";
 export type { TaskPollPolicy } from "./tasks";
 export { PinMismatchError, PIN_MISMATCH } from "./tls";
 export type * from "./types";

@@ -1,4 +1,7 @@
-// Pure rules for waiting on Proxmox tasks: how long between status polls, and what an exit status means.
+// Pure rules for waiting on Proxmox tasks: how long between status polls, what an exit status means, and
+// which task a task list holds.
+
+import { isUpid, parseUpid } from "./upid";
 
 /**
  * How `waitForTask` polls a task type it knows nothing about yet (otherwise the schedule is dense around
@@ -27,4 +30,27 @@ export function taskWarnings(exitstatus: string | undefined): number | undefined
   if (exitstatus === "OK") return 0;
   const warnings = /^WARNINGS: (\d+)$/.exec(exitstatus ?? "");
   return warnings ? Number(warnings[1]) : undefined;
+}
+
+/** One entry of `GET /nodes/{node}/tasks`: `status` is `RUNNING`, or the exit status once it ended. */
+export interface TaskListEntry {
+  upid: string;
+  status?: string;
+  type?: string;
+  id?: string;
+  starttime?: number;
+}
+
+/**
+ * The newest `type` task of guest `id` started at or after `since` (a create's `vzstart`) in a task list;
+ * type, id and start time come from the UPID where the entry leaves them out.
+ */
+export function followUpOf(entries: Iterable<TaskListEntry>, type: string, id: string, since: number): TaskListEntry | undefined {
+  let found: { entry: TaskListEntry; start: number } | undefined;
+  for (const entry of entries) {
+    const upid = isUpid(entry.upid) ? parseUpid(entry.upid) : undefined;
+    const [entryType, entryId, start] = [entry.type ?? upid?.type, entry.id ?? upid?.id, entry.starttime ?? upid?.starttime ?? -1];
+    if (entryType === type && entryId === id && start >= since && (!found || start >= found.start)) found = { entry, start };
+  }
+  return found?.entry;
 }
