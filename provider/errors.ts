@@ -89,6 +89,21 @@ export function escapeControl(text: string): string {
 }
 
 /**
+ * The error the dynamic-provider host turns into ErrorResourceInitFailed: the resource exists (or its
+ * files do), so Pulumi records `id` and `properties` instead of forgetting it.
+ */
+export function initFailed(error: unknown, id: string, properties: object): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  const target = error instanceof Error ? error : new Error(reason);
+  return Object.assign(target, { id, properties: JSON.parse(JSON.stringify(properties)) as Record<string, unknown>, reasons: [reason] });
+}
+
+/** An SSH connection lost under a session (not one refused or never made): what it did may be half done. */
+export function isConnectionLost(error: unknown): boolean {
+  return isLaunchpadError(error, "ERR_SSH_CONNECT") && (error as LaunchpadError).context.lost === true;
+}
+
+/**
  * Wraps a provider's hooks so that no error leaves them unredacted, whatever built it (ssh2, fetch,
  * zod, our own code): message, stack (the host prints it) and the init-failure reasons.
  * The error object itself is kept, so `id`/`properties` of a partial create still reach the host.

@@ -6,7 +6,7 @@
 import { createHash, generateKeyPairSync, X509Certificate } from "crypto";
 import * as https from "https";
 import * as acme from "acme-client";
-import { AcmeError, isLaunchpadError, registerSecret } from "../errors";
+import { AcmeError, initFailed, isConnectionLost, isLaunchpadError, registerSecret } from "../errors";
 import { backendFor, registerServerSecrets } from "../dns/apply";
 import { canonicalSet, parseTxt } from "../dns/rdata";
 import type { RecordSet } from "../dns/schema";
@@ -197,9 +197,7 @@ export async function issueCertificate(inputs: AcmeCertificateInputs, previous?:
  * them. Any other failure was rolled back by the nginx -t check.
  */
 function installInterrupted(error: unknown, id: string, outs: AcmeCertificateOutputs): unknown {
-  if (!isLaunchpadError(error, "ERR_SSH_CONNECT") || (error as { context: Record<string, unknown> }).context.lost !== true) return error;
-  const properties = JSON.parse(JSON.stringify({ ...outs, certificateSha256: INSTALL_INTERRUPTED }));
-  return Object.assign(error as Error, { id, properties, reasons: [(error as Error).message] });
+  return isConnectionLost(error) ? initFailed(error, id, { ...outs, certificateSha256: INSTALL_INTERRUPTED }) : error;
 }
 
 /** What state says of a certificate whose install was cut: never a real SHA-256, so the next diff reissues. */

@@ -4,7 +4,7 @@
 // provider process (it needs the program's engine connection).
 
 import { isIP } from "node:net";
-import { escapeControl, isLaunchpadError, PveHttpError, PveTaskError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
+import { escapeControl, initFailed, isLaunchpadError, PveHttpError, PveTaskError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
 import { followUpOf, isUpid, parseUpid, ProxmoxClient, resolveConnection, sharedClient, taskDurations, taskWarnings, type FollowUp, type TaskResult } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
 import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, type Expectation, type PollSchedule } from "../poll";
@@ -324,14 +324,6 @@ interface Placement {
   start?: Omit<FollowUp, "task">;
   /** The address, when the create's wait waited for it too (never in outputs). */
   address?: ChainOutcome["address"];
-}
-
-/** The error the host turns into ErrorResourceInitFailed: Pulumi records the container instead of forgetting it. */
-function initFailed(error: unknown, id: string, properties: object): unknown {
-  const reason = error instanceof Error ? error.message : String(error);
-  const target = error instanceof Error ? error : new Error(reason);
-  Object.assign(target, { id, properties: jsonSafe(properties), reasons: [reason] });
-  return target;
 }
 
 const jsonSafe = (value: unknown) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;

@@ -3,7 +3,7 @@
 // into place, nginx checks the whole configuration, and on failure the previous file comes back
 // and nothing is reloaded: the routes already serving keep serving.
 
-import { isLaunchpadError, type LaunchpadError, NginxTestError, SshExecError, ValidationError } from "../errors";
+import { initFailed, isConnectionLost, isLaunchpadError, NginxTestError, SshExecError, ValidationError } from "../errors";
 import { backoff, done, notYet, pollUntil } from "../poll";
 import { shellQuote, shScript, withSshSession, type SshSession, type SshTarget } from "../ssh";
 import { allocatePort, claimedStreamPorts, listeningPorts } from "./ports";
@@ -279,8 +279,7 @@ export async function createRoute(inputs: ProxyRouteInputs): Promise<{ id: strin
  * next up finishes it or the next destroy removes it. Any other failure was rolled back.
  */
 function connectionLostAfterWrite(error: unknown, id: string, outs: ProxyRouteOutputs): unknown {
-  if (!isLaunchpadError(error, "ERR_SSH_CONNECT") || (error as LaunchpadError).context.lost !== true) return error;
-  return Object.assign(error as Error, { id, properties: JSON.parse(JSON.stringify(outs)), reasons: [(error as Error).message] });
+  return isConnectionLost(error) ? initFailed(error, id, outs) : error;
 }
 
 /**
@@ -293,7 +292,7 @@ async function expectSsh(id: string, outs: ProxyRouteOutputs): Promise<void> {
   try {
     await waitForSshThroughRoute(outs.proxy, outs.port, outs.stream!.target, ssh.timeoutSeconds);
   } catch (error) {
-    throw Object.assign(error as Error, { id, properties: JSON.parse(JSON.stringify(outs)), reasons: [(error as Error).message] });
+    throw initFailed(error, id, outs);
   }
 }
 
