@@ -161,11 +161,14 @@ describe("errors (provider/errors.ts)", () => {
     });
 
     it("pendingSecretStart: where a registered secret or a private key may have begun", () => {
-      registerSecret("pending-secret-42");
-      // Secrets are registered process-wide by other tests too: texts that must hold nothing back end in '§'.
+      // Secrets are registered process-wide by other tests too (random UUIDs, keys): a text that must hold
+      // nothing back ends in '§', which no other test's secret begins with. So does this secret, so that
+      // "the whole secret is not held" does not hang on whether another test's secret begins with its last character.
+      registerSecret("pending-secret-42§");
       assert.equal(pendingSecretStart("all clear§"), "all clear§".length);
       assert.equal(pendingSecretStart("log pending-sec"), 4);
-      assert.equal(pendingSecretStart("log pending-secret-42"), "log pending-secret-42".length, "a whole secret is masked, not held");
+      assert.equal(pendingSecretStart("log pending-secret-42§"), "log pending-secret-42§".length, "a whole secret is masked, not held");
+      assert.equal(pendingSecretStart("log pending-secret-42"), 4, "all but its last character is held");
       assert.equal(pendingSecretStart("x§p"), 2);
       const pem = "out\n-----BEGIN OPENSSH PRIVATE KEY-----\nabc";
       assert.equal(pendingSecretStart(pem), 4);
