@@ -106,6 +106,11 @@ export async function appImage(page: string = APP_IMAGE_PAGE): Promise<BuiltImag
     Entrypoint: ["/bin/busybox", "httpd", "-f", "-v", "-p", String(APP_IMAGE_PORT), "-h", "/www"],
     Env: ["PATH=/bin", "APP_FLAVOUR=busybox"],
     WorkingDir: "/www",
+    // busybox httpd sets no SIGTERM handler, and the init of a PID namespace gets only the signals it
+    // handles (SIGKILL aside): with the default SIGTERM every shutdown would wait out its whole timeout,
+    // as on PVE (pve-container src/PVE/LXC/Create.pm makes StopSignal lxc.signal.halt). A stateless
+    // file server has nothing to flush, so the image says so, as a Dockerfile's STOPSIGNAL would.
+    StopSignal: "SIGKILL",
   });
 }
 

@@ -372,7 +372,8 @@ export class LxcBackend implements ContainerBackend {
     // lxc-stop without -k sends lxc.signal.halt (SIGPWR by default, the image's StopSignal for OCI images).
     await run(this.lxc("lxc-stop", vmid, "--nokill", "-t", String(seconds)), { timeoutMs, allowFailure: true });
     if ((await this.state(vmid)) === "RUNNING") {
-      if (!options.forceStop) throw new Error(`container ${vmid} did not shut down within ${seconds} s`);
+      // PVE's words (pve-container src/PVE/LXC.pm vm_stop), as the task's exit status.
+      if (!options.forceStop) throw new Error("container did not stop");
       await this.hardStop(vmid);
     }
     this.killDhclients(vmid);

@@ -180,7 +180,7 @@ describe("sandbox API on the LXC backend", function () {
     assert.equal(config.ostype, "unmanaged");
     assert.match(config.net0, /host-managed=1/);
     assert.equal(config.env, "PATH=/bin\0APP_FLAVOUR=busybox");
-    assert.deepEqual(config.lxc, [["lxc.init.cwd", "/www"], ["lxc.signal.halt", "SIGTERM"]]);
+    assert.deepEqual(config.lxc, [["lxc.init.cwd", "/www"], ["lxc.signal.halt", "SIGKILL"]], "WorkingDir and the image's StopSignal");
     assert.ok(!fs.existsSync(`${lxcPath}/${nameOf(id)}/rootfs/root/.ssh`), "unmanaged: no setup written, keys included");
 
     // Without host-managed the node leaves the NIC alone: the image has no DHCP client, so no address.
@@ -203,7 +203,8 @@ describe("sandbox API on the LXC backend", function () {
     assert.doesNotMatch(processes, /sshd/);
     assert.ok(!fs.existsSync(`${lxcPath}/${nameOf(id)}/rootfs/usr/sbin/sshd`), "no sshd in the image");
     assert.equal((await httpGet(address, APP_IMAGE_PORT)).body, "hello from the launchpad app image\n");
-    stopped = await api(sandbox!, "POST", `/nodes/${node}/lxc/${id}/status/stop`);
+    // A clean shutdown, without forceStop: the halt signal is the image's StopSignal, which PID 1 cannot ignore.
+    stopped = await api(sandbox!, "POST", `/nodes/${node}/lxc/${id}/status/shutdown`, { timeout: "30" });
     await waitTask(sandbox!, node, stopped.data);
     assert.equal(spawnSync("pgrep", ["-f", `${nameOf(id)}/hook/dhclient4-eth0`], { encoding: "utf8" }).stdout.trim(), "", "the node's dhclient ended with the container");
   });
