@@ -1,6 +1,7 @@
 // The fault matrix (issue #15): rows are resource x operation, columns are faults. Each cell is one
-// mocha test through the real provider host; this module only names the cells, records how each
-// ended, and lets the summary reporter print the table once at the end of the run.
+// mocha test through the real provider host, titled `<resource> <operation> / <fault>` in a
+// `fault-matrix-*.test.ts` file. The summary reporter reads the cells back from those titles and
+// their results: no state is shared with the test processes, so it works with `mocha --parallel`.
 export type Operation = "create" | "update" | "refresh" | "delete";
 
 export interface FaultCell {
@@ -9,29 +10,26 @@ export interface FaultCell {
   fault: string;
 }
 
-interface Outcome extends FaultCell {
+export interface Outcome extends FaultCell {
   passed: boolean;
 }
 
-// One list per process, on globalThis so the reporter (plain JS, loaded by mocha) reads the same one.
-const KEY = Symbol.for("pulumi-launchpad.fault-matrix");
-const outcomes: Outcome[] = ((globalThis as Record<symbol, unknown>)[KEY] ??= []) as Outcome[];
-
-/** A mocha test for one cell; its outcome lands in the matrix whether it passes or throws. */
+/** A mocha test for one cell. */
 export function cell(spec: FaultCell, body: () => Promise<void>): Mocha.Test {
-  return it(`${spec.resource} ${spec.operation} / ${spec.fault}`, async function () {
-    let passed = false;
-    try {
-      await body.call(this);
-      passed = true;
-    } finally {
-      outcomes.push({ ...spec, passed });
-    }
-  });
+  return it(`${spec.resource} ${spec.operation} / ${spec.fault}`, body);
+}
+
+/** Which files hold cells. */
+export const CELL_FILE = /(^|[\\/])fault-matrix-[^\\/]+\.test\.[jt]s$/;
+
+/** The cell a test of a matrix file names in its title, or undefined for a title of another form. */
+export function parseCell(title: string): FaultCell | undefined {
+  const match = /^(.+) (create|update|refresh|delete) \/ (.+)$/.exec(title);
+  return match ? { resource: match[1], operation: match[2] as Operation, fault: match[3] } : undefined;
 }
 
 /** The matrix as text: one row per resource and operation, one column per fault seen in that row. */
-export function renderMatrix(list: readonly Outcome[] = outcomes): string {
+export function renderMatrix(list: readonly Outcome[]): string {
   if (!list.length) return "";
   const rows = new Map<string, Outcome[]>();
   for (const o of list) {
