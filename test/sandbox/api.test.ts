@@ -218,8 +218,12 @@ describe("sandbox API", function () {
     it("a destroy whose container went while its worker waited for the lock fails as load_config does", async () => {
       const id = vmid();
       await created(id);
+      // The first destroy holds the lock long enough for the second call to find the CT still there,
+      // however slow the machine: with 30 ms, a loaded one answered the second DELETE after the CT was gone.
+      sandbox.faults.task({ type: "vzdestroy", delayMs: 1_000, count: 1 });
       const first = await client.call("DELETE", `/nodes/pve1/lxc/${id}`);
       const second = await client.call("DELETE", `/nodes/pve1/lxc/${id}`);
+      assert.equal(second.status, 200, `the second DELETE finds the CT and forks its worker: ${JSON.stringify(second.body)}`);
       assert.equal((await client.waitTask("pve1", first.body.data)).exitstatus, "OK");
       assert.equal((await client.waitTask("pve1", second.body.data)).exitstatus, `Configuration file 'nodes/pve1/lxc/${id}.conf' does not exist`);
     });

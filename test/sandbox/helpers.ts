@@ -49,7 +49,9 @@ export class SandboxClient {
   async waitTask(node: string, upid: string): Promise<{ status: string; exitstatus: string }> {
     for (;;) {
       const reply = await this.call("GET", `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
-      if (reply.status === 200 && reply.body.data.status === "stopped") return reply.body.data;
+      // Anything but 200 cannot turn into a stopped task: fail now, not at the test's timeout.
+      if (reply.status !== 200) throw new Error(`task ${upid} on ${node}: ${reply.status} ${reply.reason}`);
+      if (reply.body.data.status === "stopped") return reply.body.data;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
