@@ -19,6 +19,8 @@ import { parseStoredRoute } from "../../provider/proxy/schema";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
+import { waitForPort } from "../../devstack/ports";
+import { emptyNginx, serversOnce } from "../support/servers-once";
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -50,6 +52,15 @@ function firstBytes(port: number): Promise<string> {
 
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
 
+// Started once per process under Stryker (one mutant run after another), per file under mocha.
+const proxyServers = serversOnce("proxy-apply", async (context, stopLater) => ({
+  nginx: stopLater(await startNginx(context)),
+  sshd: stopLater(await startSshd(context)),
+}), async ({ nginx, sshd }) => {
+  await emptyNginx(nginx);
+  await waitForPort(sshd.port, sshd.host, 2_000);
+});
+
 describe("ProxyRoute's route layer on a real nginx over real SSH (integration, in process)", function () {
   this.timeout(120_000);
   let nginx: TestNginx;
@@ -68,8 +79,7 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
   const backend = (name: string) => http.createServer((req, res) => res.end(`${name} ${req.headers.host}`));
 
   before(async function () {
-    nginx = await startNginx(this);
-    sshd = await startSshd(this);
+    ({ nginx, sshd } = await proxyServers.start(this));
     ca = fs.readFileSync(nginx.certificate, "utf8");
     first = await listen(backend("first"));
     second = await listen(backend("second"));
@@ -78,9 +88,8 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     portBase = 20000 + 200 * crypto.randomInt(0, 60);
   });
   after(async () => {
-    for (const server of servers) server.close();
-    await nginx?.stop();
-    await sshd?.stop();
+    for (const server of servers.splice(0)) server.close();
+    await proxyServers.stop();
   });
 
   const unique = (label: string) => `${label}-${crypto.randomBytes(3).toString("hex")}.preview.test`;
