@@ -3,6 +3,7 @@
 // them runs alone (mutation testing runs only the tests that reach a mutant). The ProxyRoute resource
 // is tested through the provider host in test/host/proxy*.test.ts.
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
@@ -142,6 +143,26 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     });
     assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
   });
+  it("gives up waiting for the proxy lock another stack holds after the route's lockTimeoutSeconds, naming the lock, and writes nothing", async () => {
+    const hostname = unique("locked");
+    const raw = httpRoute(hostname);
+    raw.proxy.lockTimeoutSeconds = 1;
+    const lockFile = `${nginx.confDir}/.launchpad.lock`;
+    // One process holds the lock (sh execs into sleep with the locked descriptor), so killing it frees the lock.
+    const holder = spawn("sh", ["-c", `exec 9>'${lockFile}'; flock -x 9; echo held; exec sleep 60`], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise<void>((resolve, reject) => { holder.stdout!.once("data", () => resolve()); holder.once("error", reject); });
+      await assert.rejects(create(raw), (error: any) => {
+        assert.strictEqual(error.code, "ERR_SSH_EXEC", String(error));
+        assert.ok(error.message.includes(`could not lock ${lockFile} within 1 s`), error.message);
+        return true;
+      });
+      assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
+    } finally {
+      holder.kill();
+    }
+  });
+
   it("serves an HTTPS route as soon as create returns, with the file, url and hash in its outputs, and removes it on delete", async () => {
     const hostname = unique("app");
     const { id, outs } = await create(httpRoute(hostname));

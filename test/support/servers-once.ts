@@ -35,14 +35,39 @@ async function startKept<T>(context: Mocha.Context, start: (context: Mocha.Conte
   }
 }
 
+/** This process's own children (the kept servers), from /proc: at `exit` only synchronous work runs. */
+function ownChildren(): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
 let stopOnExit = false;
-/** Stryker ends a worker with SIGTERM (tree-kill): stop what was kept, removing the servers' directories. */
+/**
+ * Stryker ends a worker with SIGTERM (tree-kill), or the worker loses its parent: stop what was kept
+ * (their directories removed too); at `exit`, whatever still runs gets SIGTERM.
+ */
 function stopKeptOnExit(): void {
   if (stopOnExit) return;
   stopOnExit = true;
-  process.once("SIGTERM", () => {
+  const end = () => {
     setTimeout(() => process.exit(143), 10_000);
     void Promise.all([...kept.values()].map((k) => stopAll(k.stops))).finally(() => process.exit(143));
+  };
+  process.once("SIGTERM", end);
+  process.once("disconnect", end);
+  process.once("exit", () => {
+    for (const pid of ownChildren()) {
+      try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
+    }
   });
 }
 
