@@ -237,6 +237,19 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
   });
 
+  it("fails a route whose reload starts no new nginx workers (the route would not be served), naming the pid file, and puts the file back", async () => {
+    const hostname = unique("noreload");
+    const raw = httpRoute(hostname);
+    raw.proxy.reloadCommand = "true"; // exits 0 and signals nothing, like a reload aimed at another master
+    await assert.rejects(create(raw), (error: unknown) => {
+      assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
+      assert.ok((error as Error).message.includes(`nginx (master in ${nginx.pidFile}) did not start workers with the new configuration`), (error as Error).message);
+      return true;
+    });
+    assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
+    assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404);
+  });
+
   it("gives a stream route the lowest port in its range that no route file claims and nothing listens on", async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(portBase, "127.0.0.1", () => resolve()));
@@ -383,5 +396,21 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual(fs.readFileSync(to, "utf8"), "new key");
     assert.strictEqual(fs.readFileSync(note, "utf8"), "written");
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["key.pem", "note.txt"], "nothing left of the previous key");
+  });
+
+  it("edits the proxy host with files alone, and removes again what it wrote when a later write fails", async () => {
+    const dir = path.join(nginx.dir, `edit-${crypto.randomBytes(3).toString("hex")}`);
+    fs.mkdirSync(dir);
+    const host = parseStoredRoute({ proxy: proxy() } as Raw).proxy;
+    const [note, kept] = [path.join(dir, "note.txt"), path.join(dir, "kept.txt")];
+    fs.writeFileSync(kept, "before");
+    fs.writeFileSync(path.join(dir, "plain-file"), "");
+    // The last write's directory is a plain file: it fails after the first two are in place.
+    await assert.rejects(editProxyHost(host, new Map([[note, "written"], [kept, "after"], [path.join(dir, "plain-file", "x.conf"), "x"]])),
+      (error: unknown) => isLaunchpadError(error, "ERR_SSH_EXEC"));
+    assert.deepStrictEqual([fs.existsSync(note), fs.readFileSync(kept, "utf8")], [false, "before"], "both writes undone");
+
+    await editProxyHost(host, new Map([[note, "written"]]));
+    assert.strictEqual(fs.readFileSync(note, "utf8"), "written");
   });
 });
