@@ -173,7 +173,14 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.strictEqual(outs.accountKey, accountKey);
     const leaf = new crypto.X509Certificate(fs.readFileSync(outs.certificatePath));
     assert.strictEqual(leaf.subjectAltName, `DNS:${hostname}`);
+    // The certificate gone but its key still there: tracked as drift, so the next up issues the pair again.
+    fs.rmSync(outs.certificatePath);
+    const certless = await provider.read!(id, outs);
+    assert.deepStrictEqual([certless.id, certless.props!.certificateSha256], [id, "certificate-missing"]);
+    // A key an interrupted issuance left beside it goes with the rest: no private key stays behind.
+    fs.writeFileSync(`${outs.keyPath}.next`, "a key from an interrupted issuance\n");
     await provider.delete!(id, outs);
+    assert.deepStrictEqual([outs.keyPath, `${outs.keyPath}.next`].filter((file) => fs.existsSync(file)), []);
   });
 
   it("fails an HTTP-01 validation (the name does not resolve), naming it, and leaves no token, server, key or file behind", async () => {
