@@ -1,6 +1,6 @@
 // The servers an in-process integration file starts in `before`, started once per process under Stryker.
 // Stryker's mocha runner loads the files once and reruns their hooks for every mutant: starting nginx, sshd,
-// PowerDNS and Pebble each time made a mutant run cost 5-30 s. Its worker processes carry
+// PowerDNS and Pebble each time added seconds to every mutant run, on top of the tests'. Its workers carry
 // STRYKER_MUTATOR_WORKER; there the servers are kept on globalThis, put back to a clean state before each run
 // (`reset`, so no test leans on what an earlier run left, and a broken leftover cannot fail an unrelated
 // mutant), and stopped when the worker is told to end. Under mocha they start in `before` and stop in `after`.
@@ -10,7 +10,7 @@ import { exec } from "child_process";
 import { promisify } from "util";
 import type { TestNginx } from "../../devstack/nginx";
 
-export const underStryker = process.env.STRYKER_MUTATOR_WORKER !== undefined;
+const underStryker = process.env.STRYKER_MUTATOR_WORKER !== undefined;
 
 type Stop = () => Promise<void>;
 /** Registers a started server's stop (run in reverse order) and hands the server back. */
