@@ -214,7 +214,7 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     const nginxRejects = (error: unknown) => {
       assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
       assert.match((error as Error).message, /missing\.crt/);
-      assert.strictEqual((error as { context: { command: string } }).context.command, nginx.testCommand, "the error says which command refused");
+      assert.strictEqual((error as { context: Record<string, unknown> }).context.command, nginx.testCommand, "the error says which command refused");
       return true;
     };
     await assert.rejects(create(raw), nginxRejects);
@@ -245,7 +245,7 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     await assert.rejects(create(raw), (error: unknown) => {
       assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
       assert.ok((error as Error).message.includes(`nginx (master in ${nginx.pidFile}) did not start workers with the new configuration`), (error as Error).message);
-      assert.strictEqual((error as { context: { command: string } }).context.command, "true", "the reload command that had no effect");
+      assert.strictEqual((error as { context: Record<string, unknown> }).context.command, "true", "the reload command that had no effect");
       return true;
     });
     assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
