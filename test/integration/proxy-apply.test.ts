@@ -252,6 +252,19 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404);
   });
 
+  it("waits for a reload that takes effect a moment after its command returns, and serves the route once create returns", async () => {
+    const hostname = unique("late");
+    const raw = httpRoute(hostname);
+    // Like a service manager that queues the reload and returns: nginx gets its signal a second later.
+    const lateReload = path.join(nginx.dir, `late-reload-${crypto.randomBytes(3).toString("hex")}.sh`);
+    fs.writeFileSync(lateReload, `#!/bin/sh\n(sleep 1; ${nginx.reloadCommand}) </dev/null >/dev/null 2>&1 &\n`, { mode: 0o755 });
+    raw.proxy.reloadCommand = lateReload;
+    const { id, outs } = await create(raw);
+    assert.deepStrictEqual(await get(nginx.httpsPort, hostname, { ca }).then((r) => [r.status, r.body]), [200, `first ${hostname}`]);
+    await provider.delete!(id, outs);
+    assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404, "and gone once delete returns");
+  });
+
   it("gives a stream route the lowest port in its range that no route file claims and nothing listens on", async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(portBase, "127.0.0.1", () => resolve()));
