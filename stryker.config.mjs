@@ -12,7 +12,8 @@
 // the runner: every mutant would then run every host test (minutes each), far too slow on this hardware.
 // So a mutant reached only through the host counts as "no coverage": the score is what the unit tests prove.
 // Also run: the integration tests that call a layer's functions in this process (relative imports, so they
-// see the mutants) against real servers on loopback, started once per file in `before` (so per mutant run).
+// see the mutants) against real servers on loopback, started once per file in `before` (so per mutant run;
+// proxy-apply and acme-apply keep theirs for the worker's life instead: test/support/servers-once.ts).
 // Only files whose tests each stand alone: the runner runs just the tests that reach a mutant, so a test
 // that needs state an earlier one left would fail for that reason alone (test/integration/proxy.test.ts).
 // Every one of them reaches provider/ssh, so a run over all of them costs minutes per mutant: measure one

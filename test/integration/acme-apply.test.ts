@@ -17,10 +17,37 @@ import { PowerDnsServer, type PdnsTsigKey } from "../../devstack/pdns";
 import { startPebble, type TestPebble } from "../../devstack/pebble";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
+import { emptyNginx, serversOnce } from "../support/servers-once";
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const TSIG: PdnsTsigKey = { name: "launchpad-acme-apply", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
+
+const ZONES = ["preview.test", "wild.test", "fail.test"];
+
+// Started once per process under Stryker (one mutant run after another), per file under mocha.
+const acmeServers = serversOnce("acme-apply", async (context, stopLater) => {
+  const pdnsBinary = requireBinary(context, "pdns_server", "pdns-server");
+  requireBinary(context, "sqlite3", "sqlite3");
+  const nginx = stopLater(await startNginx(context));
+  const sshd = stopLater(await startSshd(context));
+  const pdns = stopLater(await PowerDnsServer.start(pdnsBinary));
+  const pebble = stopLater(await startPebble(context, { dnsPort: pdns.dnsPort, httpPort: nginx.httpPort }));
+  await pdns.createZone("preview.test");
+  await pdns.createZone("wild.test", [TSIG]);
+  await pdns.createZone("fail.test");
+  // Names below `away.fail.test` are delegated elsewhere: PowerDNS answers a referral, never their TXT.
+  await pdns.api("PATCH", "/zones/fail.test.", { rrsets: [{ name: "away.fail.test.", type: "NS", ttl: 60, changetype: "REPLACE", records: [{ content: "ns.nowhere.invalid.", disabled: false }] }] });
+  return { nginx, sshd, pdns, pebble };
+}, async ({ nginx, pdns }) => {
+  await emptyNginx(nginx);
+  // No TXT value an earlier run left (the failed DNS-01 test asserts there is none).
+  for (const zone of ZONES) {
+    const { rrsets } = await pdns.api("GET", `/zones/${zone}.`) as { rrsets: { name: string; type: string }[] };
+    const txt = rrsets.filter((r) => r.type === "TXT").map((r) => ({ name: r.name, type: "TXT", changetype: "DELETE" }));
+    if (txt.length) await pdns.api("PATCH", `/zones/${zone}.`, { rrsets: txt });
+  }
+});
 
 describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over real SSH (integration, in process)", function () {
   this.timeout(180_000);
@@ -30,24 +57,9 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
   let pebble: TestPebble;
 
   before(async function () {
-    const pdnsBinary = requireBinary(this, "pdns_server", "pdns-server");
-    requireBinary(this, "sqlite3", "sqlite3");
-    nginx = await startNginx(this);
-    sshd = await startSshd(this);
-    pdns = await PowerDnsServer.start(pdnsBinary);
-    pebble = await startPebble(this, { dnsPort: pdns.dnsPort, httpPort: nginx.httpPort });
-    await pdns.createZone("preview.test");
-    await pdns.createZone("wild.test", [TSIG]);
-    await pdns.createZone("fail.test");
-    // Names below `away.fail.test` are delegated elsewhere: PowerDNS answers a referral, never their TXT.
-    await pdns.api("PATCH", "/zones/fail.test.", { rrsets: [{ name: "away.fail.test.", type: "NS", ttl: 60, changetype: "REPLACE", records: [{ content: "ns.nowhere.invalid.", disabled: false }] }] });
+    ({ nginx, sshd, pdns, pebble } = await acmeServers.start(this));
   });
-  after(async () => {
-    await pebble?.stop();
-    await pdns?.stop();
-    await nginx?.stop();
-    await sshd?.stop();
-  });
+  after(() => acmeServers.stop());
 
   const label = (prefix: string) => `${prefix}-${crypto.randomBytes(3).toString("hex")}`;
   /** A name under preview.test that resolves to the test nginx, so Pebble's HTTP-01 reaches it. */
@@ -161,7 +173,14 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.strictEqual(outs.accountKey, accountKey);
     const leaf = new crypto.X509Certificate(fs.readFileSync(outs.certificatePath));
     assert.strictEqual(leaf.subjectAltName, `DNS:${hostname}`);
+    // The certificate gone but its key still there: tracked as drift, so the next up issues the pair again.
+    fs.rmSync(outs.certificatePath);
+    const certless = await provider.read!(id, outs);
+    assert.deepStrictEqual([certless.id, certless.props!.certificateSha256], [id, "certificate-missing"]);
+    // A key an interrupted issuance left beside it goes with the rest: no private key stays behind.
+    fs.writeFileSync(`${outs.keyPath}.next`, "a key from an interrupted issuance\n");
     await provider.delete!(id, outs);
+    assert.deepStrictEqual([outs.keyPath, `${outs.keyPath}.next`].filter((file) => fs.existsSync(file)), []);
   });
 
   it("fails an HTTP-01 validation (the name does not resolve), naming it, and leaves no token, server, key or file behind", async () => {

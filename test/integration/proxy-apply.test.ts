@@ -3,6 +3,7 @@
 // them runs alone (mutation testing runs only the tests that reach a mutant). The ProxyRoute resource
 // is tested through the provider host in test/host/proxy*.test.ts.
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
@@ -19,6 +20,8 @@ import { parseStoredRoute } from "../../provider/proxy/schema";
 import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
+import { waitForPort } from "../../devstack/ports";
+import { emptyNginx, serversOnce } from "../support/servers-once";
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -50,6 +53,15 @@ function firstBytes(port: number): Promise<string> {
 
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
 
+// Started once per process under Stryker (one mutant run after another), per file under mocha.
+const proxyServers = serversOnce("proxy-apply", async (context, stopLater) => ({
+  nginx: stopLater(await startNginx(context)),
+  sshd: stopLater(await startSshd(context)),
+}), async ({ nginx, sshd }) => {
+  await emptyNginx(nginx);
+  await waitForPort(sshd.port, sshd.host, 2_000);
+});
+
 describe("ProxyRoute's route layer on a real nginx over real SSH (integration, in process)", function () {
   this.timeout(120_000);
   let nginx: TestNginx;
@@ -68,8 +80,7 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
   const backend = (name: string) => http.createServer((req, res) => res.end(`${name} ${req.headers.host}`));
 
   before(async function () {
-    nginx = await startNginx(this);
-    sshd = await startSshd(this);
+    ({ nginx, sshd } = await proxyServers.start(this));
     ca = fs.readFileSync(nginx.certificate, "utf8");
     first = await listen(backend("first"));
     second = await listen(backend("second"));
@@ -78,9 +89,8 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     portBase = 20000 + 200 * crypto.randomInt(0, 60);
   });
   after(async () => {
-    for (const server of servers) server.close();
-    await nginx?.stop();
-    await sshd?.stop();
+    for (const server of servers.splice(0)) server.close();
+    await proxyServers.stop();
   });
 
   const unique = (label: string) => `${label}-${crypto.randomBytes(3).toString("hex")}.preview.test`;
@@ -133,6 +143,26 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     });
     assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
   });
+  it("gives up waiting for the proxy lock another stack holds after the route's lockTimeoutSeconds, naming the lock, and writes nothing", async () => {
+    const hostname = unique("locked");
+    const raw = httpRoute(hostname);
+    raw.proxy.lockTimeoutSeconds = 1;
+    const lockFile = `${nginx.confDir}/.launchpad.lock`;
+    // One process holds the lock (sh execs into sleep with the locked descriptor), so killing it frees the lock.
+    const holder = spawn("sh", ["-c", `exec 9>'${lockFile}'; flock -x 9; echo held; exec sleep 60`], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise<void>((resolve, reject) => { holder.stdout!.once("data", () => resolve()); holder.once("error", reject); });
+      await assert.rejects(create(raw), (error: any) => {
+        assert.strictEqual(error.code, "ERR_SSH_EXEC", String(error));
+        assert.ok(error.message.includes(`could not lock ${lockFile} within 1 s`), error.message);
+        return true;
+      });
+      assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
+    } finally {
+      holder.kill();
+    }
+  });
+
   it("serves an HTTPS route as soon as create returns, with the file, url and hash in its outputs, and removes it on delete", async () => {
     const hostname = unique("app");
     const { id, outs } = await create(httpRoute(hostname));
@@ -184,6 +214,7 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     const nginxRejects = (error: unknown) => {
       assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
       assert.match((error as Error).message, /missing\.crt/);
+      assert.strictEqual((error as { context: Record<string, unknown> }).context.command, nginx.testCommand, "the error says which command refused");
       return true;
     };
     await assert.rejects(create(raw), nginxRejects);
@@ -205,6 +236,33 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     raw.proxy.reloadCommand = "false";
     await assert.rejects(create(raw), (error: unknown) => isLaunchpadError(error, "ERR_SSH_EXEC") && (error as Error).message.includes("false"));
     assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
+  });
+
+  it("fails a route whose reload starts no new nginx workers (the route would not be served), naming the pid file, and puts the file back", async () => {
+    const hostname = unique("noreload");
+    const raw = httpRoute(hostname);
+    raw.proxy.reloadCommand = "true"; // exits 0 and signals nothing, like a reload aimed at another master
+    await assert.rejects(create(raw), (error: unknown) => {
+      assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
+      assert.ok((error as Error).message.includes(`nginx (master in ${nginx.pidFile}) did not start workers with the new configuration`), (error as Error).message);
+      assert.strictEqual((error as { context: Record<string, unknown> }).context.command, "true", "the reload command that had no effect");
+      return true;
+    });
+    assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`));
+    assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404);
+  });
+
+  it("waits for a reload that takes effect a moment after its command returns, and serves the route once create returns", async () => {
+    const hostname = unique("late");
+    const raw = httpRoute(hostname);
+    // Like a service manager that queues the reload and returns: nginx gets its signal a second later.
+    const lateReload = path.join(nginx.dir, `late-reload-${crypto.randomBytes(3).toString("hex")}.sh`);
+    fs.writeFileSync(lateReload, `#!/bin/sh\n(sleep 1; ${nginx.reloadCommand}) </dev/null >/dev/null 2>&1 &\n`, { mode: 0o755 });
+    raw.proxy.reloadCommand = lateReload;
+    const { id, outs } = await create(raw);
+    assert.deepStrictEqual(await get(nginx.httpsPort, hostname, { ca }).then((r) => [r.status, r.body]), [200, `first ${hostname}`]);
+    await provider.delete!(id, outs);
+    assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404, "and gone once delete returns");
   });
 
   it("gives a stream route the lowest port in its range that no route file claims and nothing listens on", async () => {
@@ -353,5 +411,21 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual(fs.readFileSync(to, "utf8"), "new key");
     assert.strictEqual(fs.readFileSync(note, "utf8"), "written");
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["key.pem", "note.txt"], "nothing left of the previous key");
+  });
+
+  it("edits the proxy host with files alone, and removes again what it wrote when a later write fails", async () => {
+    const dir = path.join(nginx.dir, `edit-${crypto.randomBytes(3).toString("hex")}`);
+    fs.mkdirSync(dir);
+    const host = parseStoredRoute({ proxy: proxy() } as Raw).proxy;
+    const [note, kept] = [path.join(dir, "note.txt"), path.join(dir, "kept.txt")];
+    fs.writeFileSync(kept, "before");
+    fs.writeFileSync(path.join(dir, "plain-file"), "");
+    // The last write's directory is a plain file: it fails after the first two are in place.
+    await assert.rejects(editProxyHost(host, new Map([[note, "written"], [kept, "after"], [path.join(dir, "plain-file", "x.conf"), "x"]])),
+      (error: unknown) => isLaunchpadError(error, "ERR_SSH_EXEC"));
+    assert.deepStrictEqual([fs.existsSync(note), fs.readFileSync(kept, "utf8")], [false, "before"], "both writes undone");
+
+    await editProxyHost(host, new Map([[note, "written"]]));
+    assert.strictEqual(fs.readFileSync(note, "utf8"), "written");
   });
 });

@@ -125,4 +125,11 @@ describe("proxy route access protection", () => {
     assert.deepStrictEqual(diffRoute(olds, changed as never, true), { changes: true, replaces: [], deleteBeforeReplace: false });
     assert.strictEqual(sealAccess(inputs.http!.access, olds.http!.access)!.basicAuth!.users[0].passwordVerifier, sealed.basicAuth!.users[0].passwordVerifier);
   });
+  it("seals the passwords of a route switching from auth_request to basic auth (the stored access has no users)", () => {
+    const previous = inputsOf(withAccess({ authRequest: { url: "https://auth.example.com/oauth2/auth" } })).http!.access;
+    const sealed = sealAccess(inputsOf(withAccess(basic())).http!.access, previous)!;
+    assert.deepStrictEqual(sealed.basicAuth!.users.map((user) => user.name), ["alice"]);
+    assert.ok(verifies(sealed.basicAuth!.users[0].passwordVerifier, "correct horse"));
+    assert.doesNotMatch(JSON.stringify(sealed), /correct horse/);
+  });
 });

@@ -35,6 +35,9 @@ describe("proxy route diff", () => {
       (r) => { r.http.headers = { "X-A": "b" }; },
       (r) => { r.proxy.agent = undefined; r.proxy.privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----"; },
       (r) => { r.proxy.reloadCommand = "systemctl reload nginx"; },
+      // Numbers that change no file: the SSH port and lock wait later runs (read, delete) must use.
+      (r) => { r.proxy.port = 2222; },
+      (r) => { r.proxy.lockTimeoutSeconds = 30; },
     ];
     for (const mutate of mutations) {
       const news = rawHttp();
@@ -65,6 +68,14 @@ describe("proxy route diff", () => {
     assert.deepStrictEqual(diff(olds, same).replaces, []);
     const other = rawStream(); other.stream.listenPort = 2222;
     assert.deepStrictEqual(diff(olds, other).replaces, ["stream"]);
+  });
+
+  it("replaces a route whose fixed listen port moves, and one that turns from stream into protected HTTP", () => {
+    const fixed = rawStream(); fixed.stream.listenPort = 2500;
+    const moved = rawStream(); moved.stream.listenPort = 2222;
+    assert.deepStrictEqual(diff(stored(fixed, 2500), moved), { changes: true, replaces: ["stream"], deleteBeforeReplace: false });
+    const protectedHttp = rawHttp(); protectedHttp.http.access = { basicAuth: { users: [{ name: "alice", password: "correct horse" }] } };
+    assert.deepStrictEqual(diff(stored(rawStream(), 2500), protectedHttp).replaces, ["http", "stream"]);
   });
 
   it("keeps the port on the edges of the new range, and replaces one past them or with the range unknown", () => {
