@@ -274,8 +274,10 @@ export class SshExecError extends LaunchpadError {
 
 export class NginxTestError extends LaunchpadError {
   readonly output: string;
-  constructor(output: string, options: LaunchpadErrorOptions = {}) {
-    super("ERR_NGINX_TEST", `nginx -t rejected the configuration: ${output.trim()}`, options);
+  /** `reload`: `nginx -t` passed, but the reload did not bring the configuration into service. */
+  constructor(output: string, options: LaunchpadErrorOptions & { stage?: "test" | "reload" } = {}) {
+    const { stage = "test", ...rest } = options;
+    super("ERR_NGINX_TEST", `${stage === "reload" ? "nginx did not take the configuration on reload" : "nginx -t rejected the configuration"}: ${output.trim()}`, rest);
     this.output = redact(output);
   }
 }

@@ -125,7 +125,7 @@ async function replaceFilesChecked(
     await rollBack();
     throw new NginxTestError(
       `nginx (master in ${proxy.pidFile}) did not start workers with the new configuration within ${RELOAD_CONFIRM_SECONDS} s; its error log says why (e.g. a port it cannot bind). The previous route files are back in place.`,
-      { context: { command: proxy.reloadCommand } },
+      { context: { command: proxy.reloadCommand }, stage: "reload" },
     );
   }
   await settle();

@@ -244,7 +244,8 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     raw.proxy.reloadCommand = "true"; // exits 0 and signals nothing, like a reload aimed at another master
     await assert.rejects(create(raw), (error: unknown) => {
       assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
-      assert.ok((error as Error).message.includes(`nginx (master in ${nginx.pidFile}) did not start workers with the new configuration`), (error as Error).message);
+      assert.ok((error as Error).message.includes(`nginx did not take the configuration on reload: nginx (master in ${nginx.pidFile}) did not start workers with the new configuration`), (error as Error).message);
+      assert.ok(!(error as Error).message.includes("nginx -t"), "nginx -t passed: the message does not blame it");
       assert.strictEqual((error as { context: Record<string, unknown> }).context.command, "true", "the reload command that had no effect");
       return true;
     });

@@ -111,6 +111,10 @@ describe("errors (provider/errors.ts)", () => {
       assert.equal(nginx.message, "nginx -t rejected the configuration: emerg: bad directive");
       assert.equal(nginx.output, "  emerg: bad directive \n");
       assert.equal(nginx.code, "ERR_NGINX_TEST");
+      const reload = new NginxTestError("no new workers", { stage: "reload", context: { command: "nginx -s reload" } });
+      assert.equal(reload.message, "nginx did not take the configuration on reload: no new workers");
+      assert.deepEqual(reload.context, { command: "nginx -s reload" });
+      assert.equal((reload as unknown as Record<string, unknown>).stage, undefined, "the stage is not an option passed on");
     });
   });
 
