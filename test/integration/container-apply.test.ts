@@ -530,6 +530,164 @@ describe("container apply layer in-process against the sandbox", function () {
     });
   });
 
+  describe("create failures", () => {
+    const ctsNamed = (hostname: string) => sandbox.containers().filter((c) => c.config.hostname === hostname);
+
+    it("a failed create task: Proxmox's task error, untracked; PVE removed its container, so no DELETE is sent", async () => {
+      sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - injected: extract failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "badextract", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_TASK"), true, String(error));
+      assert.match(error.message, /injected: extract failed/);
+      assert.equal(error.id, undefined, "nothing to track");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      assert.deepEqual(ctsNamed("badextract"), []);
+    });
+
+    it("a create whose task cannot be followed (403 on its status): the container it made is ours, so it is destroyed and the error reported", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "unfollowed", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_HTTP"), true, String(error));
+      assert.equal(error.status, 403);
+      assert.equal(error.id, undefined, "removed, so not tracked");
+      const [post] = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").map((r) => r.path), [`${post.path}/${post.params.vmid}`]);
+      assert.deepEqual(ctsNamed("unfollowed"), []);
+      assert.ok(log().some((line) => line.startsWith(`removing CT ${post.params.vmid}: `)), log().join("\n"));
+    });
+
+    it("when that removal fails too, the error carries the container's id and outputs so that Pulumi tracks it", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      sandbox.faults.endpoint({ method: "DELETE", path: "^/nodes/[^/]+/lxc/\\d+$", status: 403, message: "Permission check failed (/vms/1, VM.Allocate)", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "unremoved", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(error.properties.vmid, Number(error.id));
+      assert.equal(error.properties.hostname, "unremoved");
+      assert.equal(error.properties.status, "unknown");
+      assert.equal(ctsNamed("unremoved").length, 1);
+      assert.ok(log().some((line) => line.startsWith(`could not remove CT ${error.id}: `)), log().join("\n"));
+      await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
+    });
+
+    it("when whether the container exists cannot be told, it is kept tracked, not destroyed", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/lxc/\\d+/config$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "untold", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      assert.equal(ctsNamed("untold").length, 1);
+      await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
+    });
+  });
+
+  describe("update classes and state", () => {
+    it("a new static address of a running container: applied at once (no reboot) and reported", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, waitForIp: false, network: { ipv4: { address: "10.9.1.1/24", gateway: "10.9.1.254" } } });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, network: { ...inputs.network, ipv4: { address: "10.9.1.2/24", gateway: "10.9.1.254" } } });
+      assert.match(String((await config(outs)).net0), /ip=10\.9\.1\.2\/24/);
+      assert.equal(requestsTo(/\/status\/reboot$/).length, 0);
+      assert.equal(after.ipv4, "10.9.1.2");
+    });
+
+    it("an update keeps the container's claim: read and delete still act on it", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, identity: "abcdefabcdefabcdefabcdefabcdef01" });
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2 });
+      assert.equal(after.identityTag, outs.identityTag);
+      assert.deepEqual(String((await config(outs)).tags).split(";"), [outs.identityTag!]);
+      const read = await readContainer(id, after, inputs);
+      assert.equal(read.gone, false);
+    });
+
+    it("an entrypoint removed from a system container: the config loses it, the outputs say system again", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, entrypoint: "/bin/sh" });
+      assert.equal(outs.kind, "application");
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, entrypoint: undefined });
+      assert.equal((await config(outs)).entrypoint, undefined);
+      assert.equal(after.kind, "system");
+      assert.equal(after.initCommand, "/sbin/init");
+    });
+
+    it("state from before initCommand was recorded: the config is read for what the container runs", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, entrypoint: "/bin/sh" });
+      const older = { ...outs, initCommand: undefined, kind: undefined } as unknown as ContainerOutputs;
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, older, inputs, { ...inputs, cores: 2 });
+      assert.equal(requestsTo(/\/config$/, "GET").length, 1);
+      assert.equal(after.initCommand, "/bin/sh");
+      assert.equal(after.kind, "application");
+    });
+
+    it("an application container's NIC keeps PVE's host-managed=1 when the network changes", async () => {
+      const { id, outs, inputs } = await create({ image: "nginx:1.27", started: false });
+      assert.match(String((await config(outs)).net0), /host-managed=1/);
+      await updateContainer(id, outs, inputs, { ...inputs, network: { ...inputs.network, mtu: 1400 } });
+      const net0 = String((await config(outs)).net0);
+      assert.match(net0, /mtu=1400/);
+      assert.match(net0, /host-managed=1/);
+    });
+
+    it("a container a failed create left stopped is started by the next update, even with only state fields changed", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, { ...inputs, started: true }, { ...inputs, started: true, timeouts: { ...inputs.timeouts, create: inputs.timeouts.create + 1 } });
+      assert.equal(requestsTo(/\/status\/start$/, "POST").length, 1);
+      assert.equal(after.status, "running");
+      assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "running");
+    });
+
+    it("a grown disk of a running container: one resize, no restart, the address kept", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, diskSize: 4 });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, diskSize: 5 });
+      assert.deepEqual(requestsTo(/\/resize$/, "PUT").map((r) => r.params), [{ disk: "rootfs", size: "5G" }]);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(requestsTo(/\/config$/, "PUT").length, 0, "the disk size is not a config key");
+      assert.equal(after.diskSize, 5);
+      assert.equal(after.ipv4, outs.ipv4);
+    });
+  });
+
+  describe("read and delete faults", () => {
+    it("read: a config that cannot be read is an error, not a vanished container", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "GET", path: `^/nodes/[^/]+/lxc/${outs.vmid}/config$`, status: 403, message: "Permission check failed", count: 1 });
+      const error = await readContainer(id, outs, inputs).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(error.message, /Permission check failed/);
+    });
+
+    it("read: a running container whose interfaces cannot be read is an error", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.faults.endpoint({ method: "GET", path: `^/nodes/[^/]+/lxc/${outs.vmid}/interfaces$`, status: 403, message: "Permission check failed", count: 1 });
+      const error = await readContainer(id, outs, inputs).catch((e) => e);
+      assert.equal(error.status, 403);
+    });
+
+    it("read: a disk grown and swap changed outside are drift", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, diskSize: 4, swap: 256 });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/resize`, { disk: "rootfs", size: "7G" });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { swap: 128 });
+      const read = await readContainer(id, outs, inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.diskSize, 7);
+      assert.equal(read.outs.swap, 128);
+      assert.equal(read.outs.unprivileged, true);
+    });
+
+    it("delete: a destroy refused is an error naming Proxmox's answer, and the container stays", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "DELETE", path: `^/nodes/[^/]+/lxc/${outs.vmid}$`, status: 403, message: "Permission check failed (/vms/1, VM.Allocate)", count: 1 });
+      await assert.rejects(deleteContainer(id, outs, inputs), /Permission check failed/);
+      assert.equal((await config(outs)).hostname, outs.hostname);
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
+    });
+
+  });
+
   describe("pure helpers", () => {
     it("addressesOf takes eth0's global addresses and skips lo and link-local", () => {
       assert.deepEqual(addressesOf([
