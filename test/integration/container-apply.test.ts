@@ -223,6 +223,40 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0, "nothing destroyed while the task may still run");
     });
 
+    it("an earlier attempt with a smaller disk is adopted: grown, its config brought to the inputs, started, its address reported", async () => {
+      const identity = "0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d";
+      const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 4, cores: 1 });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, diskSize: 6, cores: 2 });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+      assert.deepEqual(requestsTo(/\/resize$/, "PUT").map((r) => r.params), [{ disk: "rootfs", size: "6G" }]);
+      assert.equal(requestsTo(/\/status\/start$/, "POST").length, 1);
+      const cfg = await config(again.outs);
+      assert.equal(cfg.cores, 2);
+      assert.match(String(cfg.rootfs), /size=6G/);
+      assert.equal(cfg.tags, again.outs.identityTag!);
+      assert.equal(again.outs.status, "running");
+      assert.equal(again.outs.storage, "local-lvm");
+      assert.equal(again.outs.ostemplate, TEMPLATE);
+      assert.equal(again.outs.mac, first.outs.mac);
+      assert.equal(again.outs.kind, "system");
+      assert.match(again.outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal(again.outs.ipv4, (await addressesFor(again.outs)).ipv4);
+    });
+
+    it("an earlier attempt that runs already is adopted as it is: no error for the start, no disk change", async () => {
+      const identity = "1a1b1c1d1e1f1a1b1c1d1e1f1a1b1c1d";
+      const first = await create({ template: TEMPLATE, identity, diskSize: 4 });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, diskSize: 4 });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal(requestsTo(/\/resize$/).length, 0);
+      assert.equal(again.outs.status, "running");
+      assert.equal(again.outs.ipv4, first.outs.ipv4);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${first.outs.node}/lxc/${first.outs.vmid}/status/current`)).status, "running");
+    });
+
     it("an earlier attempt with a larger disk is not adopted: that is the container a shrink replaces", async () => {
       const identity = "fedcba9876543210fedcba9876543210";
       const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 8 });
@@ -657,6 +691,25 @@ describe("container apply layer in-process against the sandbox", function () {
       const error = await readContainer(id, outs, inputs).catch((e) => e);
       assert.equal(error.status, 403);
       assert.match(error.message, /Permission check failed/);
+    });
+
+    it("read: an image's own entrypoint and env are not drift; a static address changed outside is drift", async () => {
+      const app = await create({ image: "nginx:1.27", started: false, env: { MODE: "x" } });
+      const read = await readContainer(app.id, app.outs, app.inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.entrypoint, undefined, "the image's entrypoint is not an input");
+      assert.deepEqual(read.outs.env, { MODE: "x" });
+      assert.equal(read.outs.kind, "application");
+      assert.equal(read.outs.initCommand, "/docker-entrypoint.sh nginx");
+      const sys = await create({ template: TEMPLATE, started: false, waitForIp: false, network: { ipv4: { address: "10.6.6.6/24", gateway: "10.6.6.1" } } });
+      await client.put(`/nodes/${sys.outs.node}/lxc/${sys.outs.vmid}/config`, { net0: String((await config(sys.outs)).net0).replace("10.6.6.6/24", "10.6.6.7/24") });
+      const other = await readContainer(sys.id, sys.outs, sys.inputs);
+      assert.ok(!other.gone);
+      if (other.gone) return;
+      assert.deepEqual(other.outs.network.ipv4, { address: "10.6.6.7/24", gateway: "10.6.6.1" });
+      assert.equal(other.outs.ipv4, "10.6.6.7");
+      assert.equal(other.outs.mac, sys.outs.mac);
     });
 
     it("read: a running container whose interfaces cannot be read is an error", async () => {
