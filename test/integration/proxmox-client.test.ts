@@ -303,6 +303,18 @@ describe("ProxmoxClient against the sandbox", function () {
       assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
       assert.match(error.pveMessage, /does not exist/);
     });
+
+    it("asks once for a config that does not exist (a 500 no retry can change); another 500 on it is retried", async () => {
+      const path = `/nodes/${sandbox.nodes[0]}/lxc/999998/config`;
+      const error = (await connect().get(path).catch((e) => e)) as PveHttpError;
+      assert.equal(error.status, 500);
+      assert.equal(error.pveMessage.trim(), `Configuration file 'nodes/${sandbox.nodes[0]}/lxc/999998.conf' does not exist`);
+      assert.equal(sandbox.requests.filter((r) => r.path === path).length, 1);
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "GET", path: "/lxc/999998/config$", status: 500, message: "got unexpected EOF", count: 1 });
+      await connect().get(path).catch((e) => e);
+      assert.deepEqual(sandbox.requests.filter((r) => r.path === path).map((r) => r.status), [500, 500]);
+    });
   });
 
   describe("PVE 9 types", () => {
