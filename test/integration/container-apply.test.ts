@@ -436,9 +436,13 @@ describe("container apply layer in-process against the sandbox", function () {
     it("a pending change on a running container: one reboot applies it", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE });
       sandbox.resetRequests();
-      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, nameserver: ["9.9.9.9"] });
+      // The reboot's worker dies taking the config lock once: nothing happened, so it is dispatched again.
+      sandbox.faults.lockTimeout(1, outs.vmid, "vzreboot");
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, nameserver: ["9.9.9.9"] });
       assert.equal(requestsTo(/\/pending$/).length, 1);
-      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 1);
+      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 2);
+      const rebootAt = sandbox.requests.findLastIndex((r) => /\/status\/reboot$/.test(r.path));
+      assert.ok(sandbox.requests.slice(rebootAt).some((r) => /\/interfaces$/.test(r.path)), "the address is read again after the reboot");
       assert.equal((await config(outs)).nameserver, "9.9.9.9");
       assert.equal(after.status, "running");
       assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
@@ -464,6 +468,32 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(stopped.outs.started, false);
     });
 
+    it("only state fields changed on a running container: no request either", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, waitForIp: false });
+      assert.equal(sandbox.requests.length, 0);
+      assert.equal(after.waitForIp, false);
+      assert.equal(after.ipv4, outs.ipv4);
+      assert.equal(after.status, "running");
+    });
+
+    it("an image container's cores: no config read, and it is still reported as running the image's entrypoint", async () => {
+      const { id, outs, inputs } = await create({ image: "nginx:1.27", started: false });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2 });
+      assert.equal(requestsTo(/\/config$/, "GET").length, 0);
+      assert.equal((await config(outs)).cores, 2);
+      assert.equal(after.kind, "application");
+      assert.equal(after.initCommand, "/docker-entrypoint.sh nginx");
+    });
+
+    it("a container destroyed outside: the update fails saying so", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
+      await assert.rejects(updateContainer(id, outs, inputs, { ...inputs, cores: 3 }), new RegExp(`CT ${outs.vmid} does not exist`));
+    });
+
     it("only state fields changed: no request at all", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
       sandbox.resetRequests();
@@ -477,9 +507,15 @@ describe("container apply layer in-process against the sandbox", function () {
     it("cores and memory of a running container: one PUT, no restart", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, cores: 1, memory: 256 });
       sandbox.resetRequests();
-      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, memory: 512 });
-      assert.equal(requestsTo(/\/config$/, "PUT").length, 1);
-      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      // A state-only field changed alongside does not hide the in-place change.
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, memory: 512, timeouts: { ...inputs.timeouts, start: 99 } });
+      // The fewest calls: where the CT is, then one PUT; no config read first, no pending check, no address wait.
+      assert.deepEqual(sandbox.requests.map((r) => `${r.method} ${r.path}`), [
+        `GET /nodes/${outs.node}/lxc/${outs.vmid}/status/current`,
+        `PUT /nodes/${outs.node}/lxc/${outs.vmid}/config`,
+      ]);
+      assert.deepEqual(sandbox.requests[1].params, { cores: "2", memory: "512" });
+      assert.equal(after.timeouts.start, 99);
       const cfg = await config(outs);
       assert.equal(cfg.cores, 2);
       assert.equal(cfg.memory, 512);
