@@ -441,8 +441,9 @@ describe("container apply layer in-process against the sandbox", function () {
       const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, nameserver: ["9.9.9.9"] });
       assert.equal(requestsTo(/\/pending$/).length, 1);
       assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 2);
-      const rebootAt = sandbox.requests.findLastIndex((r) => /\/status\/reboot$/.test(r.path));
-      assert.ok(sandbox.requests.slice(rebootAt).some((r) => /\/interfaces$/.test(r.path)), "the address is read again after the reboot");
+      const paths = sandbox.requests.map((r) => r.path);
+      const rebootAt = paths.length - 1 - [...paths].reverse().findIndex((p) => /\/status\/reboot$/.test(p));
+      assert.ok(paths.slice(rebootAt).some((p) => /\/interfaces$/.test(p)), "the address is read again after the reboot");
       assert.equal((await config(outs)).nameserver, "9.9.9.9");
       assert.equal(after.status, "running");
       assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
