@@ -183,6 +183,35 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.ok(log().includes(`CT ${outs.vmid} ready on ${outs.node} at ${outs.ipv4} (application container)`), log().join("\n"));
     });
 
+    it("from an OCI image, started: created with start=0, our config written, then started, so the app never runs without our env", async () => {
+      const { outs } = await create({ image: "nginx:1.27", env: { MODE: "first" } });
+      const writes = sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/nodes/${outs.node}/lxc`));
+      assert.deepEqual(writes.map((r) => `${r.method} ${r.path}`), [
+        `POST /nodes/${outs.node}/lxc`,
+        `PUT /nodes/${outs.node}/lxc/${outs.vmid}/config`,
+        `POST /nodes/${outs.node}/lxc/${outs.vmid}/status/start`,
+      ]);
+      assert.equal(writes[0].params.start, "0");
+      assert.match(String(writes[1].params.env), /MODE=first/);
+    });
+
+    it("started without waiting for an address: one create with start=1 and no separate start; stopped: start=0", async () => {
+      const { outs } = await create({ template: TEMPLATE, waitForIp: false });
+      assert.equal(outs.status, "running");
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.params.start), ["1"]);
+      assert.equal(requestsTo(/\/status\/start$/).length, 0);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "running");
+      sandbox.resetRequests();
+      await create({ template: TEMPLATE, started: false });
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.params.start), ["0"]);
+    });
+
+    it("an image with a template storage that holds no templates: an error naming the storage, before any pull or create", async () => {
+      const error = await createContainer(inputsOf({ hostname: "notmpl", image: "nginx:1.27", templateStorage: "local-lvm", node: sandbox.nodes[0] })).catch((e) => e);
+      assert.equal(error.message, `Proxmox GET /nodes/${sandbox.nodes[0]}/storage failed: 400 storage local-lvm on ${sandbox.nodes[0]} does not hold templates (vztmpl)`);
+      assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
+    });
+
     it("with an identity, an earlier attempt's container is adopted instead of a second create", async () => {
       const identity = "0123456789abcdef0123456789abcdef";
       const first = await create({ template: TEMPLATE, identity, started: false });
@@ -255,6 +284,19 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(again.outs.status, "running");
       assert.equal(again.outs.ipv4, first.outs.ipv4);
       assert.equal((await client.get<{ status: string }>(`/nodes/${first.outs.node}/lxc/${first.outs.vmid}/status/current`)).status, "running");
+    });
+
+    it("of two earlier attempts, the oldest (lowest VMID) is adopted and the other left as it is", async () => {
+      const identity = "2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d";
+      const first = await create({ template: TEMPLATE, identity, started: false });
+      const stray = await create({ template: TEMPLATE, started: false, vmid: first.outs.vmid + 1000 });
+      const strayTag = `${first.outs.identityTag!.slice(0, 14)}zzzzzz`;
+      await client.put(`/nodes/${stray.outs.node}/lxc/${stray.outs.vmid}/config`, { tags: strayTag });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal((await config(stray.outs)).tags, strayTag);
+      assert.equal(requestsTo(new RegExp(`/lxc/${stray.outs.vmid}/`), "PUT").length, 0);
     });
 
     it("an earlier attempt with a larger disk is not adopted: that is the container a shrink replaces", async () => {
