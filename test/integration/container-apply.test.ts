@@ -480,7 +480,7 @@ describe("container apply layer in-process against the sandbox", function () {
       sandbox.resetRequests();
       // The reboot's worker dies taking the config lock once: nothing happened, so it is dispatched again.
       sandbox.faults.lockTimeout(1, outs.vmid, "vzreboot");
-      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, nameserver: ["9.9.9.9"] });
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, nameserver: ["9.9.9.9"], searchdomain: ["example.test"] });
       assert.equal(requestsTo(/\/pending$/).length, 1);
       assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 2);
       const paths = sandbox.requests.map((r) => r.path);
@@ -489,7 +489,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal((await config(outs)).nameserver, "9.9.9.9");
       assert.equal(after.status, "running");
       assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
-      assert.ok(log().includes(`restarting CT ${outs.vmid} to apply nameserver`), log().join("\n"));
+      assert.ok(log().includes(`restarting CT ${outs.vmid} to apply nameserver, searchdomain`), log().join("\n"));
     });
 
     it("a stopped container's change that needs a restart: no reboot", async () => {
@@ -534,7 +534,8 @@ describe("container apply layer in-process against the sandbox", function () {
     it("a container destroyed outside: the update fails saying so", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
       await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
-      await assert.rejects(updateContainer(id, outs, inputs, { ...inputs, cores: 3 }), new RegExp(`CT ${outs.vmid} does not exist`));
+      const error = await updateContainer(id, outs, inputs, { ...inputs, cores: 3 }).catch((e) => e);
+      assert.equal(error.message, `Proxmox GET /cluster/resources failed: 404 CT ${outs.vmid} does not exist`);
     });
 
     it("only state fields changed: no request at all", async () => {
@@ -702,6 +703,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.match(String((await config(outs)).net0), /ip=10\.9\.1\.2\/24/);
       assert.equal(requestsTo(/\/status\/reboot$/).length, 0);
       assert.equal(after.ipv4, "10.9.1.2");
+      assert.equal(after.mac, outs.mac);
     });
 
     it("an update keeps the container's claim: read and delete still act on it", async () => {
@@ -751,6 +753,43 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "running");
     });
 
+    it("a system container's env: written, and a running one rebooted to apply it", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, env: { A: "1" } });
+      sandbox.resetRequests();
+      await updateContainer(id, outs, inputs, { ...inputs, env: { A: "2", B: "3" } });
+      assert.deepEqual(String((await config(outs)).env).split("\0").sort(), ["A=2", "B=3"]);
+      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 1);
+    });
+
+    it("a NIC setting of a running DHCP container: applied at once, and its address still reported", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, network: { ...inputs.network, mtu: 1400 } });
+      assert.match(String((await config(outs)).net0), /mtu=1400/);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(after.ipv4, outs.ipv4);
+      assert.equal(after.mac, outs.mac);
+    });
+
+    it("a stopped container that should run, with a change needing a restart: started once, not rebooted", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, { ...inputs, started: true }, { ...inputs, started: true, nameserver: ["9.9.9.9"] });
+      assert.equal(requestsTo(/\/status\/reboot$/).length, 0);
+      assert.equal(requestsTo(/\/pending$/).length, 0);
+      assert.equal(requestsTo(/\/status\/start$/, "POST").length, 1);
+      assert.equal(after.status, "running");
+    });
+
+    it("a refused status check fails the update with Proxmox's answer, before any write", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "GET", path: `/lxc/${outs.vmid}/status/current$`, status: 403, message: "Permission check failed (/vms/1, VM.Audit)", count: 1 });
+      sandbox.resetRequests();
+      const error = await updateContainer(id, outs, inputs, { ...inputs, cores: 2 }).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
+    });
+
     it("a grown disk of a running container: one resize, no restart, the address kept", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, diskSize: 4 });
       sandbox.resetRequests();
@@ -789,6 +828,32 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(other.outs.network.ipv4, { address: "10.6.6.7/24", gateway: "10.6.6.1" });
       assert.equal(other.outs.ipv4, "10.6.6.7");
       assert.equal(other.outs.mac, sys.outs.mac);
+    });
+
+    it("read: a container whose config vanished after the listing is gone", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "GET", path: `/lxc/${outs.vmid}/config$`, status: 500, message: `Configuration file 'nodes/${outs.node}/lxc/${outs.vmid}.conf' does not exist`, count: 1 });
+      assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
+    });
+
+    it("delete: a destroy whose worker died taking the lock is dispatched again; one answered 5xx is sent again", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.lockTimeout(1, outs.vmid, "vzdestroy");
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 2);
+      assert.ok((await config(outs).catch((e) => e)) instanceof Error);
+      const other = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "DELETE", path: `/lxc/${other.outs.vmid}$`, status: 502, message: "proxy error", count: 1 });
+      await deleteContainer(other.id, other.outs, other.inputs);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").map((r) => r.status), [502, 200]);
+    });
+
+    it("delete: a destroy answered 'does not exist' (removed meanwhile) is done", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "DELETE", path: `/lxc/${outs.vmid}$`, status: 500, message: `Configuration file 'nodes/${outs.node}/lxc/${outs.vmid}.conf' does not exist`, count: 1 });
+      await deleteContainer(id, outs, inputs);
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
     });
 
     it("read: a running container whose interfaces cannot be read is an error", async () => {
