@@ -208,7 +208,7 @@ describe("ProxmoxClient against the sandbox", function () {
       const error = await client.runTask("POST", start, undefined, { timeoutMs: 200 }).catch((e) => e);
       assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
       assert.match(error.message, /did not finish within 200 ms/);
-      await client.waitForTask(error.context.upid);
+      await client.waitForTask(String(error.context.upid));
       await client.runTask("POST", stop);
       const other = nextVmid++;
       sandbox.faults.task({ type: "vzcreate", delayMs: 1_500, count: 1 });
