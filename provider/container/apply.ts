@@ -759,7 +759,9 @@ export async function updateContainer(id: string, olds: ContainerOutputs, oldInp
     if (changed.has("diskSize") && inputs.diskSize > oldInputs.diskSize) await resizeDisk(client, placement, inputs.diskSize);
 
     let status = olds.status ?? "running";
-    let addresses: Addresses = { ipv4: olds.ipv4, ipv6: olds.ipv6, mac: olds.mac };
+    // A new network makes the recorded addresses stale: PVE applies a NIC change to a running CT at once
+    // (PVE::LXC update_net, no pending entry), so a new static address holds without a restart.
+    let addresses: Addresses = changed.has("network") ? { mac: olds.mac } : { ipv4: olds.ipv4, ipv6: olds.ipv6, mac: olds.mac };
     const needsRestartCheck = put !== undefined && diff.fields.some((f) => f.class === "restart") && inputs.started && status === "running";
     let restarted = false;
     if (needsRestartCheck) {
@@ -781,7 +783,7 @@ export async function updateContainer(id: string, olds: ContainerOutputs, oldInp
         addresses = { mac: olds.mac };
       }
     }
-    if (restarted && inputs.waitForIp && status === "running") {
+    if ((restarted || changed.has("network")) && inputs.waitForIp && status === "running") {
       addresses = { ...addresses, ipv4: undefined, ipv6: undefined, ...dropEmpty(await waitForAddress(client, node, vmid, inputs)) };
     }
     return { outs: outputsOf(inputs, placement, { status, ...addresses }, init) };

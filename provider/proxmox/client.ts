@@ -264,7 +264,7 @@ export class ProxmoxClient {
   /** One API call through the retry policy; returns the response's `data`. */
   async request<T = unknown>(method: HttpMethod, path: string, params?: ApiParams, opts: RequestOptions = {}): Promise<T> {
     const idempotent = opts.idempotent ?? method !== "POST";
-    const body = await retrying(() => this.#authenticated(method, path, params, idempotent, opts.timeoutMs), { idempotent }, this.#retry);
+    const body = await retrying(() => this.#authenticated(method, path, params, idempotent, opts.timeoutMs), { idempotent }, this.#retry, (error) => !isMissingConfig(error));
     return body.data as T;
   }
 
@@ -821,4 +821,12 @@ function errorCode(error: unknown): string | undefined {
     return codes.size === 1 ? [...codes][0] : undefined;
   }
   return undefined;
+}
+
+/**
+ * A 500 that asking again cannot change: the guest's config is not on that node (PVE::AbstractConfig
+ * load_config, pve-guest-common). Retrying it only delays the caller's "gone" by the whole backoff.
+ */
+function isMissingConfig(error: unknown): boolean {
+  return isLaunchpadError(error, "ERR_PVE_HTTP") && /^Configuration file '[^']+' does not exist$/.test((error as PveHttpError).pveMessage.trim());
 }

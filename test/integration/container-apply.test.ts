@@ -183,6 +183,35 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.ok(log().includes(`CT ${outs.vmid} ready on ${outs.node} at ${outs.ipv4} (application container)`), log().join("\n"));
     });
 
+    it("from an OCI image, started: created with start=0, our config written, then started, so the app never runs without our env", async () => {
+      const { outs } = await create({ image: "nginx:1.27", env: { MODE: "first" } });
+      const writes = sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/nodes/${outs.node}/lxc`));
+      assert.deepEqual(writes.map((r) => `${r.method} ${r.path}`), [
+        `POST /nodes/${outs.node}/lxc`,
+        `PUT /nodes/${outs.node}/lxc/${outs.vmid}/config`,
+        `POST /nodes/${outs.node}/lxc/${outs.vmid}/status/start`,
+      ]);
+      assert.equal(writes[0].params.start, "0");
+      assert.match(String(writes[1].params.env), /MODE=first/);
+    });
+
+    it("started without waiting for an address: one create with start=1 and no separate start; stopped: start=0", async () => {
+      const { outs } = await create({ template: TEMPLATE, waitForIp: false });
+      assert.equal(outs.status, "running");
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.params.start), ["1"]);
+      assert.equal(requestsTo(/\/status\/start$/).length, 0);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "running");
+      sandbox.resetRequests();
+      await create({ template: TEMPLATE, started: false });
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.params.start), ["0"]);
+    });
+
+    it("an image with a template storage that holds no templates: an error naming the storage, before any pull or create", async () => {
+      const error = await createContainer(inputsOf({ hostname: "notmpl", image: "nginx:1.27", templateStorage: "local-lvm", node: sandbox.nodes[0] })).catch((e) => e);
+      assert.equal(error.message, `Proxmox GET /nodes/${sandbox.nodes[0]}/storage failed: 400 storage local-lvm on ${sandbox.nodes[0]} does not hold templates (vztmpl)`);
+      assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
+    });
+
     it("with an identity, an earlier attempt's container is adopted instead of a second create", async () => {
       const identity = "0123456789abcdef0123456789abcdef";
       const first = await create({ template: TEMPLATE, identity, started: false });
@@ -221,6 +250,53 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.match(String(error.id), /^\d+$/);
       assert.equal(error.properties.hostname, "slow-create");
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0, "nothing destroyed while the task may still run");
+    });
+
+    it("an earlier attempt with a smaller disk is adopted: grown, its config brought to the inputs, started, its address reported", async () => {
+      const identity = "0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d";
+      const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 4, cores: 1 });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, diskSize: 6, cores: 2 });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+      assert.deepEqual(requestsTo(/\/resize$/, "PUT").map((r) => r.params), [{ disk: "rootfs", size: "6G" }]);
+      assert.equal(requestsTo(/\/status\/start$/, "POST").length, 1);
+      const cfg = await config(again.outs);
+      assert.equal(cfg.cores, 2);
+      assert.match(String(cfg.rootfs), /size=6G/);
+      assert.equal(cfg.tags, again.outs.identityTag!);
+      assert.equal(again.outs.status, "running");
+      assert.equal(again.outs.storage, "local-lvm");
+      assert.equal(again.outs.ostemplate, TEMPLATE);
+      assert.equal(again.outs.mac, first.outs.mac);
+      assert.equal(again.outs.kind, "system");
+      assert.match(again.outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal(again.outs.ipv4, (await addressesFor(again.outs)).ipv4);
+    });
+
+    it("an earlier attempt that runs already is adopted as it is: no error for the start, no disk change", async () => {
+      const identity = "1a1b1c1d1e1f1a1b1c1d1e1f1a1b1c1d";
+      const first = await create({ template: TEMPLATE, identity, diskSize: 4 });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, diskSize: 4 });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal(requestsTo(/\/resize$/).length, 0);
+      assert.equal(again.outs.status, "running");
+      assert.equal(again.outs.ipv4, first.outs.ipv4);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${first.outs.node}/lxc/${first.outs.vmid}/status/current`)).status, "running");
+    });
+
+    it("of two earlier attempts, the oldest (lowest VMID) is adopted and the other left as it is", async () => {
+      const identity = "2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d";
+      const first = await create({ template: TEMPLATE, identity, started: false });
+      const stray = await create({ template: TEMPLATE, started: false, vmid: first.outs.vmid + 1000 });
+      const strayTag = `${first.outs.identityTag!.slice(0, 14)}zzzzzz`;
+      await client.put(`/nodes/${stray.outs.node}/lxc/${stray.outs.vmid}/config`, { tags: strayTag });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal((await config(stray.outs)).tags, strayTag);
+      assert.equal(requestsTo(new RegExp(`/lxc/${stray.outs.vmid}/`), "PUT").length, 0);
     });
 
     it("an earlier attempt with a larger disk is not adopted: that is the container a shrink replaces", async () => {
@@ -402,13 +478,18 @@ describe("container apply layer in-process against the sandbox", function () {
     it("a pending change on a running container: one reboot applies it", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE });
       sandbox.resetRequests();
-      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, nameserver: ["9.9.9.9"] });
+      // The reboot's worker dies taking the config lock once: nothing happened, so it is dispatched again.
+      sandbox.faults.lockTimeout(1, outs.vmid, "vzreboot");
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, nameserver: ["9.9.9.9"], searchdomain: ["example.test"] });
       assert.equal(requestsTo(/\/pending$/).length, 1);
-      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 1);
+      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 2);
+      const paths = sandbox.requests.map((r) => r.path);
+      const rebootAt = paths.length - 1 - [...paths].reverse().findIndex((p) => /\/status\/reboot$/.test(p));
+      assert.ok(paths.slice(rebootAt).some((p) => /\/interfaces$/.test(p)), "the address is read again after the reboot");
       assert.equal((await config(outs)).nameserver, "9.9.9.9");
       assert.equal(after.status, "running");
       assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
-      assert.ok(log().includes(`restarting CT ${outs.vmid} to apply nameserver`), log().join("\n"));
+      assert.ok(log().includes(`restarting CT ${outs.vmid} to apply nameserver, searchdomain`), log().join("\n"));
     });
 
     it("a stopped container's change that needs a restart: no reboot", async () => {
@@ -430,6 +511,33 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(stopped.outs.started, false);
     });
 
+    it("only state fields changed on a running container: no request either", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, waitForIp: false });
+      assert.equal(sandbox.requests.length, 0);
+      assert.equal(after.waitForIp, false);
+      assert.equal(after.ipv4, outs.ipv4);
+      assert.equal(after.status, "running");
+    });
+
+    it("an image container's cores: no config read, and it is still reported as running the image's entrypoint", async () => {
+      const { id, outs, inputs } = await create({ image: "nginx:1.27", started: false });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2 });
+      assert.equal(requestsTo(/\/config$/, "GET").length, 0);
+      assert.equal((await config(outs)).cores, 2);
+      assert.equal(after.kind, "application");
+      assert.equal(after.initCommand, "/docker-entrypoint.sh nginx");
+    });
+
+    it("a container destroyed outside: the update fails saying so", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
+      const error = await updateContainer(id, outs, inputs, { ...inputs, cores: 3 }).catch((e) => e);
+      assert.equal(error.message, `Proxmox GET /cluster/resources failed: 404 CT ${outs.vmid} does not exist`);
+    });
+
     it("only state fields changed: no request at all", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
       sandbox.resetRequests();
@@ -443,9 +551,15 @@ describe("container apply layer in-process against the sandbox", function () {
     it("cores and memory of a running container: one PUT, no restart", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, cores: 1, memory: 256 });
       sandbox.resetRequests();
-      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, memory: 512 });
-      assert.equal(requestsTo(/\/config$/, "PUT").length, 1);
-      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      // A state-only field changed alongside does not hide the in-place change.
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2, memory: 512, timeouts: { ...inputs.timeouts, start: 99 } });
+      // The fewest calls: where the CT is, then one PUT; no config read first, no pending check, no address wait.
+      assert.deepEqual(sandbox.requests.map((r) => `${r.method} ${r.path}`), [
+        `GET /nodes/${outs.node}/lxc/${outs.vmid}/status/current`,
+        `PUT /nodes/${outs.node}/lxc/${outs.vmid}/config`,
+      ]);
+      assert.deepEqual(sandbox.requests[1].params, { cores: "2", memory: "512" });
+      assert.equal(after.timeouts.start, 99);
       const cfg = await config(outs);
       assert.equal(cfg.cores, 2);
       assert.equal(cfg.memory, 512);
@@ -528,6 +642,247 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal((await config(outs)).tags, "taken-over");
       assert.ok(log().includes(`CT ${outs.vmid} no longer carries ${outs.identityTag!} (another container, or adopted by a newer create): leaving it`), log().join("\n"));
     });
+  });
+
+  describe("create failures", () => {
+    const ctsNamed = (hostname: string) => sandbox.containers().filter((c) => c.config.hostname === hostname);
+
+    it("a failed create task: Proxmox's task error, untracked; PVE removed its container, so no DELETE is sent", async () => {
+      sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - injected: extract failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "badextract", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_TASK"), true, String(error));
+      assert.match(error.message, /injected: extract failed/);
+      assert.equal(error.id, undefined, "nothing to track");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      assert.deepEqual(ctsNamed("badextract"), []);
+    });
+
+    it("a create whose task cannot be followed (403 on its status): the container it made is ours, so it is destroyed and the error reported", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "unfollowed", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_HTTP"), true, String(error));
+      assert.equal(error.status, 403);
+      assert.equal(error.id, undefined, "removed, so not tracked");
+      const [post] = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").map((r) => r.path), [`${post.path}/${post.params.vmid}`]);
+      assert.deepEqual(ctsNamed("unfollowed"), []);
+      assert.ok(log().some((line) => line.startsWith(`removing CT ${post.params.vmid}: `)), log().join("\n"));
+    });
+
+    it("when that removal fails too, the error carries the container's id and outputs so that Pulumi tracks it", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      sandbox.faults.endpoint({ method: "DELETE", path: "^/nodes/[^/]+/lxc/\\d+$", status: 403, message: "Permission check failed (/vms/1, VM.Allocate)", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "unremoved", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(error.properties.vmid, Number(error.id));
+      assert.equal(error.properties.hostname, "unremoved");
+      assert.equal(error.properties.status, "unknown");
+      assert.equal(sandbox.containers().filter((c) => c.vmid === Number(error.id)).length, 1);
+      assert.ok(log().some((line) => line.startsWith(`could not remove CT ${error.id}: `)), log().join("\n"));
+      await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
+    });
+
+    it("when whether the container exists cannot be told, it is kept tracked, not destroyed", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/lxc/\\d+/config$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "untold", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      assert.equal(sandbox.containers().filter((c) => c.vmid === Number(error.id)).length, 1, "still there (its create may still run)");
+      await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
+    });
+  });
+
+  describe("update classes and state", () => {
+    it("a new static address of a running container: applied at once (no reboot) and reported", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, waitForIp: false, network: { ipv4: { address: "10.9.1.1/24", gateway: "10.9.1.254" } } });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, network: { ...inputs.network, ipv4: { address: "10.9.1.2/24", gateway: "10.9.1.254" } } });
+      assert.match(String((await config(outs)).net0), /ip=10\.9\.1\.2\/24/);
+      assert.equal(requestsTo(/\/status\/reboot$/).length, 0);
+      assert.equal(after.ipv4, "10.9.1.2");
+      assert.equal(after.mac, outs.mac);
+    });
+
+    it("an update keeps the container's claim: read and delete still act on it", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, identity: "abcdefabcdefabcdefabcdefabcdef01" });
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, cores: 2 });
+      assert.equal(after.identityTag, outs.identityTag);
+      assert.deepEqual(String((await config(outs)).tags).split(";"), [outs.identityTag!]);
+      const read = await readContainer(id, after, inputs);
+      assert.equal(read.gone, false);
+    });
+
+    it("an entrypoint removed from a system container: the config loses it, the outputs say system again", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, entrypoint: "/bin/sh" });
+      assert.equal(outs.kind, "application");
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, entrypoint: undefined });
+      assert.equal((await config(outs)).entrypoint, undefined);
+      assert.equal(after.kind, "system");
+      assert.equal(after.initCommand, "/sbin/init");
+    });
+
+    it("state from before initCommand was recorded: the config is read for what the container runs", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, entrypoint: "/bin/sh" });
+      const older = { ...outs, initCommand: undefined, kind: undefined } as unknown as ContainerOutputs;
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, older, inputs, { ...inputs, cores: 2 });
+      assert.equal(requestsTo(/\/config$/, "GET").length, 1);
+      assert.equal(after.initCommand, "/bin/sh");
+      assert.equal(after.kind, "application");
+    });
+
+    it("an application container's NIC keeps PVE's host-managed=1 when the network changes", async () => {
+      const { id, outs, inputs } = await create({ image: "nginx:1.27", started: false });
+      assert.match(String((await config(outs)).net0), /host-managed=1/);
+      await updateContainer(id, outs, inputs, { ...inputs, network: { ...inputs.network, mtu: 1400 } });
+      const net0 = String((await config(outs)).net0);
+      assert.match(net0, /mtu=1400/);
+      assert.match(net0, /host-managed=1/);
+    });
+
+    it("a container a failed create left stopped is started by the next update, even with only state fields changed", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, { ...inputs, started: true }, { ...inputs, started: true, timeouts: { ...inputs.timeouts, create: inputs.timeouts.create + 1 } });
+      assert.equal(requestsTo(/\/status\/start$/, "POST").length, 1);
+      assert.equal(after.status, "running");
+      assert.match(after.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "running");
+    });
+
+    it("a system container's env: written, and a running one rebooted to apply it", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, env: { A: "1" } });
+      sandbox.resetRequests();
+      await updateContainer(id, outs, inputs, { ...inputs, env: { A: "2", B: "3" } });
+      assert.deepEqual(String((await config(outs)).env).split("\0").sort(), ["A=2", "B=3"]);
+      assert.equal(requestsTo(/\/status\/reboot$/, "POST").length, 1);
+    });
+
+    it("a NIC setting of a running DHCP container: applied at once, and its address still reported", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, network: { ...inputs.network, mtu: 1400 } });
+      assert.match(String((await config(outs)).net0), /mtu=1400/);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(after.ipv4, outs.ipv4);
+      assert.equal(after.mac, outs.mac);
+    });
+
+    it("a stopped container that should run, with a change needing a restart: started once, not rebooted", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, { ...inputs, started: true }, { ...inputs, started: true, nameserver: ["9.9.9.9"] });
+      assert.equal(requestsTo(/\/status\/reboot$/).length, 0);
+      assert.equal(requestsTo(/\/pending$/).length, 0);
+      assert.equal(requestsTo(/\/status\/start$/, "POST").length, 1);
+      assert.equal(after.status, "running");
+    });
+
+    it("a refused status check fails the update with Proxmox's answer, before any write", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "GET", path: `/lxc/${outs.vmid}/status/current$`, status: 403, message: "Permission check failed (/vms/1, VM.Audit)", count: 1 });
+      sandbox.resetRequests();
+      const error = await updateContainer(id, outs, inputs, { ...inputs, cores: 2 }).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
+    });
+
+    it("a grown disk of a running container: one resize, no restart, the address kept", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, diskSize: 4 });
+      sandbox.resetRequests();
+      const { outs: after } = await updateContainer(id, outs, inputs, { ...inputs, diskSize: 5 });
+      assert.deepEqual(requestsTo(/\/resize$/, "PUT").map((r) => r.params), [{ disk: "rootfs", size: "5G" }]);
+      assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(requestsTo(/\/config$/, "PUT").length, 0, "the disk size is not a config key");
+      assert.equal(after.diskSize, 5);
+      assert.equal(after.ipv4, outs.ipv4);
+    });
+  });
+
+  describe("read and delete faults", () => {
+    it("read: a config that cannot be read is an error, not a vanished container", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "GET", path: `^/nodes/[^/]+/lxc/${outs.vmid}/config$`, status: 403, message: "Permission check failed", count: 1 });
+      const error = await readContainer(id, outs, inputs).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(error.message, /Permission check failed/);
+    });
+
+    it("read: an image's own entrypoint and env are not drift; a static address changed outside is drift", async () => {
+      const app = await create({ image: "nginx:1.27", started: false, env: { MODE: "x" } });
+      const read = await readContainer(app.id, app.outs, app.inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.entrypoint, undefined, "the image's entrypoint is not an input");
+      assert.deepEqual(read.outs.env, { MODE: "x" });
+      assert.equal(read.outs.kind, "application");
+      assert.equal(read.outs.initCommand, "/docker-entrypoint.sh nginx");
+      const sys = await create({ template: TEMPLATE, started: false, waitForIp: false, network: { ipv4: { address: "10.6.6.6/24", gateway: "10.6.6.1" } } });
+      await client.put(`/nodes/${sys.outs.node}/lxc/${sys.outs.vmid}/config`, { net0: String((await config(sys.outs)).net0).replace("10.6.6.6/24", "10.6.6.7/24") });
+      const other = await readContainer(sys.id, sys.outs, sys.inputs);
+      assert.ok(!other.gone);
+      if (other.gone) return;
+      assert.deepEqual(other.outs.network.ipv4, { address: "10.6.6.7/24", gateway: "10.6.6.1" });
+      assert.equal(other.outs.ipv4, "10.6.6.7");
+      assert.equal(other.outs.mac, sys.outs.mac);
+    });
+
+    it("read: a container whose config vanished after the listing is gone", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "GET", path: `/lxc/${outs.vmid}/config$`, status: 500, message: `Configuration file 'nodes/${outs.node}/lxc/${outs.vmid}.conf' does not exist`, count: 1 });
+      assert.deepEqual(await readContainer(id, outs, inputs), { gone: true });
+    });
+
+    it("delete: a destroy whose worker died taking the lock is dispatched again; one answered 5xx is sent again", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.lockTimeout(1, outs.vmid, "vzdestroy");
+      await deleteContainer(id, outs, inputs);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 2);
+      assert.ok((await config(outs).catch((e) => e)) instanceof Error);
+      const other = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "DELETE", path: `/lxc/${other.outs.vmid}$`, status: 502, message: "proxy error", count: 1 });
+      await deleteContainer(other.id, other.outs, other.inputs);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").map((r) => r.status), [502, 200]);
+    });
+
+    it("delete: a destroy answered 'does not exist' (removed meanwhile) is done", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "DELETE", path: `/lxc/${outs.vmid}$`, status: 500, message: `Configuration file 'nodes/${outs.node}/lxc/${outs.vmid}.conf' does not exist`, count: 1 });
+      await deleteContainer(id, outs, inputs);
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
+    });
+
+    it("read: a running container whose interfaces cannot be read is an error", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE });
+      sandbox.faults.endpoint({ method: "GET", path: `^/nodes/[^/]+/lxc/${outs.vmid}/interfaces$`, status: 403, message: "Permission check failed", count: 1 });
+      const error = await readContainer(id, outs, inputs).catch((e) => e);
+      assert.equal(error.status, 403);
+    });
+
+    it("read: a disk grown and swap changed outside are drift", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false, diskSize: 4, swap: 256 });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/resize`, { disk: "rootfs", size: "7G" });
+      await client.put(`/nodes/${outs.node}/lxc/${outs.vmid}/config`, { swap: 128 });
+      const read = await readContainer(id, outs, inputs);
+      assert.ok(!read.gone);
+      if (read.gone) return;
+      assert.equal(read.outs.diskSize, 7);
+      assert.equal(read.outs.swap, 128);
+      assert.equal(read.outs.unprivileged, true);
+    });
+
+    it("delete: a destroy refused is an error naming Proxmox's answer, and the container stays", async () => {
+      const { id, outs, inputs } = await create({ template: TEMPLATE, started: false });
+      sandbox.faults.endpoint({ method: "DELETE", path: `^/nodes/[^/]+/lxc/${outs.vmid}$`, status: 403, message: "Permission check failed (/vms/1, VM.Allocate)", count: 1 });
+      await assert.rejects(deleteContainer(id, outs, inputs), /Permission check failed/);
+      assert.equal((await config(outs)).hostname, outs.hostname);
+      await client.runTask("DELETE", `/nodes/${outs.node}/lxc/${outs.vmid}`, { purge: 1 });
+    });
+
   });
 
   describe("pure helpers", () => {

@@ -2,7 +2,8 @@
 // both auth modes, TLS trust, tasks, retries, and the create that must not happen twice.
 import { strict as assert } from "assert";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError } from "../../provider/errors";
+import { randomUUID } from "node:crypto";
+import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError, redact } from "../../provider/errors";
 import { ProxmoxClient, resolveConnection, type ProxmoxConnection, type RequestInfo, type TaskResult } from "../../provider/proxmox";
 import type { ClusterResource, LxcConfig, LxcCreateParams, NodeSummary, OciRegistryPullParams, StorageContentItem } from "../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
@@ -56,6 +57,19 @@ describe("ProxmoxClient against the sandbox", function () {
       assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
       assert.equal(error.status, 401);
       assert.equal(sandbox.requests.length, 1);
+    });
+
+    it("takes an endpoint written with trailing slashes", async () => {
+      const nodes = await connect({ endpoint: `${sandbox.endpoint}//` }).get<NodeSummary[]>("/nodes");
+      assert.equal(nodes.length, sandbox.nodes.length);
+      assert.deepEqual(sandbox.requests.map((r) => r.path), ["/nodes"]);
+    });
+
+    it("redacts the token's secret even where it appears alone, without its id", () => {
+      const secret = randomUUID();
+      connect({ apiToken: `root@pam!ci=${secret}` });
+      assert.equal(redact(`answer mentions ${secret} here`).includes(secret), false);
+      assert.equal(redact("root@pam!ci is the token id"), "root@pam!ci is the token id", "the id is no secret");
     });
 
     it("with user and password logs in for a ticket and writes with the CSRF token", async () => {
@@ -184,6 +198,31 @@ describe("ProxmoxClient against the sandbox", function () {
       assert.equal((await client.waitForTask(upid)).exitstatus, "OK");
     });
 
+    it("runTask, runTaskThen and the client's own default honour the deadline they are given", async () => {
+      const client = connect();
+      const vmid = nextVmid++;
+      await create(client, vmid);
+      const start = `/nodes/${sandbox.nodes[0]}/lxc/${vmid}/status/start`;
+      const stop = `/nodes/${sandbox.nodes[0]}/lxc/${vmid}/status/stop`;
+      sandbox.faults.task({ type: "vzstart", delayMs: 1_500, count: 1 });
+      const error = await client.runTask("POST", start, undefined, { timeoutMs: 200 }).catch((e) => e);
+      assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+      assert.match(error.message, /did not finish within 200 ms/);
+      await client.waitForTask(String(error.context.upid));
+      await client.runTask("POST", stop);
+      const other = nextVmid++;
+      sandbox.faults.task({ type: "vzcreate", delayMs: 1_500, count: 1 });
+      const params = { vmid: other, ostemplate: TEMPLATE, hostname: `ct${other}`, rootfs: "local-lvm:8", start: 1 };
+      const late = await client.runTaskThen("POST", `/nodes/${sandbox.nodes[0]}/lxc`, params, "vzstart", { timeoutMs: 200 }).catch((e) => e);
+      assert.match(late.message, /did not finish within 200 ms/);
+      sandbox.faults.task({ type: "vzstart", delayMs: 1_500, count: 1 });
+      const impatient = connect({}, { taskTimeoutMs: 250 });
+      await impatient.runTask("POST", start).then(
+        () => assert.fail("no deadline"),
+        (e) => assert.match(e.message, /did not finish within 250 ms/),
+      );
+    });
+
     it("waits for a create with start=1 and the vzstart it forks in one wait, reading the task list only", async () => {
       const vmid = nextVmid++;
       const client = connect();
@@ -302,6 +341,18 @@ describe("ProxmoxClient against the sandbox", function () {
       const error = (await connect().get(`/nodes/${sandbox.nodes[0]}/lxc/999999/status/current`).catch((e) => e)) as PveHttpError;
       assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
       assert.match(error.pveMessage, /does not exist/);
+    });
+
+    it("asks once for a config that does not exist (a 500 no retry can change); another 500 on it is retried", async () => {
+      const path = `/nodes/${sandbox.nodes[0]}/lxc/999998/config`;
+      const error = (await connect().get(path).catch((e) => e)) as PveHttpError;
+      assert.equal(error.status, 500);
+      assert.equal(error.pveMessage.trim(), `Configuration file 'nodes/${sandbox.nodes[0]}/lxc/999998.conf' does not exist`);
+      assert.equal(sandbox.requests.filter((r) => r.path === path).length, 1);
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "GET", path: "/lxc/999998/config$", status: 500, message: "got unexpected EOF", count: 1 });
+      await connect().get(path).catch((e) => e);
+      assert.deepEqual(sandbox.requests.filter((r) => r.path === path).map((r) => r.status), [500, 500]);
     });
   });
 
