@@ -3,6 +3,7 @@
 // update, an update message too big for UDP (TCP), and changes that need no write. Each test stands alone.
 import * as assert from "assert";
 import * as crypto from "crypto";
+import * as http from "http";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/dns";
 import { canonicalSet, valueFromWire } from "../../provider/dns/rdata";
@@ -181,6 +182,52 @@ describe("DnsRecord backends' edge paths on a real PowerDNS (integration)", func
     await pdns.api("PATCH", `/zones/${ZONE}.`, { rrsets: [{ name: `${fqdn}.`, type: "MX", ttl: 300, changetype: "REPLACE", records: [{ content: "0 .", disabled: false }] }] });
     assert.deepStrictEqual((await provider.read!(id, outs)).props!.values, ["0 ."]);
     await pdns.api("PATCH", `/zones/${ZONE}.`, { rrsets: [{ name: `${fqdn}.`, type: "MX", changetype: "DELETE" }] });
+  });
+
+  it("reads its own set out of a whole zone from an API that ignores the rrset filter, without disabled records", async () => {
+    // An older PowerDNS answers the filtered GET with the whole zone: a proxy that drops the query string plays one.
+    const url = new URL(pdns.apiUrl);
+    const older = http.createServer((req, res) => {
+      const upstream = http.request({ host: url.hostname, port: Number(url.port), method: req.method, path: req.url!.replace(/\?.*$/, ""), headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => older.listen(0, "127.0.0.1", resolve));
+    try {
+      const name = unique("whole");
+      const fqdn = `${name}.${ZONE}`;
+      const { id, outs } = await create({ zone: ZONE, name, type: "A", values: ["192.0.2.1"], server: api() });
+      await pdns.api("PATCH", `/zones/${ZONE}.`, { rrsets: [
+        { name: `0-first.${ZONE}.`, type: "A", ttl: 60, changetype: "REPLACE", records: [{ content: "198.51.100.1", disabled: false }] },
+        { name: `${fqdn}.`, type: "TXT", ttl: 60, changetype: "REPLACE", records: [{ content: "\"theirs\"", disabled: false }] },
+        { name: `${fqdn}.`, type: "A", ttl: 300, changetype: "REPLACE", records: [{ content: "192.0.2.1", disabled: false }, { content: "198.51.100.7", disabled: true }] },
+      ] });
+      const reader = { ...outs, server: { ...api(), url: `http://127.0.0.1:${(older.address() as { port: number }).port}` } };
+      assert.deepStrictEqual((await provider.read!(id, reader)).props!.values, ["192.0.2.1"]);
+      await pdns.api("PATCH", `/zones/${ZONE}.`, { rrsets: [
+        { name: `0-first.${ZONE}.`, type: "A", changetype: "DELETE" }, { name: `${fqdn}.`, type: "TXT", changetype: "DELETE" }, { name: `${fqdn}.`, type: "A", changetype: "DELETE" }] });
+    } finally {
+      older.closeAllConnections();
+      await new Promise((resolve) => older.close(resolve));
+    }
+  });
+
+  it("names a refused overwrite through RFC 2136, and leaves the set there as it was", async () => {
+    const name = unique("takeover");
+    const fqdn = `${name}.${ZONE}`;
+    await replaceOutOfBand(fqdn, [{ content: "198.51.100.3" }]);
+    const wrongSecret = crypto.randomBytes(32).toString("base64");
+    await assert.rejects(create({ zone: ZONE, name, type: "A", values: ["192.0.2.1"], overwrite: true, server: { ...rfc(), tsig: { ...KEY, secret: wrongSecret } } }),
+      (error: Error) => {
+        assert.ok(isLaunchpadError(error, "ERR_DNS_UPDATE"), String(error));
+        assert.match(error.message, new RegExp(`did not write ${fqdn} A: REFUSED`));
+        assert.ok(!error.message.includes(wrongSecret));
+        return true;
+      });
+    assert.deepStrictEqual(await served(fqdn), ["198.51.100.3"]);
+    await pdns.api("PATCH", `/zones/${ZONE}.`, { rrsets: [{ name: `${fqdn}.`, type: "A", changetype: "DELETE" }] });
   });
 
   it("names the failed step when the stored state cannot be read, and touches nothing", async () => {
