@@ -37,6 +37,11 @@ describe("DnsRecord names and record data", () => {
     assert.strictEqual(value("TXT", ' "v=spf1 -all" '), '"v=spf1 -all"', "a quoted TXT value stays quoted strings");
   });
 
+  it("keeps names inside the zone at a label boundary: notexample.com is not in example.com", () => {
+    assert.deepStrictEqual(problems({ ...base, name: "app.notexample.com." }), ['name: "app.notexample.com." is not inside the zone example.com']);
+    assert.strictEqual(qualify("notexample.com", "example.com"), "notexample.com.example.com", "relative, as it is not the zone's name");
+  });
+
   it("takes an empty name as the apex, like @", () => {
     assert.strictEqual(qualify("", "example.com"), "example.com");
     assert.strictEqual(checkDnsRecord({ ...base, name: "" }).inputs.name, "@");
