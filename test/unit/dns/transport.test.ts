@@ -27,7 +27,10 @@ async function fakeServer(onUdp: (m: Buffer, reply: (b: Buffer) => void) => void
 const message = (id: number, size = 40) => { const m = Buffer.alloc(size); m.writeUInt16BE(id, 0); return m; };
 const answer = (id: number, flags: number, marker: string) => { const m = Buffer.concat([Buffer.alloc(12), Buffer.from(marker)]); m.writeUInt16BE(id, 0); m.writeUInt16BE(flags, 2); return m; };
 
-describe("DNS transport (UDP with TCP fallback)", () => {
+describe("DNS transport (UDP with TCP fallback)", function () {
+  // Every exchange here is on loopback: one that hangs fails in seconds, not after the suite's 2 minutes
+  // (under Stryker a hung test also costs a restart of the test runner).
+  this.timeout(10_000);
   let server: Awaited<ReturnType<typeof fakeServer>> | undefined;
   afterEach(async () => { await server?.close(); server = undefined; });
 
