@@ -102,6 +102,8 @@ export class PowerDnsServer {
 
   get output(): string { return this.log(); }
 
+  get pid(): number | undefined { return this.process.pid; }
+
   get running(): boolean { return this.process.exitCode === null && this.process.signalCode === null; }
 
   /** Ends the server at once, synchronously: for a process `exit` handler, where nothing async runs. */

@@ -2,6 +2,7 @@
 // mutant run repeats a file's `before`, and starting pdns_server every time cost seconds per mutant on this
 // machine. A reused server gets its zone deleted and made again, so no run sees records an earlier
 // (mutated) run left behind. Under plain mocha nothing changes: one server per file, stopped in `after`.
+import { spawn } from "child_process";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 
 /** Set by Stryker in its worker processes, the ones that run the tests against mutants. */
@@ -21,8 +22,12 @@ export async function powerDnsWithZone(context: Mocha.Context, zone: string, key
   await cached?.server.stop();
   const server = await PowerDnsServer.startWithZone(context, zone, keys);
   kept.set(zone, { keys: wanted, server });
-  // Stryker ends its workers with a tree kill; a worker that exits by itself takes its servers along here.
+  // A worker that exits by itself takes its servers along here; one Stryker kills (after a timeout, or at
+  // the end) runs no handler, so a watchdog outside its process tree ends the server and its files then.
   process.once("exit", () => server.killNow());
+  const watchdog = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; ` +
+    `grep -qF '${server.dir}' /proc/${server.pid}/cmdline 2>/dev/null && kill -9 ${server.pid}; rm -rf '${server.dir}'`;
+  spawn("sh", ["-c", `(${watchdog}) >/dev/null 2>&1 &`], { stdio: "ignore" }).unref();
   return server;
 }
 
