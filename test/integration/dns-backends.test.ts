@@ -206,6 +206,8 @@ describe("DnsRecord backends' edge paths on a real PowerDNS (integration)", func
       ] });
       const reader = { ...outs, server: { ...api(), url: `http://127.0.0.1:${(older.address() as { port: number }).port}` } };
       assert.deepStrictEqual((await provider.read!(id, reader)).props!.values, ["192.0.2.1"]);
+      await replaceOutOfBand(fqdn, [{ content: "192.0.2.1", disabled: true }]);
+      assert.strictEqual((await provider.read!(id, reader)).id, "", "a set of disabled records only is not served: gone");
       await pdns.api("PATCH", `/zones/${ZONE}.`, { rrsets: [
         { name: `0-first.${ZONE}.`, type: "A", changetype: "DELETE" }, { name: `${fqdn}.`, type: "TXT", changetype: "DELETE" }, { name: `${fqdn}.`, type: "A", changetype: "DELETE" }] });
     } finally {
@@ -298,7 +300,8 @@ describe("DnsRecord backends' edge paths on a real PowerDNS (integration)", func
       const url = closed.url;
       await closed.close();
       await assert.rejects(create({ zone: ZONE, name: unique("down"), type: "A", values: ["192.0.2.1"], server: { ...api(), url } }),
-        failsWith(new RegExp(`^PowerDNS GET ${url.replace(/[.]/g, "\\.")} zone ${ZONE}: no answer \\(ECONNREFUSED\\)$`)));
+        (error: Error) => failsWith(new RegExp(`^PowerDNS GET ${url.replace(/[.]/g, "\\.")} zone ${ZONE}: no answer \\(ECONNREFUSED\\)$`))(error)
+          && (error.cause as Error | undefined)?.message === "fetch failed");
     });
 
     it("refuses an unsigned NOERROR to a signed update: the answer cannot be trusted", async () => {

@@ -136,6 +136,7 @@ describe("DnsRecord schema (check): server fields and preview", () => {
 
   it("takes a TSIG secret only as whole base64", () => {
     assert.deepStrictEqual(tsigSecret(secret), []);
+    assert.deepStrictEqual(tsigSecret(`${secret}\n`), [], "as pasted from tsig-keygen or a file, with its newline");
     for (const bad of ["!!!!" + secret, secret + "!!!!", "AAAAA"]) {
       assert.deepStrictEqual(tsigSecret(bad).map((p) => p.split(":")[0]), ["server.tsig.secret"], bad);
     }
