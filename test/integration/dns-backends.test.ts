@@ -128,6 +128,16 @@ describe("DnsRecord backends' edge paths on a real PowerDNS (integration)", func
         await pdns.api("PATCH", `/zones/${ZONE}.`, { rrsets: [{ name: `${fqdn}.`, type: "TXT", changetype: "DELETE" }] });
       });
 
+      it("takes over someone else's set on `overwrite: true`, also at the same TTL", async () => {
+        const name = unique("takeover");
+        const fqdn = `${name}.${ZONE}`;
+        await replaceOutOfBand(fqdn, [{ content: "198.51.100.6" }], 300);
+        const { id, outs } = await create({ zone: ZONE, name, type: "A", values: ["192.0.2.6"], ttl: 300, overwrite: true, server: backend.server() });
+        assert.deepStrictEqual(await served(fqdn), ["192.0.2.6"]);
+        await provider.delete!(id, outs);
+        assert.deepStrictEqual(await served(fqdn), []);
+      });
+
       it("refuses to adopt a set that holds its values and more", async () => {
         const name = unique("superset");
         const fqdn = `${name}.${ZONE}`;
