@@ -125,11 +125,13 @@ describe("DNS transport (UDP with TCP fallback)", function () {
     });
 
     it("names a server that closes before the whole answer, or does not answer in time", async () => {
-      const cut = await tcpServer((socket, request) => { socket.end(framed(answer(request.readUInt16BE(0), 0x8000, "cut short")).subarray(0, 10)); });
-      try {
-        await assert.rejects(exchange(big(15), { host: "127.0.0.1", port: cut.port }),
-          (e: Error & { code?: string }) => e.code === "ERR_DNS_UPDATE" && e.message === `DNS server 127.0.0.1:${cut.port} (TCP): connection closed before a full answer`);
-      } finally { await cut.close(); }
+      for (const keep of [10, 1]) { // inside the answer, and inside its length
+        const cut = await tcpServer((socket, request) => { socket.end(framed(answer(request.readUInt16BE(0), 0x8000, "cut short")).subarray(0, keep)); });
+        try {
+          await assert.rejects(exchange(big(15), { host: "127.0.0.1", port: cut.port }),
+            (e: Error & { code?: string }) => e.code === "ERR_DNS_UPDATE" && e.message === `DNS server 127.0.0.1:${cut.port} (TCP): connection closed before a full answer`);
+        } finally { await cut.close(); }
+      }
       const silent = await tcpServer(() => undefined);
       try {
         await assert.rejects(exchange(big(16), { host: "127.0.0.1", port: silent.port, timeoutMs: 200 }),
