@@ -102,10 +102,10 @@ describe("TSIG (RFC 8945)", () => {
     const time = 2 ** 32 + 7; // after 2106: the high 16 bits of the 48-bit time count
     const v: TsigVariables = { algorithm: "hmac-sha256.", timeSigned: time, fudge: 300, error: 18, otherData: Buffer.from([0, 0, 0, 0, 1, 2]) };
     const mac = Buffer.alloc(32, 9);
-    mac.writeUInt16BE(0, 30);
+    mac.writeUInt32BE(0, 28); // read at a wrong offset, these zeros would show as the other-data length
     const tsig = findTsig(appendTsig(request(), key256.name, v, mac))!;
     assert.deepStrictEqual([tsig.timeSigned, tsig.error, tsig.originalId, tsig.otherData.toString("hex"), tsig.mac.toString("hex")],
-      [time, 18, 0x1234, "000000000102", "09".repeat(30) + "0000"]);
+      [time, 18, 0x1234, "000000000102", "09".repeat(28) + "00000000"]);
   });
 
   it("finds no TSIG in a message too short for a header, or whose last record is another type (EDNS OPT)", () => {
