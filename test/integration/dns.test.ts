@@ -6,6 +6,7 @@ import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/dns";
 import { canonicalSet, RecordType, valueFromWire } from "../../provider/dns/rdata";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
+import { powerDnsWithZone, releasePowerDns } from "../support/pdns-reuse";
 
 const ZONE = "example.test";
 const KEY256: PdnsTsigKey = { name: "launchpad-256", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
@@ -27,9 +28,9 @@ describe("DnsRecord on a real PowerDNS (integration)", function () {
   ];
 
   before(async function () {
-    pdns = await PowerDnsServer.startWithZone(this, ZONE, [KEY256, KEY512]);
+    pdns = await powerDnsWithZone(this, ZONE, [KEY256, KEY512]);
   });
-  after(async () => { await pdns?.stop(); });
+  after(async () => { await releasePowerDns(pdns); });
 
   async function checked(raw: Props): Promise<Props> {
     const { inputs, failures } = await provider.check!({}, raw);

@@ -48,4 +48,16 @@ describe("DnsRecord diff", () => {
   it("declares every field it diffs", () => {
     assert.deepStrictEqual(Object.keys(DIFF_TABLE).sort(), ["name", "overwrite", "server", "server.kind", "ttl", "type", "values", "zone"]);
   });
+
+  it("sees no change against state written before ttl and overwrite were stored (their defaults then)", () => {
+    const { ttl: _ttl, overwrite: _overwrite, ...older } = olds;
+    assert.strictEqual(diffDnsRecord(older, news).changes, false);
+    assert.deepStrictEqual(diffDnsRecord(older, { ...news, ttl: 60 }).changed, ["ttl"]);
+    assert.deepStrictEqual(diffDnsRecord(older, { ...news, overwrite: true }).changed, ["overwrite"]);
+  });
+
+  it("deletes a CNAME before putting another type at its name", () => {
+    const fromCname = diffDnsRecord({ ...olds, type: "CNAME", values: ["lb.example.com"] }, news);
+    assert.deepStrictEqual([fromCname.replaces, fromCname.deleteBeforeReplace], [["type"], true]);
+  });
 });

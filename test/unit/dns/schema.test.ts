@@ -129,3 +129,54 @@ describe("DnsRecord schema (check)", () => {
     assert.strictEqual((parseValue("TXT", '"v=spf1 -all"') as { value: string }).value, '"v=spf1 -all"');
   });
 });
+
+describe("DnsRecord schema (check): server fields and preview", () => {
+  const secret = Buffer.alloc(32, 7).toString("base64");
+  const tsigSecret = (value: string) => problems({ ...base, server: { ...rfc2136, tsig: { ...rfc2136.tsig, secret: value } } });
+
+  it("takes a TSIG secret only as whole base64", () => {
+    assert.deepStrictEqual(tsigSecret(secret), []);
+    assert.deepStrictEqual(tsigSecret(`${secret}\n`), [], "as pasted from tsig-keygen or a file, with its newline");
+    for (const bad of ["!!!!" + secret, secret + "!!!!", "AAAAA"]) {
+      assert.deepStrictEqual(tsigSecret(bad).map((p) => p.split(":")[0]), ["server.tsig.secret"], bad);
+    }
+  });
+
+  it("refuses a PowerDNS URL that is no URL, holds credentials, or is plain http without the opt-in", () => {
+    assert.deepStrictEqual(problems({ ...base, server: { ...powerdns, url: "nope" } }),
+      ["server.url: must be the http(s) URL of the PowerDNS webserver, e.g. https://dns.example.com:8081"]);
+    for (const url of ["https://admin:pw@dns.example.com", "https://admin@dns.example.com", "https://:pw@dns.example.com"]) {
+      const found = problems({ ...base, server: { ...powerdns, url } });
+      assert.deepStrictEqual(found, ["server.url: must not hold credentials (user:password@): PowerDNS takes `apiKey`"], url);
+      assert.ok(!found.join("").includes("pw"));
+    }
+    assert.deepStrictEqual(problems({ ...base, server: { ...powerdns, url: "http://dns.example.com:8081" } }),
+      ["server.url: is plain http://, which sends the API key in clear: use https://, or set `allowPlainHttp: true` for a loopback or trusted network"]);
+    assert.deepStrictEqual(problems({ ...base, server: { ...powerdns, url: "http://127.0.0.1:8081", allowPlainHttp: true } }), []);
+  });
+
+  it("names unknown fields, and passes the engine's own __provider and fields left unset", () => {
+    assert.deepStrictEqual(problems({ ...base, zonee: "example.com" }).map((p) => p.split(":")[0]), ["zonee"]);
+    assert.deepStrictEqual(problems({ ...base, __provider: "urn:pulumi:provider", comment: undefined, note: null }), []);
+  });
+
+  it("reports a zone of the wrong type by field, without failing on it", () => {
+    assert.deepStrictEqual(problems({ ...base, zone: 42 }).map((p) => p.split(":")[0]), ["zone"]);
+  });
+
+  it("keeps a value of the longest allowed size", () => {
+    const longest = "t".repeat(4096);
+    const values = inputs({ ...base, type: "TXT", values: [longest] }).values as string[];
+    assert.strictEqual(values.length, 1);
+    assert.strictEqual(values[0].split('" "').length, 17, "4096 bytes in 255-byte strings");
+  });
+
+  it("in preview, keeps unknown fields unknown and skips rules that need them", () => {
+    const { failures, inputs: out } = checkDnsRecord({ ...base, type: UNKNOWN, ttl: UNKNOWN, overwrite: UNKNOWN });
+    assert.deepStrictEqual(failures, []);
+    assert.deepStrictEqual([out.type, out.ttl, out.overwrite], [UNKNOWN, UNKNOWN, UNKNOWN]);
+    assert.deepStrictEqual(problems({ ...base, zone: UNKNOWN, name: "@", type: "CNAME", values: ["lb.example.net"] }), [],
+      "whether a CNAME is at the apex cannot be known without the zone");
+    assert.deepStrictEqual(problems({ ...base, server: { ...powerdns, url: UNKNOWN } }), [], "a server with one field unknown is not judged");
+  });
+});

@@ -97,4 +97,38 @@ describe("TSIG (RFC 8945)", () => {
     throwsDns(() => verifyResponse(unsigned, mac, key256, now, "ns"), /without a TSIG signature/);
     throwsDns(() => verifyResponse(serverAnswer(signed, mac, key512, now), mac, key256, now, "ns"), /signed its answer with key "launchpad.key" \(hmac-sha512\.?\)/);
   });
+
+  it("reads what it signs back exactly: 48-bit times, other data, error, original id", () => {
+    const time = 2 ** 32 + 7; // after 2106: the high 16 bits of the 48-bit time count
+    const v: TsigVariables = { algorithm: "hmac-sha256.", timeSigned: time, fudge: 300, error: 18, otherData: Buffer.from([0, 0, 0, 0, 1, 2]) };
+    const mac = Buffer.alloc(32, 9);
+    mac.writeUInt32BE(0, 28); // read at a wrong offset, these zeros would show as the other-data length
+    const tsig = findTsig(appendTsig(request(), key256.name, v, mac))!;
+    assert.deepStrictEqual([tsig.timeSigned, tsig.error, tsig.originalId, tsig.otherData.toString("hex"), tsig.mac.toString("hex")],
+      [time, 18, 0x1234, "000000000102", "09".repeat(28) + "00000000"]);
+  });
+
+  it("finds no TSIG in a message too short for a header, or whose last record is another type (EDNS OPT)", () => {
+    assert.strictEqual(findTsig(Buffer.alloc(5)), undefined);
+    const withOpt = Buffer.from(request());
+    const opt = Buffer.from([0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]); // root name, OPT, 4096, no options
+    const message = Buffer.concat([withOpt, opt]);
+    message.writeUInt16BE(1, 10);
+    assert.strictEqual(findTsig(message), undefined);
+  });
+
+  it("fails cleanly on an answer cut short in the middle of a name", () => {
+    const { signed } = sign(request(), key256, 1_700_000_000);
+    assert.throws(() => findTsig(signed.subarray(0, 17)), /name runs past the end of the message/); // cut inside the zone name
+  });
+
+  it("refuses an answer with a MAC of the wrong length, or signed under another key name, and takes one just within the fudge", () => {
+    const now = 1_700_000_000;
+    const { signed, mac } = sign(request(), key256, now);
+    throwsDns(() => verifyResponse(serverAnswer(signed, mac, key256, now, { mac: Buffer.alloc(16) }), mac, key256, now, "ns"), /does not verify/);
+    throwsDns(() => verifyResponse(serverAnswer(signed, mac, { ...key256, name: "other.key" }, now), mac, key256, now, "ns"),
+      /signed its answer with key "other.key" \(hmac-sha256\.?\), not with "Launchpad.Key"/);
+    verifyResponse(serverAnswer(signed, mac, key256, now - 300), mac, key256, now, "ns");
+    throwsDns(() => verifyResponse(serverAnswer(signed, mac, key256, now - 301), mac, key256, now, "ns"), /more than 300 s/);
+  });
 });
