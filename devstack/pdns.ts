@@ -102,15 +102,7 @@ export class PowerDnsServer {
 
   get output(): string { return this.log(); }
 
-  get pid(): number | undefined { return this.process.pid; }
-
   get running(): boolean { return this.process.exitCode === null && this.process.signalCode === null; }
-
-  /** Ends the server at once, synchronously: for a process `exit` handler, where nothing async runs. */
-  killNow(): void {
-    if (this.running) this.process.kill("SIGKILL");
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 
   async api(method: string, apiPath: string, body?: unknown): Promise<unknown> {
     const response = await fetch(`${this.apiUrl}/api/v1/servers/localhost${apiPath}`, {

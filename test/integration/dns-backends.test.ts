@@ -8,7 +8,7 @@ import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/dns";
 import { canonicalSet, valueFromWire } from "../../provider/dns/rdata";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
-import { powerDnsWithZone, releasePowerDns } from "../support/pdns-reuse";
+import { powerDnsWithZone } from "../support/pdns-reuse";
 import { DnsRelay, HttpRelay, startDnsRelay, startHttpRelay } from "../support/relays";
 
 const ZONE = "backends.test";
@@ -19,11 +19,12 @@ type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 describe("DnsRecord backends' edge paths on a real PowerDNS (integration)", function () {
   this.timeout(60_000);
   let pdns: PowerDnsServer;
+  const pdnsServer = powerDnsWithZone(ZONE, [KEY]);
 
   before(async function () {
-    pdns = await powerDnsWithZone(this, ZONE, [KEY]);
+    pdns = await pdnsServer.start(this);
   });
-  after(async () => { await releasePowerDns(pdns); });
+  after(async () => { await pdnsServer.stop(); });
 
   const api = () => ({ kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true });
   const rfc = () => ({ kind: "rfc2136", host: "127.0.0.1", port: pdns.dnsPort, tsig: KEY });

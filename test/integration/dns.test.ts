@@ -6,7 +6,7 @@ import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/dns";
 import { canonicalSet, RecordType, valueFromWire } from "../../provider/dns/rdata";
 import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
-import { powerDnsWithZone, releasePowerDns } from "../support/pdns-reuse";
+import { powerDnsWithZone } from "../support/pdns-reuse";
 
 const ZONE = "example.test";
 const KEY256: PdnsTsigKey = { name: "launchpad-256", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
@@ -19,6 +19,7 @@ interface Backend { label: string; server: () => Props }
 describe("DnsRecord on a real PowerDNS (integration)", function () {
   this.timeout(120_000);
   let pdns: PowerDnsServer | undefined;
+  const pdnsServer = powerDnsWithZone(ZONE, [KEY256, KEY512]);
   const server = () => pdns!;
 
   const backends: Backend[] = [
@@ -28,9 +29,9 @@ describe("DnsRecord on a real PowerDNS (integration)", function () {
   ];
 
   before(async function () {
-    pdns = await powerDnsWithZone(this, ZONE, [KEY256, KEY512]);
+    pdns = await pdnsServer.start(this);
   });
-  after(async () => { await releasePowerDns(pdns); });
+  after(async () => { await pdnsServer.stop(); });
 
   async function checked(raw: Props): Promise<Props> {
     const { inputs, failures } = await provider.check!({}, raw);
