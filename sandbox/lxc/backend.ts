@@ -14,7 +14,7 @@ import { Subnet, broadcastOf, contains, formatIpv4, formatSubnet, gatewayOf, net
 import { lxcAvailability } from "./availability";
 import { run } from "./exec";
 import {
-  RunRecord, createBridge, deleteBridge, detectCgroups, hostSubnets, isRunAlive, killByPidFile, listBridges, newRunRecord,
+  RunRecord, createBridge, deleteBridge, detectCgroups, hostSubnets, isRunAlive, killByPidFile, listBridges, newRunRecord, stopByPidFile,
   readRunRecords, removeRunRecord, subnetContested, writeRunRecord,
 } from "./host";
 import { ContainerPlan, HostCgroups, PlannedNetwork, cgroupLimits, renderLxcConfig } from "./render";
@@ -412,14 +412,14 @@ export class LxcBackend implements ContainerBackend {
       if (!match || !stale(match[1])) continue;
       const dir = path.join(this.lxcPath, name);
       for (const pidFile of listDir(path.join(dir, "hook")).filter((entry) => entry.endsWith(".pid"))) {
-        killByPidFile(path.join(dir, "hook", pidFile), "dhclient");
+        await stopByPidFile(path.join(dir, "hook", pidFile), "dhclient");
       }
       await run(["lxc-stop", "-P", this.lxcPath, "-n", name, "-k"], { allowFailure: true, timeoutMs: STOP_TIMEOUT_MS });
       removeTree(dir);
     }
     const runs = runsRoot(this.lxcPath);
     for (const runId of listDir(runs).filter((entry) => /^[0-9a-f]{4}$/.test(entry) && stale(entry))) {
-      killByPidFile(path.join(runs, runId, "dnsmasq.pid"), "dnsmasq");
+      await stopByPidFile(path.join(runs, runId, "dnsmasq.pid"), "dnsmasq");
       removeTree(path.join(runs, runId));
     }
     const bridgePattern = new RegExp(`^${this.namePrefix}([0-9a-f]{4})$`);

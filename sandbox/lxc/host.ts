@@ -60,15 +60,41 @@ export interface RunRecord {
   namePrefix: string;
 }
 
-/** Ends a helper process (dnsmasq, dhclient) named by a pid file, only if that pid still runs `program`. */
-export function killByPidFile(file: string, program: string): void {
+/**
+ * Ends a helper process (dnsmasq, dhclient) named by a pid file, only if that pid still runs `program`.
+ * Returns the process signalled (pid and start time), for a caller that must see it gone.
+ */
+export function killByPidFile(file: string, program: string): { pid: number; start: string } | undefined {
   let pid: number;
-  try { pid = Number(fs.readFileSync(file, "utf8").trim()); } catch { return; }
-  if (!Number.isInteger(pid) || pid <= 1) return;
+  try { pid = Number(fs.readFileSync(file, "utf8").trim()); } catch { return undefined; }
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
   let cmdline = "";
-  try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { return; }
-  if (!cmdline.split("\0")[0].endsWith(program)) return;
-  try { process.kill(pid, "SIGTERM"); } catch { /* gone meanwhile */ }
+  try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { return undefined; }
+  if (!cmdline.split("\0")[0].endsWith(program)) return undefined;
+  const start = processStart(pid);
+  if (start === undefined) return undefined;
+  try { process.kill(pid, "SIGTERM"); } catch { return undefined; }
+  return { pid, start };
+}
+
+/**
+ * killByPidFile, then waits until that process has exited (SIGKILL after `graceMs`): a cleanup that
+ * returns while a crashed run's dnsmasq is still exiting has not cleaned up yet, above all on a busy machine.
+ */
+export async function stopByPidFile(file: string, program: string, graceMs = 5_000): Promise<void> {
+  const target = killByPidFile(file, program);
+  if (!target) return;
+  // Gone: no such process, another one under that pid, or a zombie (dead, its parent has not reaped it yet).
+  const gone = () => {
+    let stat: string;
+    try { stat = fs.readFileSync(`/proc/${target.pid}/stat`, "utf8"); } catch { return true; }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" || fields[19] !== target.start;
+  };
+  for (const deadline = Date.now() + graceMs; !gone() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 25));
+  if (gone()) return;
+  try { process.kill(target.pid, "SIGKILL"); } catch { return; }
+  for (const deadline = Date.now() + graceMs; !gone() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 25));
 }
 
 /** /proc/<pid>/stat's start time, or undefined when no such process runs; pid + start time names a process for good. */
