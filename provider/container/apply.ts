@@ -357,10 +357,12 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
   return withClient(inputs, async (client) => {
     // A copied image's generation is its digest: a re-pushed tag's replacement must not adopt the old container.
     const digest = inputs.identity && inputs.image !== undefined && inputs.imageCredentials ? await remoteDigest(inputs.image, inputs.imageCredentials) : undefined;
-    const prefix = inputs.identity ? identityPrefix(inputs.identity, digest ? { ...inputs, image: `${inputs.image}@${digest}` } : inputs) : undefined;
-    // The create POST's new connection is opened alongside the reads before it.
+    // The create POST's new connection is opened alongside the reads before it, and the tag's hash made meanwhile.
     client.prepareWrite();
-    const resources = await clusterResources(client);
+    const [prefix, resources] = await Promise.all([
+      inputs.identity ? identityPrefix(inputs.identity, digest ? { ...inputs, image: `${inputs.image}@${digest}` } : inputs) : undefined,
+      clusterResources(client),
+    ]);
 
     // An earlier attempt of this very create (response lost, run killed) is finished, not duplicated.
     const earlier = prefix ? findByTagPrefix(resources, prefix).sort((a, b) => Number(a.vmid) - Number(b.vmid)) : [];
@@ -732,7 +734,7 @@ export async function updateContainer(id: string, olds: ContainerOutputs, oldInp
     const node = await currentNode(client, olds.node, vmid);
     const placement: Placement = {
       node, vmid, storage: olds.storage ?? inputs.storage ?? "", ostemplate: olds.ostemplate, imageDigest: olds.imageDigest,
-      identityTag: olds.identityTag && inputs.identity ? `${identityPrefix(inputs.identity, inputs)}${olds.identityTag.slice(-6)}` : olds.identityTag ?? "",
+      identityTag: olds.identityTag && inputs.identity ? `${await identityPrefix(inputs.identity, inputs)}${olds.identityTag.slice(-6)}` : olds.identityTag ?? "",
     };
     const hwaddr = olds.mac;
     const mergesEnv = (inputs.image !== undefined || inputs.clone !== undefined) && (changed.has("env") || changed.has("entrypoint"));

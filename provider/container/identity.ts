@@ -10,8 +10,11 @@
 //   new claim; `read` and `delete` act only on a container whose full tag matches their state, so an
 //   older state entry can never destroy a container that a newer create adopted.
 
-import { createHash, randomBytes, scryptSync } from "node:crypto";
+import { createHash, randomBytes, scrypt } from "node:crypto";
+import { promisify } from "node:util";
 import type { ContainerInputs } from "./schema";
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number) => Promise<Buffer>;
 
 /** Hash of a resource's identity, computed by the resource class from project, stack and URN. */
 export function identityOf(project: string, stack: string, urn: string): string {
@@ -19,9 +22,11 @@ export function identityOf(project: string, stack: string, urn: string): string 
 }
 
 /** `lp-<hash10>-`: the part of the tag shared by every attempt to create this generation. */
-export function identityPrefix(identity: string, inputs: ContainerInputs): string {
-  // Secrets enter only through a slow, identity-salted hash: the tag is readable in Proxmox.
-  const secretDigest = (value: string | undefined) => (value === undefined ? "" : scryptSync(value, identity, 16).toString("hex"));
+export async function identityPrefix(identity: string, inputs: ContainerInputs): Promise<string> {
+  // The password enters only through a slow, identity-salted hash (the tag is readable in Proxmox), run on
+  // libuv's pool so a create's reads and its other creates go on meanwhile. Public keys are public: a plain hash.
+  const password = inputs.password === undefined ? "" : (await scryptAsync(inputs.password, identity, 16)).toString("hex");
+  const keys = inputs.sshPublicKeys.length ? createHash("sha256").update(inputs.sshPublicKeys.join("\n")).digest("hex") : "";
   const generation = JSON.stringify([
     inputs.image ?? null,
     inputs.template ?? null,
@@ -31,8 +36,8 @@ export function identityPrefix(identity: string, inputs: ContainerInputs): strin
     inputs.storage ?? null,
     inputs.unprivileged,
     inputs.pool ?? null,
-    secretDigest(inputs.password),
-    secretDigest(inputs.sshPublicKeys.join("\n")),
+    password,
+    keys,
   ]);
   return `lp-${createHash("sha256").update(`${identity}\n${generation}`).digest("hex").slice(0, 10)}-`;
 }

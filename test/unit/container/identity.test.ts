@@ -21,17 +21,17 @@ describe("identity tag", () => {
     assert.notEqual(identityOf("proj", "prod", "u"), identityOf("proj", "dev", "u"));
   });
 
-  it("identityPrefix: lp-<10 hex>-, the same for the same generation", () => {
+  it("identityPrefix: lp-<10 hex>-, the same for the same generation", async () => {
     const base = inputs({ template: TEMPLATE });
-    const prefix = identityPrefix(ID, base);
+    const prefix = await identityPrefix(ID, base);
     assert.match(prefix, /^lp-[0-9a-f]{10}-$/);
-    assert.equal(identityPrefix(ID, inputs({ template: TEMPLATE })), prefix);
-    assert.notEqual(identityPrefix("f".repeat(32), base), prefix, "another resource");
+    assert.equal(await identityPrefix(ID, inputs({ template: TEMPLATE })), prefix);
+    assert.notEqual(await identityPrefix("f".repeat(32), base), prefix, "another resource");
   });
 
-  it("every replace-class input makes another generation; in-place ones and the disk size do not", () => {
+  it("every replace-class input makes another generation; in-place ones and the disk size do not", async () => {
     const base = inputs({ template: TEMPLATE });
-    const prefix = identityPrefix(ID, base);
+    const prefix = await identityPrefix(ID, base);
     const replaces: Array<Record<string, unknown>> = [
       { template: "local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst" },
       { template: undefined, image: "nginx:1.27" },
@@ -45,12 +45,12 @@ describe("identity tag", () => {
       { sshPublicKeys: [PUBLIC_KEY] },
     ];
     for (const change of replaces) {
-      assert.notEqual(identityPrefix(ID, inputs({ template: TEMPLATE, ...change })), prefix, JSON.stringify(change));
+      assert.notEqual(await identityPrefix(ID, inputs({ template: TEMPLATE, ...change })), prefix, JSON.stringify(change));
     }
     for (const change of [{ cores: 4 }, { memory: 2048 }, { diskSize: 64 }, { hostname: "web-2" }, { tags: ["x"] }]) {
-      assert.equal(identityPrefix(ID, inputs({ template: TEMPLATE, ...change })), prefix, JSON.stringify(change));
+      assert.equal(await identityPrefix(ID, inputs({ template: TEMPLATE, ...change })), prefix, JSON.stringify(change));
     }
-    assert.notEqual(identityPrefix(ID, inputs({ template: TEMPLATE, password: "another-password" })), identityPrefix(ID, inputs({ template: TEMPLATE, password: "a-long-password" })));
+    assert.notEqual(await identityPrefix(ID, inputs({ template: TEMPLATE, password: "another-password" })), await identityPrefix(ID, inputs({ template: TEMPLATE, password: "a-long-password" })));
   });
 
   it("newClaim: 6 base-36 characters from 8 random bytes, zero-padded", () => {

@@ -73,13 +73,13 @@ describe("container render", () => {
     assert.deepEqual(addressesOf([{ name: "eth0", hwaddr: "aa:aa:aa:aa:aa:aa", "hardware-address": "", inet: "10.1.2.3/24", "ip-addresses": [] }]).ipv4, "10.1.2.3");
   });
 
-  it("derives identity tags that change with replace-class inputs, not with in-place ones", () => {
+  it("derives identity tags that change with replace-class inputs, not with in-place ones", async () => {
     const id = "f".repeat(32);
-    const base = identityPrefix(id, inputs({}));
+    const base = await identityPrefix(id, inputs({}));
     assert.match(base, /^lp-[0-9a-f]{10}-$/);
-    assert.equal(identityPrefix(id, inputs({ cores: 8, tags: ["x"] })), base);
-    assert.notEqual(identityPrefix(id, inputs({ password: "another1" })), base);
-    assert.notEqual(identityPrefix("e".repeat(32), inputs({})), base);
+    assert.equal(await identityPrefix(id, inputs({ cores: 8, tags: ["x"] })), base);
+    assert.notEqual(await identityPrefix(id, inputs({ password: "another1" })), base);
+    assert.notEqual(await identityPrefix("e".repeat(32), inputs({})), base);
     const tag = base + newClaim();
     assert.ok(isOurIdentityTag(tag), tag);
     assert.ok(!tag.includes("another1"));
