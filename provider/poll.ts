@@ -54,6 +54,17 @@ export function backoff(policy: BackoffSchedule): PollSchedule {
   return (probes) => backoffMs(probes, { baseDelayMs: policy.initialMs, factor: policy.factor, maxDelayMs: policy.maxMs, jitter: 0 });
 }
 
+/**
+ * A probe every `intervalMs` for the first `forMs`, then `after`'s backoff: for a wait whose end is as likely
+ * at any moment of a first stretch (its lag is then at most `intervalMs`), and probably broken after it.
+ * Stateful: make one per wait.
+ */
+export function steadyThen(intervalMs: number, forMs: number, after: BackoffSchedule): PollSchedule {
+  const later = backoff(after);
+  let lateProbes = 0;
+  return (_probes, elapsedMs) => (elapsedMs < forMs ? intervalMs : later(++lateProbes, elapsedMs));
+}
+
 /** What a wait expects: it ends about `expectedMs` after it began, give or take `spreadMs`. */
 export interface Expectation {
   expectedMs: number;
@@ -141,11 +152,11 @@ export class LearnedDurations {
 }
 
 /**
- * A schedule for a kind of wait: dense around what was learned, the `unknown` backoff while nothing
+ * A schedule for a kind of wait: dense around what was learned, the `unknown` schedule (or backoff) while nothing
  * is; what is learned while the wait runs (a history read in flight) takes over from then on.
  */
-export function learnedSchedule(durations: LearnedDurations, kind: string, unknown: BackoffSchedule, policy: ExpectingSchedule = DEFAULT_EXPECTING): PollSchedule {
-  const fallback = backoff(unknown);
+export function learnedSchedule(durations: LearnedDurations, kind: string, unknown: BackoffSchedule | PollSchedule, policy: ExpectingSchedule = DEFAULT_EXPECTING): PollSchedule {
+  const fallback = typeof unknown === "function" ? unknown : backoff(unknown);
   let chosen: PollSchedule | undefined;
   return (probes, elapsedMs) => {
     if (!chosen) {

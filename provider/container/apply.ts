@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { escapeControl, initFailed, isLaunchpadError, PveHttpError, PveTaskError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
 import { followUpOf, isUpid, parseUpid, ProxmoxClient, resolveConnection, sharedClient, taskDurations, taskWarnings, type FollowUp, type TaskResult } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
-import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, type Expectation, type PollSchedule } from "../poll";
+import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, steadyThen, type Expectation, type PollSchedule } from "../poll";
 import { delay, sleep, type RetryPolicy } from "../retry";
 import {
   candidateVmid, chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
@@ -59,11 +59,13 @@ const VMID_RACE_POLICY: RetryPolicy = {
 /** Waiting for a lock held by another task: nothing to learn from, a plain backoff. */
 const LOCK_POLL = backoff({ initialMs: 100, factor: 2, maxMs: 1_000 });
 /**
- * Waiting for an address with nothing learned yet (a lone create's process): a DHCP lease usually comes
- * within a few seconds; about 18 probes for 3 s, noticed within 200 ms at worst. The task list's sparser
- * reads while the create runs (CHAIN_CHECK_MS) pay for the closer probes.
+ * Waiting for an address with nothing learned yet (a lone create's process). A static address shows when
+ * the CT runs, so the first probe that finds it running finds it; after that the address comes from DHCP,
+ * as likely at any moment of its first seconds: one probe every 150 ms (at most 150 ms late, 20 probes for
+ * 3 s), rather than a backoff that spends its close probes early. After 6 s DHCP is likely failing: back off.
+ * The task list's sparser reads while the create runs (CHAIN_CHECK_MS) pay for the probes.
  */
-const ADDRESS_POLL = { initialMs: 50, factor: 1.4, maxMs: 200 };
+const addressPoll = () => steadyThen(150, 6_000, { initialMs: 300, factor: 1.5, maxMs: 2_000 });
 /** How long after its start each container of this process got its address, per endpoint. */
 const addressDelays = new LearnedDurations();
 
@@ -106,7 +108,7 @@ async function waitForAddress(client: ProxmoxClient, node: string, vmid: number,
     if (wantV4 ? found.ipv4 : found.ipv4 ?? found.ipv6) return done(found);
     lastMissingAt = Date.now();
     return notYet();
-  }, learnedSchedule(addressDelays, kind, ADDRESS_POLL), {
+  }, learnedSchedule(addressDelays, kind, addressPoll()), {
     timeout: () => new PveTimeoutError(`CT ${vmid} on ${node} has no address on eth0 after ${inputs.timeouts.ip} s (is DHCP answering on ${inputs.network.bridge}?)`),
   });
   addressDelays.observe(kind, (lastMissingAt + probeSentAt) / 2 - started);
@@ -115,7 +117,7 @@ async function waitForAddress(client: ProxmoxClient, node: string, vmid: number,
 
 /**
  * While a create or its start may still fail, the task list is read this often: a failure is seen within it.
- * A failed create is reported up to 3 s late; a good one's address up to 200 ms late (ADDRESS_POLL), not 300.
+ * A failed create is reported up to 3 s late: the requests saved pay for the address probes (addressPoll).
  */
 const CHAIN_CHECK_MS = 3_000;
 /** Finding when the CT runs only anchors the address wait: few probes for it, even in a wide window. */
@@ -129,7 +131,7 @@ interface ChainOutcome {
 
 /**
  * `start=1` with an address to wait for: the address ends the wait, so neither task is watched densely.
- * The task list is read at once, every CHAIN_CHECK_MS while the create or its `vzstart` may still fail,
+ * The task list is read every CHAIN_CHECK_MS while the create or its `vzstart` may still fail,
  * and when the CT is first seen running; `/interfaces` (null while the CT does not run: PVE::LXC::get_interfaces
  * finds no pid) from when the pair may end (`chain`, from dispatch), around that end, then on the address
  * wait's own schedule from when the CT runs. With nothing known of the pair (a node without history), the
@@ -184,7 +186,9 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
   const startFailed = () => start?.nextError !== undefined;
   const timedOut = (what: string, ms: number) => new PveTimeoutError(what.replace("{ms}", String(ms)), { context: { upid, node } });
 
-  dues.set("tasks", dispatchedAt);
+  // With the pair's durations known, the first task-list read waits a sparse step as well: a create that
+  // fails at once is reported up to CHAIN_CHECK_MS late, and a lone create saves a request.
+  dues.set("tasks", chain ? dispatchedAt + CHAIN_CHECK_MS : dispatchedAt);
   if (chain) dues.set("address", dispatchedAt + Math.max(0, chain.expectedMs - chain.spreadMs));
   return pollUntil<ChainOutcome>(dispatchedAt + createMs + startMs + ipMs, async () => {
     const now = Date.now();
@@ -203,7 +207,7 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
           runningAt = (lastDownAt + sentAt) / 2;
           // When the CT came up is learned to within half the probe gap: the next create's window.
           taskDurations.observe(`${endpoint}|vzcreate>vzstart`, runningAt - dispatchedAt, (sentAt - lastDownAt) / 2);
-          addressSchedule = learnedSchedule(addressDelays, endpoint, ADDRESS_POLL);
+          addressSchedule = learnedSchedule(addressDelays, endpoint, addressPoll());
           addressProbes = 0;
         }
         const addresses = addressesOf(list);

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { backoff, done, Dues, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil, shifted } from "../../provider/poll";
+import { backoff, done, Dues, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil, shifted, steadyThen } from "../../provider/poll";
 import { backoffMs } from "../../provider/retry";
 
 /** A clock that moves only when the poll sleeps: every schedule is checked without real time. */
@@ -96,6 +96,24 @@ describe("poll schedules", () => {
     assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 0), 200);
     learned.observe("vzcreate", 3000);
     assert.equal(learnedSchedule(learned, "vzcreate", { initialMs: 50, factor: 2, maxMs: 1000 })(3, 3000), 50, "a 600 ms window in 12 probes");
+  });
+
+  it("steadyThen: one probe every interval for the first stretch, then the backoff from its start", async () => {
+    const clock = fakeClock();
+    let probes = 0;
+    await pollUntil(clock.now() + 10_000, async () => (++probes === 9 ? done(true) : notYet()), steadyThen(150, 1000, { initialMs: 300, factor: 2, maxMs: 1000 }), { ...clock, timeout: () => new Error("timeout") });
+    // 150 ms until 1 s had passed (7 probes, the last at 1050 ms), then 300, 600 from the backoff's start.
+    assert.deepEqual(clock.waits, [150, 150, 150, 150, 150, 150, 150, 300]);
+    assert.equal(probes, 9);
+    const fresh = steadyThen(150, 1000, { initialMs: 300, factor: 2, maxMs: 1000 });
+    assert.deepEqual([fresh(1, 0), fresh(2, 1100), fresh(3, 1400), fresh(4, 2000), fresh(5, 3000)], [150, 300, 600, 1000, 1000]);
+  });
+
+  it("learnedSchedule: a given schedule when nothing was seen, dense around what was", () => {
+    const learned = new LearnedDurations();
+    assert.equal(learnedSchedule(learned, "ip", steadyThen(150, 6000, { initialMs: 300, factor: 1.5, maxMs: 2000 }))(9, 1200), 150);
+    learned.observe("ip", 3000);
+    assert.equal(learnedSchedule(learned, "ip", steadyThen(150, 6000, { initialMs: 300, factor: 1.5, maxMs: 2000 }))(9, 3000), 50, "a 600 ms window in 12 probes");
   });
 
   it("shifted: the second task's schedule, counted from where the first one ended", () => {
