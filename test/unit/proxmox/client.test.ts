@@ -3,6 +3,7 @@
 // (tasks, locks, validation) is covered against the sandbox in test/integration/proxmox-client.test.ts.
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
+import * as http from "http";
 import * as https from "https";
 import type { AddressInfo } from "net";
 import * as util from "util";
@@ -22,8 +23,10 @@ interface Seen {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The client's port: which TLS connection carried the request. */
+  port: number;
 }
-type Handler = (req: Seen, res: { send(status: number, body?: unknown, reason?: string): void; drop(): void }) => void;
+type Handler = (req: Seen, res: { send(status: number, body?: unknown, reason?: string): void; raw(status: number, reason: string, contentType: string, text: string): void; drop(): void }) => void;
 
 describe("ProxmoxClient transport", function () {
   let cert: string;
@@ -32,6 +35,8 @@ describe("ProxmoxClient transport", function () {
   let endpoint: string;
   let handler: Handler;
   let seen: Seen[];
+  /** TLS connections the server accepted in this test: the client's port, and when the connection closed. */
+  let accepted: Array<{ port: number; closed: Promise<void> }>;
   const clients: ProxmoxClient[] = [];
 
   const client = (connection: Partial<ProxmoxConnection> = {}, options: ConstructorParameters<typeof ProxmoxClient>[1] = {}) => {
@@ -53,22 +58,30 @@ describe("ProxmoxClient transport", function () {
       let body = "";
       req.on("data", (chunk) => (body += chunk));
       req.on("end", () => {
-        const entry = { method: req.method!, url: req.url!, headers: req.headers, body };
+        const entry = { method: req.method!, url: req.url!, headers: req.headers, body, port: req.socket.remotePort! };
         seen.push(entry);
         handler(entry, {
           send(status, payload = { data: null }, reason) {
             res.writeHead(status, reason ?? (status === 200 ? "OK" : "error"), { "content-type": "application/json;charset=UTF-8" });
             res.end(JSON.stringify(payload));
           },
+          raw(status, reason, contentType, text) {
+            res.writeHead(status, reason, { "content-type": contentType });
+            res.end(text);
+          },
           drop: () => req.socket.destroy(),
         });
       });
+    });
+    server.on("secureConnection", (socket) => {
+      accepted.push({ port: socket.remotePort!, closed: new Promise((resolve) => socket.once("close", () => resolve())) });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   beforeEach(() => {
     seen = [];
+    accepted = [];
     handler = (_req, res) => res.send(200, { data: "ok" });
   });
   afterEach(async () => {
@@ -136,6 +149,131 @@ describe("ProxmoxClient transport", function () {
       await pve.get("/nodes");
       await new Promise((resolve) => setTimeout(resolve, 5));
       assert.equal(await pve.get("/nodes"), "PVEAuthCookie=T2");
+    });
+  });
+
+  describe("connections", () => {
+    it("sends reads and idempotent writes over one kept-alive connection, and each create on a connection of its own", async () => {
+      const pve = client();
+      await pve.get("/nodes");
+      await pve.put("/nodes/pve1/lxc/105/config", { cores: 2 });
+      await pve.delete("/nodes/pve1/lxc/106", { purge: 1 });
+      await pve.post("/nodes/pve1/lxc", { vmid: 107 });
+      await pve.post("/nodes/pve1/lxc", { vmid: 108 });
+      await pve.post("/nodes/pve1/lxc/105/status/start", undefined, { idempotent: true });
+      const [read, put, del, create1, create2, start] = seen.map((s) => s.port);
+      const pooled = [read, put, del, start];
+      assert.ok(new Set(pooled).size < pooled.length, `the pool keeps its connections alive: ${pooled}`);
+      for (const create of [create1, create2]) {
+        assert.equal(seen.filter((s) => s.port === create).length, 1, "a create rides a connection that carries nothing else");
+      }
+      // DELETE, like GET, carries its parameters in the query: PVE reads no body on it.
+      assert.deepEqual([seen[2]!.url, seen[2]!.body], ["/api2/json/nodes/pve1/lxc/106?purge=1", ""]);
+      assert.deepEqual([seen[1]!.body, seen[1]!.headers["content-type"]], ["cores=2", "application/x-www-form-urlencoded"]);
+      assert.equal(seen[5]!.headers["content-type"], undefined, "a write without parameters sends no form");
+    });
+
+    it("prepareWrite opens the create's connection ahead, and the create uses that one", async () => {
+      const pve = client();
+      await pve.get("/nodes");
+      pve.prepareWrite();
+      while (accepted.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      const prepared = accepted[1]!.port;
+      await pve.post("/nodes/pve1/lxc", { vmid: 105 });
+      assert.equal(seen[1]!.port, prepared);
+      assert.equal(accepted.length, 2, "no third connection");
+    });
+
+    it("close() leaves no connection open at the server, a prepared one included", async () => {
+      const pve = client();
+      await pve.get("/nodes");
+      await pve.post("/nodes/pve1/lxc", { vmid: 105 });
+      pve.prepareWrite();
+      while (accepted.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+      clients.splice(clients.indexOf(pve), 1);
+      await pve.close();
+      // Within a second: the prepared connection would otherwise linger 2 s, the pooled one 4 s.
+      const closed = await Promise.race([Promise.all(accepted.map((a) => a.closed)).then(() => true), new Promise((resolve) => setTimeout(resolve, 1_000, false))]);
+      assert.equal(closed, true);
+    });
+  });
+
+  describe("login", () => {
+    const ticketAuth = { apiToken: undefined, username: "root@pam", password: PASSWORD };
+    const logins = () => seen.filter((s) => s.url === "/api2/json/access/ticket").length;
+    const loginOr = (answer: (req: Seen, res: Parameters<Handler>[1]) => void): Handler => (req, res) =>
+      req.url === "/api2/json/access/ticket" ? res.send(200, { data: { ticket: `PVE:root@pam:T${logins()}`, CSRFPreventionToken: "C", username: "root@pam" } }) : answer(req, res);
+
+    it("fails with a configuration error, sending nothing, when there is neither a token nor a password", async () => {
+      const error = await client({ apiToken: undefined, username: "root@pam" }).get("/nodes").catch((e) => e);
+      assert.ok(isLaunchpadError(error, "ERR_CONFIG"), String(error));
+      assert.match(error.message, /neither an apiToken nor a username and password/);
+      assert.equal(seen.length, 0);
+    });
+
+    it("retries a login answered 503 (pveproxy restarting), since a login creates nothing", async () => {
+      let refused = 0;
+      handler = (req, res) => (req.url === "/api2/json/access/ticket" && refused++ < 2 ? res.send(503, { data: null }, "Service Unavailable") : loginOr((_r, s) => s.send(200, { data: "ok" }))(req, res));
+      assert.equal(await client(ticketAuth).post("/nodes/pve1/lxc", { vmid: 105 }), "ok");
+      assert.deepEqual(seen.map((s) => s.url), ["/api2/json/access/ticket", "/api2/json/access/ticket", "/api2/json/access/ticket", "/api2/json/nodes/pve1/lxc"]);
+    });
+
+    it("a login answered without a ticket is an error saying so, not a request without credentials", async () => {
+      handler = (req, res) => (req.url === "/api2/json/access/ticket" ? res.send(200, { data: { username: "root@pam" } }) : res.send(200, { data: "ok" }));
+      const error = await client(ticketAuth).get("/nodes").catch((e) => e);
+      assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
+      assert.match(error.message, /POST \/access\/ticket failed: 200 login answered without a ticket/);
+      assert.deepEqual(seen.map((s) => s.url), ["/api2/json/access/ticket"]);
+    });
+
+    it("logs in again only for a 401, once: a ticket refused twice is the error, a 403 is never a reason to log in", async () => {
+      handler = loginOr((_req, res) => res.send(401, { data: null }, "permission denied - invalid PVE ticket"));
+      const refused = (await client(ticketAuth).get("/nodes").catch((e) => e)) as PveHttpError;
+      assert.equal(refused.status, 401);
+      assert.equal(refused.pveMessage, "permission denied - invalid PVE ticket");
+      assert.deepEqual(seen.map((s) => s.url), ["/api2/json/access/ticket", "/api2/json/nodes", "/api2/json/access/ticket", "/api2/json/nodes"]);
+      seen = [];
+      handler = loginOr((_req, res) => res.send(403, { data: null }, "Permission check failed (/nodes/pve1, Sys.Audit)"));
+      const forbidden = (await client(ticketAuth).get("/nodes/pve1/status").catch((e) => e)) as PveHttpError;
+      assert.equal(forbidden.status, 403);
+      assert.deepEqual(forbidden.missing, { path: "/nodes/pve1", privileges: ["Sys.Audit"] });
+      assert.equal(logins(), 1);
+      assert.equal(seen.length, 2);
+    });
+  });
+
+  describe("answers", () => {
+    it("a 2xx that is not JSON (a portal page in front of the API) is an error naming its content type", async () => {
+      handler = (_req, res) => res.raw(200, "OK", "text/html", "<html><body>Please log in</body></html>");
+      const error = (await client().get("/nodes").catch((e) => e)) as PveHttpError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
+      assert.match(error.message, /GET \/nodes failed: 200 unreadable response body \(text\/html\)/);
+    });
+
+    it("reads a JSON body whatever its content type, and an empty 2xx is no answer", async () => {
+      handler = (_req, res) => res.raw(200, "OK", "text/plain", ' {"data":["pve1"]}');
+      assert.deepEqual(await client().get("/nodes"), ["pve1"]);
+      handler = (_req, res) => res.raw(200, "OK", "", "");
+      assert.match(String(await client().get("/nodes").catch((e) => e)), /unreadable response body \(no content type\)/);
+    });
+
+    it("a 5xx from a proxy in front of PVE reports its reason phrase, not its HTML; with none, the status", async () => {
+      handler = (_req, res) => res.raw(502, "Bad Gateway", "text/html", "<html><h1>502 Bad Gateway</h1></html>");
+      const bad = (await client().post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveHttpError;
+      assert.deepEqual([bad.status, bad.pveMessage], [502, "Bad Gateway"]);
+      assert.deepEqual(bad.context, { endpoint, reason: "Bad Gateway" });
+      handler = (_req, res) => res.raw(502, "", "application/json", '{"data":null}');
+      const bare = (await client().post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveHttpError;
+      assert.match(bare.message, /POST \/nodes\/pve1\/lxc failed: 502 HTTP 502$/);
+    });
+
+    it("takes the message from the body before the reason phrase, and keeps non-text parameter errors readable", async () => {
+      handler = (_req, res) => res.send(400, { data: null, message: "  unable to parse value\n", errors: { cores: { min: 1 } } }, "Parameter verification failed.");
+      const error = (await client().post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveHttpError;
+      assert.equal(error.pveMessage, "unable to parse value");
+      assert.deepEqual(error.errors, { cores: '{"min":1}' });
+      handler = (_req, res) => res.send(400, { data: null, errors: ["not", "a", "record"] }, "Parameter verification failed.");
+      assert.deepEqual(((await client().post("/nodes/pve1/lxc").catch((e) => e)) as PveHttpError).errors, {});
     });
   });
 
@@ -210,6 +348,53 @@ describe("ProxmoxClient transport", function () {
       assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"));
       assert.equal(error.notSent, false);
       assert.match(error.message, /no answer within 200 ms/);
+    });
+
+    it("an https endpoint at a plain-HTTP port fails before sending, in one line naming the TLS error", async () => {
+      const plain = http.createServer((_req, res) => res.end("plain"));
+      await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+      try {
+        const pve = client({ endpoint: `https://127.0.0.1:${(plain.address() as AddressInfo).port}` });
+        const error = (await pve.post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveNetworkError;
+        assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"), String(error));
+        assert.equal(error.notSent, true);
+        assert.match(error.message, /wrong version number.*\(ERR_SSL_WRONG_VERSION_NUMBER\)$/);
+        assert.doesNotMatch(error.message, /\n/);
+        assert.equal(pve.requestCount, FAST_RETRY.limit + 1, "nothing was sent, so even a create is tried again");
+      } finally {
+        plain.closeAllConnections();
+        await new Promise((resolve) => plain.close(resolve));
+      }
+    });
+
+    it("a connection dropped mid-request names undici's code and says the request may have arrived", async () => {
+      handler = (_req, res) => res.drop();
+      const error = (await client().post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveNetworkError;
+      assert.match(error.message, /^Proxmox POST \/nodes\/pve1\/lxc at https:\/\/127\.0\.0\.1:\d+: other side closed \(UND_ERR_SOCKET\) \(the request may have reached the server\)$/);
+      assert.equal(error.context.code, "UND_ERR_SOCKET");
+    });
+
+    it("a task log that cannot be read never hides the task's own failure", async () => {
+      const upid = "UPID:pve1:00001234:00005678:65F0A1B2:vzcreate:105:ci@pve!launchpad:";
+      handler = (req, res) =>
+        req.url.includes("/status") ? res.send(200, { data: { status: "stopped", exitstatus: "unable to create CT 105 - disk full" } }) : res.send(500, { data: null }, "got unexpected EOF");
+      const error = (await client().waitForTask(upid).catch((e) => e)) as PveTaskError;
+      assert.ok(isLaunchpadError(error, "ERR_PVE_TASK"), String(error));
+      assert.equal(error.exitstatus, "unable to create CT 105 - disk full");
+      assert.equal(error.log.length, 1);
+      assert.match(error.log[0]!, /^\(task log unavailable: Proxmox GET \/nodes\/pve1\/tasks\/UPID%3Apve1%3A.*\/log failed: 500 got unexpected EOF\)$/);
+      assert.equal(seen.filter((s) => s.url.includes("/log")).length, FAST_RETRY.limit + 1, "the log read is retried like any read");
+    });
+
+    it("reads a short task log once, whole", async () => {
+      const upid = "UPID:pve1:00001234:00005678:65F0A1B2:vzstart:105:ci@pve!launchpad:";
+      handler = (req, res) =>
+        req.url.includes("/status")
+          ? res.send(200, { data: { status: "stopped", exitstatus: "startup for container '105' failed" } })
+          : res.send(200, { data: [{ n: 1, t: "starting" }, { n: 2, t: "TASK ERROR: startup for container '105' failed" }], total: 2 });
+      const error = (await client().waitForTask(upid).catch((e) => e)) as PveTaskError;
+      assert.deepEqual(error.log, ["starting", "TASK ERROR: startup for container '105' failed"]);
+      assert.deepEqual(seen.filter((s) => s.url.includes("/log")).map((s) => new URL(s.url, endpoint).search), ["?start=0&limit=5000"]);
     });
 
     it("reads the tail of a long task log when the task fails", async () => {
