@@ -3,9 +3,12 @@
 // (tasks, locks, validation) is covered against the sandbox in test/integration/proxmox-client.test.ts.
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
+import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import type { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
 import * as util from "util";
 import selfsigned = require("selfsigned");
 import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError } from "../../../provider/errors";
@@ -195,6 +198,47 @@ describe("ProxmoxClient transport", function () {
       // Within a second: the prepared connection would otherwise linger 2 s, the pooled one 4 s.
       const closed = await Promise.race([Promise.all(accepted.map((a) => a.closed)).then(() => true), new Promise((resolve) => setTimeout(resolve, 1_000, false))]);
       assert.equal(closed, true);
+    });
+  });
+
+  describe("upload", () => {
+    let dir: string;
+    before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "client-upload-"))));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("streams a multipart body of announced length, fields before the file, on a connection of its own; a 5xx is not re-sent", async () => {
+      const file = path.join(dir, "image.tar");
+      fs.writeFileSync(file, "x".repeat(70_000));
+      const pve = client();
+      await pve.get("/nodes");
+      handler = (_req, res) => res.send(200, { data: "UPID:pve1:00000001:00000002:65F0A1B2:imgcopy::ci@pve!launchpad:" });
+      const upid = await pve.upload("/nodes/pve1/storage/local/upload", { content: "vztmpl", "checksum-algorithm": "sha256", checksum: "ab" }, { path: file, name: 'my "app"\r\n.tar' });
+      assert.equal(upid, "UPID:pve1:00000001:00000002:65F0A1B2:imgcopy::ci@pve!launchpad:");
+      const sent = seen[1]!;
+      assert.equal(sent.method, "POST");
+      assert.equal(Number(sent.headers["content-length"]), Buffer.byteLength(sent.body), "the announced length is the body's");
+      const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(String(sent.headers["content-type"]))![1]!;
+      const parts = sent.body.split(`--${boundary}`);
+      assert.deepEqual(parts.slice(1, 4).map((part) => /name="([^"]+)"/.exec(part)![1]), ["content", "checksum-algorithm", "checksum"]);
+      const [head, content] = [parts[4]!.slice(0, parts[4]!.indexOf("\r\n\r\n") + 4), parts[4]!.slice(parts[4]!.indexOf("\r\n\r\n") + 4)];
+      assert.equal(head, '\r\nContent-Disposition: form-data; name="filename"; filename="my _app___.tar"\r\nContent-Type: application/octet-stream\r\n\r\n');
+      assert.ok(content === `${"x".repeat(70_000)}\r\n`, "the whole file, then the closing boundary");
+      assert.equal(parts[5], "--\r\n");
+      assert.notEqual(sent.port, seen[0]!.port, "not on the pooled connection a read used");
+
+      seen = [];
+      handler = (_req, res) => res.send(500, { data: null }, "got unexpected EOF");
+      await assert.rejects(pve.upload("/nodes/pve1/storage/local/upload", { content: "vztmpl" }, { path: file, name: "image.tar" }), /500 got unexpected EOF/);
+      assert.equal(seen.length, 1, "an upload that may have arrived is not sent again");
+    });
+
+    it("an upload answered too late fails on its own timeout", async () => {
+      const file = path.join(dir, "small.tar");
+      fs.writeFileSync(file, "x");
+      handler = () => undefined;
+      const error = (await client().upload("/nodes/pve1/storage/local/upload", { content: "vztmpl" }, { path: file, name: "small.tar" }, { timeoutMs: 150 }).catch((e) => e)) as PveNetworkError;
+      assert.match(error.message, /no answer within 150 ms/);
+      assert.equal(seen.length, 1);
     });
   });
 
