@@ -9,10 +9,11 @@ import * as https from "https";
 import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
+import { performance } from "perf_hooks";
 import * as util from "util";
 import selfsigned = require("selfsigned");
 import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError } from "../../../provider/errors";
-import { encodeParams, ProxmoxClient, type ProxmoxConnection } from "../../../provider/proxmox";
+import { encodeParams, ProxmoxClient, type ProxmoxConnection, type RequestInfo } from "../../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../../provider/retry";
 import { freePort } from "../../../devstack/ports";
 
@@ -379,11 +380,18 @@ describe("ProxmoxClient transport", function () {
 
     it("reports a refused connection as notSent, so even a create may be re-sent", async () => {
       const port = await freePort();
-      const error = (await client({ endpoint: `https://127.0.0.1:${port}` }).post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveNetworkError;
+      const reported: RequestInfo[] = [];
+      const began = performance.now();
+      const pve = client({ endpoint: `https://127.0.0.1:${port}` }, { onRequest: (info) => reported.push(info) });
+      const error = (await pve.post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveNetworkError;
+      const took = performance.now() - began;
       assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"));
       assert.equal(error.notSent, true);
       assert.match(error.message, /ECONNREFUSED/);
       assert.equal(seen.length, 0);
+      // Every attempt is reported, with status 0 for "no response", and a duration within the call's.
+      assert.equal(reported.length, FAST_RETRY.limit + 1);
+      assert.ok(reported.every((info) => info.method === "POST" && info.path === "/nodes/pve1/lxc" && info.status === 0 && info.ms >= 0 && info.ms <= took + 1), JSON.stringify(reported));
     });
 
     it("times out a request that gets no answer", async () => {
@@ -473,6 +481,7 @@ describe("ProxmoxClient transport", function () {
       assert.equal(error.notSent, true);
       assert.equal(pve.requestCount, 1, "a pin mismatch is not retried: no retry can fix it");
       assert.ok(error.message.includes(`expected ${wrong}, got ${fingerprint}`), error.message);
+      assert.doesNotMatch(error.message, /ERR_LAUNCHPAD/, "no internal code in the message");
       assert.equal(seen.length, 0);
     });
 
