@@ -70,7 +70,7 @@ describe("ProxmoxClient transport", function () {
             res.end(JSON.stringify(payload));
           },
           raw(status, reason, contentType, text) {
-            res.writeHead(status, reason, { "content-type": contentType });
+            res.writeHead(status, reason, contentType ? { "content-type": contentType } : {});
             res.end(text);
           },
           drop: () => req.socket.destroy(),
@@ -264,11 +264,14 @@ describe("ProxmoxClient transport", function () {
     });
 
     it("a login answered without a ticket is an error saying so, not a request without credentials", async () => {
-      handler = (req, res) => (req.url === "/api2/json/access/ticket" ? res.send(200, { data: { username: "root@pam" } }) : res.send(200, { data: "ok" }));
-      const error = await client(ticketAuth).get("/nodes").catch((e) => e);
-      assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
-      assert.match(error.message, /POST \/access\/ticket failed: 200 login answered without a ticket/);
-      assert.deepEqual(seen.map((s) => s.url), ["/api2/json/access/ticket"]);
+      for (const data of [null, { username: "root@pam", ticket: "PVE:root@pam:T" }, { username: "root@pam", CSRFPreventionToken: "C" }]) {
+        seen = [];
+        handler = (req, res) => (req.url === "/api2/json/access/ticket" ? res.send(200, { data }) : res.send(200, { data: "ok" }));
+        const error = await client(ticketAuth).post("/nodes/pve1/lxc").catch((e) => e);
+        assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
+        assert.match(error.message, /POST \/access\/ticket failed: 200 login answered without a ticket/);
+        assert.deepEqual(seen.map((s) => s.url), ["/api2/json/access/ticket"]);
+      }
     });
 
     it("logs in again only for a 401, once: a ticket refused twice is the error, a 403 is never a reason to log in", async () => {
@@ -293,10 +296,15 @@ describe("ProxmoxClient transport", function () {
       const error = (await client().get("/nodes").catch((e) => e)) as PveHttpError;
       assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP"), String(error));
       assert.match(error.message, /GET \/nodes failed: 200 unreadable response body \(text\/html\)/);
+      // Cut short by a proxy, or JSON that is no object: still no answer.
+      for (const text of ['{"data": [', "null", '"ok"']) {
+        handler = (_req, res) => res.raw(200, "OK", "application/json;charset=UTF-8", text);
+        assert.match(String(await client().get("/nodes").catch((e) => e)), /unreadable response body \(application\/json;charset=UTF-8\)/, text);
+      }
     });
 
     it("reads a JSON body whatever its content type, and an empty 2xx is no answer", async () => {
-      handler = (_req, res) => res.raw(200, "OK", "text/plain", ' {"data":["pve1"]}');
+      handler = (_req, res) => res.raw(200, "OK", "text/plain", '\n  {"data":["pve1"]}');
       assert.deepEqual(await client().get("/nodes"), ["pve1"]);
       handler = (_req, res) => res.raw(200, "OK", "", "");
       assert.match(String(await client().get("/nodes").catch((e) => e)), /unreadable response body \(no content type\)/);
@@ -317,8 +325,11 @@ describe("ProxmoxClient transport", function () {
       const error = (await client().post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveHttpError;
       assert.equal(error.pveMessage, "unable to parse value");
       assert.deepEqual(error.errors, { cores: '{"min":1}' });
-      handler = (_req, res) => res.send(400, { data: null, errors: ["not", "a", "record"] }, "Parameter verification failed.");
-      assert.deepEqual(((await client().post("/nodes/pve1/lxc").catch((e) => e)) as PveHttpError).errors, {});
+      for (const errors of [["not", "a", "record"], null]) {
+        handler = (_req, res) => res.send(400, { data: null, errors }, "Parameter verification failed.");
+        const odd = (await client().post("/nodes/pve1/lxc").catch((e) => e)) as PveHttpError;
+        assert.deepEqual([odd.status, odd.pveMessage, odd.errors], [400, "Parameter verification failed.", {}]);
+      }
     });
   });
 
@@ -387,7 +398,7 @@ describe("ProxmoxClient transport", function () {
       const took = performance.now() - began;
       assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"));
       assert.equal(error.notSent, true);
-      assert.match(error.message, /ECONNREFUSED/);
+      assert.match(error.message, /^Proxmox POST \/nodes\/pve1\/lxc at https:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
       assert.equal(seen.length, 0);
       // Every attempt is reported, with status 0 for "no response", and a duration within the call's.
       assert.equal(reported.length, FAST_RETRY.limit + 1);
@@ -399,7 +410,7 @@ describe("ProxmoxClient transport", function () {
       const error = (await client({ timeoutMs: 200 }).post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveNetworkError;
       assert.ok(isLaunchpadError(error, "ERR_PVE_NETWORK"));
       assert.equal(error.notSent, false);
-      assert.match(error.message, /no answer within 200 ms/);
+      assert.match(error.message, /^Proxmox POST \/nodes\/pve1\/lxc at https:\/\/127\.0\.0\.1:\d+: no answer within 200 ms \(the request may have reached the server\)$/);
     });
 
     it("an https endpoint at a plain-HTTP port fails before sending, in one line naming the TLS error", async () => {
@@ -438,14 +449,15 @@ describe("ProxmoxClient transport", function () {
       assert.equal(seen.filter((s) => s.url.includes("/log")).length, FAST_RETRY.limit + 1, "the log read is retried like any read");
     });
 
-    it("reads a short task log once, whole", async () => {
+    it("reads a log of up to 5000 lines in one read, and keeps its last 20 lines", async () => {
       const upid = "UPID:pve1:00001234:00005678:65F0A1B2:vzstart:105:ci@pve!launchpad:";
+      const lines = [...Array.from({ length: 29 }, (_, i) => ({ n: i + 1, t: `step ${i + 1}` })), { n: 30, t: "TASK ERROR: startup for container '105' failed" }];
       handler = (req, res) =>
         req.url.includes("/status")
           ? res.send(200, { data: { status: "stopped", exitstatus: "startup for container '105' failed" } })
-          : res.send(200, { data: [{ n: 1, t: "starting" }, { n: 2, t: "TASK ERROR: startup for container '105' failed" }], total: 2 });
+          : res.send(200, { data: lines, total: lines.length });
       const error = (await client().waitForTask(upid).catch((e) => e)) as PveTaskError;
-      assert.deepEqual(error.log, ["starting", "TASK ERROR: startup for container '105' failed"]);
+      assert.deepEqual(error.log, lines.slice(-20).map((line) => line.t));
       assert.deepEqual(seen.filter((s) => s.url.includes("/log")).map((s) => new URL(s.url, endpoint).search), ["?start=0&limit=5000"]);
     });
 
