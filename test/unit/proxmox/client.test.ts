@@ -325,7 +325,7 @@ describe("ProxmoxClient transport", function () {
       const error = (await client().post("/nodes/pve1/lxc", { vmid: 105 }).catch((e) => e)) as PveHttpError;
       assert.equal(error.pveMessage, "unable to parse value");
       assert.deepEqual(error.errors, { cores: '{"min":1}' });
-      for (const errors of [["not", "a", "record"], null]) {
+      for (const errors of [["not", "a", "record"], null, "not a record"]) {
         handler = (_req, res) => res.send(400, { data: null, errors }, "Parameter verification failed.");
         const odd = (await client().post("/nodes/pve1/lxc").catch((e) => e)) as PveHttpError;
         assert.deepEqual([odd.status, odd.pveMessage, odd.errors], [400, "Parameter verification failed.", {}]);
