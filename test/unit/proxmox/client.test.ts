@@ -226,6 +226,10 @@ describe("ProxmoxClient transport", function () {
       assert.ok(content === `${"x".repeat(70_000)}\r\n`, "the whole file, then the closing boundary");
       assert.equal(parts[5], "--\r\n");
       assert.notEqual(sent.port, seen[0]!.port, "not on the pooled connection a read used");
+      // Nor kept for another request: the client closes it once answered (a pooled one idles 4 s).
+      const uploadConnection = accepted.find((a) => a.port === sent.port)!;
+      const closed = await Promise.race([uploadConnection.closed.then(() => true), new Promise((resolve) => setTimeout(resolve, 1_000, false))]);
+      assert.equal(closed, true, "the upload's connection was closed after its answer");
 
       seen = [];
       handler = (_req, res) => res.send(500, { data: null }, "got unexpected EOF");
