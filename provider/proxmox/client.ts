@@ -724,7 +724,8 @@ export class ProxmoxClient {
     const code = errorCode(cause);
     const tls = code !== undefined && (TLS_VERIFY_CODES.has(code) || code === PIN_MISMATCH);
     const notSent = code !== undefined && (tls || CONNECT_PHASE_CODES.has(code));
-    const text = (cause as Error)?.message ?? String(cause);
+    // OpenSSL's messages end in a newline: the error stays one line.
+    const text = ((cause as Error)?.message ?? String(cause)).trim();
     const detail = code && !text.includes(code) && code !== PIN_MISMATCH ? `${text} (${code})` : text;
     const message = tls
       ? `${where}: TLS verification failed: ${detail}. ${tlsHint(code!, this.connection)}`
