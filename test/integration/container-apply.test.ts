@@ -390,6 +390,40 @@ describe("container apply layer in-process against the sandbox", function () {
     });
   });
 
+  describe("create placement and sources", () => {
+    it("a clone to a named storage: a full clone onto it, the storage reported; a clone to another node is sent there and PVE's refusal comes back", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      const { outs } = await create({ clone: source.outs.vmid, storage: "local-lvm", started: false });
+      const [clone] = requestsTo(/\/clone$/, "POST");
+      assert.equal(clone.params?.storage, "local-lvm");
+      assert.equal(String(clone.params?.full), "1");
+      assert.equal(clone.params?.target, undefined, "same node: no target");
+      assert.deepEqual([outs.node, outs.storage], [sandbox.nodes[0], "local-lvm"]);
+      sandbox.resetRequests();
+      const error = await createContainer(inputsOf({ hostname: "elsewhere", clone: source.outs.vmid, node: sandbox.nodes[1], started: false })).catch((e) => e);
+      assert.equal(requestsTo(/\/clone$/, "POST")[0]?.params?.target, sandbox.nodes[1]);
+      assert.match(String(error.message), new RegExp(`can't clone CT to node '${sandbox.nodes[1]}' \\(CT uses local storage\\)`));
+      assert.equal(error.id, undefined, "nothing was made");
+      assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "elsewhere"), []);
+    });
+
+    it("a node whose template storage cannot be listed is only not preferred: the image create goes on", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/storage/local/content$", status: 500, message: "storage 'local' is not online", count: 1 });
+      const { outs } = await create({ image: "nginx:1.27", started: false });
+      assert.equal(outs.status, "stopped");
+      assert.match(outs.ostemplate ?? "", /^local:vztmpl\/docker\.io_library_nginx_1\.27/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1);
+    });
+
+    it("static IPv6 not waited for: the address from the inputs, without its prefix", async () => {
+      const { outs } = await create({ template: TEMPLATE, waitForIp: false, network: { ipv6: { address: "fd00:9::7/64", gateway: "fd00:9::1" } } });
+      assert.equal(outs.ipv6, "fd00:9::7");
+      const net0 = String((await config(outs)).net0).split(",");
+      assert.ok(net0.includes("ip6=fd00:9::7/64") && net0.includes("gw6=fd00:9::1"), net0.join(","));
+    });
+  });
+
   describe("read", () => {
     it("reports the container as it is, drift included", async () => {
       const { id, outs, inputs } = await create({ template: TEMPLATE, cores: 1, memory: 256, description: "first" });
