@@ -150,6 +150,19 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(cfg.hostname, outs.hostname);
     });
 
+    it("a VMID taken every time: gives up after 26 attempts (25 retries), with Proxmox's last answer, and nothing to track", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "CT 100 already exists on node 'pve1'", count: 26 });
+      const error = await createContainer(inputsOf({ hostname: "crowded", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_HTTP"), true, `${error?.code}: ${error?.message}`);
+      assert.equal(error.status, 500);
+      assert.match(error.message, /gave up finding a free VMID after 26 attempts \(last: CT 100 already exists on node 'pve1'\)$/);
+      assert.equal(error.id, undefined);
+      const vmids = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => Number(r.params.vmid));
+      assert.equal(vmids.length, 26);
+      assert.equal(new Set(vmids).size, 26, "a refused id is never tried again");
+      assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "crowded"), []);
+    });
+
     it("a failed start keeps the container tracked: the error carries its id and outputs", async () => {
       sandbox.faults.task({ type: "vzstart", fail: "injected: start failed", count: 1 });
       const error = await createContainer(inputsOf({ hostname: "nostart", template: TEMPLATE })).catch((e) => e);
