@@ -208,6 +208,15 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.match(String(writes[1].params.env), /MODE=first/);
     });
 
+    it("from an OCI image, started, not waiting for an address: running, no address asked for", async () => {
+      const { outs } = await create({ image: "nginx:1.27", waitForIp: false });
+      assert.equal(outs.status, "running");
+      assert.equal(outs.ipv4, undefined);
+      assert.equal(outs.kind, "application");
+      assert.match(outs.mac ?? "", /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/);
+      assert.equal(requestsTo(/\/interfaces$/).length, 0);
+    });
+
     it("started without waiting for an address: one create with start=1 and no separate start; stopped: start=0", async () => {
       const { outs } = await create({ template: TEMPLATE, waitForIp: false });
       assert.equal(outs.status, "running");
@@ -728,6 +737,18 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(sandbox.containers().filter((c) => c.vmid === Number(error.id)).length, 1);
       assert.ok(log().some((line) => line.startsWith(`could not remove CT ${error.id}: `)), log().join("\n"));
       await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
+    });
+
+    it("a clone whose task cannot be followed: the clone carrying our hostname is ours, so it is destroyed and the error reported", async () => {
+      const source = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "lost-clone", clone: source.outs.vmid, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.equal(error.id, undefined, "removed, so not tracked");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+      assert.deepEqual(ctsNamed("lost-clone"), []);
+      assert.equal((await config(source.outs)).hostname, source.outs.hostname, "the source stays");
     });
 
     it("when whether the container exists cannot be told, it is kept tracked, not destroyed", async () => {
