@@ -725,6 +725,16 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.ok(log().some((line) => line.startsWith(`removing CT ${post.params.vmid}: `)), log().join("\n"));
     });
 
+    it("a create that cannot be followed while it still runs: its locked config is waited for, then the container is recognised and removed", async () => {
+      sandbox.faults.task({ type: "vzcreate", delayMs: 800, count: 1 });
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "unfollowed-slow", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.equal(error.id, undefined, "removed, so not tracked");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+      assert.deepEqual(ctsNamed("unfollowed-slow"), [], "no orphan");
+    });
+
     it("when that removal fails too, the error carries the container's id and outputs so that Pulumi tracks it", async () => {
       sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
       sandbox.faults.endpoint({ method: "DELETE", path: "^/nodes/[^/]+/lxc/\\d+$", status: 403, message: "Permission check failed (/vms/1, VM.Allocate)", count: 1 });
