@@ -430,6 +430,21 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "elsewhere"), []);
     });
 
+    it("a clone to run: cloned, our config written, then started, its address reported", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      const { outs } = await create({ clone: source.outs.vmid, env: { MODE: "clone" } });
+      const writes = sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/nodes/${outs.node}/lxc`));
+      assert.deepEqual(writes.map((r) => `${r.method} ${r.path}`), [
+        `POST /nodes/${outs.node}/lxc/${source.outs.vmid}/clone`,
+        `PUT /nodes/${outs.node}/lxc/${outs.vmid}/config`,
+        `POST /nodes/${outs.node}/lxc/${outs.vmid}/status/start`,
+      ]);
+      assert.equal(outs.status, "running");
+      assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal(outs.kind, "system");
+    });
+
     it("a node whose template storage cannot be listed is only not preferred: the image create goes on", async () => {
       sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/storage/local/content$", status: 500, message: "storage 'local' is not online", count: 1 });
       const { outs } = await create({ image: "nginx:1.27", started: false });
