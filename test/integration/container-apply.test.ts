@@ -445,6 +445,29 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(outs.kind, "system");
     });
 
+    it("parallel creates of one new image without a node go where the first is pulling it: one pull", async () => {
+      const [a, b] = await Promise.all([create({ image: "redis:7.4", started: false }), create({ image: "redis:7.4", started: false })]);
+      assert.equal(a.outs.node, b.outs.node);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
+      assert.notEqual(a.outs.vmid, b.outs.vmid);
+    });
+
+    it("the VMID range from LAUNCHPAD_VMID_RANGE when the stack sets none; malformed, an error naming it before any request", async () => {
+      const saved = process.env.LAUNCHPAD_VMID_RANGE;
+      process.env.LAUNCHPAD_VMID_RANGE = "7100-7100";
+      try {
+        const { outs } = await create({ template: TEMPLATE, started: false, identity: "44556677889900aabbccddeeff001122" });
+        assert.equal(outs.vmid, 7100);
+        process.env.LAUNCHPAD_VMID_RANGE = "7100";
+        sandbox.resetRequests();
+        await assert.rejects(createContainer(inputsOf({ hostname: "badenv", template: TEMPLATE })), /^RangeError: LAUNCHPAD_VMID_RANGE must be MIN-MAX/);
+        assert.equal(sandbox.requests.length, 0);
+      } finally {
+        if (saved === undefined) delete process.env.LAUNCHPAD_VMID_RANGE;
+        else process.env.LAUNCHPAD_VMID_RANGE = saved;
+      }
+    });
+
     it("a node whose template storage cannot be listed is only not preferred: the image create goes on", async () => {
       sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/storage/local/content$", status: 500, message: "storage 'local' is not online", count: 1 });
       const { outs } = await create({ image: "nginx:1.27", started: false });
