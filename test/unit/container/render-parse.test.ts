@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import { parseInputs, type ContainerInputs } from "../../../provider/container/schema";
 import {
-  configChanges, ociFileStem, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, renderConfig, renderCreateParams, renderTags,
+  configChanges, ociFileStem, renderFeatures, renderNet0, parseDiskSizeGiB, parseEnv, parseFeatures, parseNet0, parseTags, renderConfig, renderCreateParams, renderTags,
 } from "../../../provider/container/render";
 import { VALID } from "./fixtures";
 
@@ -26,9 +26,16 @@ describe("container config strings as Proxmox returns them", () => {
     assert.equal(parseNet0("name=eth0,bridge=vmbr0,ip=dhcp").hwaddr, undefined);
   });
 
+  it("writes static addresses without a gateway as just the address, DHCPv6 as ip6=dhcp, several features comma-joined", () => {
+    assert.equal(renderNet0({ bridge: "vmbr0", ipv4: { address: "10.1.0.7/24" }, ipv6: { address: "fd00::7/64" }, firewall: false }), "name=eth0,bridge=vmbr0,ip=10.1.0.7/24,ip6=fd00::7/64");
+    assert.equal(renderNet0({ bridge: "vmbr0", ipv4: "dhcp", ipv6: "dhcp", firewall: false }), "name=eth0,bridge=vmbr0,ip=dhcp,ip6=dhcp");
+    assert.equal(renderFeatures({ nesting: true, keyctl: false, fuse: true }), "fuse=1,nesting=1");
+  });
+
   it("reads a rootfs size in any unit PVE prints, and nothing from a volume without one", () => {
     assert.equal(parseDiskSizeGiB("local-lvm:vm-105-disk-0,size=1T"), 1024);
     assert.equal(parseDiskSizeGiB("local-lvm:vm-105-disk-0,size=8.5G"), 8.5);
+    assert.equal(parseDiskSizeGiB("local-lvm:vm-105-disk-0,size=8.25G"), 8.25);
     assert.equal(parseDiskSizeGiB("local-lvm:vm-105-disk-0,size=2097152K"), 2);
     assert.equal(parseDiskSizeGiB(`local-lvm:vm-105-disk-0,size=${4 * 1024 ** 3}`), 4);
     assert.equal(parseDiskSizeGiB("local-lvm:vm-105-disk-0"), undefined);
@@ -59,6 +66,7 @@ describe("container config strings as Proxmox returns them", () => {
   it("a create without keys, password or pool sends none of them; an image's env and entrypoint come from the image", () => {
     const params = renderCreateParams(inputs({ env: { A: "1" }, entrypoint: "/bin/app" }), { vmid: 101, ostemplate: "local:vztmpl/x.tar", storage: "local", identityTag: "lp-0123456789-abcdef", fromImage: true, start: true });
     for (const key of ["ssh-public-keys", "password", "pool", "env", "entrypoint"]) assert.equal(key in params, false, key);
+    assert.equal(renderCreateParams(inputs({ password: "s3cret!" }), { vmid: 101, ostemplate: "local:vztmpl/x.tar", storage: "local", identityTag: "lp-0123456789-abcdef", fromImage: false }).password, "s3cret!");
     assert.equal(params.start, 1);
     assert.equal(params.rootfs, "local:8");
   });
@@ -75,6 +83,8 @@ describe("container config strings as Proxmox returns them", () => {
     assert.equal(ociFileStem("registry.test:5000/app"), "registry.test_5000_app_latest");
     assert.equal(ociFileStem("docker.io/nginx:1"), "docker.io_library_nginx_1");
     assert.equal(ociFileStem("ghcr.io/app:v+1"), "ghcr.io_app_v_1");
+    assert.equal(ociFileStem("my.app:1"), "docker.io_library_my.app_1", "one segment is never a registry");
+    assert.equal(ociFileStem("localhost"), "docker.io_library_localhost_latest");
   });
 });
 
