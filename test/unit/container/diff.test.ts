@@ -106,6 +106,8 @@ describe("container diff table", () => {
     assert.equal(diffInputs(olds({ ...VALID, ...dhcp }), normalized({ ...VALID, ...src2, ...dhcp })).deleteBeforeReplace, false);
     const moved = diffInputs(olds({ ...VALID, network: { ipv4: { address: "10.0.0.5/24" } } }), normalized({ ...VALID, ...src2, network: { ipv4: { address: "10.0.0.6/24" } } }));
     assert.deepEqual([moved.replaces.includes("template"), moved.deleteBeforeReplace], [true, false]);
+    const toDhcp = diffInputs(olds({ ...VALID, network: { ipv4: { address: "10.0.0.5/24" } } }), normalized({ ...VALID, ...src2 }));
+    assert.equal(toDhcp.deleteBeforeReplace, false, "a static address given up for DHCP does not block the new container");
     assert.equal(diffInputs(olds({ ...VALID, network: { ipv6: { address: "fd00::5/64" } } }), normalized({ ...VALID, ...src2, network: { ipv6: { address: "fd00::5/64" } } })).deleteBeforeReplace, true);
     // State without a network (older state) or a network not known yet: no address to be sure about.
     const { network: _, ...noNetwork } = olds(VALID);
