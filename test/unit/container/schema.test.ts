@@ -129,4 +129,16 @@ describe("container schema", () => {
     assert.equal(parseStoredInputs({ template: TEMPLATE, network: { vlan: 0 }, hostname: "web-1" }).network.vlan, undefined, "a bad nested value is dropped with its field");
     assert.equal(parseStoredInputs({ template: TEMPLATE, hostname: "web-1", description: null }).description, undefined);
   });
+
+  it("check's reasons are the value checks' own: SSH key, tag pattern, connection endpoint; lists split on any separator", () => {
+    const reasons = (raw: Record<string, unknown>) => parseInputs({ ...VALID, ...raw }).failures.map((f) => `${f.property}: ${f.reason}`);
+    assert.deepEqual(reasons({ sshPublicKeys: ["ssh-rsa AAAA!"], tags: ["a b"] }), [
+      "sshPublicKeys[0]: is not an OpenSSH public key (the key data is not base64)",
+      "tags[0]: must match Proxmox's tag pattern [a-z0-9_][a-z0-9_-+.]*",
+    ]);
+    assert.deepEqual(reasons({ connection: { endpoint: "http://pve:8006" } }),
+      ["connection.endpoint: http:// would send the API token or password in clear; Proxmox VE's API (pveproxy) answers HTTPS: use https://<host>:8006"]);
+    assert.deepEqual(parseInputs({ ...VALID, nameserver: " 1.1.1.1 ;", searchdomain: ",a.test" }).inputs.nameserver, ["1.1.1.1"]);
+    assert.deepEqual(parseInputs({ ...VALID, searchdomain: ",a.test" }).inputs.searchdomain, ["a.test"]);
+  });
 });
