@@ -122,13 +122,13 @@ describe("container apply layer in-process against the sandbox", function () {
 
     it("refuses a node that is not in the cluster, before any create", async () => {
       const error = await createContainer(inputsOf({ hostname: "nowhere", template: TEMPLATE, node: "pve9" })).catch((e) => e);
-      assert.match(String(error.message), /node pve9 is not an online node/);
+      assert.equal(error.message, "Proxmox GET /cluster/resources failed: 400 node pve9 is not an online node of this cluster");
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
     });
 
     it("refuses a storage that does not hold container disks, naming it", async () => {
       const error = await createContainer(inputsOf({ hostname: "nostore", template: TEMPLATE, storage: "nosuch" })).catch((e) => e);
-      assert.match(String(error.message), /storage nosuch on pve\d does not hold container disks \(rootdir\)/);
+      assert.match(String(error.message), /^Proxmox GET \/nodes\/pve\d\/storage failed: 400 storage nosuch on pve\d does not hold container disks \(rootdir\)$/);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
     });
 
@@ -397,7 +397,7 @@ describe("container apply layer in-process against the sandbox", function () {
 
     it("a clone of a CT that does not exist fails before any request that writes", async () => {
       const error = await createContainer(inputsOf({ hostname: "orphan", clone: 99_999 })).catch((e) => e);
-      assert.match(String(error.message), /clone source CT 99999 does not exist/);
+      assert.equal(error.message, "Proxmox GET /cluster/resources failed: 404 clone source CT 99999 does not exist");
       assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
     });
 
@@ -450,6 +450,39 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(a.outs.node, b.outs.node);
       assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
       assert.notEqual(a.outs.vmid, b.outs.vmid);
+    });
+
+    it("parallel creates of two different images each get their own image", async () => {
+      const node = sandbox.nodes[1];
+      const [a, b] = await Promise.all([create({ image: "memcached:1.6", started: false, node }), create({ image: "httpd:2.4", started: false, node })]);
+      assert.match(a.outs.ostemplate ?? "", /^local:vztmpl\/docker\.io_library_memcached_1\.6/);
+      assert.match(b.outs.ostemplate ?? "", /^local:vztmpl\/docker\.io_library_httpd_2\.4/);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 2);
+    });
+
+    it("a pull Proxmox refuses for another reason fails the create with its answer, before any create", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "oci-registry-pull$", status: 403, message: "Permission check failed (/storage/local, Datastore.AllocateTemplate)", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "nopull", image: "postgres:17", started: false, node: sandbox.nodes[0] })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(error.message, /Datastore\.AllocateTemplate/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("an identity's VMID taken by another guest: straight to nextid, one create request; freed after a create ends, the VMID is used again", async () => {
+      const base = { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken };
+      const other = await create({ template: TEMPLATE, started: false, vmid: 7200 });
+      setStackConfig({ ...base, "launchpad:vmidRange": "7200-7200" });
+      try {
+        sandbox.resetRequests();
+        const moved = await create({ template: TEMPLATE, started: false, identity: "55667788990011aabbccddeeff001122" });
+        assert.notEqual(moved.outs.vmid, 7200);
+        assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1);
+        await deleteContainer(String(other.outs.vmid), other.outs, other.inputs);
+        const again = await create({ template: TEMPLATE, started: false, identity: "66778899001122aabbccddeeff001122" });
+        assert.equal(again.outs.vmid, 7200, "the earlier create's claim on 7200 ended with it");
+      } finally {
+        setStackConfig(base);
+      }
     });
 
     it("the VMID range from LAUNCHPAD_VMID_RANGE when the stack sets none; malformed, an error naming it before any request", async () => {
