@@ -321,6 +321,19 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(requestsTo(new RegExp(`/lxc/${stray.outs.vmid}/`), "PUT").length, 0);
     });
 
+    it("of two earlier attempts listed highest first, still the lowest VMID is adopted", async () => {
+      const identity = "7a7b7c7d7e7f7a7b7c7d7e7f7a7b7c7d";
+      const first = await create({ template: TEMPLATE, identity, started: false });
+      const lower = await create({ template: TEMPLATE, started: false, vmid: first.outs.vmid - 1000 });
+      const lowerTag = `${first.outs.identityTag!.slice(0, 14)}yyyyyy`;
+      await client.put(`/nodes/${lower.outs.node}/lxc/${lower.outs.vmid}/config`, { tags: lowerTag });
+      const listed = (await client.get<Array<{ vmid?: number }>>("/cluster/resources", { type: "vm" })).map((r) => Number(r.vmid));
+      assert.ok(listed.indexOf(first.outs.vmid) < listed.indexOf(lower.outs.vmid), "the sandbox lists the higher one first");
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, lower.outs.vmid);
+      assert.equal((await config(first.outs)).tags, first.outs.identityTag, "the other one left as it is");
+    });
+
     it("an earlier attempt with a larger disk is not adopted: that is the container a shrink replaces", async () => {
       const identity = "fedcba9876543210fedcba9876543210";
       const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 8 });
