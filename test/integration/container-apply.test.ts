@@ -321,6 +321,21 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(requestsTo(new RegExp(`/lxc/${stray.outs.vmid}/`), "PUT").length, 0);
     });
 
+    it("an adopted earlier attempt loses what the inputs no longer set, in the same PUT that claims it", async () => {
+      const identity = "8a8b8c8d8e8f8a8b8c8d8e8f8a8b8c8d";
+      const first = await create({ template: TEMPLATE, identity, started: false, description: "from the first attempt", nameserver: ["9.9.9.9"] });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      const puts = requestsTo(new RegExp(`/lxc/${first.outs.vmid}/config$`), "PUT");
+      assert.equal(puts.length, 1);
+      assert.deepEqual(String(puts[0].params.delete).split(",").sort(), ["description", "nameserver"]);
+      assert.equal(puts[0].params.tags, again.outs.identityTag);
+      const cfg = await config(again.outs);
+      assert.deepEqual([cfg.description, cfg.nameserver, cfg.tags], [undefined, undefined, again.outs.identityTag]);
+      assert.equal(again.outs.mac, first.outs.mac);
+    });
+
     it("of two earlier attempts listed highest first, still the lowest VMID is adopted", async () => {
       const identity = "7a7b7c7d7e7f7a7b7c7d7e7f7a7b7c7d";
       const first = await create({ template: TEMPLATE, identity, started: false });
