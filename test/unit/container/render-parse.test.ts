@@ -96,7 +96,9 @@ describe("container address checks", () => {
     }
   });
 
-  it("IPv6 prefixes 1 to 128", () => {
+  it("IPv6 prefixes 1 to 128, and an IPv6 gateway", () => {
+    assert.deepEqual(problems({ ipv6: { address: "fd00::5/64", gateway: "router" } }), ["network.ipv6.gateway: must be an IPv6 address"]);
+    assert.deepEqual(problems({ ipv6: { address: "fd00::5/64", gateway: "10.0.0.1" } }), ["network.ipv6.gateway: must be an IPv6 address"]);
     for (const address of ["fd00::5/1", "fd00::5/128", "fd00::5/64"]) assert.deepEqual(problems({ ipv6: { address } }), [], address);
     for (const address of ["fd00::5/0", "fd00::5/129", "fd00::5/0064", "fd00::5/64/1", "fd00::5"]) {
       assert.deepEqual(problems({ ipv6: { address } }), ["network.ipv6.address: must be an IPv6 address with a prefix length, like fd00::5/64"], address);
@@ -106,6 +108,7 @@ describe("container address checks", () => {
   it("an IPv4 gateway inside the subnet and not the address itself; point-to-point prefixes (31, 32) take any gateway", () => {
     assert.deepEqual(problems({ ipv4: { address: "10.0.0.5/24", gateway: "10.0.0.1" } }), []);
     assert.deepEqual(problems({ ipv4: { address: "10.0.0.5/1", gateway: "100.0.0.1" } }), []);
+    assert.deepEqual(problems({ ipv4: { address: "10.0.0.5/1", gateway: "200.0.0.1" } }), ["network.ipv4.gateway: must be inside 10.0.0.5/1's subnet"]);
     assert.deepEqual(problems({ ipv4: { address: "10.0.0.5/30", gateway: "10.0.0.8" } }), ["network.ipv4.gateway: must be inside 10.0.0.5/30's subnet"]);
     assert.deepEqual(problems({ ipv4: { address: "10.0.0.5/24", gateway: "10.0.0.5" } }), ["network.ipv4.gateway: must differ from the container's own address"]);
     assert.deepEqual(problems({ ipv4: { address: "10.0.0.5/32", gateway: "192.168.1.1" } }), []);

@@ -17,6 +17,7 @@ describe("container value checks", () => {
     assert.equal(sshPublicKeyProblem(PUBLIC_KEY), undefined);
     assert.equal(sshPublicKeyProblem(`  ${TYPE}\t${BODY}  \n`), undefined, "surrounding blanks and one trailing newline are fine");
     assert.equal(sshPublicKeyProblem(`${TYPE} ${BODY}`), undefined, "no comment");
+    assert.equal(sshPublicKeyProblem(`${TYPE}  ${BODY}  comment`), undefined, "several blanks between the fields");
     assert.equal(sshPublicKeyProblem("-----BEGIN OPENSSH PRIVATE KEY-----"), "is a private key; give the public key (the .pub file)");
     assert.equal(sshPublicKeyProblem(`${PUBLIC_KEY}\n${PUBLIC_KEY}`), "must be one key on one line");
     assert.match(sshPublicKeyProblem(`ssh-foo ${BODY}`)!, /^is not an OpenSSH public key \(type must be one of ssh-ed25519, /);
