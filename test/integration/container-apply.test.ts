@@ -120,6 +120,12 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.path), [`/nodes/${node}/lxc`]);
     });
 
+    it("a fixed VMID wins over the one an identity would derive", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false, vmid: 4343, identity: "99aabbccddeeff00112233445566778a" });
+      assert.equal(outs.vmid, 4343);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => Number(r.params.vmid)), [4343]);
+    });
+
     it("refuses a node that is not in the cluster, before any create", async () => {
       const error = await createContainer(inputsOf({ hostname: "nowhere", template: TEMPLATE, node: "pve9" })).catch((e) => e);
       assert.equal(error.message, "Proxmox GET /cluster/resources failed: 400 node pve9 is not an online node of this cluster");
