@@ -347,9 +347,16 @@ export function parseInputs(raw: Record<string, unknown>): ParseResult {
     for (const issue of result.error.issues) if (issue.path.length) delete rest[String(issue.path[0])];
     // Stand-ins for required values that are unknown; removed again after the parse.
     const standIns: Record<string, unknown> = { hostname: "placeholder" };
-    if (!["image", "template", "clone"].some((k) => k in rest)) standIns.template = "local:vztmpl/placeholder.tar";
+    // Only an unknown source gets a stand-in: a missing one is an error the first parse could not reach.
+    if (sourceUnknown && !["image", "template", "clone"].some((k) => k in rest)) standIns.template = "local:vztmpl/placeholder.tar";
     for (const key of Object.keys(standIns)) if (key in rest) delete standIns[key];
     const retry = containerInputsSchema.safeParse({ ...standIns, ...rest });
+    // The object-wide rules (one source, fields only used with `image`) run only once every field parses:
+    // with an unknown field the first parse never got to them.
+    if (!retry.success) {
+      const later = problemsOf(retry.error.issues.filter((issue) => !(sourceUnknown && issue.message.includes("`image`, `template` and `clone`"))), known);
+      if (later.length) return { inputs: props as Record<string, unknown>, failures: later, hasUnknowns: true };
+    }
     const inputs = retry.success ? (dropUndefined(retry.data) as Record<string, unknown>) : { ...props };
     if (retry.success) for (const key of Object.keys(standIns)) delete inputs[key];
     for (const path of unknowns) putUnknown(inputs, path);

@@ -120,15 +120,21 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.path), [`/nodes/${node}/lxc`]);
     });
 
+    it("a fixed VMID wins over the one an identity would derive", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false, vmid: 4343, identity: "99aabbccddeeff00112233445566778a" });
+      assert.equal(outs.vmid, 4343);
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => Number(r.params.vmid)), [4343]);
+    });
+
     it("refuses a node that is not in the cluster, before any create", async () => {
       const error = await createContainer(inputsOf({ hostname: "nowhere", template: TEMPLATE, node: "pve9" })).catch((e) => e);
-      assert.match(String(error.message), /node pve9 is not an online node/);
+      assert.equal(error.message, "Proxmox GET /cluster/resources failed: 400 node pve9 is not an online node of this cluster");
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
     });
 
     it("refuses a storage that does not hold container disks, naming it", async () => {
       const error = await createContainer(inputsOf({ hostname: "nostore", template: TEMPLATE, storage: "nosuch" })).catch((e) => e);
-      assert.match(String(error.message), /storage nosuch on pve\d does not hold container disks \(rootdir\)/);
+      assert.match(String(error.message), /^Proxmox GET \/nodes\/pve\d\/storage failed: 400 storage nosuch on pve\d does not hold container disks \(rootdir\)$/);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
     });
 
@@ -148,6 +154,19 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(creates.length, 3);
       const cfg = await config(outs);
       assert.equal(cfg.hostname, outs.hostname);
+    });
+
+    it("a VMID taken every time: gives up after 26 attempts (25 retries), with Proxmox's last answer, and nothing to track", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "CT 100 already exists on node 'pve1'", count: 26 });
+      const error = await createContainer(inputsOf({ hostname: "crowded", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_HTTP"), true, `${error?.code}: ${error?.message}`);
+      assert.equal(error.status, 500);
+      assert.match(error.message, /gave up finding a free VMID after 26 attempts \(last: CT 100 already exists on node 'pve1'\)$/);
+      assert.equal(error.id, undefined);
+      const vmids = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => Number(r.params.vmid));
+      assert.equal(vmids.length, 26);
+      assert.equal(new Set(vmids).size, 26, "a refused id is never tried again");
+      assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "crowded"), []);
     });
 
     it("a failed start keeps the container tracked: the error carries its id and outputs", async () => {
@@ -193,6 +212,15 @@ describe("container apply layer in-process against the sandbox", function () {
       ]);
       assert.equal(writes[0].params.start, "0");
       assert.match(String(writes[1].params.env), /MODE=first/);
+    });
+
+    it("from an OCI image, started, not waiting for an address: running, no address asked for", async () => {
+      const { outs } = await create({ image: "nginx:1.27", waitForIp: false });
+      assert.equal(outs.status, "running");
+      assert.equal(outs.ipv4, undefined);
+      assert.equal(outs.kind, "application");
+      assert.match(outs.mac ?? "", /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/);
+      assert.equal(requestsTo(/\/interfaces$/).length, 0);
     });
 
     it("started without waiting for an address: one create with start=1 and no separate start; stopped: start=0", async () => {
@@ -299,6 +327,34 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(requestsTo(new RegExp(`/lxc/${stray.outs.vmid}/`), "PUT").length, 0);
     });
 
+    it("an adopted earlier attempt loses what the inputs no longer set, in the same PUT that claims it", async () => {
+      const identity = "8a8b8c8d8e8f8a8b8c8d8e8f8a8b8c8d";
+      const first = await create({ template: TEMPLATE, identity, started: false, description: "from the first attempt", nameserver: ["9.9.9.9"] });
+      sandbox.resetRequests();
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      const puts = requestsTo(new RegExp(`/lxc/${first.outs.vmid}/config$`), "PUT");
+      assert.equal(puts.length, 1);
+      assert.deepEqual(String(puts[0].params.delete).split(",").sort(), ["description", "nameserver"]);
+      assert.equal(puts[0].params.tags, again.outs.identityTag);
+      const cfg = await config(again.outs);
+      assert.deepEqual([cfg.description, cfg.nameserver, cfg.tags], [undefined, undefined, again.outs.identityTag]);
+      assert.equal(again.outs.mac, first.outs.mac);
+    });
+
+    it("of two earlier attempts listed highest first, still the lowest VMID is adopted", async () => {
+      const identity = "7a7b7c7d7e7f7a7b7c7d7e7f7a7b7c7d";
+      const first = await create({ template: TEMPLATE, identity, started: false });
+      const lower = await create({ template: TEMPLATE, started: false, vmid: first.outs.vmid - 1000 });
+      const lowerTag = `${first.outs.identityTag!.slice(0, 14)}yyyyyy`;
+      await client.put(`/nodes/${lower.outs.node}/lxc/${lower.outs.vmid}/config`, { tags: lowerTag });
+      const listed = (await client.get<Array<{ vmid?: number }>>("/cluster/resources", { type: "vm" })).map((r) => Number(r.vmid));
+      assert.ok(listed.indexOf(first.outs.vmid) < listed.indexOf(lower.outs.vmid), "the sandbox lists the higher one first");
+      const again = await create({ template: TEMPLATE, identity, started: false });
+      assert.equal(again.outs.vmid, lower.outs.vmid);
+      assert.equal((await config(first.outs)).tags, first.outs.identityTag, "the other one left as it is");
+    });
+
     it("an earlier attempt with a larger disk is not adopted: that is the container a shrink replaces", async () => {
       const identity = "fedcba9876543210fedcba9876543210";
       const first = await create({ template: TEMPLATE, identity, started: false, diskSize: 8 });
@@ -375,7 +431,7 @@ describe("container apply layer in-process against the sandbox", function () {
 
     it("a clone of a CT that does not exist fails before any request that writes", async () => {
       const error = await createContainer(inputsOf({ hostname: "orphan", clone: 99_999 })).catch((e) => e);
-      assert.match(String(error.message), /clone source CT 99999 does not exist/);
+      assert.equal(error.message, "Proxmox GET /cluster/resources failed: 404 clone source CT 99999 does not exist");
       assert.equal(sandbox.requests.filter((r) => r.method !== "GET").length, 0);
     });
 
@@ -387,6 +443,111 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
       const tagged = (await client.get<Array<{ tags?: string }>>("/cluster/resources", { type: "vm" })).filter((r) => String(r.tags ?? "").includes(outs.identityTag!));
       assert.equal(tagged.length, 1);
+    });
+  });
+
+  describe("create placement and sources", () => {
+    it("a clone to a named storage: a full clone onto it, the storage reported; a clone to another node is sent there and PVE's refusal comes back", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      const { outs } = await create({ clone: source.outs.vmid, storage: "local-lvm", started: false });
+      const [clone] = requestsTo(/\/clone$/, "POST");
+      assert.equal(clone.params?.storage, "local-lvm");
+      assert.equal(String(clone.params?.full), "1");
+      assert.equal(clone.params?.target, undefined, "same node: no target");
+      assert.deepEqual([outs.node, outs.storage], [sandbox.nodes[0], "local-lvm"]);
+      sandbox.resetRequests();
+      const error = await createContainer(inputsOf({ hostname: "elsewhere", clone: source.outs.vmid, node: sandbox.nodes[1], started: false })).catch((e) => e);
+      assert.equal(requestsTo(/\/clone$/, "POST")[0]?.params?.target, sandbox.nodes[1]);
+      assert.match(String(error.message), new RegExp(`can't clone CT to node '${sandbox.nodes[1]}' \\(CT uses local storage\\)`));
+      assert.equal(error.id, undefined, "nothing was made");
+      assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "elsewhere"), []);
+    });
+
+    it("a clone to run: cloned, our config written, then started, its address reported", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      const { outs } = await create({ clone: source.outs.vmid, env: { MODE: "clone" } });
+      const writes = sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/nodes/${outs.node}/lxc`));
+      assert.deepEqual(writes.map((r) => `${r.method} ${r.path}`), [
+        `POST /nodes/${outs.node}/lxc/${source.outs.vmid}/clone`,
+        `PUT /nodes/${outs.node}/lxc/${outs.vmid}/config`,
+        `POST /nodes/${outs.node}/lxc/${outs.vmid}/status/start`,
+      ]);
+      assert.equal(outs.status, "running");
+      assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal(outs.kind, "system");
+    });
+
+    it("parallel creates of one new image without a node go where the first is pulling it: one pull", async () => {
+      const [a, b] = await Promise.all([create({ image: "redis:7.4", started: false }), create({ image: "redis:7.4", started: false })]);
+      assert.equal(a.outs.node, b.outs.node);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
+      assert.notEqual(a.outs.vmid, b.outs.vmid);
+    });
+
+    it("parallel creates of two different images each get their own image", async () => {
+      const node = sandbox.nodes[1];
+      const [a, b] = await Promise.all([create({ image: "memcached:1.6", started: false, node }), create({ image: "httpd:2.4", started: false, node })]);
+      assert.match(a.outs.ostemplate ?? "", /^local:vztmpl\/docker\.io_library_memcached_1\.6/);
+      assert.match(b.outs.ostemplate ?? "", /^local:vztmpl\/docker\.io_library_httpd_2\.4/);
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 2);
+    });
+
+    it("a pull Proxmox refuses for another reason fails the create with its answer, before any create", async () => {
+      sandbox.faults.endpoint({ method: "POST", path: "oci-registry-pull$", status: 403, message: "Permission check failed (/storage/local, Datastore.AllocateTemplate)", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "nopull", image: "postgres:17", started: false, node: sandbox.nodes[0] })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.match(error.message, /Datastore\.AllocateTemplate/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+    });
+
+    it("an identity's VMID taken by another guest: straight to nextid, one create request; freed after a create ends, the VMID is used again", async () => {
+      const base = { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken };
+      const other = await create({ template: TEMPLATE, started: false, vmid: 7200 });
+      setStackConfig({ ...base, "launchpad:vmidRange": "7200-7200" });
+      try {
+        sandbox.resetRequests();
+        const moved = await create({ template: TEMPLATE, started: false, identity: "55667788990011aabbccddeeff001122" });
+        assert.notEqual(moved.outs.vmid, 7200);
+        assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1);
+        await deleteContainer(String(other.outs.vmid), other.outs, other.inputs);
+        const again = await create({ template: TEMPLATE, started: false, identity: "66778899001122aabbccddeeff001122" });
+        assert.equal(again.outs.vmid, 7200, "the earlier create's claim on 7200 ended with it");
+      } finally {
+        setStackConfig(base);
+      }
+    });
+
+    it("the VMID range from LAUNCHPAD_VMID_RANGE when the stack sets none; malformed, an error naming it before any request", async () => {
+      const saved = process.env.LAUNCHPAD_VMID_RANGE;
+      process.env.LAUNCHPAD_VMID_RANGE = "7100-7100";
+      try {
+        const { outs } = await create({ template: TEMPLATE, started: false, identity: "44556677889900aabbccddeeff001122" });
+        assert.equal(outs.vmid, 7100);
+        process.env.LAUNCHPAD_VMID_RANGE = "7100";
+        sandbox.resetRequests();
+        await assert.rejects(createContainer(inputsOf({ hostname: "badenv", template: TEMPLATE })), /^RangeError: LAUNCHPAD_VMID_RANGE must be MIN-MAX/);
+        assert.equal(sandbox.requests.length, 0);
+      } finally {
+        if (saved === undefined) delete process.env.LAUNCHPAD_VMID_RANGE;
+        else process.env.LAUNCHPAD_VMID_RANGE = saved;
+      }
+    });
+
+    it("a node whose template storage cannot be listed is only not preferred: the image create goes on", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/storage/local/content$", status: 500, message: "storage 'local' is not online", count: 1 });
+      const { outs } = await create({ image: "nginx:1.27", started: false });
+      assert.equal(outs.status, "stopped");
+      assert.match(outs.ostemplate ?? "", /^local:vztmpl\/docker\.io_library_nginx_1\.27/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1);
+    });
+
+    it("static IPv6 not waited for: the address from the inputs, without its prefix", async () => {
+      const { outs } = await create({ template: TEMPLATE, waitForIp: false, network: { ipv6: { address: "fd00:9::7/64", gateway: "fd00:9::1" } } });
+      assert.equal(outs.ipv6, "fd00:9::7");
+      const net0 = String((await config(outs)).net0).split(",");
+      assert.ok(net0.includes("ip6=fd00:9::7/64") && net0.includes("gw6=fd00:9::1"), net0.join(","));
     });
   });
 
@@ -669,6 +830,16 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.ok(log().some((line) => line.startsWith(`removing CT ${post.params.vmid}: `)), log().join("\n"));
     });
 
+    it("a create that cannot be followed while it still runs: its locked config is waited for, then the container is recognised and removed", async () => {
+      sandbox.faults.task({ type: "vzcreate", delayMs: 800, count: 1 });
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "unfollowed-slow", template: TEMPLATE, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.equal(error.id, undefined, "removed, so not tracked");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+      assert.deepEqual(ctsNamed("unfollowed-slow"), [], "no orphan");
+    });
+
     it("when that removal fails too, the error carries the container's id and outputs so that Pulumi tracks it", async () => {
       sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
       sandbox.faults.endpoint({ method: "DELETE", path: "^/nodes/[^/]+/lxc/\\d+$", status: 403, message: "Permission check failed (/vms/1, VM.Allocate)", count: 1 });
@@ -681,6 +852,18 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(sandbox.containers().filter((c) => c.vmid === Number(error.id)).length, 1);
       assert.ok(log().some((line) => line.startsWith(`could not remove CT ${error.id}: `)), log().join("\n"));
       await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
+    });
+
+    it("a clone whose task cannot be followed: the clone carrying our hostname is ours, so it is destroyed and the error reported", async () => {
+      const source = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "lost-clone", clone: source.outs.vmid, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.equal(error.id, undefined, "removed, so not tracked");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+      assert.deepEqual(ctsNamed("lost-clone"), []);
+      assert.equal((await config(source.outs)).hostname, source.outs.hostname, "the source stays");
     });
 
     it("when whether the container exists cannot be told, it is kept tracked, not destroyed", async () => {

@@ -132,4 +132,40 @@ describe("cluster reading (pure)", () => {
     assert.equal(candidateVmid("not-a-prefix", range), other, "stable");
     assert.equal(candidateVmid("a", { min: 0, max: 1_000_000 }), (7 * 31 + 97) % 1_000_001);
   });
+
+  it("findPulledImage: a tag that extends ours with hex digits (a commit id) is another image", () => {
+    const content = [{ volid: "local:vztmpl/ghcr.io_acme_app_10123456789abc.tar" }] as StorageContentItem[];
+    assert.equal(findPulledImage(content, "local", "ghcr.io_acme_app_1"), undefined);
+    assert.equal(findPulledImage(content, "local", "ghcr.io_acme_app_10123456789abc")?.volid, "local:vztmpl/ghcr.io_acme_app_10123456789abc.tar");
+  });
+
+  it("cloneNode: a shared storage elsewhere in the cluster does not make a local target shared", () => {
+    const cluster = [...resources, { type: "storage", storage: "ceph", node: "pve3", content: "rootdir", shared: 1 }] as unknown as ClusterResource[];
+    assert.equal(cloneNode(cluster, 101, "local-lvm"), "pve1");
+    assert.equal(cloneNode(cluster, 101, "ceph"), undefined);
+  });
+
+  it("vmidRange: blank is the default; anything around MIN-MAX is refused, naming the setting", () => {
+    assert.deepEqual(vmidRange("   "), { min: 100_000, max: 999_999 });
+    assert.deepEqual(vmidRange(" 200 - 300 "), { min: 200, max: 300 });
+    for (const text of ["x200-300", "200-300x", "200-300-400"]) {
+      assert.throws(() => vmidRange(text, "LAUNCHPAD_VMID_RANGE"), new RangeError(`LAUNCHPAD_VMID_RANGE must be MIN-MAX with 100 <= MIN <= MAX <= 999999999, got ${JSON.stringify(text)}`), text);
+    }
+  });
+
+  it("templateStoragesByNode: only available storages listing vztmpl; local preferred over one listed before it", () => {
+    const cluster = [
+      { type: "storage", storage: "iso-only", node: "pve1", content: "iso", status: "available" },
+      { type: "storage", storage: "nfs", node: "pve1", content: "iso, vztmpl", status: "available", shared: 1 },
+      { type: "storage", storage: "local", node: "pve1", content: "vztmpl", status: "available" },
+      { type: "storage", storage: "broken", node: "pve2", content: "vztmpl", status: "unknown" },
+      { type: "storage", storage: "other", node: "pve3", content: "backup,vztmpl" },
+      { type: "storage", node: "pve4", content: "vztmpl", status: "available" },
+      { type: "lxc", vmid: 101, node: "pve5", storage: "x", content: "vztmpl" },
+    ] as unknown as ClusterResource[];
+    assert.deepEqual(Object.fromEntries(templateStoragesByNode(cluster)), {
+      pve1: { storage: "local", shared: false },
+      pve3: { storage: "other", shared: false },
+    });
+  });
 });

@@ -99,6 +99,38 @@ describe("container diff table", () => {
     assert.ok(d.fields.some((f) => f.field === "env" && f.class === "restart"));
   });
 
+  it("a new fixed vmid, or a replace between DHCP containers or between different static addresses, creates the new one first", () => {
+    const src2 = { template: "local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz" };
+    assert.equal(diffInputs(olds({ ...VALID, vmid: 105 }), normalized({ ...VALID, ...src2, vmid: 106 })).deleteBeforeReplace, false);
+    const dhcp = { network: { ipv4: "dhcp", ipv6: "dhcp" } };
+    assert.equal(diffInputs(olds({ ...VALID, ...dhcp }), normalized({ ...VALID, ...src2, ...dhcp })).deleteBeforeReplace, false);
+    const moved = diffInputs(olds({ ...VALID, network: { ipv4: { address: "10.0.0.5/24" } } }), normalized({ ...VALID, ...src2, network: { ipv4: { address: "10.0.0.6/24" } } }));
+    assert.deepEqual([moved.replaces.includes("template"), moved.deleteBeforeReplace], [true, false]);
+    const toDhcp = diffInputs(olds({ ...VALID, network: { ipv4: { address: "10.0.0.5/24" } } }), normalized({ ...VALID, ...src2 }));
+    assert.equal(toDhcp.deleteBeforeReplace, false, "a static address given up for DHCP does not block the new container");
+    assert.equal(diffInputs(olds({ ...VALID, network: { ipv6: { address: "fd00::5/64" } } }), normalized({ ...VALID, ...src2, network: { ipv6: { address: "fd00::5/64" } } })).deleteBeforeReplace, true);
+    // State without a network (older state) or a network not known yet: no address to be sure about.
+    const { network: _, ...noNetwork } = olds(VALID);
+    assert.equal(diffInputs(noNetwork as ContainerInputs, normalized({ ...VALID, ...src2, network: { ipv4: { address: "10.0.0.5/24" } } })).deleteBeforeReplace, false);
+    assert.equal(diffInputs(olds({ ...VALID, network: { ipv4: { address: "10.0.0.5/24" } } }), { ...normalized({ ...VALID, ...src2 }), network: UNKNOWN } as unknown as ContainerInputs).deleteBeforeReplace, false);
+  });
+
+  it("a network missing from older state or not known yet restarts; a removed description is a change; templateStorage is none", () => {
+    const { network: _, ...noNetwork } = olds(VALID);
+    assert.deepEqual(diffInputs(noNetwork as ContainerInputs, normalized(VALID)).fields, [{ field: "network", class: "restart" }]);
+    assert.deepEqual(diffInputs(olds(VALID), { ...normalized(VALID), network: UNKNOWN } as unknown as ContainerInputs).fields, [{ field: "network", class: "restart" }]);
+    assert.deepEqual(diffInputs(olds({ ...VALID, description: "x" }), normalized(VALID)).fields, [{ field: "description", class: "inPlace" }]);
+    const image = { hostname: "web-1", image: "nginx:1.27" };
+    assert.equal(diffInputs(olds({ ...image, templateStorage: "local" }), normalized({ ...image, templateStorage: "nfs" })).changes, false);
+  });
+
+  it("the strongest class of a change set, whatever the order", () => {
+    assert.equal(strongestClass([]), undefined);
+    assert.equal(strongestClass([{ field: "cores", class: "inPlace" }, { field: "env", class: "restart" }, { field: "timeouts", class: "stateOnly" }]), "restart");
+    assert.equal(strongestClass([{ field: "template", class: "replace" }, { field: "cores", class: "inPlace" }]), "replace");
+    assert.equal(strongestClass([{ field: "timeouts", class: "stateOnly" }, { field: "cores", class: "inPlace" }, { field: "memory", class: "inPlace" }]), "inPlace");
+  });
+
   it("has a row for every input", () => {
     const { inputs } = parseInputs({ ...VALID, identity: "a".repeat(32) });
     for (const key of Object.keys(inputs)) assert.ok(key in CHANGE_TABLE, key);

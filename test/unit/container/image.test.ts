@@ -13,6 +13,9 @@ describe("private image copy (pure parts)", () => {
     assert.equal(registryHost("localhost/app"), "localhost");
     assert.equal(registryHost("acme/shop:1"), "docker.io");
     assert.equal(registryHost("nginx"), "docker.io");
+    assert.equal(registryHost("localhost"), "docker.io", "an image named localhost");
+    assert.equal(registryHost("mylocalhost/app"), "docker.io");
+    assert.equal(registryHost("localhostx/app"), "docker.io");
     const text = authFileText("ghcr.io/acme/shop:pr-7", { username: "x-access-token", password: "ghs_secret" });
     assert.deepEqual(JSON.parse(text), { auths: { "ghcr.io": { auth: Buffer.from("x-access-token:ghs_secret").toString("base64") } } });
   });

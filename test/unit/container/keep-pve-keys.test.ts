@@ -54,6 +54,16 @@ describe("container kind (pve-container Create.pm's rule, read back from the con
     assert.equal(initCommandOf("node server.js"), "node server.js");
   });
 
+  it("reads the entrypoint as PVE quotes it: double quotes with escapes, blanks around it", () => {
+    assert.equal(kindOf('"/sbin/init" --log-level=info'), "system");
+    assert.equal(kindOf('"/usr/bin/my app" --flag'), "application");
+    assert.equal(kindOf('"/sbin/init\\x"'), "application", "an escaped character is part of the word");
+    assert.equal(kindOf("   "), "system", "blank is no entrypoint");
+    assert.equal(kindOf("  /sbin/init  "), "system");
+    assert.equal(initCommandOf("   "), DEFAULT_INIT);
+    assert.equal(initCommandOf("  node server.js \n"), "node server.js");
+  });
+
   it("the refusal names the field, the image's entrypoint and what to do instead", () => {
     const deploy = sshUnavailableReason("deploy", { vmid: 105, initCommand: "node server.js" });
     assert.match(deploy, /`deploy`/);

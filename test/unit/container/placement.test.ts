@@ -60,6 +60,17 @@ describe("placement", () => {
       assert.equal(pickNode(CLUSTER, { holders: new Set(["pve9"]), random: () => 0 }), "pve1", "a holder that is not online is ignored");
     });
 
+    it("counts VMs and containers as a node's guests, nothing else", () => {
+      const qemu = (vmid: number, on: string) => ({ id: `qemu/${vmid}`, type: "qemu", vmid, node: on }) as ClusterResource;
+      const cluster = [...CLUSTER, qemu(200, "pve1"), qemu(201, "pve1"), guest(100, "pve2"), storage("pve3", "a", "rootdir"), storage("pve3", "b", "rootdir"), storage("pve3", "c", "vztmpl")];
+      assert.equal(pickNode(cluster), "pve3");
+      assert.equal(pickNode([node("pve1"), node("pve2"), qemu(200, "pve1"), qemu(201, "pve1"), guest(100, "pve2")]), "pve2", "two VMs are more guests than one container");
+    });
+
+    it("a holder exactly the margin fuller still wins", () => {
+      assert.equal(pickNode([node("pve1", 2 * GiB), node("pve3", 6 * GiB)], { holders: new Set(["pve3"]), affinityMargin: 0.125 }), "pve3");
+    });
+
     it("among several holders, the least loaded one", () => {
       const holders = new Set(["pve2", "pve3"]);
       assert.equal(pickNode([node("pve1", 1 * GiB), node("pve2", 3 * GiB), node("pve3", 2 * GiB)], { holders }), "pve3");
