@@ -29,6 +29,7 @@ export default {
     spec: [
       "test/unit/**/*.test.ts",
       "test/integration/container-apply.test.ts",
+      "test/integration/container-image.test.ts",
       "test/integration/proxmox-client.test.ts",
       "test/integration/proxmox-client-tasks.test.ts",
       "test/integration/proxy-ssh.test.ts",
