@@ -266,6 +266,34 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404, "and gone once delete returns");
   });
 
+  it("tracks a route whose connection dropped after its file was written (the id comes back), and the next create finishes it", async () => {
+    const hostname = unique("dropped");
+    const raw = httpRoute(hostname);
+    // The first `nginx -t` kills the SSH session it runs in (its nearest sshd ancestor); later ones test for real.
+    const marker = path.join(nginx.dir, `dropped-${crypto.randomBytes(3).toString("hex")}`);
+    const dropOnce = `${marker}.sh`;
+    fs.writeFileSync(dropOnce, [
+      "#!/bin/sh", `if [ -e '${marker}' ]; then exec ${nginx.testCommand}; fi`, `touch '${marker}'`, "p=$$",
+      "while [ \"$p\" -gt 1 ]; do", "  p=$(ps -o ppid= -p \"$p\" | tr -d ' ')",
+      "  case \"$(ps -o comm= -p \"$p\")\" in sshd*) kill -9 \"$p\"; exit 1;; esac", "done", "exit 1", "",
+    ].join("\n"), { mode: 0o755 });
+    raw.proxy.testCommand = dropOnce;
+    const file = `${nginx.confDir}/http/${hostname}.conf`;
+    // The host adds the provider's text to the inputs after check; a failed create must hand it back.
+    await assert.rejects(provider.create({ ...(await checked(raw)), __provider: "provider-text" }), (error: any) => {
+      assert.strictEqual(error.code, "ERR_SSH_CONNECT", String(error));
+      assert.match(error.message, /was lost while running/);
+      assert.strictEqual(error.id, `${sshd.host}:${file}`, "the route is tracked");
+      assert.deepStrictEqual([error.properties.configPath, error.properties.url, error.properties.__provider], [file, `https://${hostname}:${nginx.httpsPort}`, "provider-text"]);
+      assert.strictEqual(error.properties.configSha256, sha256(fs.readFileSync(file, "utf8")), "the file it left is the one its outputs describe");
+      return true;
+    });
+    const { id, outs } = await create(raw);
+    assert.strictEqual(id, `${sshd.host}:${file}`);
+    assert.deepStrictEqual(await get(nginx.httpsPort, hostname, { ca }).then((r) => [r.status, r.body]), [200, `first ${hostname}`], "served once the next create returns");
+    await provider.delete!(id, outs);
+  });
+
   it("gives a stream route the lowest port in its range that no route file claims and nothing listens on", async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(portBase, "127.0.0.1", () => resolve()));
