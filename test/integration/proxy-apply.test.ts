@@ -315,11 +315,13 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     }
   });
 
-  it("serves a fixed listen port, adopts its own file there, and keeps the port on update", async () => {
+  it("serves a fixed listen port on a host with no stream directory yet, reads it back, adopts its own file there, and keeps the port on update", async () => {
     const port = portBase + 10;
+    fs.rmSync(`${nginx.confDir}/stream`, { recursive: true, force: true }); // a freshly set up proxy host
     const { id, outs } = await create(streamRoute({ listenPort: port }));
     assert.strictEqual(outs.port, port);
     assert.strictEqual((await get(port, "any")).body, "first any");
+    assert.deepStrictEqual(await provider.read!(id, outs), { id, props: outs }, "a stream route reads back as it was made");
     assert.strictEqual((await create(streamRoute({ listenPort: port }))).id, id, "its own file is no conflict");
     const news = await checked(streamRoute({ listenPort: port, target: { host: "127.0.0.1", port: second } }));
     const { outs: updated } = await provider.update!(id, outs, news);
