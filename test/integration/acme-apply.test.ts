@@ -231,6 +231,41 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     await provider.delete!(id, outs);
   });
 
+  it("tracks a certificate whose connection dropped while it went into place, as drift the next update repairs", async () => {
+    const zone = `${label("cut")}.wild.test`;
+    const input = raw(`*.${zone}`, { dns: { zone: "wild.test", server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } });
+    // The first `nginx -t` (the install's: DNS-01 needs no challenge server) kills the SSH session it runs in; later ones test for real.
+    const marker = `${nginx.dir}/${label("dropped")}`;
+    fs.writeFileSync(`${marker}.sh`, [
+      "#!/bin/sh", `if [ -e '${marker}' ]; then exec ${nginx.testCommand}; fi`, `touch '${marker}'`, "p=$$",
+      "while [ \"$p\" -gt 1 ]; do", "  p=$(ps -o ppid= -p \"$p\" | tr -d ' ')",
+      "  case \"$(ps -o comm= -p \"$p\")\" in sshd*) kill -9 \"$p\"; exit 1;; esac", "done", "exit 1", "",
+    ].join("\n"), { mode: 0o755 });
+    input.proxy.testCommand = `${marker}.sh`;
+    const certificatePath = `${nginx.confDir}/certs/_.${zone}.crt`;
+    const id = `${sshd.host}:${certificatePath}`;
+    let tracked: Raw = {};
+    await assert.rejects(issue(input), (error: any) => {
+      assert.strictEqual(error.code, "ERR_SSH_CONNECT", String(error));
+      assert.strictEqual(error.id, id, "the files left on the host are tracked");
+      assert.strictEqual(error.properties.certificateSha256, "install-interrupted");
+      assert.notStrictEqual(error.properties.issuedSha256, "install-interrupted");
+      tracked = error.properties;
+      return true;
+    });
+    assert.deepStrictEqual(leftovers(), [], "no key waits beside the installed one");
+    const news = await checked(input);
+    assert.strictEqual((await provider.diff!(id, tracked, news)).changes, true, "the next up issues again");
+    const repaired = (await provider.update!(id, tracked, news)).outs!;
+    assert.notStrictEqual(repaired.serialNumber, tracked.serialNumber, "a new certificate");
+    assert.strictEqual(repaired.certificateSha256, repaired.issuedSha256);
+    const leaf = new crypto.X509Certificate(fs.readFileSync(certificatePath));
+    assert.strictEqual(leaf.serialNumber, repaired.serialNumber);
+    assert.ok(leaf.checkPrivateKey(crypto.createPrivateKey(fs.readFileSync(repaired.keyPath))), "the key on the host is the new certificate's");
+    assert.strictEqual((await nginx.test()).ok, true);
+    await provider.delete!(id, repaired);
+  });
+
   it("fails a DNS-01 validation (the name is delegated away), naming it, and removes the record it wrote", async () => {
     const hostname = `*.${label("sub")}.away.fail.test`;
     await assert.rejects(issue(raw(hostname, { dns: { zone: "fail.test", server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } })), (error: Error) => {

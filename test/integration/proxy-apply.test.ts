@@ -375,7 +375,15 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.deepStrictEqual(same, { id, props: outs });
     assert.strictEqual((await provider.read!("", outs)).id, id, "an import without id gets the natural key");
     fs.appendFileSync(outs.configPath, "# edited by hand\n");
-    assert.strictEqual((await provider.read!(id, outs)).props!.configSha256, sha256(fs.readFileSync(outs.configPath, "utf8")));
+    const drifted = (await provider.read!(id, outs)).props!;
+    assert.strictEqual(drifted.configSha256, sha256(fs.readFileSync(outs.configPath, "utf8")));
+    // The next up with the same inputs sees the drift and writes the route's own file again.
+    const news = await checked(httpRoute(hostname));
+    assert.deepStrictEqual(await provider.diff!(id, drifted, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+    const { outs: repaired } = await provider.update!(id, drifted, news);
+    assert.strictEqual(repaired!.configSha256, outs.configSha256);
+    assert.strictEqual(sha256(fs.readFileSync(outs.configPath, "utf8")), outs.configSha256, "the hand edit is gone");
+    assert.deepStrictEqual(await provider.diff!(id, repaired, news), { changes: false, replaces: [], deleteBeforeReplace: false });
     await provider.delete!(id, outs);
     assert.deepStrictEqual(await provider.read!(id, outs), { id: "", props: {} });
   });
