@@ -98,6 +98,9 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     const bad = await provider.check!({}, raw("x.preview.test", { email: "ops" }));
     assert.deepStrictEqual(bad.failures!.map((f) => f.property), ["email"]);
     await assert.rejects(provider.create(raw("x.preview.test", { email: "ops" })), (error: any) => error.code === "ERR_VALIDATION" && error.problems[0].property === "email");
+    const good = await provider.check!({}, raw("x.preview.test"));
+    assert.deepStrictEqual([good.failures, good.inputs.challenge, good.inputs.keyType, good.inputs.renewBeforeDays, good.inputs.proxy.lockFile],
+      [undefined, "http-01", "ec-p256", 30, `${nginx.confDir}/.launchpad.lock`], "check hands back the inputs with their defaults, as state and diff see them");
     const unknown = raw("x.preview.test", { email: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
     await assert.rejects(provider.create(unknown), (error: any) =>
       error.code === "ERR_VALIDATION" && error.problems[0].property === "(inputs)" && error.problems[0].reason === "values are still unknown");
