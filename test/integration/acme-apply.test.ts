@@ -106,6 +106,21 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
       error.code === "ERR_VALIDATION" && error.problems[0].property === "(inputs)" && error.problems[0].reason === "values are still unknown");
   });
 
+  it("refuses a directory whose TLS certificate does not chain to the given CA, or to the system's when none is given, and leaves no key", async () => {
+    const hostname = `${label("pin")}.preview.test`;
+    const refused = (error: Error) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.ok(error.message.startsWith(`ACME directory ${pebble.directoryUrl}: its TLS certificate is not trusted (`), error.message);
+      assert.match(error.message, /give the CA it chains to as directoryCa$/);
+      return true;
+    };
+    // Another CA (the test nginx's self-signed certificate) pinned for Pebble's origin.
+    await assert.rejects(issue(raw(hostname, { directoryCa: fs.readFileSync(nginx.certificate, "utf8") })), refused);
+    const { directoryCa: _ca, ...systemCas } = raw(hostname);
+    await assert.rejects(issue(systemCas), refused);
+    assert.deepStrictEqual(leftovers(), []);
+  });
+
   it("issues by HTTP-01 with a key made on the host: outputs describe the installed certificate, nothing else is left", async () => {
     const hostname = await resolvable("http");
     const { id, outs } = await issue(raw(hostname));
