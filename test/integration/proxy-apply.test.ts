@@ -123,6 +123,10 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     const bad = await provider.check!({}, httpRoute(hostname, { target: { host: "127.0.0.1", port: 0 } }));
     assert.deepStrictEqual(bad.failures!.map((f) => f.property), ["http.target.port"]);
     await assert.rejects(provider.create(httpRoute(hostname, { target: { host: "127.0.0.1", port: 0 } })), validation("http.target.port", /./));
+    const { proxy: { lockFile: _lockFile, ...noLockFile }, ...good } = httpRoute(hostname);
+    const normalized = await provider.check!({}, { ...good, proxy: noLockFile });
+    assert.deepStrictEqual([normalized.failures, normalized.inputs.proxy.lockFile], [undefined, `${nginx.confDir}/.launchpad.lock`],
+      "check hands back the inputs with their defaults, as state and diff see them");
     const unknown = httpRoute(hostname, { target: { host: UNKNOWN, port: first } });
     assert.deepStrictEqual((await provider.check!({}, unknown)).failures ?? [], []);
     await assert.rejects(provider.create(unknown), validation("(inputs)", /^values are still unknown$/));
