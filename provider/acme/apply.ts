@@ -51,19 +51,21 @@ function pinDirectoryCa(directoryUrl: string, ca: string | undefined): void {
 }
 
 /**
- * Fails at once, naming the directory, when its TLS certificate does not verify (against `directoryCa`
- * or the system's CAs). acme-client retries a request without a response five times over 75 s and then
- * fails with a TypeError ("reading 'config'") that names neither. Other errors are left to its retries.
+ * Fails at once, naming the directory, when it cannot be reached or its TLS certificate does not verify
+ * (against `directoryCa` or the system's CAs). acme-client retries a request without a response five
+ * times over 75 s and then fails with a TypeError ("reading 'config'") that names neither.
  */
 async function directoryTrusted(directoryUrl: string): Promise<void> {
   const agent = pinnedAgents.get(new URL(directoryUrl).origin) ?? new https.Agent({ keepAlive: false });
   await new Promise<void>((resolve, reject) => {
     const request = https.get(directoryUrl, { agent }, (response) => { response.resume(); resolve(); });
-    request.setTimeout(30_000, () => request.destroy());
+    request.setTimeout(30_000, () => request.destroy(new Error("no answer within 30 s")));
     request.on("error", reject);
   }).catch((error: NodeJS.ErrnoException) => {
-    if (!TLS_VERIFICATION_CODES.includes(error.code ?? "")) return;
-    throw new AcmeError(`ACME directory ${directoryUrl}: its TLS certificate is not trusted (${error.message}); give the CA it chains to as directoryCa`, { cause: error });
+    const reason = TLS_VERIFICATION_CODES.includes(error.code ?? "")
+      ? `its TLS certificate is not trusted (${error.message}); give the CA it chains to as directoryCa`
+      : `not reachable (${error.message})`;
+    throw new AcmeError(`ACME directory ${directoryUrl}: ${reason}`, { cause: error });
   });
 }
 

@@ -7,6 +7,7 @@ import * as assert from "assert";
 import { exec } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import { promisify } from "util";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/acme";
@@ -118,6 +119,13 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     await assert.rejects(issue(raw(hostname, { directoryCa: fs.readFileSync(nginx.certificate, "utf8") })), refused);
     const { directoryCa: _ca, ...systemCas } = raw(hostname);
     await assert.rejects(issue(systemCas), refused);
+    // Nothing listens there: named at once, not after acme-client's minute of retries.
+    const closed = await new Promise<number>((resolve) => { const server = net.createServer().listen(0, "127.0.0.1", () => { const { port } = server.address() as net.AddressInfo; server.close(() => resolve(port)); }); });
+    await assert.rejects(issue(raw(hostname, { directoryUrl: `https://127.0.0.1:${closed}/dir` })), (error: Error) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.match(error.message, new RegExp(`^ACME directory https://127\\.0\\.0\\.1:${closed}/dir: not reachable \\(connect ECONNREFUSED`));
+      return true;
+    });
     assert.deepStrictEqual(leftovers(), []);
   });
 
