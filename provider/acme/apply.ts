@@ -7,6 +7,7 @@ import { createHash, generateKeyPairSync, X509Certificate } from "crypto";
 import * as https from "https";
 import * as acme from "acme-client";
 import { AcmeError, initFailed, isConnectionLost, isLaunchpadError, registerSecret } from "../errors";
+import { TLS_VERIFICATION_CODES } from "../retry";
 import { backendFor, registerServerSecrets } from "../dns/apply";
 import { canonicalSet, parseTxt } from "../dns/rdata";
 import type { RecordSet } from "../dns/schema";
@@ -46,6 +47,25 @@ function pinDirectoryCa(directoryUrl: string, ca: string | undefined): void {
     const agent = config.url ? pinnedAgents.get(new URL(config.url).origin) : undefined;
     if (agent) config.httpsAgent = agent;
     return config;
+  });
+}
+
+/**
+ * Fails at once, naming the directory, when it cannot be reached or its TLS certificate does not verify
+ * (against `directoryCa` or the system's CAs). acme-client retries a request without a response five
+ * times over 75 s and then fails with a TypeError ("reading 'config'") that names neither.
+ */
+async function directoryTrusted(directoryUrl: string): Promise<void> {
+  const agent = pinnedAgents.get(new URL(directoryUrl).origin) ?? new https.Agent({ keepAlive: false });
+  await new Promise<void>((resolve, reject) => {
+    const request = https.get(directoryUrl, { agent }, (response) => { response.resume(); resolve(); });
+    request.setTimeout(30_000, () => request.destroy(new Error("no answer within 30 s")));
+    request.on("error", reject);
+  }).catch((error: NodeJS.ErrnoException) => {
+    const reason = TLS_VERIFICATION_CODES.includes(error.code ?? "")
+      ? `its TLS certificate is not trusted (${error.message}); give the CA it chains to as directoryCa`
+      : `not reachable (${error.message})`;
+    throw new AcmeError(`ACME directory ${directoryUrl}: ${reason}`, { cause: error });
   });
 }
 
@@ -145,6 +165,7 @@ export async function issueCertificate(inputs: AcmeCertificateInputs, previous?:
   const { certificatePath, keyPath } = certificatePaths(inputs);
   const nextKey = `${keyPath}.next`;
   pinDirectoryCa(inputs.directoryUrl, inputs.directoryCa);
+  await directoryTrusted(inputs.directoryUrl);
   const client = new acme.Client({ directoryUrl: inputs.directoryUrl, accountKey, accountUrl: sameAccount ? previous!.accountUrl : undefined, ...BACKOFF });
   const target = sshTargetOf(inputs.proxy);
   const csr = await withSshSession(target, (session) => keyAndCsrOnHost(session, inputs, nextKey));

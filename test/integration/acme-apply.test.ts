@@ -7,6 +7,7 @@ import * as assert from "assert";
 import { exec } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import { promisify } from "util";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/acme";
@@ -98,9 +99,34 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     const bad = await provider.check!({}, raw("x.preview.test", { email: "ops" }));
     assert.deepStrictEqual(bad.failures!.map((f) => f.property), ["email"]);
     await assert.rejects(provider.create(raw("x.preview.test", { email: "ops" })), (error: any) => error.code === "ERR_VALIDATION" && error.problems[0].property === "email");
+    const good = await provider.check!({}, raw("x.preview.test"));
+    assert.deepStrictEqual([good.failures, good.inputs.challenge, good.inputs.keyType, good.inputs.renewBeforeDays, good.inputs.proxy.lockFile],
+      [undefined, "http-01", "ec-p256", 30, `${nginx.confDir}/.launchpad.lock`], "check hands back the inputs with their defaults, as state and diff see them");
     const unknown = raw("x.preview.test", { email: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
     await assert.rejects(provider.create(unknown), (error: any) =>
       error.code === "ERR_VALIDATION" && error.problems[0].property === "(inputs)" && error.problems[0].reason === "values are still unknown");
+  });
+
+  it("refuses a directory whose TLS certificate does not chain to the given CA, or to the system's when none is given, and leaves no key", async () => {
+    const hostname = `${label("pin")}.preview.test`;
+    const refused = (error: Error) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.ok(error.message.startsWith(`ACME directory ${pebble.directoryUrl}: its TLS certificate is not trusted (`), error.message);
+      assert.match(error.message, /give the CA it chains to as directoryCa$/);
+      return true;
+    };
+    // Another CA (the test nginx's self-signed certificate) pinned for Pebble's origin.
+    await assert.rejects(issue(raw(hostname, { directoryCa: fs.readFileSync(nginx.certificate, "utf8") })), refused);
+    const { directoryCa: _ca, ...systemCas } = raw(hostname);
+    await assert.rejects(issue(systemCas), refused);
+    // Nothing listens there: named at once, not after acme-client's minute of retries.
+    const closed = await new Promise<number>((resolve) => { const server = net.createServer().listen(0, "127.0.0.1", () => { const { port } = server.address() as net.AddressInfo; server.close(() => resolve(port)); }); });
+    await assert.rejects(issue(raw(hostname, { directoryUrl: `https://127.0.0.1:${closed}/dir` })), (error: Error) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.match(error.message, new RegExp(`^ACME directory https://127\\.0\\.0\\.1:${closed}/dir: not reachable \\(connect ECONNREFUSED`));
+      return true;
+    });
+    assert.deepStrictEqual(leftovers(), []);
   });
 
   it("issues by HTTP-01 with a key made on the host: outputs describe the installed certificate, nothing else is left", async () => {
@@ -229,6 +255,41 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     const { id, outs } = await issue(raw(`*.${zone}`, { dns: { zone: "wild.test", ttl: 30, server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } }));
     assert.deepStrictEqual(await txt(`_acme-challenge.${zone}`), []);
     await provider.delete!(id, outs);
+  });
+
+  it("tracks a certificate whose connection dropped while it went into place, as drift the next update repairs", async () => {
+    const zone = `${label("cut")}.wild.test`;
+    const input = raw(`*.${zone}`, { dns: { zone: "wild.test", server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } });
+    // The first `nginx -t` (the install's: DNS-01 needs no challenge server) kills the SSH session it runs in; later ones test for real.
+    const marker = `${nginx.dir}/${label("dropped")}`;
+    fs.writeFileSync(`${marker}.sh`, [
+      "#!/bin/sh", `if [ -e '${marker}' ]; then exec ${nginx.testCommand}; fi`, `touch '${marker}'`, "p=$$",
+      "while [ \"$p\" -gt 1 ]; do", "  p=$(ps -o ppid= -p \"$p\" | tr -d ' ')",
+      "  case \"$(ps -o comm= -p \"$p\")\" in sshd*) kill -9 \"$p\"; exit 1;; esac", "done", "exit 1", "",
+    ].join("\n"), { mode: 0o755 });
+    input.proxy.testCommand = `${marker}.sh`;
+    const certificatePath = `${nginx.confDir}/certs/_.${zone}.crt`;
+    const id = `${sshd.host}:${certificatePath}`;
+    let tracked: Raw = {};
+    await assert.rejects(issue(input), (error: any) => {
+      assert.strictEqual(error.code, "ERR_SSH_CONNECT", String(error));
+      assert.strictEqual(error.id, id, "the files left on the host are tracked");
+      assert.strictEqual(error.properties.certificateSha256, "install-interrupted");
+      assert.notStrictEqual(error.properties.issuedSha256, "install-interrupted");
+      tracked = error.properties;
+      return true;
+    });
+    assert.deepStrictEqual(leftovers(), [], "no key waits beside the installed one");
+    const news = await checked(input);
+    assert.strictEqual((await provider.diff!(id, tracked, news)).changes, true, "the next up issues again");
+    const repaired = (await provider.update!(id, tracked, news)).outs!;
+    assert.notStrictEqual(repaired.serialNumber, tracked.serialNumber, "a new certificate");
+    assert.strictEqual(repaired.certificateSha256, repaired.issuedSha256);
+    const leaf = new crypto.X509Certificate(fs.readFileSync(certificatePath));
+    assert.strictEqual(leaf.serialNumber, repaired.serialNumber);
+    assert.ok(leaf.checkPrivateKey(crypto.createPrivateKey(fs.readFileSync(repaired.keyPath))), "the key on the host is the new certificate's");
+    assert.strictEqual((await nginx.test()).ok, true);
+    await provider.delete!(id, repaired);
   });
 
   it("fails a DNS-01 validation (the name is delegated away), naming it, and removes the record it wrote", async () => {

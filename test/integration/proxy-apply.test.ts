@@ -123,6 +123,10 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     const bad = await provider.check!({}, httpRoute(hostname, { target: { host: "127.0.0.1", port: 0 } }));
     assert.deepStrictEqual(bad.failures!.map((f) => f.property), ["http.target.port"]);
     await assert.rejects(provider.create(httpRoute(hostname, { target: { host: "127.0.0.1", port: 0 } })), validation("http.target.port", /./));
+    const { proxy: { lockFile: _lockFile, ...noLockFile }, ...good } = httpRoute(hostname);
+    const normalized = await provider.check!({}, { ...good, proxy: noLockFile });
+    assert.deepStrictEqual([normalized.failures, normalized.inputs.proxy.lockFile], [undefined, `${nginx.confDir}/.launchpad.lock`],
+      "check hands back the inputs with their defaults, as state and diff see them");
     const unknown = httpRoute(hostname, { target: { host: UNKNOWN, port: first } });
     assert.deepStrictEqual((await provider.check!({}, unknown)).failures ?? [], []);
     await assert.rejects(provider.create(unknown), validation("(inputs)", /^values are still unknown$/));
@@ -266,6 +270,34 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404, "and gone once delete returns");
   });
 
+  it("tracks a route whose connection dropped after its file was written (the id comes back), and the next create finishes it", async () => {
+    const hostname = unique("dropped");
+    const raw = httpRoute(hostname);
+    // The first `nginx -t` kills the SSH session it runs in (its nearest sshd ancestor); later ones test for real.
+    const marker = path.join(nginx.dir, `dropped-${crypto.randomBytes(3).toString("hex")}`);
+    const dropOnce = `${marker}.sh`;
+    fs.writeFileSync(dropOnce, [
+      "#!/bin/sh", `if [ -e '${marker}' ]; then exec ${nginx.testCommand}; fi`, `touch '${marker}'`, "p=$$",
+      "while [ \"$p\" -gt 1 ]; do", "  p=$(ps -o ppid= -p \"$p\" | tr -d ' ')",
+      "  case \"$(ps -o comm= -p \"$p\")\" in sshd*) kill -9 \"$p\"; exit 1;; esac", "done", "exit 1", "",
+    ].join("\n"), { mode: 0o755 });
+    raw.proxy.testCommand = dropOnce;
+    const file = `${nginx.confDir}/http/${hostname}.conf`;
+    // The host adds the provider's text to the inputs after check; a failed create must hand it back.
+    await assert.rejects(provider.create({ ...(await checked(raw)), __provider: "provider-text" }), (error: any) => {
+      assert.strictEqual(error.code, "ERR_SSH_CONNECT", String(error));
+      assert.match(error.message, /was lost while running/);
+      assert.strictEqual(error.id, `${sshd.host}:${file}`, "the route is tracked");
+      assert.deepStrictEqual([error.properties.configPath, error.properties.url, error.properties.__provider], [file, `https://${hostname}:${nginx.httpsPort}`, "provider-text"]);
+      assert.strictEqual(error.properties.configSha256, sha256(fs.readFileSync(file, "utf8")), "the file it left is the one its outputs describe");
+      return true;
+    });
+    const { id, outs } = await create(raw);
+    assert.strictEqual(id, `${sshd.host}:${file}`);
+    assert.deepStrictEqual(await get(nginx.httpsPort, hostname, { ca }).then((r) => [r.status, r.body]), [200, `first ${hostname}`], "served once the next create returns");
+    await provider.delete!(id, outs);
+  });
+
   it("gives a stream route the lowest port in its range that no route file claims and nothing listens on", async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(portBase, "127.0.0.1", () => resolve()));
@@ -287,11 +319,13 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     }
   });
 
-  it("serves a fixed listen port, adopts its own file there, and keeps the port on update", async () => {
+  it("serves a fixed listen port on a host with no stream directory yet, reads it back, adopts its own file there, and keeps the port on update", async () => {
     const port = portBase + 10;
+    fs.rmSync(`${nginx.confDir}/stream`, { recursive: true, force: true }); // a freshly set up proxy host
     const { id, outs } = await create(streamRoute({ listenPort: port }));
     assert.strictEqual(outs.port, port);
     assert.strictEqual((await get(port, "any")).body, "first any");
+    assert.deepStrictEqual(await provider.read!(id, outs), { id, props: outs }, "a stream route reads back as it was made");
     assert.strictEqual((await create(streamRoute({ listenPort: port }))).id, id, "its own file is no conflict");
     const news = await checked(streamRoute({ listenPort: port, target: { host: "127.0.0.1", port: second } }));
     const { outs: updated } = await provider.update!(id, outs, news);
@@ -345,7 +379,15 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.deepStrictEqual(same, { id, props: outs });
     assert.strictEqual((await provider.read!("", outs)).id, id, "an import without id gets the natural key");
     fs.appendFileSync(outs.configPath, "# edited by hand\n");
-    assert.strictEqual((await provider.read!(id, outs)).props!.configSha256, sha256(fs.readFileSync(outs.configPath, "utf8")));
+    const drifted = (await provider.read!(id, outs)).props!;
+    assert.strictEqual(drifted.configSha256, sha256(fs.readFileSync(outs.configPath, "utf8")));
+    // The next up with the same inputs sees the drift and writes the route's own file again.
+    const news = await checked(httpRoute(hostname));
+    assert.deepStrictEqual(await provider.diff!(id, drifted, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+    const { outs: repaired } = await provider.update!(id, drifted, news);
+    assert.strictEqual(repaired!.configSha256, outs.configSha256);
+    assert.strictEqual(sha256(fs.readFileSync(outs.configPath, "utf8")), outs.configSha256, "the hand edit is gone");
+    assert.deepStrictEqual(await provider.diff!(id, repaired, news), { changes: false, replaces: [], deleteBeforeReplace: false });
     await provider.delete!(id, outs);
     assert.deepStrictEqual(await provider.read!(id, outs), { id: "", props: {} });
   });

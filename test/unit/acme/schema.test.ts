@@ -2,7 +2,7 @@
 // (replace, issue again in place, or only record; the renewal window from an injected clock).
 import * as assert from "assert";
 import { diffCertificate, renewalDue } from "../../../provider/acme/diff";
-import { parseCertificateInputs, type AcmeCertificateOutputs } from "../../../provider/acme/schema";
+import { certificatePaths, parseCertificateInputs, parseStoredCertificate, type AcmeCertificateOutputs } from "../../../provider/acme/schema";
 
 const FINGERPRINT = "SHA256:" + "A".repeat(43);
 const raw = (): Record<string, any> => ({
@@ -45,6 +45,7 @@ describe("AcmeCertificate check and diff", () => {
   it("names every bad field", () => {
     assert.deepStrictEqual(fields({ ...raw(), hostname: "app;example.com" }), ["hostname"]);
     assert.deepStrictEqual(fields({ ...raw(), directoryUrl: "http://acme.example.com/dir" }), ["directoryUrl"]);
+    assert.deepStrictEqual(fields({ ...raw(), directoryUrl: "acme.example.com/dir" }), ["directoryUrl"], "no URL at all");
     assert.deepStrictEqual(fields({ ...raw(), email: "ops" }), ["email"]);
     assert.deepStrictEqual(fields({ ...raw(), hostname: "*.example.com", challenge: "http-01" }), ["challenge"]);
     assert.deepStrictEqual(fields({ ...raw(), challenge: "dns-01" }), ["dns"]);
@@ -71,5 +72,18 @@ describe("AcmeCertificate check and diff", () => {
     assert.strictEqual(diffCertificate(stored(), { ...news(), directoryUrl: "https://other/dir" }, early).reissue, "input");
     const recorded = diffCertificate(stored(), { ...news(), email: "new@example.com" }, early);
     assert.deepStrictEqual([recorded.changes, recorded.reissue], [true, undefined]);
+  });
+
+  it("keeps the certificate and key under the proxy's confDir/certs, a wildcard's as `_.` (a file name cannot start with `*`)", () => {
+    const proxy = stored().proxy;
+    assert.deepStrictEqual(certificatePaths({ proxy, hostname: "app.example.com" }),
+      { certificatePath: `${proxy.confDir}/certs/app.example.com.crt`, keyPath: `${proxy.confDir}/certs/app.example.com.key` });
+    assert.deepStrictEqual(certificatePaths({ proxy, hostname: "*.example.com" }),
+      { certificatePath: `${proxy.confDir}/certs/_.example.com.crt`, keyPath: `${proxy.confDir}/certs/_.example.com.key` });
+  });
+
+  it("reads stored state without the provider text the host adds", () => {
+    const state = parseStoredCertificate({ ...stored(), __provider: "provider-text" } as unknown as Record<string, unknown>);
+    assert.deepStrictEqual(state, stored());
   });
 });

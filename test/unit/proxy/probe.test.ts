@@ -22,6 +22,11 @@ describe("the SSH route probe's first-bytes reader", () => {
     assert.strictEqual(await readBanner("127.0.0.1", split, 4, 5000), "SSH-2.0");
   });
 
+  it("returns as soon as exactly as many bytes as asked for came, without waiting for the peer to send more or close", async () => {
+    const exact = await serve((socket) => socket.write("SSH-"));
+    assert.strictEqual(await readBanner("127.0.0.1", exact, 4, 5000), "SSH-");
+  });
+
   it("says what came before the peer closed, or that nothing did (nothing behind the route)", async () => {
     const short = await serve((socket) => socket.end("HT"));
     await assert.rejects(readBanner("127.0.0.1", short, 4, 5000), { message: 'closed after "HT"' });
