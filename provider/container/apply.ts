@@ -64,8 +64,29 @@ const LOCK_POLL = backoff({ initialMs: 100, factor: 2, maxMs: 1_000 });
  * as likely at any moment of its first seconds: one probe every 150 ms (at most 150 ms late, 20 probes for
  * 3 s), rather than a backoff that spends its close probes early. After 6 s DHCP is likely failing: back off.
  * The task list's sparser reads while the create runs (CHAIN_CHECK_MS) pay for the probes.
+ * Whatever their schedule (learned or not), the waits of one process share ADDRESS_PROBES_PER_SECOND per
+ * endpoint: a program creating 50 containers at once probes each every 2.5 s, not 330 times a second in
+ * all (each probe makes the node run `nsenter ... ip --json a`: PVE::LXC::get_interfaces).
  */
-const addressPoll = () => steadyThen(150, 6_000, { initialMs: 300, factor: 1.5, maxMs: 2_000 });
+function addressPoll(endpoint: string): PollSchedule {
+  const schedule = learnedSchedule(addressDelays, endpoint, steadyThen(150, 6_000, { initialMs: 300, factor: 1.5, maxMs: 2_000 }));
+  return (probes, elapsedMs) => Math.max(schedule(probes, elapsedMs), (1000 * (addressWaits.get(endpoint) ?? 1)) / ADDRESS_PROBES_PER_SECOND);
+}
+const ADDRESS_PROBES_PER_SECOND = 20;
+/** Address waits in flight in this process, per endpoint. */
+const addressWaits = new Map<string, number>();
+/** Counts one address wait in flight until the returned release is called (once). */
+function addressWait(endpoint: string): () => void {
+  addressWaits.set(endpoint, (addressWaits.get(endpoint) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (addressWaits.get(endpoint) ?? 1) - 1;
+    if (left > 0) addressWaits.set(endpoint, left);
+    else addressWaits.delete(endpoint);
+  };
+}
 /** How long after its start each container of this process got its address, per endpoint. */
 const addressDelays = new LearnedDurations();
 
@@ -102,15 +123,16 @@ async function waitForAddress(client: ProxmoxClient, node: string, vmid: number,
   const kind = client.connection.endpoint;
   let lastMissingAt = started;
   let probeSentAt = started;
+  const release = addressWait(kind);
   const addresses = await pollUntil(started + inputs.timeouts.ip * 1000, async () => {
     probeSentAt = Date.now();
     const found = addressesOf(await client.get<LxcInterface[]>(`${lxcPath(node, vmid)}/interfaces`));
     if (wantV4 ? found.ipv4 : found.ipv4 ?? found.ipv6) return done(found);
     lastMissingAt = Date.now();
     return notYet();
-  }, learnedSchedule(addressDelays, kind, addressPoll()), {
+  }, addressPoll(kind), {
     timeout: () => new PveTimeoutError(`CT ${vmid} on ${node} has no address on eth0 after ${inputs.timeouts.ip} s (is DHCP answering on ${inputs.network.bridge}?)`),
-  });
+  }).finally(release);
   addressDelays.observe(kind, (lastMissingAt + probeSentAt) / 2 - started);
   return addresses;
 }
@@ -155,6 +177,7 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
   let lastDownAt = dispatchedAt;
   let lastMissingAt = 0;
   let addressSchedule: PollSchedule | undefined;
+  let releaseAddressWait = () => {};
   let addressProbes = 0;
   let found: Addresses | undefined;
 
@@ -207,7 +230,8 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
           runningAt = (lastDownAt + sentAt) / 2;
           // When the CT came up is learned to within half the probe gap: the next create's window.
           taskDurations.observe(`${endpoint}|vzcreate>vzstart`, runningAt - dispatchedAt, (sentAt - lastDownAt) / 2);
-          addressSchedule = learnedSchedule(addressDelays, endpoint, addressPoll());
+          releaseAddressWait = addressWait(endpoint);
+          addressSchedule = addressPoll(endpoint);
           addressProbes = 0;
         }
         const addresses = addressesOf(list);
@@ -244,7 +268,7 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
     return notYet(runningAt === undefined ? "not running yet" : "no address yet");
   }, () => dues.delay(Date.now(), CHAIN_CHECK_MS), {
     timeout: () => timedOut(`Proxmox task ${upid} (vzcreate ${vmid} on ${node}) and its start did not end within {ms} ms; they may still be running`, createMs + startMs + ipMs),
-  });
+  }).finally(() => releaseAddressWait());
 }
 
 /** Waits until no task holds the container's lock (a create or resize in flight). */
