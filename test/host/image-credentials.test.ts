@@ -30,6 +30,9 @@ describe("LaunchpadContainer from a private registry (imageCredentials) on LXC",
   const psHits: string[] = [];
   let scanner: NodeJS.Timeout | undefined;
   let scans = 0;
+  // The hosts' temporary directories go to one of this file's own: files running beside it (mocha
+  // --parallel) make theirs in the shared one, and "no temporary file is left" must mean ours.
+  const hostTmpdir = fs.mkdtempSync(`${os.tmpdir()}/launchpad-private-test-`);
 
   before(async function () {
     requireLxc(this);
@@ -58,6 +61,7 @@ describe("LaunchpadContainer from a private registry (imageCredentials) on LXC",
     }
     await sandbox?.close();
     await registry?.stop();
+    fs.rmSync(hostTmpdir, { recursive: true, force: true });
   });
 
   const newEngine = (stack: string) => {
@@ -65,6 +69,7 @@ describe("LaunchpadContainer from a private registry (imageCredentials) on LXC",
       project: "launchpad-private", stack,
       config: { "launchpad:endpoint": sandbox!.endpoint, "launchpad:fingerprint": sandbox!.fingerprint },
       secretConfig: { "launchpad:apiToken": sandbox!.apiToken },
+      env: { TMPDIR: hostTmpdir },
     });
     engines.push(engine);
     return engine;
@@ -166,6 +171,6 @@ describe("LaunchpadContainer from a private registry (imageCredentials) on LXC",
     }
     assert.ok(scans > 0, "the process list was scanned");
     assert.deepEqual(psHits, []);
-    assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("launchpad-image-")), []);
+    assert.deepEqual(fs.readdirSync(hostTmpdir), []);
   });
 });

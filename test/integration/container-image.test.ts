@@ -30,9 +30,16 @@ describe("private image copy (skopeo, docker-registry, sandbox upload) in-proces
   let reference = "";
   let node = "";
 
+  // The code's temporary directories go to a directory of this file's own: files running beside it
+  // (mocha --parallel) make theirs in the shared one, and "nothing left" must mean ours.
+  const sharedTmpdir = process.env.TMPDIR;
+  let ownTmpdir = "";
+
   before(async function () {
     requireBinary(this, "skopeo", "skopeo");
     requireBinary(this, "docker-registry", "docker-registry");
+    ownTmpdir = fs.mkdtempSync(`${os.tmpdir()}/launchpad-image-test-`);
+    process.env.TMPDIR = ownTmpdir;
     registry = await startRegistry({ auth: { username: "ci", password: PASSWORD } });
     reference = await registry.push(await appImage(), "v1");
     sandbox = await startSandbox({ taskDurationsMs: { imgcopy: 5 } });
@@ -43,6 +50,9 @@ describe("private image copy (skopeo, docker-registry, sandbox upload) in-proces
     await client?.close();
     await sandbox?.close();
     await registry?.stop();
+    if (sharedTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = sharedTmpdir;
+    if (ownTmpdir) fs.rmSync(ownTmpdir, { recursive: true, force: true });
   });
   beforeEach(() => {
     sandbox!.faults.clear();
