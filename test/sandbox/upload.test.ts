@@ -34,8 +34,14 @@ describe("sandbox upload (storage content vztmpl)", function () {
   let dir: string;
   const node = "pve1";
   const uploads = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith("pveupload-"));
+  // The sandbox's upload files go to a directory of this file's own: sandboxes of files running beside
+  // it (mocha --parallel) receive uploads too, and "the file is gone" must mean ours.
+  const sharedTmpdir = process.env.TMPDIR;
+  let ownTmpdir = "";
 
   before(async () => {
+    ownTmpdir = fs.mkdtempSync(path.join(os.tmpdir(), "upload-test-tmp-"));
+    process.env.TMPDIR = ownTmpdir;
     sandbox = await startSandbox({ taskDurationsMs: { imgcopy: 20, vzcreate: 20 } });
     client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint });
     raw = new SandboxClient(sandbox);
@@ -46,6 +52,9 @@ describe("sandbox upload (storage content vztmpl)", function () {
     await raw?.close();
     await sandbox?.close();
     fs.rmSync(dir, { recursive: true, force: true });
+    if (sharedTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = sharedTmpdir;
+    fs.rmSync(ownTmpdir, { recursive: true, force: true });
   });
 
   it("takes a streamed OCI archive with its checksum: an imgcopy task, listed under content, usable as ostemplate", async () => {
