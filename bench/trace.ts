@@ -56,12 +56,10 @@ async function main(): Promise<void> {
           ...sandbox.requests.map((r) => ({ at: r.time.getTime() - t0, text: `${r.method} ${r.path}${r.method === "GET" && Object.keys(r.params).length ? "?" + new URLSearchParams(r.params as Record<string, string>) : ""} -> ${r.status} (${r.durationMs} ms)` })),
           ...timeline.tasks.slice(before).flatMap((t) => [{ at: t.startedMs - t0, text: `  [task ${t.type} ${t.id} starts]` }, ...(t.endedMs ? [{ at: t.endedMs - t0, text: `  [task ${t.type} ${t.id} ends]` }] : [])]),
           ...timeline.starts.slice(-1).map((s) => ({ at: s.leasedMs - t0, text: `  [CT ${s.vmid} address shows]` })),
-          ...(require("fs").existsSync("/tmp/t.log") ? require("fs").readFileSync("/tmp/t.log", "utf8").trim().split("\n").map((l: string) => ({ at: Number(l.split(" ")[1]) - t0, text: "  [host] " + l.split(" ")[0] })) : []),
           ...rpcs.slice(rpcsBefore).flatMap((c) => [{ at: c.begun - t0, text: "  [Create RPC begins]" }, { at: c.returned! - t0, text: "  [Create RPC returns]" }]),
         ].sort((a, b) => a.at - b.at);
         process.stdout.write(`run ${run}: drawn ${JSON.stringify(drawn)}; ${sandbox.requests.length} requests\n`);
         for (const e of events) process.stdout.write(`${String(Math.round(e.at)).padStart(7)} ms  ${e.text}\n`);
-        require("fs").rmSync("/tmp/t.log", { force: true });
         await engine.destroy();
       } finally {
         await engine.close();

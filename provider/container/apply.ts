@@ -75,13 +75,10 @@ function addressPoll(endpoint: string): PollSchedule {
 const ADDRESS_PROBES_PER_SECOND = 20;
 /** Address waits in flight in this process, per endpoint. */
 const addressWaits = new Map<string, number>();
-/** Counts one address wait in flight until the returned release is called (once). */
+/** Counts one address wait in flight until the returned release is called (once, when the wait ends). */
 function addressWait(endpoint: string): () => void {
   addressWaits.set(endpoint, (addressWaits.get(endpoint) ?? 0) + 1);
-  let released = false;
   return () => {
-    if (released) return;
-    released = true;
     const left = (addressWaits.get(endpoint) ?? 1) - 1;
     if (left > 0) addressWaits.set(endpoint, left);
     else addressWaits.delete(endpoint);

@@ -91,10 +91,13 @@ export async function stopByPidFile(file: string, program: string, graceMs = 5_0
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return fields[0] === "Z" || fields[19] !== target.start;
   };
-  for (const deadline = Date.now() + graceMs; !gone() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 25));
-  if (gone()) return;
+  const waitGone = async () => {
+    for (const deadline = Date.now() + graceMs; !gone() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 25));
+    return gone();
+  };
+  if (await waitGone()) return;
   try { process.kill(target.pid, "SIGKILL"); } catch { return; }
-  for (const deadline = Date.now() + graceMs; !gone() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 25));
+  await waitGone();
 }
 
 /** /proc/<pid>/stat's start time, or undefined when no such process runs; pid + start time names a process for good. */
