@@ -78,7 +78,8 @@ export function isRetryable(error: unknown, context: RetryContext, policy: Retry
     if (isLockContention(http, policy)) return true;
     return context.idempotent && policy.statuses.includes(http.status);
   }
-  if (isLaunchpadError(error, "ERR_SSH_CONNECT")) return (error as LaunchpadError).context.transient === true;
+  // An SSH connect or an ACME directory's first answer that may come on another try says so itself.
+  if (isLaunchpadError(error, "ERR_SSH_CONNECT") || isLaunchpadError(error, "ERR_ACME")) return (error as LaunchpadError).context.transient === true;
   // PowerDNS on SQLite answers a concurrent write with 500 "database is locked" instead of waiting.
   if (isLaunchpadError(error, "ERR_DNS_UPDATE")) {
     const status = (error as LaunchpadError).context.status;

@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync, X509Certificate } from "crypto";
 import * as https from "https";
 import * as acme from "acme-client";
 import { AcmeError, initFailed, isConnectionLost, isLaunchpadError, registerSecret } from "../errors";
-import { TLS_VERIFICATION_CODES } from "../retry";
+import { DEFAULT_RETRY_POLICY, retrying, TLS_VERIFICATION_CODES, type RetryPolicy } from "../retry";
 import { backendFor, registerServerSecrets } from "../dns/apply";
 import { canonicalSet, parseTxt } from "../dns/rdata";
 import type { RecordSet } from "../dns/schema";
@@ -50,23 +50,28 @@ function pinDirectoryCa(directoryUrl: string, ca: string | undefined): void {
   });
 }
 
+/** A refused or reset connection to the directory is tried again briefly (about 3 s in all); a TLS failure or a silent server is not. */
+const DIRECTORY_RETRY: RetryPolicy = { ...DEFAULT_RETRY_POLICY, limit: 3, baseDelayMs: 500, maxDelayMs: 2_000, jitter: 0.2 };
+
 /**
- * Fails at once, naming the directory, when it cannot be reached or its TLS certificate does not verify
+ * Fails early, naming the directory, when it cannot be reached or its TLS certificate does not verify
  * (against `directoryCa` or the system's CAs). acme-client retries a request without a response five
- * times over 75 s and then fails with a TypeError ("reading 'config'") that names neither.
+ * times over 75 s and then fails with a TypeError ("reading 'config'") that names neither. A connection
+ * refused or reset (a directory restarting) is tried again for a few seconds, as acme-client would.
  */
 async function directoryTrusted(directoryUrl: string): Promise<void> {
   const agent = pinnedAgents.get(new URL(directoryUrl).origin) ?? new https.Agent({ keepAlive: false });
-  await new Promise<void>((resolve, reject) => {
+  await retrying(() => new Promise<void>((resolve, reject) => {
     const request = https.get(directoryUrl, { agent }, (response) => { response.resume(); resolve(); });
-    request.setTimeout(30_000, () => request.destroy(new Error("no answer within 30 s")));
+    request.setTimeout(30_000, () => request.destroy(Object.assign(new Error("no answer within 30 s"), { code: "ETIMEDOUT" })));
     request.on("error", reject);
   }).catch((error: NodeJS.ErrnoException) => {
-    const reason = TLS_VERIFICATION_CODES.includes(error.code ?? "")
+    const untrusted = TLS_VERIFICATION_CODES.includes(error.code ?? "");
+    const reason = untrusted
       ? `its TLS certificate is not trusted (${error.message}); give the CA it chains to as directoryCa`
       : `not reachable (${error.message})`;
-    throw new AcmeError(`ACME directory ${directoryUrl}: ${reason}`, { cause: error });
-  });
+    throw new AcmeError(`ACME directory ${directoryUrl}: ${reason}`, { cause: error, context: { transient: !untrusted && error.code !== "ETIMEDOUT" } });
+  }), { idempotent: true }, DIRECTORY_RETRY);
 }
 
 export function registerCertificateSecrets(props: Record<string, unknown> | undefined): void {

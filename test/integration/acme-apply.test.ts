@@ -129,6 +129,32 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.deepStrictEqual(leftovers(), []);
   });
 
+  it("tries a directory that resets its first connection again (a restart) and issues", async () => {
+    const hostname = await resolvable("blip");
+    const target = new URL(pebble.directoryUrl);
+    // A TCP relay in front of Pebble: the first connection is reset, the rest pass through (TLS end to end).
+    let connections = 0;
+    const relay = net.createServer((socket) => {
+      if (++connections === 1) return socket.resetAndDestroy();
+      const upstream = net.connect(Number(target.port), target.hostname);
+      socket.pipe(upstream).pipe(socket);
+      const close = () => { socket.destroy(); upstream.destroy(); };
+      socket.on("error", close);
+      upstream.on("error", close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = new URL(target.pathname, `https://127.0.0.1:${(relay.address() as net.AddressInfo).port}`).href;
+      const { id, outs } = await issue(raw(hostname, { directoryUrl: url }));
+      assert.ok(connections >= 2, `the directory was asked again after the reset (${connections} connection(s))`);
+      assert.strictEqual(new crypto.X509Certificate(fs.readFileSync(outs.certificatePath, "utf8")).subjectAltName, `DNS:${hostname}`);
+      await provider.delete!(id, outs);
+      assert.deepStrictEqual(leftovers(), []);
+    } finally {
+      relay.close();
+    }
+  });
+
   it("issues by HTTP-01 with a key made on the host: outputs describe the installed certificate, nothing else is left", async () => {
     const hostname = await resolvable("http");
     const { id, outs } = await issue(raw(hostname));

@@ -2,7 +2,7 @@
 // (with the random part fixed), and `retrying`'s loop (attempt numbers, `only`, the last error).
 import { strict as assert } from "assert";
 import { backoffMs, delay, DEFAULT_RETRY_POLICY, isLockContention, isRetryable, isTaskLockTimeout, retrying, TLS_VERIFICATION_CODES, type RetryPolicy } from "../../provider/retry";
-import { ConfigError, DnsUpdateError, PveHttpError, PveNetworkError, PveTaskError, SshConnectError } from "../../provider/errors";
+import { AcmeError, ConfigError, DnsUpdateError, PveHttpError, PveNetworkError, PveTaskError, SshConnectError } from "../../provider/errors";
 
 const http = (status: number, message = "x") => new PveHttpError({ status, message, method: "GET", path: "/p" });
 const net = (notSent: boolean, code?: unknown) => new PveNetworkError("n", { notSent }, { context: code === undefined ? {} : { code } });
@@ -52,8 +52,11 @@ describe("retry policy, case by case", () => {
     for (const status of [500, 502, 503, 504, 596, 599]) assert.equal(isRetryable(http(status), idem), true, String(status));
   });
 
-  it("SSH connects only when transient; DNS updates like HTTP by their status", () => {
+  it("SSH connects and ACME directory probes only when transient; DNS updates like HTTP by their status", () => {
     assert.equal(isRetryable(new SshConnectError("refused", { context: { transient: true } }), once), true);
+    assert.equal(isRetryable(new AcmeError("reset", { context: { transient: true } }), idem), true);
+    assert.equal(isRetryable(new AcmeError("not trusted", { context: { transient: false } }), idem), false);
+    assert.equal(isRetryable(new AcmeError("order failed"), idem), false);
     assert.equal(isRetryable(new SshConnectError("auth", { context: { transient: false } }), idem), false);
     assert.equal(isRetryable(new SshConnectError("x"), idem), false);
     assert.equal(isRetryable(new DnsUpdateError("locked", { context: { status: 500 } }), idem), true);
