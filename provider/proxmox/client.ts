@@ -264,7 +264,7 @@ export class ProxmoxClient {
   /** One API call through the retry policy; returns the response's `data`. */
   async request<T = unknown>(method: HttpMethod, path: string, params?: ApiParams, opts: RequestOptions = {}): Promise<T> {
     const idempotent = opts.idempotent ?? method !== "POST";
-    const body = await retrying(() => this.#authenticated(method, path, params, idempotent, opts.timeoutMs), { idempotent }, this.#retry, (error) => !isMissingConfig(error));
+    const body = await retrying(() => this.#authenticated(method, path, params, idempotent, opts.timeoutMs), { idempotent }, this.#retry, (error) => !isDefinitive500(error));
     return body.data as T;
   }
 
@@ -826,8 +826,11 @@ function errorCode(error: unknown): string | undefined {
 
 /**
  * A 500 that asking again cannot change: the guest's config is not on that node (PVE::AbstractConfig
- * load_config, pve-guest-common). Retrying it only delays the caller's "gone" by the whole backoff.
+ * load_config, pve-guest-common), or an ACL names a role, user or group that does not exist (API2/ACL.pm
+ * update_acl, under "ACL update failed"). Retrying it only delays the caller's answer by the whole backoff.
  */
-function isMissingConfig(error: unknown): boolean {
-  return isLaunchpadError(error, "ERR_PVE_HTTP") && /^Configuration file '[^']+' does not exist$/.test((error as PveHttpError).pveMessage.trim());
+function isDefinitive500(error: unknown): boolean {
+  if (!isLaunchpadError(error, "ERR_PVE_HTTP")) return false;
+  const message = (error as PveHttpError).pveMessage.trim();
+  return /^Configuration file '[^']+' does not exist$/.test(message) || /^ACL update failed: (role|user|group) '[^']+' does not exist$/.test(message);
 }
