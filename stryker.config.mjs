@@ -18,7 +18,7 @@
 // that needs state an earlier one left would fail for that reason alone (test/integration/proxy.test.ts).
 // Every one of them reaches provider/ssh, so a run over all of them costs minutes per mutant: measure one
 // folder with its own tests, e.g. `npm run mutation -- --mutate "provider/dns/**/*.ts" --testFiles
-// "test/unit/**/*.test.ts,test/integration/dns.test.ts,test/integration/dns-backends.test.ts"` (proxy: proxy-apply; acme: acme-apply; deploy:
+// "test/unit/**/*.test.ts,test/integration/dns.test.ts,test/integration/dns-backends.test.ts"` (proxy: proxy-apply; acme: acme-apply; acl: acl-apply; deploy:
 // deploy-ssh and deploy-errors; ssh: proxy-ssh, ssh-session, ssh-connect and deploy-ssh).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -41,6 +41,7 @@ export default {
       "test/integration/dns-backends.test.ts",
       "test/integration/proxy-apply.test.ts",
       "test/integration/acme-apply.test.ts",
+      "test/integration/acl-apply.test.ts",
     ],
   },
   coverageAnalysis: "perTest",

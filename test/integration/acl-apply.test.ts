@@ -8,6 +8,7 @@ import { isLaunchpadError, type PveHttpError } from "../../provider/errors";
 import { ProxmoxClient } from "../../provider/proxmox";
 import { permissionId, readPermission, removePermission, setPermission } from "../../provider/acl/apply";
 import { parseStoredInputs, type PermissionInputs } from "../../provider/acl/schema";
+import { provider } from "../../provider/acl";
 
 interface AclEntry { path: string; roleid: string; type: string; ugid: string; propagate: number }
 
@@ -83,6 +84,49 @@ describe("ProxmoxPermission's apply layer against the sandbox (integration, in p
     await admin.request("DELETE", "/access/users/gone@pve");
     assert.deepEqual(await held("/storage/local"), []);
     await removePermission(entry);
+  });
+
+  // The hooks in this process, as acme-apply drives acme/index.ts: the provider tests drive them through
+  // the real host (test/host), whose child process mutation testing cannot see.
+  it("the hooks: check names fields and adds defaults; create, diff, update, read (drift, gone) and delete", async () => {
+    const connection = { endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint };
+    const bad = await provider.check!({}, { path: "/vms/..", user: "dev", connection });
+    assert.deepEqual(bad.failures!.map((f) => f.property).sort(), ["path", "user"]);
+    const previous = process.env.PROXMOX_VE_ENDPOINT;
+    process.env.PROXMOX_VE_ENDPOINT = "http://pve.example:8006";
+    try {
+      const inherited = await provider.check!({}, { path: "/vms/104", user: "dev@pve" });
+      assert.equal(inherited.failures!.length, 1);
+      assert.equal(inherited.failures![0].property, "PROXMOX_VE_ENDPOINT");
+      assert.match(inherited.failures![0].reason, /http:\/\/ would send the API token or password in clear/);
+      assert.deepEqual((await provider.check!({}, { path: "/vms/104", user: "dev@pve", connection })).failures, [], "a connection of its own is not the inherited one");
+    } finally {
+      if (previous === undefined) delete process.env.PROXMOX_VE_ENDPOINT; else process.env.PROXMOX_VE_ENDPOINT = previous;
+    }
+    const { inputs, failures } = await provider.check!({}, { path: "/vms/104", user: "dev@pve", connection, __provider: "serialized" });
+    assert.deepEqual([failures, inputs.role, inputs.propagate, "__provider" in inputs], [[], "PVEVMUser", true, false]);
+
+    const { id, outs } = await provider.create(inputs);
+    assert.equal(id, "/vms/104|PVEVMUser|user:dev@pve");
+    assert.deepEqual({ ...outs, connection: undefined }, { ...inputs, connection: undefined, schemaVersion: 1 });
+    assert.deepEqual(await held("/vms/104"), ["PVEVMUser user:dev@pve 1"]);
+
+    assert.deepEqual(await provider.diff!(id, outs!, { ...inputs, propagate: false }), { changes: true, replaces: [], deleteBeforeReplace: false });
+    assert.deepEqual(await provider.diff!(id, outs!, { ...inputs, role: "PVEAuditor" }), { changes: true, replaces: ["role"], deleteBeforeReplace: false });
+    assert.deepEqual((await provider.diff!(id, outs!, inputs)).changes, false);
+
+    const updated = (await provider.update!(id, outs!, { ...inputs, propagate: false })).outs!;
+    assert.deepEqual([updated.propagate, updated.schemaVersion], [false, 1]);
+    assert.deepEqual(await held("/vms/104"), ["PVEVMUser user:dev@pve 0"]);
+
+    // Someone turned propagation back on: refresh reads it as drift, keeping the rest of the state.
+    await admin.request("PUT", "/access/acl", { path: "/vms/104", roles: "PVEVMUser", users: "dev@pve", propagate: 1 });
+    const read = await provider.read!(id, { ...updated, __provider: "serialized" });
+    assert.deepEqual(read, { id, props: { ...updated, propagate: true } });
+
+    await provider.delete!(id, updated);
+    assert.deepEqual(await held("/vms/104"), []);
+    assert.deepEqual(await provider.read!(id, updated), { id: "", props: {} }, "gone: the engine drops it from state");
   });
 
   it("a role or user Proxmox does not know fails at once with PVE's message, and nothing is written", async () => {
