@@ -32,6 +32,7 @@ export default {
       "test/integration/container-image.test.ts",
       "test/integration/proxmox-client.test.ts",
       "test/integration/proxmox-client-tasks.test.ts",
+      "test/integration/proxmox-client-waits.test.ts",
       "test/integration/proxy-ssh.test.ts",
       "test/integration/ssh-session.test.ts",
       "test/integration/ssh-connect.test.ts",
