@@ -42,8 +42,11 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
   let endpoint: string;
   let fingerprint: string;
   let tasks: FakeTask[];
-  /** Answers of `tasks/{upid}/status`, in turn (the last one repeats); the task's own state when none. */
-  let statuses: Map<string, Array<{ status: string; exitstatus?: string }>>;
+  /**
+   * Answers of `tasks/{upid}/status`, in turn (the last one repeats); the task's own state when none.
+   * `notYet`: the 400 PVE can answer right after the fork, before the task is readable.
+   */
+  let statuses: Map<string, Array<{ status: string; exitstatus?: string } | "notYet">>;
   let seen: Seen[];
   const clients: ProxmoxClient[] = [];
   const client = () => {
@@ -54,7 +57,7 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
   const nodeLists = () => seen.filter((s) => /^\/nodes\/[^/]+\/tasks$/.test(s.path) && s.params.get("source") === "all");
   const statusReads = () => seen.filter((s) => s.path.endsWith("/status"));
 
-  function answer(path: string, params: URLSearchParams): { data: unknown; total?: number } {
+  function answer(path: string, params: URLSearchParams): { data: unknown; total?: number; errors?: unknown } | "notYet" {
     const list = /^\/nodes\/([^/]+)\/tasks$/.exec(path);
     if (list) {
       const source = params.get("source") ?? "archive";
@@ -77,7 +80,10 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
     const found = tasks.find((t) => t.upid === upid);
     if (one?.[3] === "log") return { data: [{ n: 1, t: "starting" }, { n: 2, t: "TASK ERROR: interrupted" }], total: 2 };
     const scripted = statuses.get(upid);
-    if (scripted?.length) return { data: scripted.length > 1 ? scripted.shift() : scripted[0] };
+    if (scripted?.length) {
+      const next = scripted.length > 1 ? scripted.shift()! : scripted[0];
+      return next === "notYet" ? next : { data: next };
+    }
     return { data: found?.status === undefined ? { status: "running" } : { status: "stopped", exitstatus: found.status } };
   }
 
@@ -94,8 +100,10 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
       const path = url.pathname.replace(/^\/api2\/json/, "");
       seen.push({ path, params: url.searchParams });
       const reply = () => {
-        res.writeHead(200, { "content-type": "application/json;charset=UTF-8" });
-        res.end(JSON.stringify(answer(path, url.searchParams)));
+        const body = answer(path, url.searchParams);
+        const notYet = body === "notYet";
+        res.writeHead(notYet ? 400 : 200, notYet ? "Parameter verification failed." : "OK", { "content-type": "application/json;charset=UTF-8" });
+        res.end(JSON.stringify(notYet ? { data: null, errors: { upid: "unable to parse worker upid" } } : body));
       };
       req.resume();
       req.on("end", reply);
@@ -174,5 +182,19 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
     assert.ok(isLaunchpadError(error, "ERR_PVE_TASK"), String(error));
     assert.equal(error.exitstatus, "stopped without an exit status");
     assert.deepEqual(error.log, ["starting", "TASK ERROR: interrupted"]);
+  });
+
+  it("a task read alone whose status answers 400 right after dispatch is asked again, as waitForTask does", async () => {
+    const create = task("pve6", "vzcreate", 151, T, "OK");
+    const other = task("pve6", "vzcreate", 152, T, "OK");
+    const busy = Array.from({ length: 500 }, (_, i) => task("pve6", "vzstart", 3000 + i, T + 5, "OK"));
+    tasks.push(create, other, task("pve6", "vzstart", 151, T + 1, "OK"), ...busy);
+    statuses.set(create.upid, ["notYet", { status: "stopped", exitstatus: "OK" }]);
+    const one = client();
+    const [outcome] = await Promise.all([one.waitForTaskThen(create.upid, "vzstart"), one.waitForTaskThen(other.upid, "vzstart")]);
+    assert.deepEqual([outcome.task.exitstatus, outcome.next?.id], ["OK", "151"]);
+    assert.equal(statusReads().filter((s) => s.path.includes(encodeURIComponent(create.upid))).length, 1, "it answered the 400; the next probe, alone on the node, found it in its guest's list");
+    statuses.set(create.upid, ["notYet", { status: "stopped", exitstatus: "OK" }]);
+    assert.equal((await one.waitForTask(create.upid)).exitstatus, "OK", "waitForTask, alone, reads it the same way");
   });
 });
