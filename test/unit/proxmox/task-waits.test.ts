@@ -217,4 +217,21 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
     assert.deepEqual(outcomes.map((o) => [o.task.id, o.task.exitstatus, o.next]), [["161", "OK", undefined], ["162", "OK", undefined]]);
     assert.ok(nodeLists().filter((s) => !s.params.has("vmid")).length >= 2, "read again after the 400");
   });
+
+  it("a wait that begins while another is still waited on shares its node list, after a third one ended", async () => {
+    const [first, second, third] = [task("pve8", "vzrestore", 171, T, "OK"), task("pve8", "vzrestore", 172, T), task("pve8", "vzrestore", 173, T)];
+    tasks.push(first, second, third);
+    const one = client();
+    const firstWait = one.waitForTaskThen(first.upid, "vzstart");
+    const secondWait = one.waitForTaskThen(second.upid, "vzstart");
+    assert.equal((await firstWait).task.exitstatus, "OK");
+    const from = seen.length;
+    const thirdWait = one.waitForTaskThen(third.upid, "vzstart");
+    // Both still running for a few probes, then both end.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    second.status = "OK";
+    third.status = "OK";
+    assert.deepEqual((await Promise.all([secondWait, thirdWait])).map((o) => [o.task.id, o.task.exitstatus]), [["172", "OK"], ["173", "OK"]]);
+    assert.ok(seen.slice(from).some((s) => /^\/nodes\/pve8\/tasks$/.test(s.path) && s.params.get("source") === "all" && !s.params.has("vmid")), "the two waits shared the node's list");
+  });
 });
