@@ -49,7 +49,7 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
   let statuses: Map<string, Array<{ status: string; exitstatus?: string } | "notYet">>;
   let seen: Seen[];
   /** How many of the next shared node lists (`source=all`, no `vmid`) answer 400 first. */
-  let listRefusals: number;
+  let listRefusals = 0;
   const clients: ProxmoxClient[] = [];
   const client = () => {
     const made = new ProxmoxClient({ endpoint, apiToken: TOKEN, fingerprint }, { retry: FAST_RETRY });
