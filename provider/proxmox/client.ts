@@ -445,14 +445,17 @@ export class ProxmoxClient {
         if (probes === 1) await history;
         probeSentAt = Date.now();
         let entries: Map<string, TaskListEntry>;
+        let own: TaskState | undefined;
         try {
           entries = await this.#guestTasks(task.node, task.id, task.starttime);
+          // Not listed: its own status call, which can answer 400 right after dispatch as waitForTask's does.
+          if (!firstEnded) own = entries.has(upid) ? listedState(entries.get(upid)!) : await this.#taskState(task.node, upid);
         } catch (error) {
           if (!(Date.now() - began < TASK_STATUS_GRACE_MS && isLaunchpadError(error, "ERR_PVE_HTTP") && (error as PveHttpError).status === 400)) throw error;
-          return notYet("task list not readable yet");
+          return notYet("task state not readable yet");
         }
         if (!firstEnded) {
-          const state = entries.has(upid) ? listedState(entries.get(upid)!) : await this.#taskState(task.node, upid);
+          const state = own!;
           if (state.status === "running") {
             lastRunningAt = Date.now();
             if (lastRunningAt - began > timeoutMs) throw this.#timeout(upid, task, timeoutMs);

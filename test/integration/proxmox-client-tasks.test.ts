@@ -4,7 +4,7 @@
 // no task, ticket renewal, what onRequest reports, shared clients. Asserts what is sent and returned only.
 import { strict as assert } from "assert";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { isLaunchpadError, PveTaskError } from "../../provider/errors";
+import { isLaunchpadError, PveHttpError, PveTaskError, PveTimeoutError } from "../../provider/errors";
 import { encodeParams, ProxmoxClient, sharedClient, taskDurations, type RequestInfo } from "../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../provider/retry";
 
@@ -75,6 +75,119 @@ describe("ProxmoxClient tasks and surface against the sandbox", function () {
     assert.equal(outcome.task.exitstatus, "OK");
     assert.ok(isLaunchpadError(outcome.nextError, "ERR_PVE_TASK"), String(outcome.nextError));
     assert.match((outcome.nextError as PveTaskError).exitstatus, /startup for container failed/);
+  });
+
+  it("runTaskThen: waits out a start seen running, and learns the create, the start and the pair once each, none longer than the wait", async () => {
+    // A sandbox of its own: a new endpoint, so what is learned here is (almost always) all there is of it.
+    const other = await startSandbox({ taskDurationsMs: { vzcreate: 40, vzstart: 300 } });
+    try {
+      const otherNode = other.nodes[0];
+      const client = new ProxmoxClient({ endpoint: other.endpoint, apiToken: other.apiToken, fingerprint: other.fingerprint }, { retry: FAST_RETRY });
+      clients.push(client);
+      const kind = `${client.connection.endpoint}|vzcreate`;
+      const nextKind = `${client.connection.endpoint}|vzstart`;
+      const kinds = [kind, nextKind, `${kind}>vzstart`];
+      // Known a little already (a create of 40 ms): no history read, which could see this create over and learn it too.
+      taskDurations.observe(kind, 40);
+      const learned = kinds.map((k) => taskDurations.count(k));
+      const vmid = nextVmid++;
+      const before = Date.now();
+      const outcome = await client.runTaskThen("POST", `/nodes/${otherNode}/lxc`, createParams(vmid, { start: 1 }), "vzstart");
+      const tookMs = Date.now() - before;
+      assert.equal(outcome.nextError, undefined, String(outcome.nextError));
+      assert.deepEqual(outcome.next && { type: outcome.next.type, id: outcome.next.id, exitstatus: outcome.next.exitstatus }, { type: "vzstart", id: String(vmid), exitstatus: "OK" });
+      assert.equal((await client.get<{ status: string }>(`/nodes/${otherNode}/lxc/${vmid}/status/current`)).status, "running");
+      assert.deepEqual(kinds.map((k) => taskDurations.count(k)), learned.map((n) => n + 1), "each learned once");
+      const [create, start, pair] = kinds.map((k) => taskDurations.expectation(k)!.expectedMs);
+      for (const ms of [create, start, pair]) assert.ok(ms > 0 && ms <= tookMs, `${ms} ms learned from a wait of ${tookMs} ms`);
+      assert.ok(pair >= start && pair >= create, "the pair spans both tasks");
+      // Alone on its node, the wait reads its own guest's tasks since its start, never the whole node's list.
+      const lists = other.requests.filter((r) => r.method === "GET" && /^\/nodes\/[^/]+\/tasks$/.test(r.path) && r.params?.source === "all");
+      assert.ok(lists.length > 0);
+      assert.ok(lists.every((r) => r.params?.vmid === String(vmid) && r.params?.since !== undefined), JSON.stringify(lists.map((r) => r.params)));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("runTaskThen: waits dispatched together share the node's task list, and a later wait alone reads its own guest's", async () => {
+    const client = connect();
+    const vmids = [nextVmid++, nextVmid++, nextVmid++];
+    const upids = await Promise.all(vmids.map((vmid) => client.post<string>(`/nodes/${node}/lxc`, createParams(vmid, { start: 1 }))));
+    sandbox.resetRequests();
+    const outcomes = await Promise.all(upids.map((upid) => client.waitForTaskThen(upid, "vzstart")));
+    assert.deepEqual(outcomes.map((o) => [o.task.id, o.next?.type, o.next?.id, o.nextError]), vmids.map((vmid) => [String(vmid), "vzstart", String(vmid), undefined]));
+    assert.ok(taskLists().some((r) => r.params?.source === "all" && r.params?.vmid === undefined), "a shared node task list was read");
+    sandbox.resetRequests();
+    const vmid = nextVmid++;
+    const alone = await client.runTaskThen("POST", `/nodes/${node}/lxc`, createParams(vmid, { start: 1 }), "vzstart");
+    assert.equal(alone.next?.id, String(vmid));
+    assert.ok(taskLists().length > 0 && taskLists().every((r) => r.params?.vmid === String(vmid)), JSON.stringify(taskLists().map((r) => r.params)));
+  });
+
+  it("runTaskThen: a create that outlives its own timeout fails naming its UPID, even with the start's time left", async () => {
+    const client = connect();
+    sandbox.faults.task({ type: "vzcreate", delayMs: 1500, count: 1 });
+    const vmid = nextVmid++;
+    const upid = await client.post<string>(`/nodes/${node}/lxc`, createParams(vmid, { start: 1 }));
+    const error = (await client.waitForTaskThen(upid, "vzstart", { timeoutMs: 100, nextTimeoutMs: 5000 }).catch((e) => e)) as PveTimeoutError;
+    assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+    assert.equal(error.message, `Proxmox task ${upid} (vzcreate ${vmid} on ${node}) did not finish within 100 ms; it may still be running`);
+    assert.deepEqual(error.context, { upid, node });
+    // It was still running: it ends, and so does the start it forks.
+    const outcome = await client.waitForTaskThen(upid, "vzstart");
+    assert.deepEqual([outcome.task.exitstatus, outcome.next?.exitstatus], ["OK", "OK"]);
+  });
+
+  it("runTaskThen: a start that outlives its timeout is the follow-up's error, the create's result kept", async () => {
+    const client = connect();
+    sandbox.faults.task({ type: "vzstart", delayMs: 1500, count: 1 });
+    const vmid = nextVmid++;
+    const outcome = await client.runTaskThen("POST", `/nodes/${node}/lxc`, createParams(vmid, { start: 1 }), "vzstart", { nextTimeoutMs: 100 });
+    assert.equal(outcome.task.exitstatus, "OK");
+    assert.equal(outcome.next, undefined);
+    const error = outcome.nextError as PveTimeoutError;
+    assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+    assert.match(error.message, new RegExp(`^Proxmox task UPID:${node}:[^ ]*:vzstart:${vmid}:[^ ]* \\(vzstart ${vmid} on ${node}\\) did not finish within 100 ms`));
+    assert.match(String(error.context.upid), /:vzstart:/);
+    assert.equal((await client.waitForTask(String(error.context.upid))).exitstatus, "OK", "it was still running, and ends");
+  });
+
+  it("runTaskThen: a task list answering 400 is asked again until the wait's deadline, which names the UPID", async () => {
+    const client = connect();
+    const vmid = nextVmid++;
+    const upid = await client.post<string>(`/nodes/${node}/lxc`, createParams(vmid));
+    sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks$", status: 400 });
+    const error = (await client.waitForTaskThen(upid, "vzstart", { timeoutMs: 100, nextTimeoutMs: 150 }).catch((e) => e)) as PveTimeoutError;
+    assert.ok(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), String(error));
+    assert.equal(error.message, `Proxmox task ${upid} (vzcreate ${vmid} on ${node}) did not finish within 250 ms; it may still be running`);
+    assert.ok(taskLists().length > 1, "the list was asked again");
+    sandbox.faults.clear();
+    const outcome = await client.waitForTaskThen(upid, "vzstart");
+    assert.equal(outcome.task.exitstatus, "OK", "the task itself was fine");
+  });
+
+  it("runTaskThen: a task list refused otherwise (403) fails the wait at once", async () => {
+    const client = connect();
+    const vmid = nextVmid++;
+    const upid = await client.post<string>(`/nodes/${node}/lxc`, createParams(vmid));
+    sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks$", status: 403, message: "Permission check failed (/nodes/pve1, Sys.Audit)" });
+    const error = (await client.waitForTaskThen(upid, "vzstart").catch((e) => e)) as PveHttpError;
+    assert.ok(isLaunchpadError(error, "ERR_PVE_HTTP") && error.status === 403, String(error));
+    assert.equal(taskLists().length, 1, "not asked again");
+    sandbox.faults.clear();
+    assert.equal((await client.waitForTaskThen(upid, "vzstart")).task.exitstatus, "OK", "the task itself was fine");
+  });
+
+  it("runTaskThen: a failed create throws with its exit status, the log's last lines and what it was", async () => {
+    const client = connect();
+    sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - out of space", count: 1 });
+    const vmid = nextVmid++;
+    const error = (await client.runTaskThen("POST", `/nodes/${node}/lxc`, createParams(vmid, { start: 1 }), "vzstart").catch((e) => e)) as PveTaskError;
+    assert.ok(isLaunchpadError(error, "ERR_PVE_TASK"), String(error));
+    assert.equal(error.exitstatus, "unable to create CT - out of space");
+    assert.equal(error.log[error.log.length - 1], "TASK ERROR: unable to create CT - out of space");
+    assert.deepEqual(error.context, { node, type: "vzcreate", id: String(vmid) });
   });
 
   it("a call that answers no UPID is a task error naming the answer", async () => {
