@@ -80,6 +80,7 @@ describe("container apply layer in-process against the sandbox", function () {
       const creates = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
       assert.equal(creates.length, 1);
       assert.equal(requestsTo(/\/status\/start$/).length, 0, "the start came with the create");
+      assert.deepEqual(sandbox.requests.filter((r) => r.method !== "GET").map((r) => r.path), [creates[0].path], "no config written after the create: a PUT on a running CT only makes pending changes");
       const cfg = await config(outs);
       assert.equal(cfg.cores, 2);
       assert.equal(cfg.memory, 256);
@@ -140,8 +141,11 @@ describe("container apply layer in-process against the sandbox", function () {
 
     it("a fixed VMID that exists already fails with Proxmox's message and leaves the other container alone", async () => {
       const { outs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
       const error = await createContainer(inputsOf({ hostname: "taker", template: TEMPLATE, vmid: outs.vmid, started: false })).catch((e) => e);
       assert.match(String(error.message), /already exists/);
+      assert.doesNotMatch(String(error.message), /gave up/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 1, "a VMID asked for is not retried");
       const cfg = await config(outs);
       assert.equal(cfg.hostname, outs.hostname);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
@@ -157,11 +161,14 @@ describe("container apply layer in-process against the sandbox", function () {
     });
 
     it("a VMID taken every time: gives up after 26 attempts (25 retries), with Proxmox's last answer, and nothing to track", async () => {
-      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "CT 100 already exists on node 'pve1'", count: 26 });
+      // PVE's die message ends with a newline (PVE::Cluster::check_vmid_unused), and its JSON answer keeps it.
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "CT 100 already exists on node 'pve1'\n", count: 26 });
       const error = await createContainer(inputsOf({ hostname: "crowded", template: TEMPLATE, started: false })).catch((e) => e);
       assert.equal(isLaunchpadError(error, "ERR_PVE_HTTP"), true, `${error?.code}: ${error?.message}`);
       assert.equal(error.status, 500);
-      assert.match(error.message, /gave up finding a free VMID after 26 attempts \(last: CT 100 already exists on node 'pve1'\)$/);
+      const node = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST")[0].path.split("/")[2];
+      assert.equal(error.message, `Proxmox POST /nodes/${node}/lxc failed: 500 gave up finding a free VMID after 26 attempts (last: CT 100 already exists on node 'pve1')`);
+      assert.equal(error.cause?.status, 500, "Proxmox's last answer is kept as the cause");
       assert.equal(error.id, undefined);
       const vmids = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => Number(r.params.vmid));
       assert.equal(vmids.length, 26);
@@ -226,6 +233,10 @@ describe("container apply layer in-process against the sandbox", function () {
     it("started without waiting for an address: one create with start=1 and no separate start; stopped: start=0", async () => {
       const { outs } = await create({ template: TEMPLATE, waitForIp: false });
       assert.equal(outs.status, "running");
+      // Not waited for, but the lease the sandbox hands out at once is read and reported, with the MAC.
+      const leased = await addressesFor(outs);
+      assert.deepEqual([outs.ipv4, outs.mac], [leased.ipv4, leased.mac]);
+      assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
       assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").map((r) => r.params.start), ["1"]);
       assert.equal(requestsTo(/\/status\/start$/).length, 0);
       assert.equal((await client.get<{ status: string }>(`/nodes/${outs.node}/lxc/${outs.vmid}/status/current`)).status, "running");
@@ -248,11 +259,50 @@ describe("container apply layer in-process against the sandbox", function () {
       const again = await create({ template: TEMPLATE, identity, started: false });
       assert.equal(again.outs.vmid, first.outs.vmid);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+      assert.equal(again.outs.status, "stopped");
+      assert.equal(requestsTo(/\/status\/start$/).length, 0, "not started: the inputs say stopped");
       assert.notEqual(again.outs.identityTag!, first.outs.identityTag!, "a new claim");
       assert.equal(again.outs.identityTag!.slice(0, 14), first.outs.identityTag!.slice(0, 14));
       const cfg = await config(again.outs);
       assert.ok(String(cfg.tags).split(";").includes(again.outs.identityTag!));
       assert.ok(log().includes(`adopting CT ${again.outs.vmid} on ${again.outs.node}: it carries this resource's identity tag`), log().join("\n"));
+    });
+
+    it("an adopted image container, started without waiting for an address: still an application container with the image's entrypoint, its MAC kept", async () => {
+      const identity = "3a3b3c3d3e3f3a3b3c3d3e3f3a3b3c3d";
+      const first = await create({ image: "nginx:1.27", identity, started: false });
+      sandbox.resetRequests();
+      const again = await create({ image: "nginx:1.27", identity, waitForIp: false });
+      assert.equal(again.outs.vmid, first.outs.vmid);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+      assert.deepEqual([again.outs.status, again.outs.kind, again.outs.initCommand], ["running", "application", "/docker-entrypoint.sh nginx"]);
+      assert.equal(again.outs.mac, first.outs.mac);
+    });
+
+    it("an adopted earlier attempt whose start fails stays tracked: the error carries its id and outputs", async () => {
+      const identity = "4a4b4c4d4e4f4a4b4c4d4e4f4a4b4c4d";
+      const first = await create({ template: TEMPLATE, identity, started: false });
+      sandbox.faults.task({ type: "vzstart", fail: "injected: start failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: first.outs.hostname, template: TEMPLATE, identity })).catch((e) => e);
+      assert.match(String(error.message), /start failed/);
+      assert.equal(error.id, String(first.outs.vmid));
+      assert.deepEqual([error.properties.vmid, error.properties.status], [first.outs.vmid, "unknown"]);
+      assert.match(String((await config(first.outs)).tags), new RegExp(`^${error.properties.identityTag}$`), "claimed by this create, so the state entry matches");
+    });
+
+    it("from a template: the env and entrypoint given go into the create", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false, env: { MODE: "tmpl" }, entrypoint: "/sbin/init --log-level=info" });
+      const [post] = requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST");
+      assert.equal(post.params.env, "MODE=tmpl");
+      const cfg = await config(outs);
+      assert.equal(cfg.env, "MODE=tmpl");
+      assert.equal(cfg.entrypoint, "/sbin/init --log-level=info");
+    });
+
+    it("a clone keeps its source's env, ours merged over it", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0], env: { FROM: "source", MODE: "old" } });
+      const { outs } = await create({ clone: source.outs.vmid, started: false, env: { MODE: "clone" } });
+      assert.deepEqual(String((await config(outs)).env).split("\0").sort(), ["FROM=source", "MODE=clone"]);
     });
 
     it("an address that never comes: a timeout naming the CT and the bridge, the container kept tracked", async () => {
@@ -331,14 +381,14 @@ describe("container apply layer in-process against the sandbox", function () {
       const identity = "8a8b8c8d8e8f8a8b8c8d8e8f8a8b8c8d";
       const first = await create({ template: TEMPLATE, identity, started: false, description: "from the first attempt", nameserver: ["9.9.9.9"] });
       sandbox.resetRequests();
-      const again = await create({ template: TEMPLATE, identity, started: false });
+      const again = await create({ template: TEMPLATE, identity, started: false, features: { nesting: false } });
       assert.equal(again.outs.vmid, first.outs.vmid);
       const puts = requestsTo(new RegExp(`/lxc/${first.outs.vmid}/config$`), "PUT");
       assert.equal(puts.length, 1);
-      assert.deepEqual(String(puts[0].params.delete).split(",").sort(), ["description", "nameserver"]);
+      assert.deepEqual(String(puts[0].params.delete).split(",").sort(), ["description", "features", "nameserver"]);
       assert.equal(puts[0].params.tags, again.outs.identityTag);
       const cfg = await config(again.outs);
-      assert.deepEqual([cfg.description, cfg.nameserver, cfg.tags], [undefined, undefined, again.outs.identityTag]);
+      assert.deepEqual([cfg.description, cfg.nameserver, cfg.features, cfg.tags], [undefined, undefined, undefined, again.outs.identityTag]);
       assert.equal(again.outs.mac, first.outs.mac);
     });
 
@@ -464,6 +514,16 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "elsewhere"), []);
     });
 
+    it("a clone into a pool that does not exist: Proxmox's refusal naming it, nothing made", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      const error = await createContainer(inputsOf({ hostname: "pooled", clone: source.outs.vmid, pool: "nosuchpool", started: false })).catch((e) => e);
+      assert.equal(requestsTo(/\/clone$/, "POST")[0]?.params?.pool, "nosuchpool");
+      assert.match(String(error.message), /pool 'nosuchpool' does not exist/);
+      assert.equal(error.id, undefined, "nothing was made");
+      assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "pooled"), []);
+    });
+
     it("a clone to run: cloned, our config written, then started, its address reported", async () => {
       const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
       sandbox.resetRequests();
@@ -477,6 +537,7 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(outs.status, "running");
       assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
       assert.equal(outs.kind, "system");
+      assert.equal(outs.storage, "local-lvm", "the storage its rootfs is on");
     });
 
     it("parallel creates of one new image without a node go where the first is pulling it: one pull", async () => {
@@ -807,6 +868,11 @@ describe("container apply layer in-process against the sandbox", function () {
 
   describe("create failures", () => {
     const ctsNamed = (hostname: string) => sandbox.containers().filter((c) => c.config.hostname === hostname);
+    // Removes a container a timed-out task went on making, once that task let go of its lock.
+    const waitGone = async (error: { id: string; properties: { node: string } }) => {
+      for (let i = 0; i < 100 && (await client.get<{ lock?: string }>(`/nodes/${error.properties.node}/lxc/${error.id}/status/current`)).lock; i++) await new Promise((r) => setTimeout(r, 50));
+      await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1, force: 1 });
+    };
 
     it("a failed create task: Proxmox's task error, untracked; PVE removed its container, so no DELETE is sent", async () => {
       sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - injected: extract failed", count: 1 });
@@ -866,12 +932,85 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal((await config(source.outs)).hostname, source.outs.hostname, "the source stays");
     });
 
+    it("a create with a fixed VMID refused for another reason leaves the container already holding that VMID alone, even one of the same hostname", async () => {
+      const { outs } = await create({ template: TEMPLATE, started: false });
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "POST", path: "^/nodes/[^/]+/lxc$", status: 500, message: "injected: storage busy", count: 1 });
+      // Another stack's container: same hostname, but not our claim's tag.
+      const error = await createContainer(inputsOf({ hostname: outs.hostname, template: TEMPLATE, node: outs.node, vmid: outs.vmid, started: false })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_HTTP"), true, String(error));
+      assert.match(error.message, /injected: storage busy/);
+      assert.equal(error.id, undefined, "not ours to track");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+/).filter((r) => r.method !== "GET").length, 0);
+      assert.equal((await config(outs)).hostname, outs.hostname);
+    });
+
+    it("a clone whose answer was lost carries on with the clone Proxmox made: one container, our config written, its id reported", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      sandbox.faults.endpoint({ method: "POST", path: "/clone$", action: "drop-after", count: 1 });
+      const { id, outs } = await create({ clone: source.outs.vmid, started: false, cores: 3 });
+      assert.equal(requestsTo(/\/clone$/, "POST").length, 1, "not cloned twice");
+      assert.equal(id, String(outs.vmid));
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === outs.hostname).map((c) => c.vmid), [outs.vmid]);
+      assert.equal((await config(outs)).cores, 3);
+    });
+
+    it("a clone onto a fixed VMID that is taken leaves its holder alone: Proxmox's refusal, or any other failure, is reported and nothing destroyed", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      const holder = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      // A clone is recognised by its hostname: the holder has the same one, and must still not be taken for ours.
+      const taken = await createContainer(inputsOf({ hostname: holder.outs.hostname, clone: source.outs.vmid, vmid: holder.outs.vmid, started: false })).catch((e) => e);
+      assert.match(String(taken.message), new RegExp(`CT ${holder.outs.vmid} already exists`));
+      assert.equal(taken.id, undefined);
+      sandbox.faults.endpoint({ method: "POST", path: "/clone$", status: 500, message: "injected: clone refused", count: 1 });
+      const refused = await createContainer(inputsOf({ hostname: "other-clone", clone: source.outs.vmid, vmid: holder.outs.vmid, started: false })).catch((e) => e);
+      assert.match(String(refused.message), /injected: clone refused/);
+      assert.equal(refused.id, undefined);
+      assert.equal(requestsTo(/\/lxc\/\d+/).filter((r) => r.method !== "GET" && !r.path.endsWith("/clone")).length, 0, "nothing written to the holder");
+      assert.equal((await config(holder.outs)).hostname, holder.outs.hostname);
+    });
+
+    it("a create on a fixed VMID whose task cannot be followed: the container it made is ours, so it is destroyed, no orphan", async () => {
+      sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "fixed-unfollowed", template: TEMPLATE, vmid: 7300, started: false })).catch((e) => e);
+      assert.equal(error.status, 403);
+      assert.equal(error.id, undefined, "removed, so not tracked");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/7300$/, "DELETE").length, 1);
+      assert.deepEqual(ctsNamed("fixed-unfollowed"), []);
+    });
+
+    it("a clone past its deadline: a timeout, and the clone it may still make is tracked, not destroyed", async () => {
+      const source = await create({ template: TEMPLATE, started: false, node: sandbox.nodes[0] });
+      sandbox.resetRequests();
+      sandbox.faults.task({ type: "vzclone", delayMs: 600, count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "slow-clone", clone: source.outs.vmid, started: false, timeouts: { create: 0.2 } })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(error.properties.hostname, "slow-clone");
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0, "nothing destroyed while the task may still run");
+      await waitGone(error);
+    });
+
+    it("started without waiting for an address, a create past its deadline: a timeout, the container tracked", async () => {
+      sandbox.faults.task({ type: "vzcreate", delayMs: 600, count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "slow-start", template: TEMPLATE, waitForIp: false, timeouts: { create: 0.2 } })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
+      assert.match(error.message, /did not finish within 200 ms/);
+      assert.match(String(error.id), /^\d+$/);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
+      await waitGone(error);
+    });
+
     it("when whether the container exists cannot be told, it is kept tracked, not destroyed", async () => {
       sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/tasks/[^/]+/status$", status: 403, message: "Permission check failed", count: 1 });
       sandbox.faults.endpoint({ method: "GET", path: "^/nodes/[^/]+/lxc/\\d+/config$", status: 403, message: "Permission check failed", count: 1 });
       const error = await createContainer(inputsOf({ hostname: "untold", template: TEMPLATE, started: false })).catch((e) => e);
       assert.equal(error.status, 403);
       assert.match(String(error.id), /^\d+$/);
+      assert.deepEqual([error.properties.vmid, error.properties.hostname, error.properties.status], [Number(error.id), "untold", "unknown"]);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
       assert.equal(sandbox.containers().filter((c) => c.vmid === Number(error.id)).length, 1, "still there (its create may still run)");
       await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
