@@ -561,7 +561,9 @@ function gaveUpOnVmid(error: unknown, attempts: number): LaunchpadError {
  * possible from here, so it is either removed or reported with its id.
  */
 async function afterFailedDispatch(client: ProxmoxClient, inputs: ContainerInputs, placement: Placement, error: unknown): Promise<unknown> {
-  if (isAlreadyExists(error) && inputs.vmid !== undefined) return error; // a fixed VMID taken by someone else
+  // "already exists" made nothing: the VMID (a fixed one, or the last one tried) is someone else's, never to be
+  // inspected as ours; a clone is "ours" by hostname alone, so a stranger's CT of that name there would be removed.
+  if (isAlreadyExists(error)) return error;
   const tracked = (cause: unknown) => initFailed(cause, String(placement.vmid), outputsOf(inputs, placement, { status: "unknown" }));
   const configPath = `${lxcPath(placement.node, placement.vmid)}/config`;
   let config: LxcConfig;

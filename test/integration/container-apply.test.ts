@@ -174,6 +174,8 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(vmids.length, 26);
       assert.equal(new Set(vmids).size, 26, "a refused id is never tried again");
       assert.deepEqual(sandbox.containers().filter((c) => c.config.hostname === "crowded"), []);
+      // The last VMID tried is someone else's: not read as possibly ours, never removed.
+      assert.deepEqual([...requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+\/config$/, "GET"), ...requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE")], []);
     });
 
     it("a failed start keeps the container tracked: the error carries its id and outputs", async () => {
