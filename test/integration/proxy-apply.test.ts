@@ -257,6 +257,33 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404);
   });
 
+  it("fails a reload after which the pid file names no running nginx (a restart that did not come back), naming the pid file; the other routes keep serving", async () => {
+    const { id, outs } = await create(httpRoute(unique("other")));
+    const saved = `${nginx.pidFile}.saved-${crypto.randomBytes(3).toString("hex")}`;
+    // Like `systemctl restart nginx` whose new master never came up: its pid file is gone, or names a process that died.
+    const restarts = [`mv -f '${nginx.pidFile}' '${saved}'`, `cp '${nginx.pidFile}' '${saved}' && sh -c 'echo $$' > '${nginx.pidFile}'`];
+    try {
+      for (const [index, restart] of restarts.entries()) {
+        const hostname = unique("gone");
+        const raw = httpRoute(hostname);
+        raw.proxy.reloadCommand = path.join(nginx.dir, `restart-${index}-${crypto.randomBytes(3).toString("hex")}.sh`);
+        fs.writeFileSync(raw.proxy.reloadCommand, `#!/bin/sh\n${restart}\n`, { mode: 0o755 });
+        await assert.rejects(create(raw), (error: unknown) => {
+          assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
+          assert.ok((error as Error).message.includes(`nginx (master in ${nginx.pidFile}) did not start workers with the new configuration`), (error as Error).message);
+          return true;
+        });
+        fs.renameSync(saved, nginx.pidFile);
+        assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`), "the route file was put back");
+        assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404);
+        assert.deepStrictEqual(await get(nginx.httpsPort, outs.http.hostname, { ca }).then((r) => [r.status, r.body]), [200, `first ${outs.http.hostname}`], "the other route keeps serving");
+      }
+    } finally {
+      if (fs.existsSync(saved)) fs.renameSync(saved, nginx.pidFile);
+      await provider.delete!(id, outs);
+    }
+  });
+
   it("waits for a reload that takes effect a moment after its command returns, and serves the route once create returns", async () => {
     const hostname = unique("late");
     const raw = httpRoute(hostname);
