@@ -284,6 +284,25 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     }
   });
 
+  it("puts a route in place and reloads on a host whose pid file names no nginx master (nothing to confirm the reload by)", async () => {
+    const hostname = unique("nopid");
+    const raw = httpRoute(hostname);
+    raw.proxy.pidFile = path.join(nginx.dir, "elsewhere", "nginx.pid"); // a distribution that keeps it in another place
+    const marker = path.join(nginx.dir, `reloaded-${crypto.randomBytes(3).toString("hex")}`);
+    raw.proxy.reloadCommand = `${marker}.sh`;
+    fs.writeFileSync(raw.proxy.reloadCommand, `#!/bin/sh\ntouch '${marker}'\nexec ${nginx.reloadCommand}\n`, { mode: 0o755 });
+    const { id, outs } = await create(raw);
+    assert.deepStrictEqual([fs.existsSync(outs.configPath), fs.existsSync(marker)], [true, true], "the file is in place and nginx was told to reload");
+    // Unconfirmed, the reload may still be under way when create returns: the route is served soon after.
+    let status = 0;
+    for (let tries = 0; tries < 100 && status !== 200; tries++) {
+      status = (await get(nginx.httpsPort, hostname, { ca })).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.strictEqual(status, 200);
+    await provider.delete!(id, outs);
+  });
+
   it("waits for a reload that takes effect a moment after its command returns, and serves the route once create returns", async () => {
     const hostname = unique("late");
     const raw = httpRoute(hostname);
@@ -481,6 +500,16 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual(fs.readFileSync(to, "utf8"), "new key");
     assert.strictEqual(fs.readFileSync(note, "utf8"), "written");
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["key.pem", "note.txt"], "nothing left of the previous key");
+  });
+
+  it("edits a freshly set up proxy host for other resources (a certificate's challenge server): the route directories are made first", async () => {
+    for (const sub of ["http", "stream"]) fs.rmSync(`${nginx.confDir}/${sub}`, { recursive: true, force: true });
+    const file = `${nginx.confDir}/http/_acme-fresh-${crypto.randomBytes(3).toString("hex")}.conf`;
+    const host = parseStoredRoute({ proxy: proxy() } as Raw).proxy;
+    await editProxyHost(host, new Map([[file, "# a challenge server\n"]]));
+    assert.deepStrictEqual([fs.readFileSync(file, "utf8"), fs.existsSync(`${nginx.confDir}/stream`)], ["# a challenge server\n", true]);
+    await editProxyHost(host, new Map([[file, undefined]]));
+    assert.ok(!fs.existsSync(file));
   });
 
   it("edits the proxy host with files alone, and removes again what it wrote when a later write fails", async () => {
