@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import { spawn } from "child_process";
 import * as crypto from "crypto";
+import * as dgram from "dgram";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -381,16 +382,23 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.deepStrictEqual(fs.readdirSync(`${nginx.confDir}/stream`).filter((f) => f.includes(String(port))), []);
   });
 
-  it("allocates UDP ports apart from TCP ones", async () => {
+  it("allocates UDP ports apart from TCP ones, skipping those in use", async () => {
     const busy = net.createServer();
+    const busyUdp = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => busy.listen(portBase + 20, "127.0.0.1", () => resolve()));
     try {
       const { id, outs } = await create(streamRoute({ protocol: "udp", portRange: { from: portBase + 20, to: portBase + 21 } }));
       assert.strictEqual(outs.port, portBase + 20, "a TCP listener does not take the UDP port");
       assert.strictEqual(outs.configPath, `${nginx.confDir}/stream/udp-${portBase + 20}.conf`);
       await provider.delete!(id, outs);
+      // A UDP port something already listens on is skipped.
+      await new Promise<void>((resolve) => busyUdp.bind(portBase + 22, "127.0.0.1", () => resolve()));
+      const next = await create(streamRoute({ protocol: "udp", portRange: { from: portBase + 22, to: portBase + 23 } }));
+      assert.strictEqual(next.outs.port, portBase + 23);
+      await provider.delete!(next.id, next.outs);
     } finally {
       busy.close();
+      busyUdp.close();
     }
   });
 
