@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import { spawn } from "child_process";
 import * as crypto from "crypto";
+import * as dgram from "dgram";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -257,6 +258,52 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404);
   });
 
+  it("fails a reload after which the pid file names no running nginx (a restart that did not come back), naming the pid file; the other routes keep serving", async () => {
+    const { id, outs } = await create(httpRoute(unique("other")));
+    const saved = `${nginx.pidFile}.saved-${crypto.randomBytes(3).toString("hex")}`;
+    // Like `systemctl restart nginx` whose new master never came up: its pid file is gone, or names a process that died.
+    const restarts = [`mv -f '${nginx.pidFile}' '${saved}'`, `cp '${nginx.pidFile}' '${saved}' && sh -c 'echo $$' > '${nginx.pidFile}'`];
+    try {
+      for (const [index, restart] of restarts.entries()) {
+        const hostname = unique("gone");
+        const raw = httpRoute(hostname);
+        raw.proxy.reloadCommand = path.join(nginx.dir, `restart-${index}-${crypto.randomBytes(3).toString("hex")}.sh`);
+        fs.writeFileSync(raw.proxy.reloadCommand, `#!/bin/sh\n${restart}\n`, { mode: 0o755 });
+        await assert.rejects(create(raw), (error: unknown) => {
+          assert.ok(isLaunchpadError(error, "ERR_NGINX_TEST"), String(error));
+          assert.ok((error as Error).message.includes(`nginx (master in ${nginx.pidFile}) did not start workers with the new configuration`), (error as Error).message);
+          return true;
+        });
+        fs.renameSync(saved, nginx.pidFile);
+        assert.ok(!fs.existsSync(`${nginx.confDir}/http/${hostname}.conf`), "the route file was put back");
+        assert.strictEqual((await get(nginx.httpsPort, hostname, { ca })).status, 404);
+        assert.deepStrictEqual(await get(nginx.httpsPort, outs.http.hostname, { ca }).then((r) => [r.status, r.body]), [200, `first ${outs.http.hostname}`], "the other route keeps serving");
+      }
+    } finally {
+      if (fs.existsSync(saved)) fs.renameSync(saved, nginx.pidFile);
+      await provider.delete!(id, outs);
+    }
+  });
+
+  it("puts a route in place and reloads on a host whose pid file names no nginx master (nothing to confirm the reload by)", async () => {
+    const hostname = unique("nopid");
+    const raw = httpRoute(hostname);
+    raw.proxy.pidFile = path.join(nginx.dir, "elsewhere", "nginx.pid"); // a distribution that keeps it in another place
+    const marker = path.join(nginx.dir, `reloaded-${crypto.randomBytes(3).toString("hex")}`);
+    raw.proxy.reloadCommand = `${marker}.sh`;
+    fs.writeFileSync(raw.proxy.reloadCommand, `#!/bin/sh\ntouch '${marker}'\nexec ${nginx.reloadCommand}\n`, { mode: 0o755 });
+    const { id, outs } = await create(raw);
+    assert.deepStrictEqual([fs.existsSync(outs.configPath), fs.existsSync(marker)], [true, true], "the file is in place and nginx was told to reload");
+    // Unconfirmed, the reload may still be under way when create returns: the route is served soon after.
+    let status = 0;
+    for (let tries = 0; tries < 100 && status !== 200; tries++) {
+      status = (await get(nginx.httpsPort, hostname, { ca })).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.strictEqual(status, 200);
+    await provider.delete!(id, outs);
+  });
+
   it("waits for a reload that takes effect a moment after its command returns, and serves the route once create returns", async () => {
     const hostname = unique("late");
     const raw = httpRoute(hostname);
@@ -335,16 +382,23 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.deepStrictEqual(fs.readdirSync(`${nginx.confDir}/stream`).filter((f) => f.includes(String(port))), []);
   });
 
-  it("allocates UDP ports apart from TCP ones", async () => {
+  it("allocates UDP ports apart from TCP ones, skipping those in use", async () => {
     const busy = net.createServer();
+    const busyUdp = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => busy.listen(portBase + 20, "127.0.0.1", () => resolve()));
     try {
       const { id, outs } = await create(streamRoute({ protocol: "udp", portRange: { from: portBase + 20, to: portBase + 21 } }));
       assert.strictEqual(outs.port, portBase + 20, "a TCP listener does not take the UDP port");
       assert.strictEqual(outs.configPath, `${nginx.confDir}/stream/udp-${portBase + 20}.conf`);
       await provider.delete!(id, outs);
+      // A UDP port something already listens on is skipped.
+      await new Promise<void>((resolve) => busyUdp.bind(portBase + 22, "127.0.0.1", () => resolve()));
+      const next = await create(streamRoute({ protocol: "udp", portRange: { from: portBase + 22, to: portBase + 23 } }));
+      assert.strictEqual(next.outs.port, portBase + 23);
+      await provider.delete!(next.id, next.outs);
     } finally {
       busy.close();
+      busyUdp.close();
     }
   });
 
@@ -454,6 +508,16 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     assert.strictEqual(fs.readFileSync(to, "utf8"), "new key");
     assert.strictEqual(fs.readFileSync(note, "utf8"), "written");
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["key.pem", "note.txt"], "nothing left of the previous key");
+  });
+
+  it("edits a freshly set up proxy host for other resources (a certificate's challenge server): the route directories are made first", async () => {
+    for (const sub of ["http", "stream"]) fs.rmSync(`${nginx.confDir}/${sub}`, { recursive: true, force: true });
+    const file = `${nginx.confDir}/http/_acme-fresh-${crypto.randomBytes(3).toString("hex")}.conf`;
+    const host = parseStoredRoute({ proxy: proxy() } as Raw).proxy;
+    await editProxyHost(host, new Map([[file, "# a challenge server\n"]]));
+    assert.deepStrictEqual([fs.readFileSync(file, "utf8"), fs.existsSync(`${nginx.confDir}/stream`)], ["# a challenge server\n", true]);
+    await editProxyHost(host, new Map([[file, undefined]]));
+    assert.ok(!fs.existsSync(file));
   });
 
   it("edits the proxy host with files alone, and removes again what it wrote when a later write fails", async () => {
