@@ -2,7 +2,6 @@
 // encoding, error fields, TLS pinning, what is and is not re-sent. The Proxmox-shaped behaviour
 // (tasks, locks, validation) is covered against the sandbox in test/integration/proxmox-client.test.ts.
 import { strict as assert } from "assert";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -11,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import * as util from "util";
-import selfsigned = require("selfsigned");
+import { loopbackCertificate } from "../../support/loopback-cert";
 import { isLaunchpadError, PveHttpError, PveNetworkError, PveTaskError } from "../../../provider/errors";
 import { encodeParams, ProxmoxClient, type ProxmoxConnection, type RequestInfo } from "../../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../../provider/retry";
@@ -50,15 +49,10 @@ describe("ProxmoxClient transport", function () {
   };
 
   before(async () => {
-    const pems = await selfsigned.generate([{ name: "commonName", value: "pve-unit.invalid" }], {
-      keyType: "ec",
-      curve: "P-256",
-      algorithm: "sha256",
-      extensions: [{ name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] }],
-    } as never);
+    const pems = await loopbackCertificate("pve-unit.invalid");
     cert = pems.cert;
-    fingerprint = new crypto.X509Certificate(cert).fingerprint256;
-    server = https.createServer({ key: pems.private, cert }, (req, res) => {
+    fingerprint = pems.fingerprint;
+    server = https.createServer({ key: pems.key, cert }, (req, res) => {
       let body = "";
       req.on("data", (chunk) => (body += chunk));
       req.on("end", () => {

@@ -4,10 +4,9 @@
 // arrange on cue, a node so busy that our tasks fall past the list's 500 entries, a status that stops
 // without an exit status. Counts requests, never times them.
 import { strict as assert } from "assert";
-import * as crypto from "crypto";
 import * as https from "https";
 import type { AddressInfo } from "net";
-import selfsigned = require("selfsigned");
+import { loopbackCertificate } from "../../support/loopback-cert";
 import { isLaunchpadError, PveTaskError } from "../../../provider/errors";
 import { ProxmoxClient, taskDurations } from "../../../provider/proxmox";
 import { DEFAULT_RETRY_POLICY } from "../../../provider/retry";
@@ -94,14 +93,9 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
   }
 
   before(async () => {
-    const pems = await selfsigned.generate([{ name: "commonName", value: "pve-tasks.invalid" }], {
-      keyType: "ec",
-      curve: "P-256",
-      algorithm: "sha256",
-      extensions: [{ name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] }],
-    } as never);
-    fingerprint = new crypto.X509Certificate(pems.cert).fingerprint256;
-    server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+    const pems = await loopbackCertificate("pve-tasks.invalid");
+    fingerprint = pems.fingerprint;
+    server = https.createServer({ key: pems.key, cert: pems.cert }, (req, res) => {
       const url = new URL(req.url!, "https://x");
       const path = url.pathname.replace(/^\/api2\/json/, "");
       seen.push({ path, params: url.searchParams });
