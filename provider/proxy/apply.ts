@@ -169,12 +169,8 @@ async function newWorkersStarted(session: SshSession, pidFile: string, previous:
     return await pollUntil(Date.now() + RELOAD_CONFIRM_SECONDS * 1000, async () => {
       // There was a master before the reload: a pid file gone, empty or naming no live process now (a restart
       // that has not come back, or never will) is no nginx serving the route yet, so it is waited for too.
-      const { stdout } = await session.exec(shScript(
-        `p=$(cat -- ${shellQuote(pidFile)} 2>/dev/null) && kill -0 "$p" 2>/dev/null || exit 0; ` +
-          `ps -o pid=,args= --ppid "$p" | awk '$2=="nginx:" && $3=="worker" && $4=="process" && NF==4 {print $1}'`,
-      ));
-      const lines = stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-      return lines.length > 0 && lines.every((pid) => !old.has(pid)) ? done(true) : notYet();
+      const workers = await workerGeneration(session, pidFile);
+      return workers !== undefined && workers.length > 0 && workers.every((pid) => !old.has(pid)) ? done(true) : notYet();
     }, RELOAD_POLL, { timeout: () => gaveUp });
   } catch (error) {
     if (error === gaveUp) return false;
