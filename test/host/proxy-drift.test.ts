@@ -11,6 +11,7 @@ import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
+import { reservePortBlock, type PortBlock } from "../support/ports";
 
 const PASSWORD = "drift-password-1";
 
@@ -38,14 +39,17 @@ describe("ProxyRoute refresh drift, row by row (real host, nginx, OpenSSH)", fun
   let sshd: TestSshd | undefined;
   let backend: http.Server;
   let engine: TestEngine | undefined;
+  let ports: PortBlock;
 
   before(async function () {
     nginx = await startNginx(this);
     sshd = await startSshd(this);
     backend = http.createServer((_req, res) => res.end("backend ok"));
     await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", () => resolve()));
+    ports = await reservePortBlock();
   });
   after(async () => {
+    ports?.release();
     await engine?.close();
     backend?.close();
     await nginx?.stop();
@@ -66,7 +70,7 @@ describe("ProxyRoute refresh drift, row by row (real host, nginx, OpenSSH)", fun
 
   it("shows each out-of-band change after refresh, and the next up puts the program's files back", async () => {
     engine = new TestEngine({ project: "launchpad-proxy-drift", stack: "drift" });
-    const streamFrom = 41000 + (process.pid % 300) * 10;
+    const streamFrom = ports.from;
     const program = () => {
       for (const row of ROWS) {
         if (row.name === "stream-port") {

@@ -13,6 +13,7 @@ import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually, tcpEcho } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
+import { reservePortBlock, type PortBlock } from "../support/ports";
 
 describe("ProxyRoute through the real dynamic-provider host", function () {
   this.timeout(600_000);
@@ -21,6 +22,7 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
   let engine: TestEngine | undefined;
   const echoServers: net.Server[] = [];
   const hosts: DynamicProviderHost[] = [];
+  let ports: PortBlock;
 
   async function echoServer(): Promise<number> {
     const server = net.createServer((socket) => socket.pipe(socket));
@@ -32,8 +34,10 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
   before(async function () {
     nginx = await startNginx(this);
     sshd = await startSshd(this);
+    ports = await reservePortBlock();
   });
   after(async () => {
+    ports?.release();
     await engine?.close();
     await Promise.all(hosts.map((h) => h.stop()));
     for (const server of echoServers) server.close();
@@ -54,7 +58,7 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
       });
       const ssh = new ProxyRoute("ssh", {
         proxy: proxyArgs(),
-        stream: { protocol: "tcp", portRange: { from: 24000 + (process.pid % 500) * 10, to: 29999 }, target: { host: "127.0.0.1", port: targetPort } },
+        stream: { protocol: "tcp", portRange: { from: ports.from, to: ports.from + 49 }, target: { host: "127.0.0.1", port: targetPort } },
       });
       return { url: app.url, sshPort: ssh.port };
     };
@@ -111,7 +115,7 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
     const target = await echoServer();
     // The serialized provider text, as a program registering a ProxyRoute produces it.
     const probe = new TestEngine({ project: "launchpad-proxy", stack: "parallel" });
-    const range = { from: 30000 - 200 - (process.pid % 100) * 20, to: 30000 };
+    const range = { from: ports.from + 50, to: ports.from + 149 };
     await probe.up(() => { new ProxyRoute("probe", { proxy: proxyArgs(), stream: { protocol: "tcp", portRange: range, target: { host: "127.0.0.1", port: target } } }); });
     const providerText = probe.state.find((r) => r.name === "probe")!.provider!;
     const probePort = probe.resource("probe")!.plainOutputs.port as number;
@@ -145,7 +149,7 @@ describe("ProxyRoute through the real dynamic-provider host", function () {
 
   it("an SSH route counts as created only once an SSH server answers through it; a dead one stays tracked; an app container is refused before any write", async () => {
     const silent = await echoServer(); // accepts, but sends no banner
-    const range = { from: 31000 + (process.pid % 100) * 10, to: 31999 };
+    const range = { from: ports.from + 150, to: ports.to };
     const sshEngine = new TestEngine({ project: "launchpad-proxy", stack: "ssh-route" });
     const route = (name: string, target: { host: string; port: number }, ssh: Record<string, unknown>) =>
       new ProxyRoute(name, { proxy: proxyArgs(), stream: { protocol: "tcp", portRange: range, target, ssh } });

@@ -18,6 +18,7 @@ import { PdnsTsigKey, PowerDnsServer } from "../../devstack/pdns";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { TEMPLATE } from "../unit/container/fixtures";
 import { proxyHost } from "../../devstack/proxy-host";
+import { reservePortBlock, type PortBlock } from "../support/ports";
 
 const ZONE = "sealed.test";
 const TSIG: PdnsTsigKey = { name: "launchpad-sealed", algorithm: "hmac-sha256", secret: crypto.randomBytes(32).toString("base64") };
@@ -37,6 +38,7 @@ describe("secrets given as plain strings are sealed by the resources (real host)
   let pdns: PowerDnsServer | undefined;
   let encryptedKey = "";
   const engines: TestEngine[] = [];
+  let ports: PortBlock;
 
   before(async function () {
     const pdnsBinary = requireBinary(this, "pdns_server", "pdns-server");
@@ -47,8 +49,10 @@ describe("secrets given as plain strings are sealed by the resources (real host)
     pdns = await PowerDnsServer.start(pdnsBinary);
     await pdns.createZone(ZONE, [TSIG]);
     encryptedKey = await sshd.encryptedKey(PASSPHRASE);
+    ports = await reservePortBlock();
   });
   after(async () => {
+    ports?.release();
     for (const engine of engines) await engine.close();
     await pdns?.stop();
     await sshd?.stop();
@@ -104,7 +108,7 @@ describe("secrets given as plain strings are sealed by the resources (real host)
         proxy: { ...proxy(), privateKey: encryptedKey, passphrase: PASSPHRASE },
         http: { hostname: "web.sealed.test", target: { host: "127.0.0.1", port: 9 }, tls: "none", access: { basicAuth: { users: [{ name: "team", password: BASIC_AUTH_PASSWORD }] } } },
       });
-      new ProxyRoute("route", { proxy: proxy(), stream: { protocol: "tcp", portRange: { from: 31000 + (process.pid % 300) * 10, to: 34999 }, target: { host: "127.0.0.1", port: 9 } } });
+      new ProxyRoute("route", { proxy: proxy(), stream: { protocol: "tcp", portRange: { from: ports.from, to: ports.from + 99 }, target: { host: "127.0.0.1", port: 9 } } });
       new DnsRecord("api", { zone: ZONE, name: "api", type: "A", values: ["192.0.2.1"], server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true } });
       new DnsRecord("upd", { zone: ZONE, name: "upd", type: "A", values: ["192.0.2.2"], server: { kind: "rfc2136", host: "127.0.0.1", port: pdns!.dnsPort, tsig: { ...TSIG } } });
       new ContainerDeployment("deploy", {
@@ -155,7 +159,7 @@ describe("secrets given as plain strings are sealed by the resources (real host)
       new PreviewEnvironment("pv", {
         branch: "feature/sealed", template: TEMPLATE, domain: ZONE, password: PASSWORD, env: { TOKEN: ENV_VALUE }, connection: connection(),
         services: { tcp: { db: 5432 } },
-        proxy: { ...proxy(), portRange: { from: 35000 + (process.pid % 300) * 10, to: 38999 } },
+        proxy: { ...proxy(), portRange: { from: ports.from + 100, to: ports.to } },
         dns: { kind: "self-hosted", server: { kind: "powerdns", url: pdns!.apiUrl, apiKey: pdns!.apiKey, allowPlainHttp: true } },
         deploy: { commands: ["true"], revision: "r1", env: { SECRET: DEPLOY_ENV_VALUE }, privateKey: sshd!.privateKey, user: sshd!.user, via: "direct", address: sshd!.host, port: sshd!.port },
         owner: "alice@pve",

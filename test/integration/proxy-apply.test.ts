@@ -22,6 +22,7 @@ import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
 import { waitForPort } from "../../devstack/ports";
+import { reservePortBlock, type PortBlock } from "../support/ports";
 import { emptyNginx, serversOnce } from "../support/servers-once";
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -73,6 +74,7 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
   let second = 0;
   let httpish = 0;
   let portBase = 0;
+  let ports: PortBlock | undefined;
 
   function listen(server: net.Server): Promise<number> {
     servers.push(server);
@@ -86,10 +88,11 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     first = await listen(backend("first"));
     second = await listen(backend("second"));
     httpish = await listen(net.createServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n")));
-    // Below Linux's ephemeral range, so that freePort() elsewhere never lands in it.
-    portBase = 20000 + 200 * crypto.randomInt(0, 60);
+    ports = await reservePortBlock();
+    portBase = ports.from;
   });
   after(async () => {
+    ports?.release();
     for (const server of servers.splice(0)) server.close();
     await proxyServers.stop();
   });

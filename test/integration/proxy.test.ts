@@ -17,6 +17,7 @@ import { startNginx, type TestNginx } from "../../devstack/nginx";
 import { eventually, tcpEcho } from "../../devstack/probes";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
+import { reservePortBlock, type PortBlock } from "../support/ports";
 
 type Raw = Record<string, any>;
 
@@ -95,6 +96,7 @@ describe("ProxyRoute on a real nginx over real SSH", function () {
   let tcpTargetPort = 0;
   let udpTargetPort = 0;
   let portBase = 0;
+  let ports: PortBlock | undefined;
   const created: { id: string; outs: Raw }[] = [];
 
   const proxy = (): Raw => ({
@@ -138,10 +140,12 @@ describe("ProxyRoute on a real nginx over real SSH", function () {
     await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", () => resolve()));
     udpTargetPort = udp.address().port;
     servers.push({ close: (cb?: () => void) => udp.close(cb) });
-    portBase = 20000 + 200 * crypto.randomInt(0, 60);
+    ports = await reservePortBlock();
+    portBase = ports.from;
   });
 
   after(async () => {
+    ports?.release();
     for (const server of servers) await new Promise<void>((resolve) => { try { server.close(() => resolve()); } catch { resolve(); } });
     await nginx?.stop();
     await sshd?.stop();
