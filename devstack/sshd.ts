@@ -65,6 +65,11 @@ export async function startSshd(context: Mocha.Context): Promise<TestSshd> {
     // Many provider processes connect at once in the parallel test.
     "MaxStartups 200:30:400",
     "MaxSessions 50",
+    // sshd runs each command through the user's shell. Debian's bash sources ~/.bashrc when sshd starts it at
+    // shell level 1, and a developer's or CI runner's root .bashrc can be slow (pyenv init measured 600 ms per
+    // command on the CI image): every route change, about nine commands, took 6 s. A shell level of 1 from sshd
+    // makes bash's own level 2, so it reads no rc file, as on a proxy host whose service user has none.
+    "SetEnv SHLVL=1",
     "LogLevel ERROR",
     "",
   ].join("\n"));
