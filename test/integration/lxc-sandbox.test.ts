@@ -17,8 +17,10 @@ function api(sandbox: Sandbox, method: string, apiPath: string, form?: Record<st
   const body = form ? new URLSearchParams(form).toString() : undefined;
   const url = new URL(`/api2/json${apiPath}`, sandbox.endpoint);
   return new Promise((resolve, reject) => {
+    // A new connection per request: the sandbox, like pveproxy, closes a kept-alive connection after 5 s idle,
+    // and Node's global agent (keep-alive) can write into one that is closing (ECONNRESET on a loaded machine).
     const request = https.request(url, {
-      method, ca: sandbox.caCert,
+      method, ca: sandbox.caCert, agent: false,
       headers: {
         Authorization: `PVEAPIToken=${sandbox.apiToken}`,
         ...(body ? { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) } : {}),
