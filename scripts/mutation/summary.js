@@ -3,8 +3,24 @@
 // "covered" leaves out the mutants no unit test reaches (code exercised only through the provider host).
 const fs = require("fs");
 const path = require("path");
-const file = path.resolve(__dirname, "../../reports/mutation/mutation.json");
-const report = JSON.parse(fs.readFileSync(file, "utf8"));
+// `node scripts/mutation/summary.js [report.json ...]`: with several reports (runs over different parts, e.g.
+// one per folder or line range, on the same commit), their mutants are merged by file and position, a later
+// report's status winning, so the parts add up to one figure.
+const files = require.main === module ? process.argv.slice(2) : []; // run.js requires it after its own arguments
+const reports = (files.length ? files : [path.resolve(__dirname, "../../reports/mutation/mutation.json")])
+  .map((file) => JSON.parse(fs.readFileSync(file, "utf8")));
+const merged = new Map();
+for (const r of reports) {
+  for (const [name, { mutants }] of Object.entries(r.files)) {
+    const byKey = merged.get(name) ?? new Map();
+    for (const m of mutants) {
+      const { start, end } = m.location;
+      byKey.set(`${start.line}:${start.column}-${end.line}:${end.column} ${m.mutatorName} ${m.replacement ?? ""}`, m);
+    }
+    merged.set(name, byKey);
+  }
+}
+const report = { files: Object.fromEntries([...merged].map(([name, byKey]) => [name, { mutants: [...byKey.values()] }])) };
 const folders = new Map();
 const add = (name, status) => {
   const c = folders.get(name) ?? { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, other: 0 };
