@@ -499,9 +499,13 @@ describe("container apply layer in-process against the sandbox", function () {
         const connection = { endpoint: pair.endpoint, apiToken: pair.apiToken, fingerprint: pair.fingerprint };
         const first = await createContainer(inputsOf({ hostname: "holder", image: "busybox:1.37", waitForIp: false, node: "pve2", connection }));
         assert.equal(first.outs.status, "running", "pve2 is now the busier node");
+        pair.resetRequests();
         const second = await createContainer(inputsOf({ hostname: "follower", image: "busybox:1.37", started: false, connection }));
         assert.equal(second.outs.node, "pve2");
-        assert.equal(pair.requests.filter((r) => /oci-registry-pull$/.test(r.path)).length, 1);
+        assert.equal(second.outs.ostemplate, first.outs.ostemplate);
+        assert.equal(pair.requests.filter((r) => /oci-registry-pull$/.test(r.path)).length, 0);
+        // Each node's template storage listed once, to place the create: the chosen node's listing is not read again.
+        assert.deepEqual(pair.requests.filter((r) => /\/storage\/local\/content$/.test(r.path)).map((r) => r.path.split("/")[2]).sort(), ["pve1", "pve2"]);
       } finally {
         await pair.close();
       }
