@@ -904,6 +904,7 @@ describe("container apply layer in-process against the sandbox", function () {
       sandbox.resetRequests();
       await deleteContainer(id, outs, inputs);
       assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(requestsTo(/\/status\/current$/).length, 0, "the cluster listing's status is used, not read again");
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
     });
 
@@ -1325,9 +1326,10 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(addressesOf(null), {}, "PVE answers null for a CT without a running init");
       assert.deepEqual(addressesOf([{ name: "veth", inet: "10.2.2.2/24", "hardware-address": "aa:bb:cc:dd:ee:ff" }] as never), { ipv4: "10.2.2.2", ipv6: undefined, mac: "AA:BB:CC:DD:EE:FF" });
       // fe80::/10 is link-local (fe80 to febf); 169.254/16 only at the start; the first global address of each family wins.
-      const listed = ["fe80::1", "fe9f::2", "fea9::3", "feba::4", "169.254.9.9", "10.169.254.3", "2001:db8::fe80:1", "10.0.0.2", "fd00::2"];
+      const listed = ["fe80::1", "fe9f::2", "fea9::3", "feba::4", "169.254.9.9", "2001:db8::fe80:1", "10.169.254.3", "10.0.0.2", "fd00::2"];
       assert.deepEqual(addressesOf([{ name: "eth0", hwaddr: "bc:24:11:00:00:02", "ip-addresses": listed.map((a) => ({ "ip-address": a, "ip-address-type": isIP(a) === 4 ? "inet" : "inet6", prefix: 64 })) }] as never),
         { ipv4: "10.169.254.3", ipv6: "2001:db8::fe80:1", mac: "BC:24:11:00:00:02" });
+      assert.deepEqual(addressesOf([{ name: "eth0", inet: "10.0.0.4/24" }] as never), { ipv4: "10.0.0.4", ipv6: undefined, mac: undefined }, "a link without a MAC");
     });
 
     it("outputsOf falls back to the static addresses of the inputs and leaves kind out without init", () => {
