@@ -4,8 +4,9 @@
 // in-process code) reaches it; the provider itself is tested through the dynamic-provider host in
 // test/provider/. Relative imports on purpose: `pulumi-launchpad/...` would load the un-mutated build.
 import { strict as assert } from "assert";
+import { isIP } from "node:net";
 import { startSandbox, type Sandbox } from "../../sandbox";
-import { createContainer, deleteContainer, readContainer, updateContainer, addressesOf, outputsOf } from "../../provider/container/apply";
+import { createContainer, deleteContainer, destroyContainer, readContainer, updateContainer, addressesOf, outputsOf } from "../../provider/container/apply";
 import { parseInputs, SCHEMA_VERSION, type ContainerInputs, type ContainerOutputs } from "../../provider/container/schema";
 import { setStackConfig } from "../../provider/stackConfig";
 import { ProxmoxClient } from "../../provider/proxmox";
@@ -322,6 +323,22 @@ describe("container apply layer in-process against the sandbox", function () {
       }
     });
 
+    it("a DHCP IPv4 lease that comes late while a static IPv6 shows at once: the wait is for the IPv4 lease", async () => {
+      const late = await startSandbox({ nodes: ["pve1"], ipDelayMs: 400, taskDurationsMs: { vzcreate: 5, vzstart: 5 } });
+      try {
+        const connection = { endpoint: late.endpoint, apiToken: late.apiToken, fingerprint: late.fingerprint };
+        const network = { ipv6: { address: "fd00:8::5/64", gateway: "fd00:8::1" } };
+        // A template started with the create (the combined wait), then an image started after its config (the address wait alone).
+        for (const source of [{ template: TEMPLATE }, { image: "nginx:1.27" }]) {
+          const { outs } = await createContainer(inputsOf({ hostname: "late-v4", ...source, connection, network }));
+          assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/, JSON.stringify(source));
+          assert.equal(outs.ipv6, "fd00:8::5");
+        }
+      } finally {
+        await late.close();
+      }
+    });
+
     it("a create task past its deadline: a timeout, and the container it may still make is tracked", async () => {
       sandbox.faults.task({ type: "vzcreate", delayMs: 600, count: 1 });
       const error = await createContainer(inputsOf({ hostname: "slow-create", template: TEMPLATE, started: false, timeouts: { create: 0.2 } })).catch((e) => e);
@@ -424,12 +441,25 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.notEqual(a.outs.vmid, b.outs.vmid);
     });
 
+    it("parallel creates of one new image on two nodes: each node pulls it into its own storage", async () => {
+      const [first, second] = sandbox.nodes;
+      const [a, b] = await Promise.all([create({ image: "caddy:2.8", started: false, node: first }), create({ image: "caddy:2.8", started: false, node: second })]);
+      assert.deepEqual(requestsTo(/oci-registry-pull$/).map((r) => r.path.split("/")[2]).sort(), [first, second].sort());
+      assert.deepEqual([a.outs.node, b.outs.node], [first, second]);
+      assert.equal(a.outs.ostemplate, b.outs.ostemplate, "the same volume name, on each node's own storage");
+    });
+
     it("a pull refused because the archive appeared meanwhile is taken as done; still missing, it is an error naming the file", async () => {
       sandbox.faults.endpoint({ method: "POST", path: "oci-registry-pull$", status: 500, message: "refusing to override existing file '/var/lib/vz/template/cache/x.tar'", count: 1 });
       const error = await createContainer(inputsOf({ hostname: "raced", image: "debian:13", started: false, node: sandbox.nodes[0] })).catch((e) => e);
       assert.equal(error.message, "Proxmox GET content failed: 500 the pull of debian:13 finished but no docker.io_library_debian_13.tar is listed in local");
       assert.ok(log().includes("docker.io_library_debian_13.tar appeared in local meanwhile: using it"), log().join("\n"));
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc$/, "POST").length, 0);
+      // The failed pull is not remembered: the next create of that image pulls it.
+      sandbox.resetRequests();
+      const { outs } = await create({ image: "debian:13", started: false, node: sandbox.nodes[0] });
+      assert.equal(requestsTo(/oci-registry-pull$/).length, 1);
+      assert.match(outs.ostemplate ?? "", /^local:vztmpl\/docker\.io_library_debian_13\.tar$/);
     });
 
     it("the VMID range of the stack config: an identity's candidate inside it, taken ids skipped for nextid", async () => {
@@ -461,6 +491,24 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(second.outs.node, target);
       assert.equal(second.outs.ostemplate, first.outs.ostemplate);
       assert.equal(requestsTo(/oci-registry-pull$/).length, 0);
+    });
+
+    it("on a two-node cluster too, an image create without a node goes where the image was pulled already, even the busier node", async () => {
+      const pair = await startSandbox({ nodes: ["pve1", "pve2"], taskDurationsMs: { vzcreate: 5, vzstart: 5 } });
+      try {
+        const connection = { endpoint: pair.endpoint, apiToken: pair.apiToken, fingerprint: pair.fingerprint };
+        const first = await createContainer(inputsOf({ hostname: "holder", image: "busybox:1.37", waitForIp: false, node: "pve2", connection }));
+        assert.equal(first.outs.status, "running", "pve2 is now the busier node");
+        pair.resetRequests();
+        const second = await createContainer(inputsOf({ hostname: "follower", image: "busybox:1.37", started: false, connection }));
+        assert.equal(second.outs.node, "pve2");
+        assert.equal(second.outs.ostemplate, first.outs.ostemplate);
+        assert.equal(pair.requests.filter((r) => /oci-registry-pull$/.test(r.path)).length, 0);
+        // Each node's template storage listed once, to place the create: the chosen node's listing is not read again.
+        assert.deepEqual(pair.requests.filter((r) => /\/storage\/local\/content$/.test(r.path)).map((r) => r.path.split("/")[2]).sort(), ["pve1", "pve2"]);
+      } finally {
+        await pair.close();
+      }
     });
 
     it("a clone: POST /clone on the source's node (its storage is local), our config written over it, the disk grown, no ostemplate", async () => {
@@ -856,7 +904,20 @@ describe("container apply layer in-process against the sandbox", function () {
       sandbox.resetRequests();
       await deleteContainer(id, outs, inputs);
       assert.equal(requestsTo(/\/status\//, "POST").length, 0);
+      assert.equal(requestsTo(/\/status\/current$/).length, 0, "the cluster listing's status is used, not read again");
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+    });
+
+    it("destroyContainer told no status reads it: a running container is shut down, then destroyed; one already gone is done", async () => {
+      const { outs } = await create({ template: TEMPLATE, waitForIp: false });
+      sandbox.resetRequests();
+      await destroyContainer(client, outs.node, outs.vmid, 10);
+      assert.deepEqual(requestsTo(/\/status\/shutdown$/, "POST").map((r) => r.path), [`/nodes/${outs.node}/lxc/${outs.vmid}/status/shutdown`]);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 1);
+      assert.deepEqual(sandbox.containers().filter((c) => c.vmid === outs.vmid), []);
+      sandbox.resetRequests();
+      await destroyContainer(client, outs.node, outs.vmid, 10);
+      assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
     });
 
     it("leaves a container that no longer carries the claim", async () => {
@@ -884,6 +945,51 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.equal(error.id, undefined, "nothing to track");
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
       assert.deepEqual(ctsNamed("badextract"), []);
+    });
+
+    it("started and waiting for an address, a failed create task: Proxmox's task error, untracked, nothing started or deleted", async () => {
+      sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - injected: extract failed", count: 1 });
+      const error = await createContainer(inputsOf({ hostname: "badextract-started", template: TEMPLATE })).catch((e) => e);
+      assert.equal(isLaunchpadError(error, "ERR_PVE_TASK"), true, String(error));
+      assert.match(error.message, /injected: extract failed/);
+      assert.equal(error.id, undefined, "nothing to track");
+      assert.deepEqual(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+/).filter((r) => r.method !== "GET"), []);
+      assert.deepEqual(ctsNamed("badextract-started"), []);
+    });
+
+    // On a fresh sandbox: with nothing learned of the create and its start, the task list is read from the dispatch
+    // on, so a deadline is seen as soon as it passes (with the pair's durations known, only every 3 s).
+    const onFreshNode = async (run: (connection: ContainerInputs["connection"], fresh: Sandbox) => Promise<void>) => {
+      const fresh = await startSandbox({ nodes: ["pve1"], taskDurationsMs: { vzcreate: 5, vzstart: 5, vzdestroy: 5 } });
+      try {
+        await run({ endpoint: fresh.endpoint, apiToken: fresh.apiToken, fingerprint: fresh.fingerprint }, fresh);
+      } finally {
+        await fresh.close();
+      }
+    };
+
+    it("started and waiting for an address, a create past its deadline: a timeout naming the create, the container tracked", async () => {
+      await onFreshNode(async (connection, fresh) => {
+        fresh.faults.task({ type: "vzcreate", delayMs: 800, count: 1 });
+        const error = await createContainer(inputsOf({ hostname: "slow-create-addr", template: TEMPLATE, connection, timeouts: { create: 0.2 } })).catch((e) => e);
+        assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
+        assert.match(String(error.id), /^\d+$/);
+        assert.ok(error.message.includes(`(vzcreate ${error.id} on pve1) did not finish within 200 ms; it may still be running`), error.message);
+        assert.equal(error.properties.hostname, "slow-create-addr");
+        assert.equal(fresh.requests.filter((r) => r.method === "DELETE").length, 0, "nothing destroyed while the task may still run");
+      });
+    });
+
+    it("started and waiting for an address, a start past its deadline: a timeout naming the start, the container tracked", async () => {
+      await onFreshNode(async (connection, fresh) => {
+        fresh.faults.task({ type: "vzstart", delayMs: 1500, count: 1 });
+        const error = await createContainer(inputsOf({ hostname: "slow-start-addr", template: TEMPLATE, connection, timeouts: { start: 0.2 } })).catch((e) => e);
+        assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
+        assert.match(String(error.id), /^\d+$/);
+        assert.ok(error.message.includes(`the start of CT ${error.id} on pve1 did not finish within 200 ms; it may still be running`), error.message);
+        assert.deepEqual([error.properties.vmid, error.properties.status], [Number(error.id), "unknown"]);
+        assert.equal(fresh.requests.filter((r) => r.method === "DELETE").length, 0);
+      });
     });
 
     it("a create whose task cannot be followed (403 on its status): the container it made is ours, so it is destroyed and the error reported", async () => {
@@ -1219,6 +1325,11 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual(addressesOf([{ name: "lo", inet: "127.0.0.1/8" }] as never), {});
       assert.deepEqual(addressesOf(null), {}, "PVE answers null for a CT without a running init");
       assert.deepEqual(addressesOf([{ name: "veth", inet: "10.2.2.2/24", "hardware-address": "aa:bb:cc:dd:ee:ff" }] as never), { ipv4: "10.2.2.2", ipv6: undefined, mac: "AA:BB:CC:DD:EE:FF" });
+      // fe80::/10 is link-local (fe80 to febf); 169.254/16 only at the start; the first global address of each family wins.
+      const listed = ["fe80::1", "fe9f::2", "fea9::3", "feba::4", "169.254.9.9", "2001:db8::fe80:1", "10.169.254.3", "10.0.0.2", "fd00::2"];
+      assert.deepEqual(addressesOf([{ name: "eth0", hwaddr: "bc:24:11:00:00:02", "ip-addresses": listed.map((a) => ({ "ip-address": a, "ip-address-type": isIP(a) === 4 ? "inet" : "inet6", prefix: 64 })) }] as never),
+        { ipv4: "10.169.254.3", ipv6: "2001:db8::fe80:1", mac: "BC:24:11:00:00:02" });
+      assert.deepEqual(addressesOf([{ name: "eth0", inet: "10.0.0.4/24" }] as never), { ipv4: "10.0.0.4", ipv6: undefined, mac: undefined }, "a link without a MAC");
     });
 
     it("outputsOf falls back to the static addresses of the inputs and leaves kind out without init", () => {
