@@ -429,6 +429,15 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     await provider.delete!(noWait.id, noWait.outs);
   });
 
+  it("probes an SSH route on the address the proxy host's routes listen on (here ::1), where nothing else answers", async () => {
+    const raw = streamRoute({ portRange: { from: portBase + 60, to: portBase + 69 }, target: { host: "127.0.0.1", port: sshd.port }, ssh: { timeoutSeconds: 10 } });
+    raw.proxy.listenAddress = "::1";
+    const { id, outs } = await create(raw);
+    assert.strictEqual(outs.port, portBase + 60);
+    assert.match(fs.readFileSync(outs.configPath, "utf8"), new RegExp(`listen \\[::1\\]:${portBase + 60};`));
+    await provider.delete!(id, outs);
+  });
+
   it("reads a route back: its hash, drift by hand, and gone", async () => {
     const hostname = unique("read");
     const { id, outs } = await create(httpRoute(hostname));
