@@ -420,6 +420,8 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
       assert.strictEqual(error.id, `${sshd.host}:${nginx.confDir}/stream/tcp-${portBase + 40}.conf`, "the route is tracked");
       assert.deepStrictEqual([error.properties.port, error.properties.__provider], [portBase + 40, "provider-text"]);
       assert.deepStrictEqual(error.reasons, [error.message]);
+      // The last probe's own error is chained as the cause (the host prints it as "Caused by").
+      assert.ok(error.cause instanceof Error && error.message.endsWith(`: ${error.cause.message}`), String(error.cause));
       return true;
     });
     await provider.delete!("", parseStoredRoute({ ...raw, port: portBase + 40, configPath: `${nginx.confDir}/stream/tcp-${portBase + 40}.conf`, configSha256: "x" }) as unknown as Raw);
