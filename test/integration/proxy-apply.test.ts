@@ -420,6 +420,8 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
       assert.strictEqual(error.id, `${sshd.host}:${nginx.confDir}/stream/tcp-${portBase + 40}.conf`, "the route is tracked");
       assert.deepStrictEqual([error.properties.port, error.properties.__provider], [portBase + 40, "provider-text"]);
       assert.deepStrictEqual(error.reasons, [error.message]);
+      // The last probe's own error is chained as the cause (the host prints it as "Caused by").
+      assert.ok(error.cause instanceof Error && error.message.endsWith(`: ${error.cause.message}`), String(error.cause));
       return true;
     });
     await provider.delete!("", parseStoredRoute({ ...raw, port: portBase + 40, configPath: `${nginx.confDir}/stream/tcp-${portBase + 40}.conf`, configSha256: "x" }) as unknown as Raw);
@@ -427,6 +429,15 @@ describe("ProxyRoute's route layer on a real nginx over real SSH (integration, i
     const noWait = await create(streamRoute({ portRange: { from: portBase + 50, to: portBase + 59 }, target: { host: "127.0.0.1", port: httpish }, ssh: { timeoutSeconds: 0 } }));
     assert.strictEqual(noWait.outs.port, portBase + 50, "timeoutSeconds 0 does not probe");
     await provider.delete!(noWait.id, noWait.outs);
+  });
+
+  it("probes an SSH route on the address the proxy host's routes listen on (here ::1), where nothing else answers", async () => {
+    const raw = streamRoute({ portRange: { from: portBase + 60, to: portBase + 69 }, target: { host: "127.0.0.1", port: sshd.port }, ssh: { timeoutSeconds: 10 } });
+    raw.proxy.listenAddress = "::1";
+    const { id, outs } = await create(raw);
+    assert.strictEqual(outs.port, portBase + 60);
+    assert.match(fs.readFileSync(outs.configPath, "utf8"), new RegExp(`listen \\[::1\\]:${portBase + 60};`));
+    await provider.delete!(id, outs);
   });
 
   it("reads a route back: its hash, drift by hand, and gone", async () => {
