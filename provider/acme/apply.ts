@@ -25,6 +25,12 @@ const BACKOFF = { backoffAttempts: 12, backoffMin: 500, backoffMax: 10_000 };
 
 const TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
 
+/** An HTTP-01 token names a file in nginx's webroot: only base64url (RFC 8555 §8.3), so it cannot climb out of it. */
+export function checkedToken(token: string): string {
+  if (!TOKEN.test(token)) throw new AcmeError(`the ACME server sent a token that is not base64url: ${token.slice(0, 40)}`);
+  return token;
+}
+
 const KEY_COMMANDS: Record<AcmeCertificateInputs["keyType"], string> = {
   "ec-p256": "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
   "ec-p384": "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384",
@@ -115,8 +121,7 @@ async function keyAndCsrOnHost(session: SshSession, inputs: AcmeCertificateInput
 /** HTTP-01: the key authorization in nginx's webroot, and a challenge-only server when no route serves the name yet. */
 async function withHttpChallenge<T>(inputs: AcmeCertificateInputs, token: string, keyAuthorization: string, validate: () => Promise<T>): Promise<T> {
   const { proxy, hostname } = inputs;
-  if (!TOKEN.test(token)) throw new AcmeError(`the ACME server sent a token that is not base64url: ${token.slice(0, 40)}`);
-  const tokenPath = acmeTokenPath(proxy, token);
+  const tokenPath = acmeTokenPath(proxy, checkedToken(token));
   const routeFile = `${hostLayout(proxy).httpDir}/${hostname}.conf`;
   const serverFile = acmeChallengeServerPath(proxy, hostname);
   const routeServes = await withSshSession(sshTargetOf(proxy), async (session) => {
