@@ -138,7 +138,10 @@ async function withHttpChallenge<T>(inputs: AcmeCertificateInputs, token: string
   }
 }
 
-/** DNS-01: our TXT value added beside any others at `_acme-challenge.<name>`, and only ours removed after. */
+/**
+ * DNS-01: our TXT value added beside any others at `_acme-challenge.<name>`, and only ours removed after.
+ * Beside others, the set keeps its TTL: one set has one TTL, and theirs stays as they made it.
+ */
 async function withDnsChallenge<T>(inputs: AcmeCertificateInputs, identifier: string, digest: string, validate: () => Promise<T>): Promise<T> {
   const dns = inputs.dns!;
   const backend = backendFor(dns.server);
@@ -149,7 +152,7 @@ async function withDnsChallenge<T>(inputs: AcmeCertificateInputs, identifier: st
     await withZoneLock(set.zone, async () => {
       const served = await backend.lookup(set);
       if (!served) await backend.create(set, false);
-      else await backend.replace({ ...set, ttl: served.ttl, values: served.values }, { ...set, values: canonicalSet([...served.values, value]) }, true);
+      else await backend.replace({ ...set, ttl: served.ttl, values: served.values }, { ...set, ttl: served.ttl, values: canonicalSet([...served.values, value]) }, true);
       added = true;
     });
     return await validate();
