@@ -68,9 +68,10 @@ const DIRECTORY_RETRY: RetryPolicy = { ...DEFAULT_RETRY_POLICY, limit: 3, baseDe
 async function directoryTrusted(directoryUrl: string): Promise<void> {
   const agent = pinnedAgents.get(new URL(directoryUrl).origin) ?? new https.Agent({ keepAlive: false });
   await retrying(() => new Promise<void>((resolve, reject) => {
-    const request = https.get(directoryUrl, { agent }, (response) => { response.resume(); resolve(); });
-    request.setTimeout(30_000, () => request.destroy(Object.assign(new Error("no answer within 30 s"), { code: "ETIMEDOUT" })));
-    request.on("error", reject);
+    const request = https.get(directoryUrl, { agent }, (response) => { clearTimeout(deadline); response.resume(); resolve(); });
+    // A deadline, not the socket's idle timeout: under TLS that fires only after twice its time (Node 20).
+    const deadline = setTimeout(() => request.destroy(Object.assign(new Error("no answer within 30 s"), { code: "ETIMEDOUT" })), 30_000);
+    request.on("error", (error) => { clearTimeout(deadline); reject(error); });
   }).catch((error: NodeJS.ErrnoException) => {
     const untrusted = TLS_VERIFICATION_CODES.includes(error.code ?? "");
     const reason = untrusted
