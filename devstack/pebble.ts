@@ -42,6 +42,8 @@ export async function startPebble(context: Mocha.Context, options: { dnsPort: nu
       tlsPort,
       ocspResponderURL: "",
       externalAccountBindingRequired: false,
+      // Orders for names under blocked.test are refused (rejectedIdentifier): a CA that says no.
+      domainBlocklist: ["blocked.test"],
     },
   }));
   // No random sleeps before validation, no nonce rejections to retry, no authorization reuse

@@ -25,6 +25,12 @@ const BACKOFF = { backoffAttempts: 12, backoffMin: 500, backoffMax: 10_000 };
 
 const TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
 
+/** An HTTP-01 token names a file in nginx's webroot: only base64url (RFC 8555 §8.3), so it cannot climb out of it. */
+export function checkedToken(token: string): string {
+  if (!TOKEN.test(token)) throw new AcmeError(`the ACME server sent a token that is not base64url: ${token.slice(0, 40)}`);
+  return token;
+}
+
 const KEY_COMMANDS: Record<AcmeCertificateInputs["keyType"], string> = {
   "ec-p256": "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
   "ec-p384": "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384",
@@ -62,9 +68,10 @@ const DIRECTORY_RETRY: RetryPolicy = { ...DEFAULT_RETRY_POLICY, limit: 3, baseDe
 async function directoryTrusted(directoryUrl: string): Promise<void> {
   const agent = pinnedAgents.get(new URL(directoryUrl).origin) ?? new https.Agent({ keepAlive: false });
   await retrying(() => new Promise<void>((resolve, reject) => {
-    const request = https.get(directoryUrl, { agent }, (response) => { response.resume(); resolve(); });
-    request.setTimeout(30_000, () => request.destroy(Object.assign(new Error("no answer within 30 s"), { code: "ETIMEDOUT" })));
-    request.on("error", reject);
+    const request = https.get(directoryUrl, { agent }, (response) => { clearTimeout(deadline); response.resume(); resolve(); });
+    // A deadline, not the socket's idle timeout: under TLS that fires only after twice its time (Node 20).
+    const deadline = setTimeout(() => request.destroy(Object.assign(new Error("no answer within 30 s"), { code: "ETIMEDOUT" })), 30_000);
+    request.on("error", (error) => { clearTimeout(deadline); reject(error); });
   }).catch((error: NodeJS.ErrnoException) => {
     const untrusted = TLS_VERIFICATION_CODES.includes(error.code ?? "");
     const reason = untrusted
@@ -115,8 +122,7 @@ async function keyAndCsrOnHost(session: SshSession, inputs: AcmeCertificateInput
 /** HTTP-01: the key authorization in nginx's webroot, and a challenge-only server when no route serves the name yet. */
 async function withHttpChallenge<T>(inputs: AcmeCertificateInputs, token: string, keyAuthorization: string, validate: () => Promise<T>): Promise<T> {
   const { proxy, hostname } = inputs;
-  if (!TOKEN.test(token)) throw new AcmeError(`the ACME server sent a token that is not base64url: ${token.slice(0, 40)}`);
-  const tokenPath = acmeTokenPath(proxy, token);
+  const tokenPath = acmeTokenPath(proxy, checkedToken(token));
   const routeFile = `${hostLayout(proxy).httpDir}/${hostname}.conf`;
   const serverFile = acmeChallengeServerPath(proxy, hostname);
   const routeServes = await withSshSession(sshTargetOf(proxy), async (session) => {
@@ -133,7 +139,10 @@ async function withHttpChallenge<T>(inputs: AcmeCertificateInputs, token: string
   }
 }
 
-/** DNS-01: our TXT value added beside any others at `_acme-challenge.<name>`, and only ours removed after. */
+/**
+ * DNS-01: our TXT value added beside any others at `_acme-challenge.<name>`, and only ours removed after.
+ * Beside others, the set keeps its TTL: one set has one TTL, and theirs stays as they made it.
+ */
 async function withDnsChallenge<T>(inputs: AcmeCertificateInputs, identifier: string, digest: string, validate: () => Promise<T>): Promise<T> {
   const dns = inputs.dns!;
   const backend = backendFor(dns.server);
@@ -144,7 +153,7 @@ async function withDnsChallenge<T>(inputs: AcmeCertificateInputs, identifier: st
     await withZoneLock(set.zone, async () => {
       const served = await backend.lookup(set);
       if (!served) await backend.create(set, false);
-      else await backend.replace({ ...set, ttl: served.ttl, values: served.values }, { ...set, values: canonicalSet([...served.values, value]) }, true);
+      else await backend.replace({ ...set, ttl: served.ttl, values: served.values }, { ...set, ttl: served.ttl, values: canonicalSet([...served.values, value]) }, true);
       added = true;
     });
     return await validate();

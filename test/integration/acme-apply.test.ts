@@ -9,6 +9,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import { promisify } from "util";
+import * as acme from "acme-client";
 import { isLaunchpadError } from "../../provider/errors";
 import { provider } from "../../provider/acme";
 import { describeCertificate } from "../../provider/acme/apply";
@@ -129,6 +130,42 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.deepStrictEqual(leftovers(), []);
   });
 
+  it("names the account step when the account key is one ACME cannot sign with, and leaves no key", async () => {
+    const hostname = await resolvable("edkey");
+    const accountKey = crypto.generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    await assert.rejects(issue(raw(hostname, { accountKey })), (error: any) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.ok(error.cause instanceof Error, "the signing library's error is kept as the cause");
+      assert.strictEqual(error.message, `ACME account at ${pebble.directoryUrl}: ${error.cause.message}`);
+      return true;
+    });
+    assert.deepStrictEqual(leftovers(), []);
+  });
+
+  it("names the order step when the ACME server refuses the name, and leaves no key", async () => {
+    const hostname = `${label("refused")}.blocked.test`;
+    await assert.rejects(issue(raw(hostname)), (error: any) => {
+      assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+      assert.strictEqual(error.message, `ACME order for ${hostname}: ${(error.cause as Error).message}`);
+      assert.match(error.message, /blocked/i, "the server's reason");
+      return true;
+    });
+    assert.deepStrictEqual(leftovers(), []);
+  });
+
+  it("fails with the DNS server's own error when it refuses the API key, writing nothing and leaving no key", async () => {
+    const zone = `${label("key")}.wild.test`;
+    const server = { kind: "powerdns", url: pdns.apiUrl, apiKey: "not-the-key", allowPlainHttp: true };
+    await assert.rejects(issue(raw(`*.${zone}`, { dns: { zone: "wild.test", server } })), (error: any) => {
+      assert.ok(isLaunchpadError(error, "ERR_DNS_UPDATE"), `the DNS failure itself, not an ACME one: ${String(error)}`);
+      assert.match(error.message, /the API key was rejected \(HTTP 401\)/);
+      return true;
+    });
+    assert.deepStrictEqual(await txt(`_acme-challenge.${zone}`), []);
+    assert.deepStrictEqual(leftovers(), []);
+    assert.ok(!fs.existsSync(`${nginx.confDir}/certs/_.${zone}.crt`));
+  });
+
   it("tries a directory that resets its first connection again (a restart) and issues", async () => {
     const hostname = await resolvable("blip");
     const target = new URL(pebble.directoryUrl);
@@ -177,6 +214,9 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.strictEqual(outs.notAfter, new Date(leaf.validTo).toISOString());
     assert.match(outs.accountKey, /-----BEGIN PRIVATE KEY-----/);
     assert.match(outs.accountUrl, /^https:\/\/127\.0\.0\.1:\d+\//);
+    // The account as the ACME server holds it (read with its key, through the directory's pinned CA).
+    const account = await new acme.Client({ directoryUrl: pebble.directoryUrl, accountKey: outs.accountKey, accountUrl: outs.accountUrl }).updateAccount({});
+    assert.deepStrictEqual([account.status, account.contact], ["valid", ["mailto:ops@preview.test"]], "the email is the account's contact");
     assert.ok(!JSON.stringify(outs).includes(fs.readFileSync(keyPath, "utf8").split("\n")[1]), "the certificate's key is not in the outputs");
     assert.deepStrictEqual(leftovers(), []);
     assert.strictEqual((await nginx.test()).ok, true);
@@ -240,6 +280,7 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     await assert.rejects(issue(raw(hostname)), (error: Error) => {
       assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
       assert.ok(error.message.startsWith(`http-01 validation of ${hostname}: `), error.message);
+      assert.strictEqual(error.message, `http-01 validation of ${hostname}: ${(error.cause as Error).message}`, "the ACME server's reason, kept as the cause");
       return true;
     });
     assert.deepStrictEqual(leftovers(), []);
@@ -273,6 +314,8 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.strictEqual(outs.certificatePath, `${nginx.confDir}/certs/_.${zone}.crt`);
     assert.strictEqual(new crypto.X509Certificate(fs.readFileSync(outs.certificatePath)).subjectAltName, `DNS:*.${zone}`);
     assert.deepStrictEqual(await txt(challengeName), ["someone-else"], "the other value stays, ours is gone");
+    const { rrsets } = await pdns.api("GET", "/zones/wild.test.") as { rrsets: { name: string; type: string; ttl: number }[] };
+    assert.strictEqual(rrsets.find((r) => r.name === `${challengeName}.` && r.type === "TXT")?.ttl, 120, "and keeps the TTL it was given");
     await provider.delete!(id, outs);
   });
 
@@ -323,6 +366,7 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     await assert.rejects(issue(raw(hostname, { dns: { zone: "fail.test", server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } })), (error: Error) => {
       assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
       assert.ok(error.message.startsWith(`dns-01 validation of ${hostname}: `), error.message);
+      assert.strictEqual(error.message, `dns-01 validation of ${hostname}: ${(error.cause as Error).message}`, "the ACME server's reason, kept as the cause");
       return true;
     });
     const zone = await pdns.api("GET", "/zones/fail.test.") as { rrsets: { type: string }[] };
@@ -343,5 +387,70 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     }
     await provider.delete!(id, outs);
     assert.deepStrictEqual([fs.existsSync(outs.certificatePath), fs.existsSync(outs.keyPath)], [false, false]);
+  });
+
+  it("makes the key type asked for, and issues again in place with a new key when the key type changes", async () => {
+    const zone = `${label("keys")}.wild.test`;
+    const input = raw(`*.${zone}`, { keyType: "ec-p384", dns: { zone: "wild.test", server: { kind: "powerdns", url: pdns.apiUrl, apiKey: pdns.apiKey, allowPlainHttp: true } } });
+    const { id, outs } = await issue(input);
+    const keyOf = () => crypto.createPrivateKey(fs.readFileSync(outs.keyPath));
+    assert.deepStrictEqual([keyOf().asymmetricKeyType, keyOf().asymmetricKeyDetails?.namedCurve], ["ec", "secp384r1"]);
+    const rsa = (await provider.update!(id, outs, await checked({ ...input, keyType: "rsa-4096" }))).outs!;
+    assert.deepStrictEqual([keyOf().asymmetricKeyType, keyOf().asymmetricKeyDetails?.modulusLength], ["rsa", 4096]);
+    assert.notStrictEqual(rsa.serialNumber, outs.serialNumber);
+    assert.ok(new crypto.X509Certificate(fs.readFileSync(outs.certificatePath)).checkPrivateKey(keyOf()), "the new certificate is the new key's");
+    await provider.delete!(id, rsa);
+  });
+
+  it("issues with an account of its own after the account key or the directory changes", async () => {
+    const hostname = await resolvable("acct");
+    const { id, outs } = await issue(raw(hostname));
+    // A new account key (and a renewal due): the old account cannot sign for it, the new key gets its own.
+    const accountKey = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const rekeyed = (await provider.update!(id, outs, await checked(raw(hostname, { accountKey, renewBeforeDays: 3650 })))).outs!;
+    assert.strictEqual(rekeyed.accountKey, accountKey);
+    assert.notStrictEqual(rekeyed.serialNumber, outs.serialNumber, "issued again");
+    assert.notStrictEqual(rekeyed.accountUrl, outs.accountUrl, "another account");
+    // The same key at another directory (Pebble behind a relay: another origin): that CA knows no account of it yet.
+    const target = new URL(pebble.directoryUrl);
+    const relay = net.createServer((socket) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      socket.pipe(upstream).pipe(socket);
+      const close = () => { socket.destroy(); upstream.destroy(); };
+      socket.on("error", close);
+      upstream.on("error", close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    try {
+      const origin = `https://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+      const moved = (await provider.update!(id, rekeyed, await checked(raw(hostname, { accountKey, directoryUrl: new URL(target.pathname, origin).href })))).outs!;
+      assert.notStrictEqual(moved.serialNumber, rekeyed.serialNumber, "issued again by the new directory");
+      assert.ok(moved.accountUrl.startsWith(`${origin}/`), `an account at the new directory: ${moved.accountUrl}`);
+      await provider.delete!(id, moved);
+    } finally {
+      relay.close();
+    }
+    assert.deepStrictEqual(leftovers(), []);
+  });
+
+  // Last: it waits out the 30 s the directory is given to answer.
+  it("gives up on a directory that accepts the connection but never answers, once, naming it", async () => {
+    const hostname = `${label("silent")}.preview.test`;
+    const held: net.Socket[] = [];
+    const silent = net.createServer((socket) => { held.push(socket); socket.on("error", () => undefined); });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}/dir`;
+      await assert.rejects(issue(raw(hostname, { directoryUrl: url })), (error: Error) => {
+        assert.ok(isLaunchpadError(error, "ERR_ACME"), String(error));
+        assert.strictEqual(error.message, `ACME directory ${url}: not reachable (no answer within 30 s)`);
+        return true;
+      });
+      assert.strictEqual(held.length, 1, "a silent directory is not asked again: it would only cost another 30 s");
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+    assert.deepStrictEqual(leftovers(), []);
   });
 });
