@@ -19,6 +19,7 @@ import { PowerDnsServer, type PdnsTsigKey } from "../../devstack/pdns";
 import { startPebble, type TestPebble } from "../../devstack/pebble";
 import { startSshd, type TestSshd } from "../../devstack/sshd";
 import { proxyHost } from "../../devstack/proxy-host";
+import { startTcpRelay } from "../support/relays";
 import { emptyNginx, serversOnce } from "../support/servers-once";
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -413,22 +414,15 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
     assert.notStrictEqual(rekeyed.accountUrl, outs.accountUrl, "another account");
     // The same key at another directory (Pebble behind a relay: another origin): that CA knows no account of it yet.
     const target = new URL(pebble.directoryUrl);
-    const relay = net.createServer((socket) => {
-      const upstream = net.connect(Number(target.port), target.hostname);
-      socket.pipe(upstream).pipe(socket);
-      const close = () => { socket.destroy(); upstream.destroy(); };
-      socket.on("error", close);
-      upstream.on("error", close);
-    });
-    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const relay = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
     try {
-      const origin = `https://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+      const origin = `https://127.0.0.1:${relay.port}`;
       const moved = (await provider.update!(id, rekeyed, await checked(raw(hostname, { accountKey, directoryUrl: new URL(target.pathname, origin).href })))).outs!;
       assert.notStrictEqual(moved.serialNumber, rekeyed.serialNumber, "issued again by the new directory");
       assert.ok(moved.accountUrl.startsWith(`${origin}/`), `an account at the new directory: ${moved.accountUrl}`);
       await provider.delete!(id, moved);
     } finally {
-      relay.close();
+      await relay.close();
     }
     assert.deepStrictEqual(leftovers(), []);
   });
