@@ -22,6 +22,15 @@ describe("container apply layer in-process against the sandbox", function () {
   let seq = 0;
   const made: Array<{ id: string; outs: ContainerOutputs; inputs: ContainerInputs }> = [];
 
+  /** A sandbox of the test's own (its nodes, timings or address delay), closed afterwards; `connection` reaches it. */
+  const withOwnSandbox = async (options: Parameters<typeof startSandbox>[0], run: (connection: ContainerInputs["connection"], own: Sandbox) => Promise<void>) => {
+    const own = await startSandbox(options);
+    try {
+      await run({ endpoint: own.endpoint, apiToken: own.apiToken, fingerprint: own.fingerprint }, own);
+    } finally {
+      await own.close();
+    }
+  };
   const inputsOf = (raw: Record<string, unknown>): ContainerInputs => {
     const { inputs, failures } = parseInputs(raw);
     assert.deepEqual(failures, []);
@@ -309,24 +318,18 @@ describe("container apply layer in-process against the sandbox", function () {
     });
 
     it("an address that never comes: a timeout naming the CT and the bridge, the container kept tracked", async () => {
-      const slow = await startSandbox({ nodes: ["pve1"], ipDelayMs: 600_000, taskDurationsMs: { vzcreate: 5, vzstart: 5 } });
-      try {
-        const connection = { endpoint: slow.endpoint, apiToken: slow.apiToken, fingerprint: slow.fingerprint };
+      await withOwnSandbox({ nodes: ["pve1"], ipDelayMs: 600_000, taskDurationsMs: { vzcreate: 5, vzstart: 5 } }, async (connection, slow) => {
         const error = await createContainer(inputsOf({ hostname: "no-dhcp", template: TEMPLATE, connection, timeouts: { ip: 0.3 } })).catch((e) => e);
         assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
         assert.equal(error.message, `CT ${error.id} on pve1 has no address on eth0 after 0.3 s (is DHCP answering on vmbr0?)`);
         assert.equal(error.properties.status, "unknown");
         assert.equal(error.properties.vmid, Number(error.id));
         assert.equal(slow.containers().find((c) => c.vmid === Number(error.id))?.status, "running");
-      } finally {
-        await slow.close();
-      }
+      });
     });
 
     it("a DHCP IPv4 lease that comes late while a static IPv6 shows at once: the wait is for the IPv4 lease", async () => {
-      const late = await startSandbox({ nodes: ["pve1"], ipDelayMs: 400, taskDurationsMs: { vzcreate: 5, vzstart: 5 } });
-      try {
-        const connection = { endpoint: late.endpoint, apiToken: late.apiToken, fingerprint: late.fingerprint };
+      await withOwnSandbox({ nodes: ["pve1"], ipDelayMs: 400, taskDurationsMs: { vzcreate: 5, vzstart: 5 } }, async (connection) => {
         const network = { ipv6: { address: "fd00:8::5/64", gateway: "fd00:8::1" } };
         // A template started with the create (the combined wait), then an image started after its config (the address wait alone).
         for (const source of [{ template: TEMPLATE }, { image: "nginx:1.27" }]) {
@@ -334,9 +337,7 @@ describe("container apply layer in-process against the sandbox", function () {
           assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/, JSON.stringify(source));
           assert.equal(outs.ipv6, "fd00:8::5");
         }
-      } finally {
-        await late.close();
-      }
+      });
     });
 
     it("a create task past its deadline: a timeout, and the container it may still make is tracked", async () => {
@@ -494,9 +495,7 @@ describe("container apply layer in-process against the sandbox", function () {
     });
 
     it("on a two-node cluster too, an image create without a node goes where the image was pulled already, even the busier node", async () => {
-      const pair = await startSandbox({ nodes: ["pve1", "pve2"], taskDurationsMs: { vzcreate: 5, vzstart: 5 } });
-      try {
-        const connection = { endpoint: pair.endpoint, apiToken: pair.apiToken, fingerprint: pair.fingerprint };
+      await withOwnSandbox({ nodes: ["pve1", "pve2"], taskDurationsMs: { vzcreate: 5, vzstart: 5 } }, async (connection, pair) => {
         const first = await createContainer(inputsOf({ hostname: "holder", image: "busybox:1.37", waitForIp: false, node: "pve2", connection }));
         assert.equal(first.outs.status, "running", "pve2 is now the busier node");
         pair.resetRequests();
@@ -506,9 +505,7 @@ describe("container apply layer in-process against the sandbox", function () {
         assert.equal(pair.requests.filter((r) => /oci-registry-pull$/.test(r.path)).length, 0);
         // Each node's template storage listed once, to place the create: the chosen node's listing is not read again.
         assert.deepEqual(pair.requests.filter((r) => /\/storage\/local\/content$/.test(r.path)).map((r) => r.path.split("/")[2]).sort(), ["pve1", "pve2"]);
-      } finally {
-        await pair.close();
-      }
+      });
     });
 
     it("a clone: POST /clone on the source's node (its storage is local), our config written over it, the disk grown, no ostemplate", async () => {
@@ -959,14 +956,8 @@ describe("container apply layer in-process against the sandbox", function () {
 
     // On a fresh sandbox: with nothing learned of the create and its start, the task list is read from the dispatch
     // on, so a deadline is seen as soon as it passes (with the pair's durations known, only every 3 s).
-    const onFreshNode = async (run: (connection: ContainerInputs["connection"], fresh: Sandbox) => Promise<void>) => {
-      const fresh = await startSandbox({ nodes: ["pve1"], taskDurationsMs: { vzcreate: 5, vzstart: 5, vzdestroy: 5 } });
-      try {
-        await run({ endpoint: fresh.endpoint, apiToken: fresh.apiToken, fingerprint: fresh.fingerprint }, fresh);
-      } finally {
-        await fresh.close();
-      }
-    };
+    const onFreshNode = (run: (connection: ContainerInputs["connection"], fresh: Sandbox) => Promise<void>) =>
+      withOwnSandbox({ nodes: ["pve1"], taskDurationsMs: { vzcreate: 5, vzstart: 5, vzdestroy: 5 } }, run);
 
     it("started and waiting for an address, a create past its deadline: a timeout naming the create, the container tracked", async () => {
       await onFreshNode(async (connection, fresh) => {
