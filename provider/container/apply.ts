@@ -398,6 +398,15 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
       const adopted = await adopt(client, inputs, found.node!, Number(found.vmid), prefix!);
       if (adopted) return adopted;
     }
+    // One still being made shows no tag yet: PVE writes the file as `lock: create` before it forks the worker,
+    // and the config with our tags only in it (pve-container src/PVE/API2/LXC.pm, create_vm). On the
+    // identity's own VMID that is most likely our killed run's create: wait for it, then look again.
+    const candidate = prefix ? candidateVmid(prefix, range) : undefined;
+    const pending = earlier.length === 0 ? resources.find((r) => r.type === "lxc" && Number(r.vmid) === candidate && r.lock === "create") : undefined;
+    if (pending) {
+      const adopted = await adoptOnceCreated(client, inputs, pending.node!, candidate!, prefix!);
+      if (adopted) return adopted;
+    }
 
     const endpoint = client.connection.endpoint;
     const image = inputs.image !== undefined ? `${inputs.templateStorage ?? ""}|${inputs.image}` : undefined;
@@ -416,7 +425,7 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
     }
     const releases = [holdPlacement(endpoint, { node, memoryBytes: inputs.memory * 1024 ** 2, image })];
     try {
-      return await placeAndCreate(client, inputs, resources, node, prefix, listings?.get(node), releases, range);
+      return await placeAndCreate(client, inputs, resources, node, prefix, listings?.get(node), releases, candidate);
     } finally {
       for (const release of releases) release();
     }
@@ -431,7 +440,7 @@ async function placeAndCreate(
   prefix: string | undefined,
   listing: { storage: string; items: StorageContentItem[] } | undefined,
   releases: Array<() => void>,
-  range: { min: number; max: number },
+  candidate: number | undefined,
 ): Promise<{ id: string; outs: ContainerOutputs }> {
   const clonedFrom = inputs.clone !== undefined ? findContainer(resources, inputs.clone) : undefined;
   if (inputs.clone !== undefined && !clonedFrom) {
@@ -465,7 +474,6 @@ async function placeAndCreate(
   const known = new Set(resources.filter((r) => r.vmid !== undefined).map((r) => Number(r.vmid)));
   // One handoff instead of two: PVE starts the CT itself after the create (a template brings nothing to merge first).
   const startWithCreate = inputs.started && inputs.clone === undefined && inputs.image === undefined;
-  const candidate = prefix ? candidateVmid(prefix, range) : undefined;
   const placement = await dispatchCreate(client, inputs, { node, storage, ostemplate, imageDigest, identityTag, cloneNode: clonedFrom?.node, startWithCreate, candidate }, known, releases);
   return finishCreate(client, inputs, placement, startWithCreate);
 }
@@ -637,6 +645,19 @@ async function finishCreate(client: ProxmoxClient, inputs: ContainerInputs, plac
 }
 
 const dropEmpty = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+
+/**
+ * A container whose create still runs: once its lock is gone, it is adopted if it carries this identity.
+ * Gone meanwhile (a failed create is removed by PVE), or someone else's: undefined, and the create goes on.
+ * Still locked after the create timeout: an error naming the lock, rather than a second container.
+ */
+async function adoptOnceCreated(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, prefix: string) {
+  const created = await waitUnlocked(client, node, vmid, inputs.timeouts.create)
+    .then(() => client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`))
+    .catch((error: unknown) => { if (isGone(error)) return undefined; throw error; });
+  if (!created || !parseTags(created.tags).some((tag) => tag.startsWith(prefix))) return undefined;
+  return adopt(client, inputs, node, vmid, prefix);
+}
 
 /** Finishes a container an earlier attempt of this create made. */
 async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, prefix: string) {

@@ -328,6 +328,48 @@ describe("container apply layer in-process against the sandbox", function () {
       });
     });
 
+    it("an address that never comes to an image container (started after its config): the address wait's own timeout, the container kept tracked", async () => {
+      await withOwnSandbox({ nodes: ["pve1"], ipDelayMs: 600_000, taskDurationsMs: { vzcreate: 5, vzstart: 5 } }, async (connection, slow) => {
+        const error = await createContainer(inputsOf({ hostname: "no-dhcp-image", image: "nginx:1.27", connection, timeouts: { ip: 0.3 } })).catch((e) => e);
+        assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
+        assert.equal(error.message, `CT ${error.id} on pve1 has no address on eth0 after 0.3 s (is DHCP answering on vmbr0?)`);
+        assert.deepEqual([error.properties.vmid, error.properties.status], [Number(error.id), "unknown"]);
+        assert.equal(slow.containers().find((c) => c.vmid === Number(error.id))?.status, "running");
+      });
+    });
+
+    it("each deadline of the combined wait counts from its own task: a quick create and start whose address comes after both deadlines is no timeout", async () => {
+      // create and start may take 1 s each and the address 5 s: the address comes 1.5 s after the start,
+      // past `create` seconds from the dispatch and past `start` seconds from the create's end.
+      await withOwnSandbox({ nodes: ["pve1"], ipDelayMs: 1500, taskDurationsMs: { vzcreate: 5, vzstart: 5 } }, async (connection) => {
+        const { outs } = await createContainer(inputsOf({ hostname: "late-lease", template: TEMPLATE, connection, timeouts: { create: 1, start: 1, ip: 5 } }));
+        assert.equal(outs.status, "running");
+        assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+      });
+    });
+
+    it("an earlier attempt still being created (no tag yet, `lock: create`) is waited for and adopted, not made twice; past the create timeout, an error naming the lock", async () => {
+      await withOwnSandbox({ nodes: ["pve1"], taskDurationsMs: { vzcreate: 5, vzstart: 5, vzdestroy: 5 } }, async (connection, own) => {
+        const identity = "fedcba9876543210fedcba9876543210";
+        const attempt = (create: number) => createContainer(inputsOf({ hostname: "locked-adopt", template: TEMPLATE, connection, identity, started: false, timeouts: { create } }));
+        own.faults.task({ type: "vzcreate", delayMs: 2500, count: 1 });
+        // The first run gives up on its create (as a killed run would) while PVE goes on making it.
+        const first = await attempt(0.2).catch((e) => e);
+        assert.equal(isLaunchpadError(first, "ERR_PVE_TIMEOUT"), true, String(first));
+        const writes = () => own.requests.filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`);
+        own.resetRequests();
+        const impatient = await attempt(0.3).catch((e) => e);
+        assert.equal(isLaunchpadError(impatient, "ERR_PVE_TIMEOUT"), true, String(impatient));
+        assert.equal(impatient.message, `CT ${first.id} on pve1 is still locked (create) after 0.3 s`);
+        assert.deepEqual(writes(), [], "no second create, nothing written to the locked container");
+        const patient = await attempt(10);
+        assert.equal(patient.id, first.id);
+        assert.deepEqual(writes(), [`PUT /nodes/pve1/lxc/${first.id}/config`], "adopted: its claim written, no create");
+        assert.deepEqual(own.containers().map((c) => c.vmid), [Number(first.id)], "one container");
+        assert.ok(log().includes(`adopting CT ${first.id} on pve1: it carries this resource's identity tag`), log().join("\n"));
+      });
+    });
+
     it("a DHCP IPv4 lease that comes late while a static IPv6 shows at once: the wait is for the IPv4 lease", async () => {
       await withOwnSandbox({ nodes: ["pve1"], ipDelayMs: 400, taskDurationsMs: { vzcreate: 5, vzstart: 5 } }, async (connection) => {
         const network = { ipv6: { address: "fd00:8::5/64", gateway: "fd00:8::1" } };
@@ -624,6 +666,27 @@ describe("container apply layer in-process against the sandbox", function () {
         assert.equal(again.outs.vmid, 7200, "the earlier create's claim on 7200 ended with it");
       } finally {
         setStackConfig(base);
+      }
+    });
+
+    it("someone else's create still running on the identity's VMID: waited for, not ours, so the create goes to nextid and leaves it alone", async () => {
+      const base = { "launchpad:endpoint": sandbox.endpoint, "launchpad:fingerprint": sandbox.fingerprint, "launchpad:apiToken": sandbox.apiToken };
+      sandbox.faults.task({ type: "vzcreate", delayMs: 800, count: 1 });
+      const upid = await client.post<string>("/nodes/pve1/lxc", { vmid: 7201, ostemplate: TEMPLATE, hostname: "strangers", storage: "local-lvm" });
+      setStackConfig({ ...base, "launchpad:vmidRange": "7201-7201" });
+      try {
+        sandbox.resetRequests();
+        const ours = await create({ template: TEMPLATE, started: false, identity: "77889900112233aabbccddeeff001122" });
+        assert.notEqual(ours.outs.vmid, 7201);
+        assert.ok(requestsTo(/^\/nodes\/pve1\/lxc\/7201\/status\/current$/).length >= 1, "its lock was waited for");
+        assert.deepEqual(sandbox.requests.filter((r) => r.method !== "GET").map((r) => r.path), [`/nodes/${ours.outs.node}/lxc`], "one create, nothing written to theirs");
+        await client.waitForTask(upid);
+        const theirs = await client.get<Record<string, unknown>>("/nodes/pve1/lxc/7201/config");
+        assert.equal(theirs.hostname, "strangers");
+        assert.equal(theirs.tags, undefined);
+      } finally {
+        setStackConfig(base);
+        await client.runTask("DELETE", "/nodes/pve1/lxc/7201", { purge: 1 }).catch(() => undefined);
       }
     });
 
@@ -966,6 +1029,7 @@ describe("container apply layer in-process against the sandbox", function () {
         assert.equal(isLaunchpadError(error, "ERR_PVE_TIMEOUT"), true, String(error));
         assert.match(String(error.id), /^\d+$/);
         assert.ok(error.message.includes(`(vzcreate ${error.id} on pve1) did not finish within 200 ms; it may still be running`), error.message);
+        assert.deepEqual([error.context.node, String(error.context.upid).split(":").slice(0, 2).join(":")], ["pve1", "UPID:pve1"], "the task it waited for, for whoever handles it");
         assert.equal(error.properties.hostname, "slow-create-addr");
         assert.equal(fresh.requests.filter((r) => r.method === "DELETE").length, 0, "nothing destroyed while the task may still run");
       });
