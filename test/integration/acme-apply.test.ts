@@ -296,13 +296,17 @@ describe("AcmeCertificate's issuing layer on Pebble, PowerDNS and nginx over rea
       "server {", `    listen 127.0.0.1:${nginx.httpPort};`, `    server_name ${hostname};`,
       "    location ^~ /.well-known/acme-challenge/ {", `        root ${nginx.confDir}/acme;`, "    }", "    location / { return 404; }", "}", "",
     ].join("\n"));
+    // A file at the challenge server's path tells whether it was written or removed: neither should happen.
+    const serverFile = `${nginx.confDir}/http/_acme-${hostname}.conf`;
+    fs.writeFileSync(serverFile, "# not the challenge server\n");
     await promisify(exec)(nginx.reloadCommand);
     try {
       const { id, outs } = await issue(raw(hostname));
-      assert.ok(!fs.existsSync(`${nginx.confDir}/http/_acme-${hostname}.conf`));
+      assert.equal(fs.readFileSync(serverFile, "utf8"), "# not the challenge server\n", "no challenge server written or removed");
       await provider.delete!(id, outs);
     } finally {
       fs.rmSync(routeFile, { force: true });
+      fs.rmSync(serverFile, { force: true });
     }
   });
 
