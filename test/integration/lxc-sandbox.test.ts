@@ -240,6 +240,16 @@ describe("sandbox API on the LXC backend", function () {
     });
     assert.equal(created.status, 200, JSON.stringify(created.data));
     await waitTask(sandbox!, node, created.data);
+    // start=1 forks a vzstart task of its own as the create ends (create_vm): until it ran, "stopped" is only
+    // the moment before the start. Wait for it too (bounded).
+    let startUpid: string | undefined;
+    for (const until = Date.now() + 30_000; !startUpid && Date.now() < until;) {
+      const list = (await api(sandbox!, "GET", `/nodes/${node}/tasks?vmid=${id}&typefilter=vzstart`)).data as Array<{ upid: string }>;
+      startUpid = list[0]?.upid;
+      if (!startUpid) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(startUpid, "the create's own vzstart task");
+    await waitTask(sandbox!, node, startUpid);
     const status = async () => (await api(sandbox!, "GET", `/nodes/${node}/lxc/${id}/status/current`)).data.status as string;
     // The entrypoint ends after 2 s; LXC stops the container with it. Wait for that, bounded.
     const deadline = Date.now() + 60_000;
