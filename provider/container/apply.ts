@@ -10,7 +10,7 @@ import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatu
 import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, steadyThen, type Expectation, type PollSchedule } from "../poll";
 import { delay, sleep, type RetryPolicy } from "../retry";
 import {
-  candidateVmid, chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
+  candidateVmid, carriesTagPrefix, chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
   lxcPath, nodePath, nodeStorages, pickNode, pickVmid, storagesFromResources, templateStoragesByNode, vmidJump, vmidRange, vztmplContent,
 } from "./cluster";
 import { diffInputs } from "./diff";
@@ -402,8 +402,8 @@ export async function createContainer(inputs: ContainerInputs): Promise<{ id: st
     // and the config with our tags only in it (pve-container src/PVE/API2/LXC.pm, create_vm). On the
     // identity's own VMID that is most likely our killed run's create: wait for it, then look again.
     const candidate = prefix ? candidateVmid(prefix, range) : undefined;
-    const pending = earlier.length === 0 ? resources.find((r) => r.type === "lxc" && Number(r.vmid) === candidate && r.lock === "create") : undefined;
-    if (pending) {
+    const pending = earlier.length === 0 && candidate !== undefined ? findContainer(resources, candidate) : undefined;
+    if (pending?.lock === "create") {
       const adopted = await adoptOnceCreated(client, inputs, pending.node!, candidate!, prefix!);
       if (adopted) return adopted;
     }
@@ -652,17 +652,21 @@ const dropEmpty = <T extends object>(value: T): T => Object.fromEntries(Object.e
  * Still locked after the create timeout: an error naming the lock, rather than a second container.
  */
 async function adoptOnceCreated(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, prefix: string) {
-  const created = await waitUnlocked(client, node, vmid, inputs.timeouts.create)
-    .then(() => client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`))
+  const created = await unlockedConfig(client, node, vmid, inputs.timeouts.create)
     .catch((error: unknown) => { if (isGone(error)) return undefined; throw error; });
-  if (!created || !parseTags(created.tags).some((tag) => tag.startsWith(prefix))) return undefined;
-  return adopt(client, inputs, node, vmid, prefix);
+  if (!created || !carriesTagPrefix(created.tags, prefix)) return undefined;
+  return adopt(client, inputs, node, vmid, prefix, created);
 }
 
-/** Finishes a container an earlier attempt of this create made. */
-async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, prefix: string) {
-  await waitUnlocked(client, node, vmid, inputs.timeouts.create);
-  const config = await client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`);
+/** The config once no task holds the container's lock. */
+async function unlockedConfig(client: ProxmoxClient, node: string, vmid: number, timeoutSeconds: number): Promise<LxcConfig> {
+  await waitUnlocked(client, node, vmid, timeoutSeconds);
+  return client.get<LxcConfig>(`${lxcPath(node, vmid)}/config`);
+}
+
+/** Finishes a container an earlier attempt of this create made (its config, when already read unlocked). */
+async function adopt(client: ProxmoxClient, inputs: ContainerInputs, node: string, vmid: number, prefix: string, unlocked?: LxcConfig) {
+  const config = unlocked ?? await unlockedConfig(client, node, vmid, inputs.timeouts.create);
   const size = config.rootfs ? parseDiskSizeGiB(config.rootfs) : undefined;
   // A larger disk cannot be shrunk to the inputs: that is the container a shrink replaces, not ours.
   if (size !== undefined && size > inputs.diskSize) return undefined;

@@ -17,9 +17,12 @@ export function findContainer(resources: readonly ClusterResource[], vmid: numbe
   return resources.find((r) => r.type === "lxc" && Number(r.vmid) === vmid);
 }
 
+/** Whether a `tags` value carries a tag that starts with `prefix` (an attempt at the create that prefix names). */
+export const carriesTagPrefix = (tags: string | undefined, prefix: string) => parseTags(tags).some((t) => t.startsWith(prefix));
+
 /** Containers carrying a tag that starts with `prefix` (our earlier attempts at this create). */
 export function findByTagPrefix(resources: readonly ClusterResource[], prefix: string): ClusterResource[] {
-  return resources.filter((r) => r.type === "lxc" && parseTags(r.tags).some((t) => t.startsWith(prefix)));
+  return resources.filter((r) => r.type === "lxc" && carriesTagPrefix(r.tags, prefix));
 }
 
 /** What this process has placed on a node and not finished creating: `/cluster/resources` does not show it yet. */
