@@ -1176,6 +1176,10 @@ describe("container apply layer in-process against the sandbox", function () {
       assert.deepEqual([error.properties.vmid, error.properties.hostname, error.properties.status], [Number(error.id), "untold", "unknown"]);
       assert.equal(requestsTo(/^\/nodes\/[^/]+\/lxc\/\d+$/, "DELETE").length, 0);
       assert.equal(sandbox.containers().filter((c) => c.vmid === Number(error.id)).length, 1, "still there (its create may still run)");
+      // PVE refuses to destroy a CT whose create still holds `lock: create`: let the create end first.
+      const [createTask] = await client.nodeTasks(error.properties.node, { vmid: Number(error.id), typefilter: "vzcreate" });
+      assert.ok(createTask?.upid, "its create task");
+      await client.waitForTask(createTask.upid);
       await client.runTask("DELETE", `/nodes/${error.properties.node}/lxc/${error.id}`, { purge: 1 });
     });
   });
