@@ -11,7 +11,7 @@ import { EngineError, TestEngine, proxmoxConfig } from "../devstack/engine";
 import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { DynamicProviderHost } from "../devstack/host";
 import {
-  actualCriticalPathMs, apiOverheadMs, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
+  actualCriticalPathMs, apiOverheadMs, overheadSplit, type OverheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
   spread, wallRatio, type CreatePhases, type TaskTimes,
 } from "./stats";
 
@@ -43,6 +43,8 @@ export interface SingleCreateFigures {
   apiOverheadMs: number[];
   /** Per run: run-queue wait of the provider host during its Create call (local CPU contention). */
   hostWaitMs: number[];
+  /** Per run, the overhead in parts (see `overheadSplit`). */
+  split: OverheadSplit[];
   /** Per run, the durations drawn for it. */
   drawn: TaskTimes[];
   /** The Create RPC through the host, per run. */
@@ -179,6 +181,9 @@ function runQueueWaitMs(pid: number): number {
 export interface CreateCall {
   urn: string;
   ms: number;
+  /** When the call began and returned (ms since the epoch, this process's clock: the sandbox's too). */
+  begunAt: number;
+  returnedAt: number;
   /** Run-queue wait of the provider host and of this process (engine + sandbox) during the call. */
   hostWaitMs: number;
   selfWaitMs: number;
@@ -192,14 +197,18 @@ function timeCreates(): { calls: CreateCall[]; restore(): void } {
     const pid = (this as unknown as { child: { pid: number } }).child.pid;
     const [hostBefore, selfBefore] = [runQueueWaitMs(pid), runQueueWaitMs(process.pid)];
     const started = performance.now();
+    const begunAt = Date.now();
     try {
       return await original.apply(this, args);
     } finally {
-      calls.push({ urn: args[0], ms: performance.now() - started, hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs(process.pid) - selfBefore });
+      calls.push({ urn: args[0], ms: performance.now() - started, begunAt, returnedAt: Date.now(), hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs(process.pid) - selfBefore });
     }
   };
   return { calls, restore: () => { DynamicProviderHost.prototype.create = original; } };
 }
+
+const describeSplit = (split: OverheadSplit) =>
+  `to the create task ${round(split.beforeCreateMs)} ms, address lag ${round(split.addressLagMs)} ms of a ${round(split.probeGapMs)} ms probe gap, return ${round(split.returnMs)} ms`;
 
 type Source = { template: string } | { image: string };
 
@@ -267,7 +276,7 @@ function vmidOf(engine: TestEngine, name: string): number | undefined {
   return typeof vmid === "number" ? vmid : undefined;
 }
 
-const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], apiOverheadMs: [], hostWaitMs: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
+const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], apiOverheadMs: [], hostWaitMs: [], split: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
 
 /**
  * Single creates, one at a time, each with durations drawn for it; with a baseline build, each run
@@ -319,11 +328,12 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
       figures.overheadMs.push(rpc - actual);
       figures.apiOverheadMs.push(apiOverheadMs(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, actual));
       figures.hostWaitMs.push(calls[before].hostWaitMs);
+      figures.split.push(overheadSplit(sandbox.timeline(), sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, calls[before]));
       figures.requests.push(sandbox.requests.length);
       if (run === 1) figures.breakdown = requestBreakdown(sandbox.requests);
       const createTask = sandbox.timeline().tasks.filter((t) => t.type === "vzcreate" && t.id === String(vmid)).at(-1);
       figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), createTask?.endedMs));
-      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms), ${sandbox.requests.length} requests, CT ${vmid}`);
+      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms; ${describeSplit(figures.split.at(-1)!)}), ${sandbox.requests.length} requests, CT ${vmid}`);
 
       if (run === 1 && figures === single) {
         const callsBefore = { ...engine.hostCalls };

@@ -5,7 +5,7 @@ import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport } from "./container";
 import { runReplaceBench } from "./replace";
-import { median, round, spread, type TaskTimes } from "./stats";
+import { median, round, spread, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -122,6 +122,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     requestsPerCreate: median(report.single.requests),
     baselineRequestsPerCreate: report.baseline ? median(report.baseline.requests) : null,
     hostCpuMs: round(median(report.single.hostCpuMs)),
+    overheadSplitMs: splitMedians(report.single.split),
     createPhasesMs: Object.fromEntries((["prepareMs", "createMs", "startMs", "ipMs"] as const).map((key) => [key, round(median(report.single.phases.map((p) => p[key])))])),
     noopRequests: report.noop.requests,
     deleteRequests: report.deleteRequests,
@@ -161,6 +162,15 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
   };
 }
 
+const SPLIT_LABELS: Record<keyof OverheadSplit, string> = {
+  beforeCreateMs: "RPC begin to create task", addressLagMs: "address shown to its answer", returnMs: "answer to RPC return", gapsMs: "between tasks", probeGapMs: "the probe gap it fell in",
+};
+
+/** Each part's median over the runs (the parts' medians need not add up to the overhead's). */
+function splitMedians(split: readonly OverheadSplit[]): Record<keyof OverheadSplit, number> {
+  return Object.fromEntries((Object.keys(SPLIT_LABELS) as Array<keyof OverheadSplit>).map((key) => [key, round(median(split.map((s) => s[key]).filter(Number.isFinite)))])) as Record<keyof OverheadSplit, number>;
+}
+
 function render(parameters: BenchParameters, report: ContainerBenchReport): string {
   const { single, noop } = report;
   const lines = [
@@ -173,6 +183,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["sandbox critical path (drawn create+start+IP)", `${single.criticalPathMs} ms`],
       ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
       ["provider overhead (RPC - actual task and address times)", `${fmtSpread(single.overheadMs)}  (runs: ${single.overheadMs.map((ms) => round(ms)).join(", ")})`],
+      ["overhead in parts, median of each", Object.entries(splitMedians(single.split)).map(([key, ms]) => `${SPLIT_LABELS[key as keyof OverheadSplit]} ${ms} ms`).join(", ")],
       ["API's view (create POST received to last answer - actual)", `${fmtSpread(single.apiOverheadMs)}  (runs: ${single.apiOverheadMs.map((ms) => round(ms)).join(", ")})`],
       ["local CPU contention, apart: host run-queue wait in the call", fmtSpread(single.hostWaitMs)],
       ...(report.baseline ? [["baseline build, same runs: overhead", `${fmtSpread(report.baseline.overheadMs)}; ${median(report.baseline.requests)} requests per create`] as [string, string]] : []),

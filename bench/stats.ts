@@ -151,6 +151,40 @@ export function apiOverheadMs(requests: ReadonlyArray<TimedRequest & { params?: 
   return end - post.startMs - actualMs;
 }
 
+/**
+ * One create's overhead in parts, each from the sandbox's own record and the Create RPC's begin and return:
+ * - `beforeCreateMs`: the RPC's begin to its create task's start (host wake-up, reads, the POST);
+ * - `addressLagMs`: the address showing to the answer that reported it (the probe gap, at a random phase);
+ * - `returnMs`: that answer to the RPC's return in the engine;
+ * - `gapsMs`: what is left (between the tasks, and between the start and the address delay's own start).
+ * NaN where the timeline lacks a piece.
+ */
+export interface OverheadSplit {
+  beforeCreateMs: number;
+  addressLagMs: number;
+  returnMs: number;
+  gapsMs: number;
+  /** The gap between the last address probe before the address showed and the one that found it. */
+  probeGapMs: number;
+}
+
+export function overheadSplit(timeline: Timeline, requests: ReadonlyArray<TimedRequest & { params?: Record<string, unknown> }>, vmid: number, call: { begunAt: number; returnedAt: number }): OverheadSplit {
+  const id = String(vmid);
+  const create = timeline.tasks.filter((t) => (t.type === "vzcreate" || t.type === "vzclone") && t.id === id).at(-1);
+  const lease = timeline.starts.filter((s) => s.vmid === vmid).at(-1);
+  const mine = requests.filter((r) => String(r.params?.vmid) === id || r.path.split("/").includes(id));
+  const lastAnswer = mine.length ? Math.max(...mine.map((r) => r.startMs + r.durationMs)) : NaN;
+  const beforeCreateMs = create ? create.startedMs - call.begunAt : NaN;
+  const addressLagMs = lease ? lastAnswer - lease.leasedMs : NaN;
+  const returnMs = call.returnedAt - lastAnswer;
+  const probes = mine.filter((r) => r.method === "GET" && /\/interfaces$/.test(r.path)).map((r) => r.startMs);
+  const found = lease ? probes.filter((at) => at >= lease.leasedMs) : [];
+  const before = lease ? probes.filter((at) => at < lease.leasedMs) : [];
+  const probeGapMs = found.length && before.length ? Math.min(...found) - Math.max(...before) : NaN;
+  const overhead = call.returnedAt - call.begunAt - actualCriticalPathMs(timeline, vmid);
+  return { beforeCreateMs, addressLagMs, returnMs, gapsMs: overhead - beforeCreateMs - addressLagMs - returnMs, probeGapMs };
+}
+
 /** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */
 export const DURATION_SPREAD = 0.25;
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { parseFlags } from "../../bench/index";
 import {
-  actualCriticalPathMs, apiOverheadMs, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -108,6 +108,31 @@ describe("bench durations and overheads", () => {
     ];
     assert.equal(apiOverheadMs(requests, 100001, 13000), 14103 - 1000 - 13000);
     assert.ok(Number.isNaN(apiOverheadMs(requests, 100003, 13000)), "no create POST seen: no figure");
+  });
+
+  it("the overhead in parts: to the create task, behind the address, the way back; the parts add up to the overhead", () => {
+    const timeline = {
+      tasks: [
+        { type: "vzcreate", id: "100", startedMs: 1040, endedMs: 9100 },
+        { type: "vzstart", id: "100", startedMs: 9101, endedMs: 11150 },
+        { type: "vzcreate", id: "101", startedMs: 500, endedMs: 900 },
+      ],
+      starts: [{ vmid: 100, startedMs: 11150, leasedMs: 14200 }],
+    };
+    const r = (path: string, startMs: number, durationMs = 2, params: Record<string, unknown> = {}) => ({ method: path === "/nodes/pve1/lxc" ? "POST" : "GET", path, startMs, durationMs, status: 200, params });
+    const requests = [
+      r("/cluster/resources", 1010),
+      r("/nodes/pve1/lxc", 1038, 1, { vmid: 100 }),
+      r("/nodes/pve1/lxc/100/interfaces", 14100),
+      r("/nodes/pve1/lxc/100/interfaces", 14250, 3),
+      r("/nodes/pve1/lxc/101/interfaces", 14400, 5),
+    ];
+    const split = overheadSplit(timeline, requests, 100, { begunAt: 1000, returnedAt: 14263 });
+    assert.deepEqual(split, { beforeCreateMs: 40, addressLagMs: 53, returnMs: 10, gapsMs: 1, probeGapMs: 150 });
+    const overhead = 14263 - 1000 - actualCriticalPathMs(timeline, 100);
+    assert.equal(split.beforeCreateMs + split.addressLagMs + split.returnMs + split.gapsMs, overhead);
+    const none = overheadSplit({ tasks: [], starts: [] }, [], 100, { begunAt: 1000, returnedAt: 2000 });
+    assert.ok(Number.isNaN(none.beforeCreateMs) && Number.isNaN(none.addressLagMs) && Number.isNaN(none.probeGapMs), "no record: no figure, not zero");
   });
 
   it("the actual critical path is the container's own create, start and address times as recorded", () => {
