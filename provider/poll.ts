@@ -20,6 +20,12 @@ export interface PollOptions {
   now?: () => number;
   /** @default sleep from ./retry */
   wait?: (ms: number) => Promise<void>;
+  /**
+   * The schedule's delay counts from each probe's start, not its answer, so a slow answer (PVE runs `ip` in
+   * a container's namespace for `/interfaces`) does not stretch the gap; the API still gets at least a
+   * quarter of the delay after a slow answer. @default false
+   */
+  paced?: boolean;
 }
 
 /**
@@ -32,12 +38,22 @@ export async function pollUntil<T>(deadline: number, probe: (probes: number) => 
   const wait = options.wait ?? sleep;
   const started = now();
   for (let probes = 1; ; probes++) {
+    const probedAt = now();
     const result = await probe(probes);
     if (result.done) return result.value;
     const remaining = deadline - now();
     if (remaining <= 0) throw options.timeout(result.reason);
-    await wait(Math.max(1, Math.min(schedule(probes, now() - started), remaining)));
+    const delay = options.paced ? pacedDelay(schedule(probes, probedAt - started), probedAt, now()) : schedule(probes, now() - started);
+    await wait(Math.max(1, Math.min(delay, remaining)));
   }
+}
+
+/**
+ * The sleep after a probe sent at `sentAt` and answered at `answeredAt` for its next one to go `delayMs` after
+ * it: never less than a quarter of `delayMs` after the answer (see PollOptions.paced).
+ */
+export function pacedDelay(delayMs: number, sentAt: number, answeredAt: number): number {
+  return Math.max(sentAt + delayMs, answeredAt + delayMs / 4) - answeredAt;
 }
 
 export interface BackoffSchedule {

@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { escapeControl, initFailed, isLaunchpadError, PveHttpError, PveTaskError, PveTimeoutError, redact, type LaunchpadError } from "../errors";
 import { followUpOf, isUpid, parseUpid, ProxmoxClient, resolveConnection, sharedClient, taskDurations, taskWarnings, type FollowUp, type TaskResult } from "../proxmox";
 import type { ClusterResource, LxcConfig, LxcInterface, LxcPendingItem, LxcStatus, StorageContentItem } from "../proxmox/types";
-import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pollUntil, steadyThen, type Expectation, type PollSchedule } from "../poll";
+import { backoff, DEFAULT_EXPECTING, done, Dues, expecting, learnedSchedule, LearnedDurations, notYet, pacedDelay, pollUntil, steadyThen, type Expectation, type PollSchedule } from "../poll";
 import { delay, sleep, type RetryPolicy } from "../retry";
 import {
   candidateVmid, carriesTagPrefix, chooseStorage, cloneNode, clusterResources, digestFromVolid, findByTagPrefix, findContainer, findPulledImage, isNodeOnline,
@@ -128,6 +128,7 @@ async function waitForAddress(client: ProxmoxClient, node: string, vmid: number,
     lastMissingAt = Date.now();
     return notYet();
   }, addressPoll(kind), {
+    paced: true,
     timeout: () => new PveTimeoutError(`CT ${vmid} on ${node} has no address on eth0 after ${inputs.timeouts.ip} s (is DHCP answering on ${inputs.network.bridge}?)`),
   }).finally(release);
   addressDelays.observe(kind, (lastMissingAt + probeSentAt) / 2 - started);
@@ -246,8 +247,10 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
         return done({ start, address: { found } });
       }
       addressProbes++;
-      const elapsed = Date.now() - (runningAt ?? dispatchedAt);
-      dues.set("address", Date.now() + (addressSchedule ? addressSchedule(addressProbes, elapsed) : whenRunning(addressProbes, elapsed)));
+      // Paced from this probe's sending: a slow answer does not stretch the gap the address may fall in.
+      const elapsed = sentAt - (runningAt ?? dispatchedAt);
+      const answeredAt = Date.now();
+      dues.set("address", answeredAt + pacedDelay(addressSchedule ? addressSchedule(addressProbes, elapsed) : whenRunning(addressProbes, elapsed), sentAt, answeredAt));
     }
     if (checked) {
       taskChecks++;

@@ -1,4 +1,4 @@
-// Fault injection for tests and benchmarks: failing endpoints, failing or slow tasks, dropped
+// Fault injection for tests and benchmarks: failing or slow endpoints, failing or slow tasks, dropped
 // connections (before the handler ran, or after it acted), config lock timeouts.
 
 export interface EndpointFault {
@@ -6,8 +6,13 @@ export interface EndpointFault {
   method?: string;
   /** Matched against the API path without `/api2/json`, e.g. `^/nodes/[^/]+/lxc$`. */
   path: RegExp | string;
-  /** What happens: an error response, or the connection dropped before or after the handler ran. */
-  action?: "error" | "drop-before" | "drop-after";
+  /**
+   * What happens: an error response, the connection dropped before or after the handler ran, or the
+   * handler run `delayMs` late (a slow node: PVE forks `ip` in the CT's namespace for `/interfaces`).
+   */
+  action?: "error" | "drop-before" | "drop-after" | "delay";
+  /** For `delay`: how long the request waits before its handler runs. */
+  delayMs?: number;
   /** HTTP status for `error` (default 500). */
   status?: number;
   /** Message for `error` (default `injected fault`). */

@@ -251,6 +251,7 @@ export class SandboxHttpServer {
     const fault = this.options.faults.matchEndpoint(method, path);
     if (fault && tmpfilename) fs.rmSync(tmpfilename, { force: true });
     if (fault && (fault.action ?? "error") === "drop-before") return drop("before");
+    if (fault?.action === "delay") await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 0));
     if (fault && (fault.action ?? "error") === "error") {
       const apiError = new ApiError(fault.status ?? 500, fault.message ?? "injected fault");
       finish(apiError.status);

@@ -382,6 +382,28 @@ describe("container apply layer in-process against the sandbox", function () {
       });
     });
 
+    it("on a node slow to answer /interfaces, the address probes still go every 150 ms: an answer's time does not stretch the gap", async () => {
+      // A template started with the create (the combined wait), then an image started after its config (the address
+      // wait alone), each on a sandbox of its own: nothing learned of the address delay, so the steady probe.
+      for (const source of [{ template: TEMPLATE }, { image: "nginx:1.27" }]) {
+        await withOwnSandbox({ nodes: ["pve1"], ipDelayMs: 2000, taskDurationsMs: { vzcreate: 5, vzstart: 5 } }, async (connection, own) => {
+          // PVE forks `ip` in the CT's namespace for each read (PVE::LXC::get_interfaces): 120 ms here.
+          own.faults.endpoint({ method: "GET", path: /\/interfaces$/, action: "delay", delayMs: 120 });
+          const { outs } = await createContainer(inputsOf({ hostname: "slow-node", ...source, connection }));
+          assert.match(outs.ipv4 ?? "", /^\d+\.\d+\.\d+\.\d+$/, JSON.stringify(source));
+          const probes = own.requests.filter((r) => r.path.endsWith("/interfaces"));
+          const seen = `${JSON.stringify(source)}: ${probes.map((r) => `${r.time.getTime() - probes[0].time.getTime()}+${r.durationMs}`).join(" ")}`;
+          assert.ok(probes.every((r) => r.durationMs >= 115), `every answer was slow: ${seen}`);
+          // The probes of the last 1.5 s (the lease comes 2 s after the start). Unpaced, each gap would be 150 ms
+          // plus the 120 ms answer; paced, 150 ms from one sending to the next.
+          const last = probes.at(-1)!.time.getTime();
+          const steady = probes.filter((r) => last - r.time.getTime() <= 1500).map((r) => r.time.getTime());
+          const gaps = steady.slice(1).map((at, i) => at - steady[i]).sort((a, b) => a - b);
+          assert.ok(gaps.length >= 4 && gaps[Math.floor(gaps.length / 2)] < 210, `median gap between sendings under 210 ms: ${seen}`);
+        });
+      }
+    });
+
     it("a create task past its deadline: a timeout, and the container it may still make is tracked", async () => {
       sandbox.faults.task({ type: "vzcreate", delayMs: 600, count: 1 });
       const error = await createContainer(inputsOf({ hostname: "slow-create", template: TEMPLATE, started: false, timeouts: { create: 0.2 } })).catch((e) => e);

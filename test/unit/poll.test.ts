@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { backoff, done, Dues, expecting, LearnedDurations, learnedSchedule, notYet, pollUntil, shifted, steadyThen } from "../../provider/poll";
+import { backoff, done, Dues, expecting, LearnedDurations, learnedSchedule, notYet, pacedDelay, pollUntil, shifted, steadyThen } from "../../provider/poll";
 import { backoffMs } from "../../provider/retry";
 
 /** A clock that moves only when the poll sleeps: every schedule is checked without real time. */
@@ -107,6 +107,27 @@ describe("poll schedules", () => {
     assert.equal(probes, 9);
     const fresh = steadyThen(150, 1000, { initialMs: 300, factor: 2, maxMs: 1000 });
     assert.deepEqual([fresh(1, 0), fresh(2, 1100), fresh(3, 1400), fresh(4, 2000), fresh(5, 3000)], [150, 300, 600, 1000, 1000]);
+  });
+
+  it("paced: the delay counts from each probe's start, so slow answers do not stretch the gap; at least a quarter of it after a very slow one", async () => {
+    const answerTimes = [100, 100, 20, 400, 100];
+    const run = async (paced: boolean) => {
+      const clock = fakeClock();
+      const sent: number[] = [];
+      let probes = 0;
+      await pollUntil(clock.now() + 10_000, async () => {
+        sent.push(clock.now());
+        clock.advance(answerTimes[probes]);
+        return ++probes === answerTimes.length ? done(true) : notYet();
+      }, () => 150, { ...clock, paced, timeout: () => new Error("timeout") });
+      return sent.slice(1).map((at, i) => at - sent[i]);
+    };
+    // 100 ms answers: sent every 150 ms; a 400 ms answer: 37.5 ms (a quarter of 150) after it.
+    assert.deepEqual(await run(true), [150, 150, 150, 437.5]);
+    assert.deepEqual(await run(false), [250, 250, 170, 550], "unpaced: the answer's time is added to every gap");
+    assert.equal(pacedDelay(150, 1000, 1001), 149);
+    assert.equal(pacedDelay(150, 1000, 1200), 37.5);
+    assert.equal(pacedDelay(150, 1000, 1070), 80, "a 70 ms answer: the next probe 150 ms after this one was sent");
   });
 
   it("learnedSchedule: a given schedule when nothing was seen, dense around what was", () => {
