@@ -249,7 +249,8 @@ export class SandboxHttpServer {
     entry.params = redact(params);
 
     const fault = this.options.faults.matchEndpoint(method, path);
-    if (fault && tmpfilename) fs.rmSync(tmpfilename, { force: true });
+    // Every fault but a delay keeps the handler from running: the upload it would have taken goes now.
+    if (fault && fault.action !== "delay" && tmpfilename) fs.rmSync(tmpfilename, { force: true });
     if (fault && (fault.action ?? "error") === "drop-before") return drop("before");
     if (fault?.action === "delay") await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 0));
     if (fault && (fault.action ?? "error") === "error") {

@@ -94,6 +94,22 @@ describe("sandbox upload (storage content vztmpl)", function () {
     assert.deepEqual(uploads(), before);
   });
 
+  it("a slow node still takes the upload (its temporary file kept for the handler); a refused one leaves no temporary file", async () => {
+    const file = ociArchive(dir, "slow.tar");
+    const before = uploads();
+    const upload = `/nodes/${node}/storage/local/upload`;
+    const slow = sandbox.faults.endpoint({ method: "POST", path: "/storage/local/upload$", action: "delay", delayMs: 50, count: 1 });
+    const upid = await client.upload<string>(upload, { content: "vztmpl" }, { path: file, name: "slow.tar" });
+    slow();
+    assert.equal((await client.waitForTask(upid)).exitstatus, "OK");
+    const content = await client.get<Array<{ volid: string }>>(`/nodes/${node}/storage/local/content`, { content: "vztmpl" });
+    assert.ok(content.some((item) => item.volid === "local:vztmpl/slow.tar"), JSON.stringify(content));
+    assert.equal(sandbox.faults.fired.endpoint > 0, true, "the delay applied");
+    sandbox.faults.endpoint({ method: "POST", path: "/storage/local/upload$", status: 500, message: "injected", count: 1 });
+    await assert.rejects(client.upload<string>(upload, { content: "vztmpl" }, { path: file, name: "refused.tar" }), /injected/);
+    assert.deepEqual(uploads(), before, "no temporary upload file left");
+  });
+
   it("refuses a wrong extension (a bare .tar is allowed, .tar.foo is not) and a storage without files, as PVE does", async () => {
     const file = ociArchive(dir, "x.tar");
     const before = uploads();
