@@ -150,10 +150,11 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     hostWaitMs: spread(report.single.hostWaitMs).median,
     schemaViolations: report.schemaViolations,
     parallel: report.parallel.map((p) => ({
-      n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, failures: p.failures, containers: p.containers, tracked: p.tracked,
+      n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, hostsUpMs: p.hostsUpMs ?? null, failures: p.failures, containers: p.containers, tracked: p.tracked,
       duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, maxCreateAttempts: p.maxCreateAttempts, requests: p.requests,
       requestsPerCreate: round(p.requests / p.n, 1), createRpcMedianMs: p.createRpcMedianMs, createRpcMaxMs: p.createRpcMaxMs,
       overheadMs: spread(p.overheadMs), apiOverheadMs: spread(p.apiOverheadMs), hostWaitMs: spread(p.hostWaitMs), benchWaitMs: spread(p.benchWaitMs),
+      overheadSplitMs: splitMedians(p.split),
       serverMsP95: p.serverMsP95, benchCpuMs: p.benchCpuMs, hostCpuMs: p.hostCpuMs, eventLoopDelayP99Ms: p.eventLoopDelayP99Ms,
     })),
     image: report.image ?? null,
@@ -167,6 +168,9 @@ const SPLIT_LABELS: Record<keyof OverheadSplit, string> = {
 };
 
 /** Each part's median over the runs (the parts' medians need not add up to the overhead's). */
+const describeSplitMedians = (medians: Record<keyof OverheadSplit, number>) =>
+  Object.entries(medians).map(([key, ms]) => `${SPLIT_LABELS[key as keyof OverheadSplit]} ${ms} ms`).join(", ");
+
 function splitMedians(split: readonly OverheadSplit[]): Record<keyof OverheadSplit, number> {
   return Object.fromEntries((Object.keys(SPLIT_LABELS) as Array<keyof OverheadSplit>).map((key) => [key, round(median(split.map((s) => s[key]).filter(Number.isFinite)))])) as Record<keyof OverheadSplit, number>;
 }
@@ -183,7 +187,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["sandbox critical path (drawn create+start+IP)", `${single.criticalPathMs} ms`],
       ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
       ["provider overhead (RPC - actual task and address times)", `${fmtSpread(single.overheadMs)}  (runs: ${single.overheadMs.map((ms) => round(ms)).join(", ")})`],
-      ["overhead in parts, median of each", Object.entries(splitMedians(single.split)).map(([key, ms]) => `${SPLIT_LABELS[key as keyof OverheadSplit]} ${ms} ms`).join(", ")],
+      ["overhead in parts, median of each", describeSplitMedians(splitMedians(single.split))],
       ["API's view (create POST received to last answer - actual)", `${fmtSpread(single.apiOverheadMs)}  (runs: ${single.apiOverheadMs.map((ms) => round(ms)).join(", ")})`],
       ["local CPU contention, apart: host run-queue wait in the call", fmtSpread(single.hostWaitMs)],
       ...(report.baseline ? [["baseline build, same runs: overhead", `${fmtSpread(report.baseline.overheadMs)}; ${median(report.baseline.requests)} requests per create`] as [string, string]] : []),
@@ -215,9 +219,11 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     lines.push("", `${p.n} parallel creates, ${how}`);
     lines.push(table([
       ["wall time", `${p.wallMs} ms  (${p.ratio} x one up)`],
+      ...(p.hostsUpMs === undefined ? [] : [["hosts started, apart (creates let go together after)", `${p.hostsUpMs} ms`] as [string, string]]),
       ["per-create overhead (own Create RPC - actual)", fmtSpread(p.overheadMs)],
       ["API's view (create POST received to last answer - actual)", fmtSpread(p.apiOverheadMs)],
       ["local CPU contention, apart: provider host run-queue wait", fmtSpread(p.hostWaitMs)],
+      ["overhead in parts, median of each", describeSplitMedians(splitMedians(p.split))],
       ["local CPU contention, apart: engine+sandbox run-queue wait", fmtSpread(p.benchWaitMs)],
       ["Create RPC median / max", `${p.createRpcMedianMs} / ${p.createRpcMaxMs} ms`],
       ["failures", p.failures + (p.failureMessages.length ? `  (${p.failureMessages.join(" | ")})` : "")],

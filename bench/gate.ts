@@ -1,0 +1,34 @@
+// The gate of the separate-stacks runs: their creates let go together once every host is up.
+
+/**
+ * Holds the Create calls of N separate stacks until every stack is at its own (or ended before it), then lets
+ * them go at once. On CI each stack starts its provider host on its own runner; here 50 hosts start on one
+ * 2-core machine, about a CPU-second each (most of it `@pulumi/pulumi`'s own start-up), and without the gate
+ * the later starts would run inside the earlier stacks' creates. The creates still reach the API together: the
+ * hardest case for allocation races, and the hosts' own contention. How long the starts took is printed apart.
+ */
+export class CreateGate {
+  readonly #arrived = new Set<string>();
+  #ended = 0;
+  #open!: () => void;
+  readonly opened = new Promise<void>((resolve) => { this.#open = resolve; });
+  readonly startedAt = Date.now();
+  openedAt?: number;
+  constructor(readonly expected: number) {}
+  arrive(urn: string): Promise<void> {
+    this.#arrived.add(urn.split("::").pop()!);
+    this.#check();
+    return this.opened;
+  }
+  /** The stack of resource `name` ended its `up`: it may have failed before its create. */
+  ended(name: string): void {
+    if (!this.#arrived.has(name)) this.#ended++;
+    this.#check();
+  }
+  #check(): void {
+    if (this.openedAt === undefined && this.#arrived.size + this.#ended >= this.expected) {
+      this.openedAt = Date.now();
+      this.#open();
+    }
+  }
+}
