@@ -257,6 +257,28 @@ function program(names: string[], source: Source, pin: { node?: string; firstVmi
   };
 }
 
+/**
+ * A cluster in use has finished tasks in each node's history, which a new provider process reads to learn how
+ * long its tasks take (ProxmoxClient's learnTaskDurations); a new sandbox has none. Each sandbox of the bench
+ * first runs one create and destroy per node, with durations drawn for it, so that every figure, the lone
+ * stack's and the 50 stacks' alike, is taken on a cluster that has run a create before.
+ */
+async function warmHistory(sandbox: Sandbox, options: ContainerBenchOptions, label: string): Promise<void> {
+  const drawn = drawFor(options.times, options.seed, `warm-${label}`);
+  sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
+  const engine = engineFor(sandbox, `warm-${label}`);
+  try {
+    await engine.up(() => {
+      options.nodes.forEach((node, i) => new LaunchpadContainer(`bench-warm-${i + 1}`, { hostname: `bench-warm-${i + 1}`, template: DEFAULT_TEMPLATE, node }));
+      return {};
+    });
+    await engine.destroy();
+  } finally {
+    await engine.close();
+  }
+  sandbox.resetRequests();
+}
+
 function engineFor(sandbox: Sandbox, stack: string, cwd?: string): TestEngine {
   return new TestEngine({
     project: PROJECT,
@@ -318,6 +340,7 @@ const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadM
  */
 async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]): Promise<Pick<ContainerBenchReport, "single" | "baseline" | "noop" | "deleteRequests" | "ansible">> {
   const sandbox = await sandboxFor(options);
+  await warmHistory(sandbox, options, "single");
   const ansibleSkipped = options.ansibleRuns > 0 ? ansibleSkipReason(options.log) : "Ansible comparison skipped: --ansible-runs 0";
   if (ansibleSkipped) options.log(ansibleSkipped);
   const ansibleOverheads: number[] = [];
@@ -409,6 +432,7 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
 
 async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall[], n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
   const sandbox = await sandboxFor(options);
+  await warmHistory(sandbox, options, `${mode.replace(/ /g, "-")}-${n}`);
   const drawn = drawFor(options.times, options.seed, `${mode.replace(/ /g, "-")}-${n}`);
   sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
   const names = Array.from({ length: n }, (_, i) => `bench-p${n}-${i + 1}`);
