@@ -1,0 +1,60 @@
+// `npm run bench` end to end, at --quick durations: its real provider hosts, the separate stacks' gate, the
+// warmed cluster; it must end with the one JSON line the README documents, and print the seed's own draws.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { drawFor } from "../../bench/stats";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+describe("bench (quick)", function () {
+  this.timeout(240_000);
+  let stdout = "";
+  let stderr = "";
+  let summary: Record<string, unknown>;
+
+  before(() => {
+    const run = spawnSync(process.execPath, [
+      "-r", "ts-node/register/transpile-only", "bench/index.ts",
+      "--quick", "--seed", "7", "--runs", "1", "--ansible-runs", "0", "--parallel", "2", "--stacks", "2", "--no-image", "--no-replace",
+    ], { cwd: ROOT, encoding: "utf8", timeout: 200_000, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+    stdout = run.stdout;
+    stderr = run.stderr;
+    assert.equal(run.status, 0, `bench exited ${run.status}: ${stderr.slice(-2000)}`);
+    const lines = stdout.trim().split("\n");
+    summary = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+  });
+
+  it("ends with one JSON line carrying the documented keys", () => {
+    for (const key of ["seed", "createOverheadMs", "overheadMsMin", "overheadMsMax", "requestsPerCreate", "noopRequests", "ansibleOverheadMs", "ansibleRatio",
+      "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "overheadSplitMs", "parallel"]) {
+      assert.ok(key in summary, `key ${key}`);
+    }
+    assert.equal(summary.seed, 7);
+    assert.equal(summary.noopRequests, 0);
+    assert.ok(Number(summary.createOverheadMs) >= Number(summary.overheadMsMin) && Number(summary.createOverheadMs) <= Number(summary.overheadMsMax));
+  });
+
+  it("runs both kinds of parallel create without a failure, a duplicate or a refused create; the stacks' creates go after every host is up", () => {
+    const parallel = summary.parallel as Array<Record<string, unknown>>;
+    const modes = parallel.map((p) => p.mode).sort();
+    assert.deepEqual(modes, ["fixed vmids", "one program", "separate stacks"]);
+    for (const p of parallel) {
+      assert.equal(p.failures, 0, `${p.mode}: failures`);
+      assert.deepEqual(p.duplicateVmids, [], `${p.mode}: duplicates`);
+      assert.equal(p.refusedCreates, 0, `${p.mode}: refused`);
+      assert.equal(p.containers, 2, `${p.mode}: containers left by the run (the warm-up's are destroyed)`);
+    }
+    const stacks = parallel.find((p) => p.mode === "separate stacks")!;
+    assert.equal(typeof stacks.hostsUpMs, "number");
+    assert.equal(parallel.find((p) => p.mode === "one program")!.hostsUpMs, null);
+  });
+
+  it("prints the durations the seed draws for each run", () => {
+    const quick = { createMs: 400, startMs: 100, ipMs: 150, pullMs: 1000 };
+    const single = drawFor(quick, 7, "single-1");
+    assert.match(stdout + stderr, new RegExp(`single create 1/1: drawn ${single.createMs}/${single.startMs}/${single.ipMs} ms`));
+    const stacks = drawFor(quick, 7, "separate-stacks-2");
+    assert.match(stdout + stderr, new RegExp(`2 parallel creates \\(separate stacks\\): started, drawn ${stacks.createMs}/${stacks.startMs}/${stacks.ipMs} ms`));
+  });
+});
