@@ -4,6 +4,7 @@
 
 import * as fs from "fs";
 import * as os from "os";
+import * as path from "path";
 import { monitorEventLoopDelay, performance } from "perf_hooks";
 import { startSandbox, type RequestLogEntry, type Sandbox, type SchemaViolation } from "../sandbox";
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
@@ -13,7 +14,7 @@ import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { CreateGate } from "./gate";
 import { DynamicProviderHost } from "../devstack/host";
 import {
-  actualCriticalPathMs, apiOverheadMs, overheadSplit, type OverheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
+  actualCriticalPathMs, apiOverheadMs, criticalContention, type CriticalContention, type HostEvent, overheadSplit, type OverheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
   spread, wallRatio, type CreatePhases, type TaskTimes,
 } from "./stats";
 
@@ -45,6 +46,10 @@ export interface SingleCreateFigures {
   apiOverheadMs: number[];
   /** Per run: run-queue wait of the provider host during its Create call (local CPU contention). */
   hostWaitMs: number[];
+  /** Per run: the part of that wait on the create's critical path (see `criticalContention`). */
+  contention: CriticalContention[];
+  /** Per run: the overhead with that part taken out, what the create costs with the CPU to itself. */
+  freeOverheadMs: number[];
   /** Per run, the overhead in parts (see `overheadSplit`). */
   split: OverheadSplit[];
   /** Per run, the durations drawn for it. */
@@ -74,6 +79,10 @@ export interface ParallelFigures {
    */
   hostWaitMs: number[];
   benchWaitMs: number[];
+  /** Per create: the host's run-queue wait on its critical path, exact (see `criticalContention`). */
+  contention: CriticalContention[];
+  /** Per create: its overhead with that wait taken out. */
+  freeOverheadMs: number[];
   /** Per create, its overhead in parts (see `overheadSplit`). */
   split: OverheadSplit[];
   /** `fixed vmids`: one program with a `vmid` per resource, the control run without allocation races. */
@@ -193,6 +202,9 @@ export interface CreateCall {
   /** Run-queue wait of the provider host and of this process (engine + sandbox) during the call. */
   hostWaitMs: number;
   selfWaitMs: number;
+  /** The provider host's process, and its main thread's run-queue wait so far when the call began (it was idle). */
+  pid: number;
+  waitAtBeginMs: number;
 }
 
 /** The gate of the separate-stacks run in progress, if any. */
@@ -235,7 +247,7 @@ function timeCreates(): { calls: CreateCall[]; restore(): void } {
     try {
       return await original.apply(this, args);
     } finally {
-      calls.push({ urn: args[0], ms: performance.now() - started, begunAt, returnedAt: Date.now(), hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs(process.pid) - selfBefore });
+      calls.push({ urn: args[0], ms: performance.now() - started, begunAt, returnedAt: Date.now(), hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs(process.pid) - selfBefore, pid, waitAtBeginMs: hostBefore });
     }
   };
   return { calls, restore: () => { DynamicProviderHost.prototype.create = original; } };
@@ -286,9 +298,33 @@ function engineFor(sandbox: Sandbox, stack: string, cwd?: string): TestEngine {
     cwd,
     ...proxmoxConfig(sandbox),
     // The bench's own environment must not point the provider at anything else.
-    env: { PROXMOX_VE_ENDPOINT: undefined, PROXMOX_VE_API_TOKEN: undefined, PROXMOX_VE_USERNAME: undefined, PROXMOX_VE_PASSWORD: undefined },
+    env: { PROXMOX_VE_ENDPOINT: undefined, PROXMOX_VE_API_TOKEN: undefined, PROXMOX_VE_USERNAME: undefined, PROXMOX_VE_PASSWORD: undefined, ...probeEnv() },
   });
 }
+
+/** Where the hosts' probes write (`bench/host-probe.js`), for the run in progress. */
+let probeDir: string | undefined;
+
+/** The host probe, preloaded into every provider host the bench starts: the bench's, not the product's. */
+function probeEnv(): Record<string, string> {
+  if (!probeDir) return {};
+  const preload = `--require ${JSON.stringify(path.join(__dirname, "host-probe.js"))}`;
+  return { NODE_OPTIONS: [process.env.NODE_OPTIONS, preload].filter(Boolean).join(" "), LAUNCHPAD_BENCH_PROBE_DIR: probeDir };
+}
+
+/** What host `pid` recorded of its requests; none when it had no probe. */
+function hostEvents(pid: number): HostEvent[] {
+  try {
+    return fs.readFileSync(path.join(probeDir!, `${pid}.jsonl`), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as HostEvent);
+  } catch {
+    return [];
+  }
+}
+
+const NO_CONTENTION: CriticalContention = { beforeCreateMs: NaN, lastAnswerMs: NaN, totalMs: NaN, engineMs: NaN };
+
+/** The run-queue wait on one create call's critical path (see `criticalContention`). */
+const contentionOf = (call: CreateCall): CriticalContention => criticalContention(call, hostEvents(call.pid));
 
 /** Schema rejections of the sandboxes this run closed. */
 const schemaRejections: SchemaViolation[] = [];
@@ -332,7 +368,7 @@ function vmidOf(engine: TestEngine, name: string): number | undefined {
   return typeof vmid === "number" ? vmid : undefined;
 }
 
-const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], apiOverheadMs: [], hostWaitMs: [], split: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
+const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], apiOverheadMs: [], hostWaitMs: [], contention: [], freeOverheadMs: [], split: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
 
 /**
  * Single creates, one at a time, each with durations drawn for it; with a baseline build, each run
@@ -385,12 +421,14 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
       figures.overheadMs.push(rpc - actual);
       figures.apiOverheadMs.push(apiOverheadMs(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, actual));
       figures.hostWaitMs.push(calls[before].hostWaitMs);
+      figures.contention.push(contentionOf(calls[before]));
+      figures.freeOverheadMs.push(rpc - actual - figures.contention.at(-1)!.totalMs);
       figures.split.push(overheadSplit(sandbox.timeline(), sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, calls[before]));
       figures.requests.push(sandbox.requests.length);
       if (run === 1) figures.breakdown = requestBreakdown(sandbox.requests);
       const createTask = sandbox.timeline().tasks.filter((t) => t.type === "vzcreate" && t.id === String(vmid)).at(-1);
       figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), createTask?.endedMs));
-      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms; ${describeSplit(figures.split.at(-1)!)}), ${sandbox.requests.length} requests, CT ${vmid}`);
+      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (${round(figures.freeOverheadMs.at(-1)!)} ms with the host's wait on its critical path, ${round(figures.contention.at(-1)!.totalMs)} ms, taken out; API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms; ${describeSplit(figures.split.at(-1)!)}), ${sandbox.requests.length} requests, CT ${vmid}`);
 
       if (run === 1 && figures === single) {
         const callsBefore = { ...engine.hostCalls };
@@ -467,6 +505,9 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
     };
     const actual = made.map((call) => actualCriticalPathMs(timeline, vmidOfUrn(call.urn)));
     const overheadMs = made.map((call, i) => call.ms - actual[i]);
+    // One host per create: its own wait is that create's. One program's host serves all N at once.
+    const contention = made.map((call) => (mode === "separate stacks" ? contentionOf(call) : NO_CONTENTION));
+    const freeOverheadMs = overheadMs.map((ms, i) => ms - contention[i].totalMs);
     const logged = sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }));
     const apiOverhead = made.map((call, i) => apiOverheadMs(logged, vmidOfUrn(call.urn), actual[i]));
     const hostLogs = engines.flatMap((engine) => engine.hostLogs);
@@ -478,6 +519,8 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       overheadMs: overheadMs.map((ms) => round(ms)),
       apiOverheadMs: apiOverhead.map((ms) => round(ms)),
       hostWaitMs: made.map((call) => round(call.hostWaitMs)),
+      contention,
+      freeOverheadMs: freeOverheadMs.map((ms) => round(ms)),
       split: made.map((call) => overheadSplit(timeline, logged, vmidOfUrn(call.urn), call)),
       benchWaitMs: made.map((call) => round(call.selfWaitMs)),
       wallMs: round(run.ms),
@@ -501,7 +544,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
       nodes,
     };
-    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
+    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (${spread(freeOverheadMs).median} ms with each host's wait on its critical path, median ${spread(contention.map((c) => c.totalMs)).median} ms, taken out; API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
     return figures;
   } finally {
     createGate = undefined;
@@ -539,6 +582,7 @@ async function imageCreates(options: ContainerBenchOptions, calls: CreateCall[])
 
 export async function runContainerBench(options: ContainerBenchOptions): Promise<ContainerBenchReport> {
   const timing = timeCreates();
+  probeDir = fs.mkdtempSync(path.join(os.tmpdir(), "launchpad-bench-probe-"));
   // As `pulumi`'s own program runner does: a failed registration also rejects the resource's
   // promises; the engine records the failure, the bench must not die of the echo.
   const onRejection = (reason: unknown) => options.log(`program: ${String((reason as Error)?.message ?? reason).split("\n")[0]}`);
@@ -568,5 +612,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   } finally {
     process.off("unhandledRejection", onRejection);
     timing.restore();
+    fs.rmSync(probeDir, { recursive: true, force: true });
+    probeDir = undefined;
   }
 }

@@ -220,3 +220,56 @@ export function spread(values: readonly number[]): { median: number; min: number
   if (!finite.length) return { median: NaN, min: NaN, max: NaN };
   return { median: round(median(finite)), min: round(Math.min(...finite)), max: round(Math.max(...finite)) };
 }
+
+/** One line of what a provider host recorded (`bench/host-probe.js`). */
+export interface HostEvent {
+  /** A request sent, its answer read; the Create handler entered ("begun"), its answer handed back ("done"). */
+  kind: "sent" | "answered" | "begun" | "done";
+  /** ms since the epoch, the host's clock (the machine's). */
+  at: number;
+  method: string;
+  path: string;
+  /** Its main thread's run-queue wait so far, ms, read by that thread itself (exact); null off Linux. */
+  waitMs: number | null;
+}
+
+/** Local CPU contention on one create's critical path, ms (see `criticalContention`). */
+export interface CriticalContention {
+  /** The Create call's begin to the host sending its last create POST. */
+  beforeCreateMs: number;
+  /** The host sending its last request to it answering the Create call. */
+  lastAnswerMs: number;
+  totalMs: number;
+  /**
+   * Apart, not in `totalMs`: the host handing its answer back to the engine seeing the call return. The
+   * engine's side, which here shares one thread with the sandbox and every other stack's engine. NaN unknown.
+   */
+  engineMs: number;
+}
+
+const CREATE_POST = /\/nodes\/[^/]+\/lxc(\/\d+\/clone)?(\?.*)?$/;
+
+/**
+ * The run-queue wait of the provider host's main thread over the two stretches of a create where nothing
+ * else goes on but that host's own work:
+ * - the Create call's begin to the host sending its create POST (its wake-up, its reads, the POST);
+ * - the host sending its last request (the probe that found the address) to it answering the call.
+ * A thread is running, runnable or asleep, so the wait over a stretch is never longer than the stretch, and
+ * each ms of it held the create back. The host reads its own wait at each of its events, which is exact:
+ * a wait is counted when it ends, and a running thread has none in progress. Only the reading at the call's
+ * begin is taken from outside, where a wait may be in progress; the wake-up's wait is therefore taken as at
+ * most the time from the call's begin to the handler's start. Waits elsewhere (a poll sent late) are not
+ * taken: they may or may not have moved the end. NaN where a record is missing.
+ */
+export function criticalContention(call: { begunAt: number; returnedAt: number; waitAtBeginMs: number }, events: readonly HostEvent[]): CriticalContention {
+  const mine = events.filter((e) => e.at >= call.begunAt && e.at <= call.returnedAt && e.waitMs !== null);
+  const begun = mine.find((e) => e.kind === "begun");
+  const done = mine.filter((e) => e.kind === "done").at(-1);
+  const post = mine.filter((e) => e.kind === "sent" && e.method === "POST" && CREATE_POST.test(e.path)).at(-1);
+  const last = mine.filter((e) => e.kind === "sent").at(-1);
+  const wake = (to: HostEvent) => Math.min(Math.max(to.waitMs! - call.waitAtBeginMs, 0), to.at - call.begunAt);
+  const beforeCreateMs = !post ? NaN : begun && begun.at <= post.at ? wake(begun) + post.waitMs! - begun.waitMs! : wake(post);
+  const end = done ?? (last && mine.find((e) => e.kind === "answered" && e.at >= last.at && e.method === last.method && e.path === last.path));
+  const lastAnswerMs = last && end ? end.waitMs! - last.waitMs! : NaN;
+  return { beforeCreateMs, lastAnswerMs, totalMs: beforeCreateMs + lastAnswerMs, engineMs: done ? call.returnedAt - done.at : NaN };
+}

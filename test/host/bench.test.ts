@@ -27,7 +27,8 @@ describe("bench (quick)", function () {
 
   it("ends with one JSON line carrying the documented keys", () => {
     for (const key of ["seed", "createOverheadMs", "overheadMsMin", "overheadMsMax", "requestsPerCreate", "noopRequests", "ansibleOverheadMs", "ansibleRatio",
-      "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "overheadSplitMs", "parallel"]) {
+      "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "stacks50RawOverheadRatio", "stacks50ContentionMs", "overheadSplitMs",
+      "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
     assert.equal(summary.seed, 7);
@@ -47,6 +48,16 @@ describe("bench (quick)", function () {
     }
     const stacks = parallel.find((p) => p.mode === "separate stacks")!;
     assert.equal(typeof stacks.hostsUpMs, "number");
+    // Every host's probe (bench/host-probe.js) recorded its create: the wait on its critical path is a figure.
+    for (const p of parallel.filter((p) => p.mode === "separate stacks")) {
+      const contention = p.contentionMs as Record<string, number>;
+      assert.ok(contention.totalMs >= 0 && contention.beforeCreateMs >= 0 && contention.lastAnswerMs >= 0, `${p.mode}: ${JSON.stringify(contention)}`);
+      assert.ok(contention.engineMs >= 0, `${p.mode}: the engine's side of the return`);
+      const [raw, free] = [p.overheadMs, p.freeOverheadMs] as Array<Record<string, number>>;
+      assert.ok(free.max <= raw.max && free.min <= raw.min && Number.isFinite(free.median), `${p.mode}: ${JSON.stringify({ raw, free })}`);
+    }
+    assert.equal((parallel.find((p) => p.mode === "one program")!.contentionMs as Record<string, unknown>).totalMs, null, "one host serving N creates: no per-create figure");
+    assert.ok(Number(summary.contentionMs) >= 0 && Number(summary.freeOverheadMs) <= Number(summary.overheadMsMax));
     assert.equal(parallel.find((p) => p.mode === "one program")!.hostsUpMs, null);
   });
 

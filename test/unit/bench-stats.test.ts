@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { parseFlags } from "../../bench/index";
 import {
-  actualCriticalPathMs, apiOverheadMs, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, criticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -156,5 +156,54 @@ describe("bench durations and overheads", () => {
     const r = (method: string, path: string, startMs: number) => ({ method, path, startMs, durationMs: 5, status: 200 });
     const probes = [r("GET", "/cluster/resources", 1000), r("POST", "/nodes/pve1/lxc", 1010), r("GET", "/nodes/pve1/tasks", 1100), r("GET", "/nodes/pve1/lxc/100/interfaces", 8800), r("GET", "/nodes/pve1/lxc/100/interfaces", 9600), r("GET", "/nodes/pve1/lxc/100/interfaces", 14000)];
     assert.deepEqual(createPhases(probes, 9050), { prepareMs: 10, createMs: 8590, startMs: 0, ipMs: 4405 });
+  });
+
+  describe("local CPU contention on a create's critical path", () => {
+    const e = (kind: HostEvent["kind"], at: number, waitMs: number, method = "GET", path = "/api2/json/cluster/resources"): HostEvent => ({ kind, at, waitMs, method, path });
+    const call = { begunAt: 1000, returnedAt: 14300, waitAtBeginMs: 50 };
+    const events = [
+      e("sent", 900, 40), // an earlier call's: outside this one
+      e("begun", 1030, 70, "RPC", "Create"),
+      e("sent", 1040, 75),
+      e("answered", 1200, 200),
+      e("sent", 1300, 260, "POST", "/api2/json/nodes/pve1/lxc"),
+      e("answered", 1310, 262, "POST", "/api2/json/nodes/pve1/lxc"),
+      e("sent", 9000, 900, "GET", "/api2/json/nodes/pve1/lxc/100/interfaces"), // a late poll: not on the path
+      e("answered", 9002, 900, "GET", "/api2/json/nodes/pve1/lxc/100/interfaces"),
+      e("sent", 14200, 1500, "GET", "/api2/json/nodes/pve1/lxc/100/interfaces"),
+      e("answered", 14240, 1530, "GET", "/api2/json/nodes/pve1/lxc/100/interfaces"),
+      e("done", 14250, 1534, "RPC", "Create"),
+    ];
+
+    it("takes the wait from the call's begin to the create POST, and from the last request to the answer", () => {
+      const c = criticalContention(call, events);
+      // Wake-up 20 (70 - 50, within the 30 ms to the handler), then 190 to the POST; the last request's 34.
+      assert.deepEqual(c, { beforeCreateMs: 210, lastAnswerMs: 34, totalMs: 244, engineMs: 50 });
+    });
+
+    it("never takes more wake-up wait than the time to the handler: a wait under way at the begin started before it", () => {
+      const c = criticalContention({ ...call, waitAtBeginMs: 0 }, events);
+      assert.equal(c.beforeCreateMs, 30 + 190);
+    });
+
+    it("takes the last create POST (a refused one's retry) and, without a handler record, counts the wait from the begin, bounded the same way", () => {
+      const retried = [...events.slice(0, 5), e("sent", 1400, 300, "POST", "/api2/json/nodes/pve1/lxc"), ...events.slice(5)];
+      assert.equal(criticalContention(call, retried).beforeCreateMs, 20 + 230);
+      const noHandler = events.filter((x) => x.kind !== "begun" && x.kind !== "done");
+      const c = criticalContention({ ...call, waitAtBeginMs: 0 }, noHandler);
+      assert.equal(c.beforeCreateMs, 260, "260 ms of wait in the 300 ms to the POST");
+      const early = noHandler.map((x) => (x.method === "POST" && x.kind === "sent" ? { ...x, at: 1200 } : x));
+      assert.equal(criticalContention({ ...call, waitAtBeginMs: 0 }, early).beforeCreateMs, 200, "never more than the 200 ms to the POST");
+      assert.equal(c.lastAnswerMs, 30, "to the last answer when the handler's end is not recorded");
+      assert.ok(Number.isNaN(c.engineMs));
+    });
+
+    it("has no figure without a create POST or a record (not zero)", () => {
+      assert.ok(Number.isNaN(criticalContention(call, events.filter((x) => x.method !== "POST")).beforeCreateMs));
+      const none = criticalContention(call, []);
+      assert.ok(Number.isNaN(none.totalMs) && Number.isNaN(none.lastAnswerMs));
+      const offLinux = criticalContention(call, events.map((x) => ({ ...x, waitMs: null })));
+      assert.ok(Number.isNaN(offLinux.totalMs));
+    });
   });
 });

@@ -1,0 +1,56 @@
+// Loaded into every provider host the bench starts (`NODE_OPTIONS=--require`), never into the product.
+// When a Create call reaches the host's handler, at each request the host sends and each answer it reads,
+// and when the handler answers the call, it appends one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`:
+// the time, the request, and its main thread's run-queue wait so far (`/proc/PID/task/PID/schedstat`,
+// field 2). Read by the thread itself while it runs, that wait is exact: a
+// wait is added to the counter when it ends, and a running thread has none in progress. The bench takes the
+// wait on a create's critical path from these (see `criticalContention` in stats.ts).
+"use strict";
+const fs = require("node:fs");
+const channels = require("node:diagnostics_channel");
+
+const dir = process.env.LAUNCHPAD_BENCH_PROBE_DIR;
+if (dir) {
+  const file = `${dir}/${process.pid}.jsonl`;
+  const schedstat = `/proc/${process.pid}/task/${process.pid}/schedstat`;
+  const waitMs = () => {
+    try {
+      return Number(fs.readFileSync(schedstat, "utf8").split(" ")[1]) / 1e6;
+    } catch {
+      return null;
+    }
+  };
+  const write = (event) => fs.appendFileSync(file, `${JSON.stringify({ ...event, at: Date.now(), waitMs: waitMs() })}\n`);
+  const record = (kind) => ({ request }) => write({ kind, method: request.method, path: request.path });
+  channels.subscribe("undici:client:sendHeaders", record("sent"));
+  channels.subscribe("undici:request:headers", record("answered"));
+
+  // The host's Create handler (`@pulumi/pulumi/cmd/dynamic-provider` registers it with grpc-js), whichever
+  // copy of grpc-js it loads: "begun" as the handler is entered, "done" as it hands its answer back.
+  const Module = require("node:module");
+  const load = Module._load;
+  Module._load = function (request) {
+    const loaded = load.apply(this, arguments);
+    const Server = request === "@grpc/grpc-js" ? loaded && loaded.Server : undefined;
+    if (Server && !Server.prototype.addService.launchpadProbe) {
+      const addService = Server.prototype.addService;
+      const wrapped = function (service, implementation) {
+        const create = implementation && implementation.create;
+        if (typeof create !== "function") return addService.call(this, service, implementation);
+        // Its other handlers (and the state they share, `this.config`) through the prototype.
+        const probed = Object.create(implementation);
+        probed.create = function (call, callback) {
+          write({ kind: "begun", method: "RPC", path: "Create" });
+          return create.call(this, call, function () {
+            write({ kind: "done", method: "RPC", path: "Create" });
+            return callback.apply(this, arguments);
+          });
+        };
+        return addService.call(this, service, probed);
+      };
+      wrapped.launchpadProbe = true;
+      Server.prototype.addService = wrapped;
+    }
+    return loaded;
+  };
+}
