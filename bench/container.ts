@@ -544,7 +544,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
       nodes,
     };
-    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (${spread(freeOverheadMs).median} ms with each host's wait on its critical path, median ${spread(contention.map((c) => c.totalMs)).median} ms, taken out; API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
+    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (${mode === "separate stacks" ? `${spread(freeOverheadMs).median} ms with each host's wait on its critical path, median ${spread(contention.map((c) => c.totalMs)).median} ms, taken out; ` : ""}API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
     return figures;
   } finally {
     createGate = undefined;
