@@ -184,6 +184,8 @@ function contentionMedians(contention: readonly CriticalContention[]): Record<ke
   return { beforeCreateMs: of("beforeCreateMs"), lastAnswerMs: of("lastAnswerMs"), totalMs: of("totalMs"), engineMs: of("engineMs") };
 }
 
+const describeContention = (medians: Record<keyof CriticalContention, number>) => `${medians.beforeCreateMs} / ${medians.lastAnswerMs} ms`;
+
 /** The overhead's parts with the host's critical-path wait taken out of the part it fell in. */
 function freeSplit(split: readonly OverheadSplit[], contention: readonly CriticalContention[]): OverheadSplit[] {
   return split.map((s, i) => ({ ...s, beforeCreateMs: s.beforeCreateMs - contention[i].beforeCreateMs, returnMs: s.returnMs - contention[i].lastAnswerMs }));
@@ -245,7 +247,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ...(p.mode !== "separate stacks" ? [] : ([
         ["the same, each host's run-queue wait on its critical path taken out", fmtSpread(p.freeOverheadMs)],
         ["  in parts, median of each", describeSplitMedians(splitMedians(freeSplit(p.split, p.contention)))],
-        ["local CPU contention, apart: that wait (before the POST / at the last answer)", `${fmtSpread(p.contention.map((c) => c.totalMs))} (${contentionMedians(p.contention).beforeCreateMs} / ${contentionMedians(p.contention).lastAnswerMs} ms)`],
+        ["local CPU contention, apart: that wait (before the POST / at the last answer)", `${fmtSpread(p.contention.map((c) => c.totalMs))} (${describeContention(contentionMedians(p.contention))})`],
         ["  of the return, on the engine's side (host's answer to the call's return), kept in", fmtSpread(p.contention.map((c) => c.engineMs))],
       ] as Array<[string, string]>)),
       ["local CPU contention, apart: provider host run-queue wait in the whole call", fmtSpread(p.hostWaitMs)],

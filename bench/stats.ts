@@ -54,9 +54,12 @@ export function requestBreakdown(requests: readonly LoggedRequest[]): Array<{ re
   return [...counts].map(([request, count]) => ({ request, count })).sort((a, b) => b.count - a.count || a.request.localeCompare(b.request));
 }
 
+/** The path of a create call, `POST /nodes/{node}/lxc` or `.../lxc/{vmid}/clone`, relative to `/api2/json`. */
+const CREATE_PATH = /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/;
+
 /** Create calls (`POST /nodes/{node}/lxc` or `.../clone`) the server refused, e.g. `CT 104 already exists`. */
 export function refusedCreates(requests: readonly LoggedRequest[]): number {
-  return requests.filter((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status !== 200).length;
+  return requests.filter((r) => r.method === "POST" && CREATE_PATH.test(r.path) && r.status !== 200).length;
 }
 
 /** Rounds to whole milliseconds, or to `digits` decimals. */
@@ -92,7 +95,7 @@ export function createPhases(requests: readonly TimedRequest[], createEndedMs?: 
   const at = (match: (r: TimedRequest) => boolean) => requests.find(match)?.startMs ?? NaN;
   const first = requests.length ? Math.min(...requests.map((r) => r.startMs)) : NaN;
   const end = requests.length ? Math.max(...requests.map((r) => r.startMs + r.durationMs)) : NaN;
-  const createPost = at((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status === 200);
+  const createPost = at((r) => r.method === "POST" && CREATE_PATH.test(r.path) && r.status === 200);
   // A create with start=1 has no start POST: its milestone is the task-list read that finds the vzstart task.
   const firstInterfaces = at((r) => r.method === "GET" && /\/interfaces$/.test(r.path));
   // The last task-list read before the first address read (a history read may come earlier).
@@ -145,7 +148,7 @@ export function drawFor(means: TaskTimes, seed: number, label: string): TaskTime
  */
 export function apiOverheadMs(requests: ReadonlyArray<TimedRequest & { params?: Record<string, unknown> }>, vmid: number, actualMs: number): number {
   const mine = requests.filter((r) => String(r.params?.vmid) === String(vmid) || r.path.split("/").includes(String(vmid)));
-  const post = mine.find((r) => r.method === "POST" && /^\/nodes\/[^/]+\/lxc(\/\d+\/clone)?$/.test(r.path) && r.status === 200);
+  const post = mine.find((r) => r.method === "POST" && CREATE_PATH.test(r.path) && r.status === 200);
   if (!post) return NaN;
   const end = Math.max(...mine.map((r) => r.startMs + r.durationMs));
   return end - post.startMs - actualMs;
@@ -247,8 +250,6 @@ export interface CriticalContention {
   engineMs: number;
 }
 
-const CREATE_POST = /\/nodes\/[^/]+\/lxc(\/\d+\/clone)?(\?.*)?$/;
-
 /**
  * The run-queue wait of the provider host's main thread over the two stretches of a create where nothing
  * else goes on but that host's own work:
@@ -265,7 +266,7 @@ export function criticalContention(call: { begunAt: number; returnedAt: number; 
   const mine = events.filter((e) => e.at >= call.begunAt && e.at <= call.returnedAt && e.waitMs !== null);
   const begun = mine.find((e) => e.kind === "begun");
   const done = mine.filter((e) => e.kind === "done").at(-1);
-  const post = mine.filter((e) => e.kind === "sent" && e.method === "POST" && CREATE_POST.test(e.path)).at(-1);
+  const post = mine.filter((e) => e.kind === "sent" && e.method === "POST" && CREATE_PATH.test(e.path.replace(/^\/api2\/json/, "").split("?")[0])).at(-1);
   const last = mine.filter((e) => e.kind === "sent").at(-1);
   const wake = (to: HostEvent) => Math.min(Math.max(to.waitMs! - call.waitAtBeginMs, 0), to.at - call.begunAt);
   const beforeCreateMs = !post ? NaN : begun && begun.at <= post.at ? wake(begun) + post.waitMs! - begun.waitMs! : wake(post);
