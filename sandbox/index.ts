@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import type { ContainerBackend, RegistryTrust } from "./backend";
 import { AccessControl, ALL_PRIVILEGES, UserEntry, validAclPath } from "./server/access";
 import { Authenticator, SandboxUser, tokenInfo } from "./server/auth";
-import { Cluster, OciImage } from "./server/cluster";
+import { Cluster, OciImage, type ContainerTimings } from "./server/cluster";
 import { FaultInjector, Faults } from "./server/faults";
 import { RequestLogEntry, SandboxHttpServer, SchemaViolation } from "./server/http";
 import { attachSnapshots } from "./server/snapshots";
@@ -24,7 +24,7 @@ export interface SandboxAccess {
   /** `users`/`groups`/`tokens` is the subject (`user@realm`, a group, `user@realm!token`); `propagate` defaults to true. */
   acl?: Array<{ path: string; roles: string | string[]; users?: string; groups?: string; tokens?: string; propagate?: boolean }>;
 }
-export type { OciImage } from "./server/cluster";
+export type { ContainerTimings, OciImage } from "./server/cluster";
 export { MemoryBackend } from "./memory";
 
 export interface SandboxOptions {
@@ -98,9 +98,11 @@ export interface Sandbox {
   containers(): SandboxContainer[];
   /**
    * Changes task durations (by type) and the address delay for tasks and starts from now on; the bench
-   * draws new ones per run. The address delay applies to the memory backend only.
+   * draws new ones per run. The address delay applies to the memory backend only. `perContainer`, where it
+   * answers for a VMID, gives that container's own (the bench draws them per container when many run at once);
+   * `null` drops it.
    */
-  setTimings(timings: { taskDurationsMs?: Partial<Record<string, number>>; ipDelayMs?: number }): void;
+  setTimings(timings: { taskDurationsMs?: Partial<Record<string, number>>; ipDelayMs?: number; perContainer?: ((vmid: number) => ContainerTimings | undefined) | null }): void;
   /**
    * Sandbox-only (no PVE call returns it): every task with its real start and end in ms since the
    * epoch, and every container start with the moment its address showed (memory backend). PVE's own
@@ -151,11 +153,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await backend.cleanup();
   const faults = new Faults();
   const taskDurationsMs = { ...options.taskDurationsMs };
+  let perContainer: ((vmid: number) => ContainerTimings | undefined) | undefined;
+  if (backend instanceof MemoryBackend) backend.ipDelayFor = (vmid) => perContainer?.(vmid)?.ipDelayMs;
   const cluster = new Cluster({
     nodes,
     backend,
     faults,
     taskDurationsMs,
+    containerTimings: (vmid) => perContainer?.(vmid),
     lockWaitMs: options.lockWaitMs ?? 10_000,
     ociImages: options.ociImages ?? {},
     registryTrust: options.registryTrust,
@@ -209,6 +214,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }),
     setTimings: (timings) => {
       Object.assign(taskDurationsMs, timings.taskDurationsMs);
+      if (timings.perContainer !== undefined) perContainer = timings.perContainer ?? undefined;
       if (timings.ipDelayMs !== undefined && backend instanceof MemoryBackend) backend.ipDelayMs = timings.ipDelayMs;
     },
     timeline: () => ({

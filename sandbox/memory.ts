@@ -24,6 +24,8 @@ export class MemoryBackend implements ContainerBackend {
   private nextHost = 10;
   /** How long after start the address shows; settable between bench runs (each start takes the value in force). */
   ipDelayMs: number;
+  /** A container's own address delay, where given, over `ipDelayMs` (the bench draws one per container). */
+  ipDelayFor: (vmid: number) => number | undefined = () => undefined;
   /** Sandbox-only, for the bench: each start's time and when its address showed, ms since the epoch, by VMID. */
   readonly starts: Array<{ vmid: number; startedMs: number; leasedMs: number }> = [];
 
@@ -54,7 +56,7 @@ export class MemoryBackend implements ContainerBackend {
     const container = this.get(vmid);
     container.running = true;
     container.startedAt = Date.now();
-    container.leasedAt = container.startedAt + this.ipDelayMs;
+    container.leasedAt = container.startedAt + (this.ipDelayFor(vmid) ?? this.ipDelayMs);
     this.starts.push({ vmid, startedMs: container.startedAt, leasedMs: container.leasedAt });
   }
 

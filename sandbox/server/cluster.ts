@@ -66,11 +66,19 @@ export interface Container {
   lxc: Array<[string, string]>;
 }
 
+/** One container's own timings (the bench draws them per container): its tasks' durations by type, its address delay. */
+export interface ContainerTimings {
+  taskDurationsMs?: Partial<Record<string, number>>;
+  ipDelayMs?: number;
+}
+
 export interface ClusterOptions {
   nodes: string[];
   backend: ContainerBackend;
   faults: Faults;
   taskDurationsMs: Partial<Record<string, number>>;
+  /** Sandbox-only, for the bench: a container's own task durations, where given, over `taskDurationsMs`. */
+  containerTimings(vmid: number): ContainerTimings | undefined;
   /** How long a config change waits for the config flock before `got timeout` (PVE: 10 s). */
   lockWaitMs: number;
   ociImages: Record<string, OciImage>;
@@ -195,7 +203,7 @@ export class Cluster {
     this.backend = options.backend;
     this.faults = options.faults;
     this.tasks = new TaskRegistry({
-      durationMs: (type) => options.taskDurationsMs[type] ?? DEFAULT_TASK_MS,
+      durationMs: (type, id) => (/^\d+$/.test(id) ? options.containerTimings(Number(id))?.taskDurationsMs?.[type] : undefined) ?? options.taskDurationsMs[type] ?? DEFAULT_TASK_MS,
       extraDelayMs: (type) => this.faults.taskDelayMs(type),
       injectedFailure: (type) => this.faults.taskFailure(type),
     });

@@ -52,7 +52,8 @@ export function parseUpid(upid: string): { node: string; type: string; id: strin
 }
 
 export interface TaskTiming {
-  durationMs(type: string): number;
+  /** How long a task of `type` on `id` (a VMID, a volume, ...) runs. */
+  durationMs(type: string, id: string): number;
   /** Extra time from the fault injector (slow tasks). */
   extraDelayMs(type: string): number;
   /** An error message when the fault injector fails this task type. */
@@ -111,7 +112,7 @@ export class TaskRegistry {
   }
 
   private async execute(task: Task, work: TaskWork): Promise<void> {
-    const delay = Math.max(0, this.timing.durationMs(task.type)) + this.timing.extraDelayMs(task.type);
+    const delay = Math.max(0, this.timing.durationMs(task.type, task.id)) + this.timing.extraDelayMs(task.type);
     let error: string | undefined;
     let warnings = 0;
     try {

@@ -65,7 +65,15 @@ describe("bench (quick)", function () {
     const quick = { createMs: 400, startMs: 100, ipMs: 150, pullMs: 1000 };
     const single = drawFor(quick, 7, "single-1");
     assert.match(stdout + stderr, new RegExp(`single create 1/1: drawn ${single.createMs}/${single.startMs}/${single.ipMs} ms`));
-    const stacks = drawFor(quick, 7, "separate-stacks-2");
-    assert.match(stdout + stderr, new RegExp(`2 parallel creates \\(separate stacks\\): started, drawn ${stacks.createMs}/${stacks.startMs}/${stacks.ipMs} ms`));
+    // Separate stacks: each container its own draw, seeded by its VMID, the same on every run of the seed.
+    const perContainer = /2 parallel creates \(separate stacks\): drawn per container, create\/start\/address ms: (.*)/.exec(stdout + stderr);
+    assert.ok(perContainer, "the separate stacks' draws are printed");
+    const printed = [...perContainer[1].matchAll(/CT (\d+) (\d+)\/(\d+)\/(\d+)/g)];
+    assert.equal(printed.length, 2);
+    for (const [, vmid, createMs, startMs, ipMs] of printed) {
+      const own = drawFor(quick, 7, `separate-stacks-2-ct-${vmid}`);
+      assert.deepEqual([createMs, startMs, ipMs].map(Number), [own.createMs, own.startMs, own.ipMs], `CT ${vmid}`);
+    }
+    assert.notDeepEqual(printed[0].slice(2), printed[1].slice(2), "two containers, two draws");
   });
 });

@@ -280,6 +280,31 @@ describe("sandbox API", function () {
         await timed.close();
       }
     });
+    it("setTimings perContainer: each container's tasks and address take its own durations, the others the type's (the bench's separate stacks)", async () => {
+      const timed = await startSandbox({ taskDurationsMs: { vzcreate: 60, vzstart: 60 }, ipDelayMs: 40 });
+      const timedClient = new SandboxClient(timed);
+      try {
+        timed.setTimings({ perContainer: (id) => (id === 321 ? { taskDurationsMs: { vzcreate: 300, vzstart: 150 }, ipDelayMs: 250 } : undefined) });
+        const [own, other] = await Promise.all([321, 322].map((id) => timedClient.call("POST", "/nodes/pve1/lxc", createParams(id, { start: 1 }))));
+        await Promise.all([timedClient.waitTask("pve1", own.body.data), timedClient.waitTask("pve1", other.body.data)]);
+        await Promise.all([321, 322].map((id) => timedClient.waitStartAfterCreate("pve1", id)));
+        const ran = (id: number, type: string) => timed.timeline().tasks.find((task) => task.id === String(id) && task.type === type)!;
+        const ms = (id: number, type: string) => ran(id, type).endedMs! - ran(id, type).startedMs;
+        assert.ok(ms(321, "vzcreate") >= 299 && ms(321, "vzstart") >= 149, JSON.stringify(timed.timeline().tasks));
+        assert.ok(ms(322, "vzcreate") < 250 && ms(322, "vzstart") < 150, JSON.stringify(timed.timeline().tasks));
+        const lease = (id: number) => timed.timeline().starts.find((start) => start.vmid === id)!;
+        assert.equal(lease(321).leasedMs - lease(321).startedMs, 250);
+        assert.equal(lease(322).leasedMs - lease(322).startedMs, 40);
+        // null drops it: the next container takes the type's durations again.
+        timed.setTimings({ perContainer: null });
+        const again = await timedClient.call("POST", "/nodes/pve1/lxc", createParams(323));
+        await timedClient.waitTask("pve1", again.body.data);
+        assert.ok(ms(323, "vzcreate") < 250, JSON.stringify(timed.timeline().tasks));
+      } finally {
+        await timedClient.close();
+        await timed.close();
+      }
+    });
     it("start=1 with a start that fails: the create task is OK, the vzstart task fails, the CT stays", async () => {
       sandbox.faults.task({ type: "vzstart", fail: "startup for container '311' failed", count: 1 });
       const reply = await client.call("POST", "/nodes/pve1/lxc", createParams(311, { start: 1 }));
