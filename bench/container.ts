@@ -253,6 +253,9 @@ function timeCreates(): { calls: CreateCall[]; restore(): void } {
   return { calls, restore: () => { DynamicProviderHost.prototype.create = original; } };
 }
 
+/** Drawn durations as the sandbox takes them: its tasks' by type, and the address delay. */
+const sandboxTimings = (drawn: TaskTimes) => ({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
+
 const describeSplit = (split: OverheadSplit) =>
   `to the create task ${round(split.beforeCreateMs)} ms, address lag ${round(split.addressLagMs)} ms of a ${round(split.probeGapMs)} ms probe gap, return ${round(split.returnMs)} ms`;
 
@@ -277,7 +280,7 @@ function program(names: string[], source: Source, pin: { node?: string; firstVmi
  */
 async function warmHistory(sandbox: Sandbox, options: ContainerBenchOptions, label: string): Promise<void> {
   const drawn = drawFor(options.times, options.seed, `warm-${label}`);
-  sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
+  sandbox.setTimings(sandboxTimings(drawn));
   const engine = engineFor(sandbox, `warm-${label}`);
   try {
     await engine.up(() => {
@@ -401,7 +404,7 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   let deleteRequests = NaN;
   const once = async (run: number, figures: SingleCreateFigures, label: string, cwd?: string) => {
     const drawn = drawFor(options.times, options.seed, `${label}-${run}`);
-    sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
+    sandbox.setTimings(sandboxTimings(drawn));
     const engine = engineFor(sandbox, `${label}-${run}`, cwd);
     try {
       const name = `bench-${label}-${run}`;
@@ -473,12 +476,12 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
   await warmHistory(sandbox, options, `${mode.replace(/ /g, "-")}-${n}`);
   const label = `${mode.replace(/ /g, "-")}-${n}`;
   const drawn = drawFor(options.times, options.seed, label);
-  sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
+  sandbox.setTimings(sandboxTimings(drawn));
   // Separate stacks are N CI jobs, each with its own container, whose tasks take their own time on Proxmox:
   // each container draws its own durations (seeded by its VMID), so the N creates start together and end
   // apart. One program's N resources share one draw: its figure is the wall time against one up.
   const perContainer = (vmid: number) => drawFor(options.times, options.seed, `${label}-ct-${vmid}`);
-  if (mode === "separate stacks") sandbox.setTimings({ perContainer: (vmid) => { const own = perContainer(vmid); return { taskDurationsMs: { vzcreate: own.createMs, vzstart: own.startMs }, ipDelayMs: own.ipMs }; } });
+  if (mode === "separate stacks") sandbox.setTimings({ perContainer: (vmid) => sandboxTimings(perContainer(vmid)) });
   const names = Array.from({ length: n }, (_, i) => `bench-p${n}-${i + 1}`);
   const engines = mode !== "separate stacks" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
   try {
