@@ -2,6 +2,7 @@
 // top of Proxmox's own time, how many requests it makes, and how it behaves under parallel creates.
 // Every create goes through the real dynamic-provider host (TestEngine), as `pulumi up` runs it.
 
+import * as channels from "node:diagnostics_channel";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -14,8 +15,8 @@ import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { CreateGate } from "./gate";
 import { DynamicProviderHost } from "../devstack/host";
 import {
-  actualCriticalPathMs, apiOverheadMs, criticalContention, type CriticalContention, type HostEvent, overheadSplit, type OverheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
-  spread, wallRatio, type CreatePhases, type TaskTimes,
+  actualCriticalPathMs, apiOverheadMs, chainBounds, criticalContention, type Timeline, type CriticalContention, type HostEvent, overheadSplit, type OverheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
+  spread, wallRatio, type CreatePhases, type TaskTimes, type WaitSample,
 } from "./stats";
 
 export interface ContainerBenchOptions {
@@ -32,6 +33,8 @@ export interface ContainerBenchOptions {
   parallel: number[];
   /** Sizes to run also as N separate stacks (N engines and hosts at once, like N CI jobs). */
   stacks: number[];
+  /** How many times each separate-stacks size runs, each on a fresh sandbox with its own draws. */
+  stackRuns: number;
   nodes: string[];
   image: boolean;
   log: (line: string) => void;
@@ -87,6 +90,8 @@ export interface ParallelFigures {
   split: OverheadSplit[];
   /** `fixed vmids`: one program with a `vmid` per resource, the control run without allocation races. */
   mode: "one program" | "separate stacks" | "fixed vmids";
+  /** Which run of this size and mode (1-based; separate stacks repeat, see `stackRuns`). */
+  run: number;
   wallMs: number;
   ratio: number;
   /** Separate stacks: from the start to every host at its create call (the creates are let go together then). */
@@ -233,6 +238,18 @@ function yieldToSandbox(pid: number): void {
   }
 }
 
+/**
+ * This thread's own run-queue wait (engine and sandbox share it), read by itself at each request the sandbox
+ * receives and each answer it sends, and at each Create call's begin and return: dense while stacks run, exact
+ * at each reading (see `threadWaitWithin`). Kept from `runContainerBench`'s start to its end.
+ */
+const ownWaits: WaitSample[] = [];
+const sampleOwnWait = () => {
+  const waitMs = runQueueWaitMs(process.pid);
+  if (Number.isFinite(waitMs)) ownWaits.push({ at: Date.now(), waitMs });
+};
+const OWN_WAIT_CHANNELS = ["http.server.request.start", "http.server.response.finish"];
+
 /** Times every Create RPC any engine sends, by wrapping the host class the engine uses; CPU contention sampled around each. */
 function timeCreates(): { calls: CreateCall[]; restore(): void } {
   const calls: CreateCall[] = [];
@@ -244,9 +261,11 @@ function timeCreates(): { calls: CreateCall[]; restore(): void } {
     const [hostBefore, selfBefore] = [runQueueWaitMs(pid), runQueueWaitMs(process.pid)];
     const started = performance.now();
     const begunAt = Date.now();
+    if (Number.isFinite(selfBefore)) ownWaits.push({ at: begunAt, waitMs: selfBefore });
     try {
       return await original.apply(this, args);
     } finally {
+      sampleOwnWait();
       calls.push({ urn: args[0], ms: performance.now() - started, begunAt, returnedAt: Date.now(), hostWaitMs: runQueueWaitMs(pid) - hostBefore, selfWaitMs: runQueueWaitMs(process.pid) - selfBefore, pid, waitAtBeginMs: hostBefore });
     }
   };
@@ -324,10 +343,12 @@ function hostEvents(pid: number): HostEvent[] {
   }
 }
 
-const NO_CONTENTION: CriticalContention = { beforeCreateMs: NaN, lastAnswerMs: NaN, totalMs: NaN, engineMs: NaN };
+const NO_CONTENTION: CriticalContention = {
+  beforeCreateMs: NaN, lastAnswerMs: NaN, totalMs: NaN, engineMs: NaN, benchBeforeCreateMs: NaN, benchLastAnswerMs: NaN, benchTotalMs: NaN, takenBeforeCreateMs: NaN, takenLastAnswerMs: NaN, takenMs: NaN,
+};
 
-/** The run-queue wait on one create call's critical path (see `criticalContention`). */
-const contentionOf = (call: CreateCall): CriticalContention => criticalContention(call, hostEvents(call.pid));
+/** The run-queue wait on one create call's critical path, its host's and this thread's (see `criticalContention`). */
+const contentionOf = (call: CreateCall, timeline: Timeline, vmid: number): CriticalContention => criticalContention(call, hostEvents(call.pid), ownWaits, chainBounds(timeline, vmid));
 
 /** Schema rejections of the sandboxes this run closed. */
 const schemaRejections: SchemaViolation[] = [];
@@ -424,14 +445,14 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
       figures.overheadMs.push(rpc - actual);
       figures.apiOverheadMs.push(apiOverheadMs(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, actual));
       figures.hostWaitMs.push(calls[before].hostWaitMs);
-      figures.contention.push(contentionOf(calls[before]));
-      figures.freeOverheadMs.push(rpc - actual - figures.contention.at(-1)!.totalMs);
+      figures.contention.push(contentionOf(calls[before], sandbox.timeline(), vmid));
+      figures.freeOverheadMs.push(rpc - actual - figures.contention.at(-1)!.takenMs);
       figures.split.push(overheadSplit(sandbox.timeline(), sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, calls[before]));
       figures.requests.push(sandbox.requests.length);
       if (run === 1) figures.breakdown = requestBreakdown(sandbox.requests);
       const createTask = sandbox.timeline().tasks.filter((t) => t.type === "vzcreate" && t.id === String(vmid)).at(-1);
       figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), createTask?.endedMs));
-      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (${round(figures.freeOverheadMs.at(-1)!)} ms with the host's wait on its critical path, ${round(figures.contention.at(-1)!.totalMs)} ms, taken out; API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms; ${describeSplit(figures.split.at(-1)!)}), ${sandbox.requests.length} requests, CT ${vmid}`);
+      options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (${round(figures.freeOverheadMs.at(-1)!)} ms with the wait on its critical path, host ${round(figures.contention.at(-1)!.totalMs)} + engine/sandbox ${round(figures.contention.at(-1)!.benchTotalMs)} ms, taken out; API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms; ${describeSplit(figures.split.at(-1)!)}), ${sandbox.requests.length} requests, CT ${vmid}`);
 
       if (run === 1 && figures === single) {
         const callsBefore = { ...engine.hostCalls };
@@ -471,10 +492,12 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   return { single, baseline, noop, deleteRequests, ansible };
 }
 
-async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall[], n: number, mode: ParallelFigures["mode"], singleWallMs: number): Promise<ParallelFigures> {
+async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall[], n: number, mode: ParallelFigures["mode"], singleWallMs: number, run = 1, runs = 1): Promise<ParallelFigures> {
   const sandbox = await sandboxFor(options);
-  await warmHistory(sandbox, options, `${mode.replace(/ /g, "-")}-${n}`);
-  const label = `${mode.replace(/ /g, "-")}-${n}`;
+  // Run 1 keeps the label (and so the draws) it had before the runs repeated.
+  const label = `${mode.replace(/ /g, "-")}-${n}${run > 1 ? `-r${run}` : ""}`;
+  const title = `${n} parallel creates (${mode}${runs > 1 ? `, run ${run}/${runs}` : ""})`;
+  await warmHistory(sandbox, options, label);
   const drawn = drawFor(options.times, options.seed, label);
   sandbox.setTimings(sandboxTimings(drawn));
   // Separate stacks are N CI jobs, each with its own container, whose tasks take their own time on Proxmox:
@@ -486,14 +509,14 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
   const engines = mode !== "separate stacks" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
   try {
     const before = calls.length;
-    options.log(`${n} parallel creates (${mode}): started, ${mode === "separate stacks" ? `durations drawn per container (CT N: create/start/address ms from "${label}-ct-N")` : `drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms`}`);
+    options.log(`${title}: started, ${mode === "separate stacks" ? `durations drawn per container (CT N: create/start/address ms from "${label}-ct-N")` : `drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms`}`);
     const cpuBefore = process.cpuUsage();
     const hostCpu = childCpu();
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const gate = mode === "separate stacks" ? new CreateGate(n) : undefined;
     createGate = gate;
-    const run = await timed(() => !gate
+    const result = await timed(() => !gate
       ? engines[0].up(program(names, { template: DEFAULT_TEMPLATE }, { firstVmid: mode === "fixed vmids" ? 1000 : undefined })).then(() => [])
       : Promise.allSettled(engines.map((engine, i) => engine.up(program([names[i]], { template: DEFAULT_TEMPLATE })).finally(() => gate.ended(names[i])))).then((results) =>
         results.flatMap((r) => (r.status === "rejected" ? failuresOf(r.reason) : []))));
@@ -502,7 +525,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
     const hostCpuMs = hostCpu.stop();
     const cpu = process.cpuUsage(cpuBefore);
     const serverMs = sandbox.requests.map((r) => r.durationMs);
-    const failureMessages = run.error !== undefined ? failuresOf(run.error) : (run.value as string[]);
+    const failureMessages = result.error !== undefined ? failuresOf(result.error) : (result.value as string[]);
     const vmids = engines.flatMap((engine) => names.map((name) => vmidOf(engine, name))).filter((v): v is number => v !== undefined);
     const made = calls.slice(before);
     const rpc = made.map((call) => call.ms);
@@ -513,11 +536,11 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       return NaN;
     };
     const actual = made.map((call) => actualCriticalPathMs(timeline, vmidOfUrn(call.urn)));
-    if (mode === "separate stacks") options.log(`${n} parallel creates (${mode}): drawn per container, create/start/address ms: ${vmids.map((vmid) => { const own = perContainer(vmid); return `CT ${vmid} ${own.createMs}/${own.startMs}/${own.ipMs}`; }).join(", ")}`);
+    if (mode === "separate stacks") options.log(`${title}: drawn per container, create/start/address ms: ${vmids.map((vmid) => { const own = perContainer(vmid); return `CT ${vmid} ${own.createMs}/${own.startMs}/${own.ipMs}`; }).join(", ")}`);
     const overheadMs = made.map((call, i) => call.ms - actual[i]);
     // One host per create: its own wait is that create's. One program's host serves all N at once.
-    const contention = made.map((call) => (mode === "separate stacks" ? contentionOf(call) : NO_CONTENTION));
-    const freeOverheadMs = overheadMs.map((ms, i) => ms - contention[i].totalMs);
+    const contention = made.map((call) => (mode === "separate stacks" ? contentionOf(call, timeline, vmidOfUrn(call.urn)) : NO_CONTENTION));
+    const freeOverheadMs = overheadMs.map((ms, i) => ms - contention[i].takenMs);
     const logged = sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }));
     const apiOverhead = made.map((call, i) => apiOverheadMs(logged, vmidOfUrn(call.urn), actual[i]));
     const hostLogs = engines.flatMap((engine) => engine.hostLogs);
@@ -525,7 +548,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
     const nodes: Record<string, number> = {};
     for (const ct of containers) nodes[ct.node] = (nodes[ct.node] ?? 0) + 1;
     const figures: ParallelFigures = {
-      n, mode,
+      n, mode, run,
       overheadMs: overheadMs.map((ms) => round(ms)),
       apiOverheadMs: apiOverhead.map((ms) => round(ms)),
       hostWaitMs: made.map((call) => round(call.hostWaitMs)),
@@ -533,8 +556,8 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       freeOverheadMs: freeOverheadMs.map((ms) => round(ms)),
       split: made.map((call) => overheadSplit(timeline, logged, vmidOfUrn(call.urn), call)),
       benchWaitMs: made.map((call) => round(call.selfWaitMs)),
-      wallMs: round(run.ms),
-      ratio: wallRatio(run.ms, singleWallMs),
+      wallMs: round(result.ms),
+      ratio: wallRatio(result.ms, singleWallMs),
       hostsUpMs: gate?.openedAt === undefined ? undefined : gate.openedAt - gate.startedAt,
       failures: failureMessages.length,
       failureMessages: failureMessages.slice(0, 5),
@@ -554,7 +577,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
       nodes,
     };
-    options.log(`${n} parallel creates (${mode}): ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (${mode === "separate stacks" ? `${spread(freeOverheadMs).median} ms with each host's wait on its critical path, median ${spread(contention.map((c) => c.totalMs)).median} ms, taken out; ` : ""}API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
+    options.log(`${title}: ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (${mode === "separate stacks" ? `${spread(freeOverheadMs).median} ms with the wait on each create's critical path, median ${spread(contention.map((c) => c.takenMs)).median} ms (host ${spread(contention.map((c) => c.totalMs)).median}, engine/sandbox ${spread(contention.map((c) => c.benchTotalMs)).median}), taken out; ` : ""}API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
     return figures;
   } finally {
     createGate = undefined;
@@ -598,6 +621,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   const onRejection = (reason: unknown) => options.log(`program: ${String((reason as Error)?.message ?? reason).split("\n")[0]}`);
   process.on("unhandledRejection", onRejection);
   schemaRejections.splice(0);
+  ownWaits.splice(0);
+  for (const name of OWN_WAIT_CHANNELS) channels.subscribe(name, sampleOwnWait);
   try {
     const { single, baseline, noop, deleteRequests, ansible } = await singleCreates(options, timing.calls);
     const singleWallMs = median(single.upWallMs);
@@ -605,7 +630,9 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     for (const n of options.parallel) parallel.push(await parallelCreates(options, timing.calls, n, "one program", singleWallMs));
     // The same largest run with every vmid given: what the run costs without allocation races.
     if (options.parallel.length) parallel.push(await parallelCreates(options, timing.calls, Math.max(...options.parallel), "fixed vmids", singleWallMs));
-    for (const n of options.stacks) parallel.push(await parallelCreates(options, timing.calls, n, "separate stacks", singleWallMs));
+    for (const n of options.stacks) {
+      for (let run = 1; run <= options.stackRuns; run++) parallel.push(await parallelCreates(options, timing.calls, n, "separate stacks", singleWallMs, run, options.stackRuns));
+    }
     const image = options.image ? await imageCreates(options, timing.calls) : undefined;
     return {
       single,
@@ -621,6 +648,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     };
   } finally {
     process.off("unhandledRejection", onRejection);
+    for (const name of OWN_WAIT_CHANNELS) channels.unsubscribe(name, sampleOwnWait);
+    ownWaits.splice(0);
     timing.restore();
     fs.rmSync(probeDir, { recursive: true, force: true });
     probeDir = undefined;

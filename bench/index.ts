@@ -3,7 +3,7 @@
 
 import * as os from "os";
 import { parseArgs } from "node:util";
-import { runContainerBench, type ContainerBenchReport } from "./container";
+import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
 import { median, round, spread, type CriticalContention, type OverheadSplit, type TaskTimes } from "./stats";
 
@@ -17,6 +17,7 @@ const USAGE = `Usage: npm run bench -- [flags]
   --quick          divide every duration by 20
   --parallel LIST  sizes of the parallel runs, N resources in one program (default 10,50)
   --stacks LIST    sizes to run also as N separate stacks at once (default 10,50; "none" to skip)
+  --stack-runs N   runs of each separate-stacks size, each on a fresh sandbox with its own draws (default 5)
   --runs N         single creates to take the median of (default 10)
   --ansible-runs N single runs that also create+start with Ansible, alternating with ours (default 5; 0 for none)
   --baseline DIR   a checkout of an older build (built, node_modules linked): its single creates alternate with ours
@@ -32,6 +33,7 @@ export interface BenchParameters extends TaskTimes {
   quick: boolean;
   parallel: number[];
   stacks: number[];
+  stackRuns: number;
   runs: number;
   nodes: number;
   image: boolean;
@@ -41,7 +43,7 @@ export interface BenchParameters extends TaskTimes {
 /** Flags to parameters; throws with the usage on anything it does not understand. */
 export function parseFlags(argv: readonly string[]): BenchParameters {
   const p: BenchParameters = {
-    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], runs: 10, nodes: 3, image: true, replace: true,
+    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], stackRuns: 5, runs: 10, nodes: 3, image: true, replace: true,
   };
   const number = (flag: string, value: string | undefined, min: number) => {
     const n = Number(value);
@@ -60,7 +62,7 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
       options: {
         "create-ms": { type: "string" }, "start-ms": { type: "string" }, "ip-ms": { type: "string" }, "pull-ms": { type: "string" },
         seed: { type: "string" }, baseline: { type: "string" }, "ansible-runs": { type: "string" }, quick: { type: "boolean" },
-        parallel: { type: "string" }, stacks: { type: "string" }, runs: { type: "string" }, nodes: { type: "string" },
+        parallel: { type: "string" }, stacks: { type: "string" }, "stack-runs": { type: "string" }, runs: { type: "string" }, nodes: { type: "string" },
         "no-image": { type: "boolean" }, "no-replace": { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }));
@@ -79,6 +81,7 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
   if (values.quick) p.quick = true;
   if (given("parallel") !== undefined) p.parallel = list("--parallel", given("parallel"));
   if (given("stacks") !== undefined) p.stacks = list("--stacks", given("stacks"));
+  if (given("stack-runs") !== undefined) p.stackRuns = number("--stack-runs", given("stack-runs"), 1);
   if (given("runs") !== undefined) p.runs = number("--runs", given("runs"), 1);
   if (given("nodes") !== undefined) p.nodes = number("--nodes", given("nodes"), 1);
   if (values["no-image"]) p.image = false;
@@ -104,11 +107,49 @@ function table(rows: Array<[string, string | number]>): string {
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join("\n");
 }
 
+/**
+ * N separate stacks over their runs. The per-stack figure of a run is the median of its N stacks; across runs,
+ * the median of those and their min and max, since the whole run moves with the machine (how the creates and
+ * the 2 cores' time fall), not only each stack in it. Ratios are over the lone stack's median, taken the same way.
+ */
+export function acrossRuns(runs: readonly ParallelFigures[], lone: { freeMs: number; rawMs: number }) {
+  const free = runs.map((p) => spread(p.freeOverheadMs).median);
+  const raw = runs.map((p) => spread(p.overheadMs).median);
+  const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);
+  const contention = runs.flatMap((p) => p.contention);
+  return {
+    runs: runs.length,
+    failures: runs.reduce((sum, p) => sum + p.failures, 0),
+    duplicates: runs.reduce((sum, p) => sum + p.duplicateVmids.length, 0),
+    refused: runs.reduce((sum, p) => sum + p.refusedCreates, 0),
+    freeMs: spread(free),
+    rawMs: spread(raw),
+    runFreeMs: free,
+    runRawMs: raw,
+    ratio: ratio(median(free), lone.freeMs),
+    ratioMin: ratio(Math.min(...free), lone.freeMs),
+    ratioMax: ratio(Math.max(...free), lone.freeMs),
+    rawRatio: ratio(median(raw), lone.rawMs),
+    /** Over every stack of every run. */
+    takenMs: spread(contention.map((c) => c.takenMs)).median,
+    hostCriticalWaitMs: spread(contention.map((c) => c.totalMs)).median,
+    benchCriticalWaitMs: spread(contention.map((c) => c.benchTotalMs)).median,
+    hostWaitMs: spread(all("hostWaitMs")).median,
+    benchWaitMs: spread(all("benchWaitMs")).median,
+    apiOverheadMs: spread(all("apiOverheadMs")).median,
+  };
+}
+
 export function summary(parameters: BenchParameters, report: ContainerBenchReport) {
   const oneProgram = (n: number) => report.parallel.find((p) => p.n === n && p.mode === "one program");
-  const stacks = (n: number) => report.parallel.find((p) => p.n === n && p.mode === "separate stacks");
   const overhead = spread(report.single.overheadMs);
+  const lone = { freeMs: spread(report.single.freeOverheadMs).median, rawMs: overhead.median };
+  const stacks = (n: number) => {
+    const runs = report.parallel.filter((p) => p.n === n && p.mode === "separate stacks");
+    return runs.length ? acrossRuns(runs, lone) : undefined;
+  };
   const stacks50 = stacks(50);
+  const stacks10 = stacks(10);
   return {
     benchmark: "container",
     seed: parameters.seed,
@@ -134,28 +175,42 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     ansibleOverheadMs: report.ansible?.overheadMs ?? null,
     ansibleRatio: report.ansible?.ratio ?? null,
     ansibleSkipped: report.ansible?.skipped ?? null,
+    // Summed over the runs.
     stacks50Failures: stacks50?.failures ?? null,
-    stacks50Duplicates: stacks50 ? stacks50.duplicateVmids.length : null,
-    stacks50Refused: stacks50?.refusedCreates ?? null,
-    stacks50OverheadMs: stacks50 ? spread(stacks50.freeOverheadMs).median : null,
-    // Each stack's own Create RPC minus its container's actual time and minus its host's run-queue wait on the
-    // create's critical path (local CPU contention, exact: see `criticalContention`), median, over a lone
-    // stack's taken the same way. The raw ratio, nothing taken out, is beside it, and the contention apart.
-    stacks50OverheadRatio: stacks50 ? ratio(spread(stacks50.freeOverheadMs).median, spread(report.single.freeOverheadMs).median) : null,
-    stacks50RawOverheadMs: stacks50 ? spread(stacks50.overheadMs).median : null,
-    stacks50RawOverheadRatio: stacks50 ? ratio(spread(stacks50.overheadMs).median, overhead.median) : null,
-    stacks50ContentionMs: stacks50 ? spread(stacks50.contention.map((c) => c.totalMs)).median : null,
-    stacks50HostWaitMs: stacks50 ? spread(stacks50.hostWaitMs).median : null,
-    stacks50BenchWaitMs: stacks50 ? spread(stacks50.benchWaitMs).median : null,
-    stacks50ApiOverheadMs: stacks50 ? spread(stacks50.apiOverheadMs).median : null,
-    stacks50ApiOverheadRatio: stacks50 ? ratio(spread(stacks50.apiOverheadMs).median, spread(report.single.apiOverheadMs).median) : null,
+    stacks50Duplicates: stacks50?.duplicates ?? null,
+    stacks50Refused: stacks50?.refused ?? null,
+    stacks50Runs: stacks50?.runs ?? null,
+    // Each stack's own Create RPC minus its container's actual time and minus the run-queue wait on the create's
+    // critical path, its host's and the engine+sandbox thread's (local CPU contention: see `criticalContention`);
+    // the median of a run's stacks, then the median of the runs (min, max beside), over a lone stack's taken the
+    // same way. The raw ratio, nothing taken out, is beside it, and the contention apart.
+    stacks50OverheadMs: stacks50?.freeMs.median ?? null,
+    stacks50OverheadMsMin: stacks50?.freeMs.min ?? null,
+    stacks50OverheadMsMax: stacks50?.freeMs.max ?? null,
+    stacks50RunOverheadMs: stacks50?.runFreeMs ?? null,
+    stacks50OverheadRatio: stacks50?.ratio ?? null,
+    stacks50OverheadRatioMin: stacks50?.ratioMin ?? null,
+    stacks50OverheadRatioMax: stacks50?.ratioMax ?? null,
+    stacks50RawOverheadMs: stacks50?.rawMs.median ?? null,
+    stacks50RawOverheadRatio: stacks50?.rawRatio ?? null,
+    stacks50ContentionMs: stacks50?.takenMs ?? null,
+    stacks50HostCriticalWaitMs: stacks50?.hostCriticalWaitMs ?? null,
+    stacks50BenchCriticalWaitMs: stacks50?.benchCriticalWaitMs ?? null,
+    stacks50HostWaitMs: stacks50?.hostWaitMs ?? null,
+    stacks50BenchWaitMs: stacks50?.benchWaitMs ?? null,
+    stacks50ApiOverheadMs: stacks50?.apiOverheadMs ?? null,
+    stacks50ApiOverheadRatio: stacks50 ? ratio(stacks50.apiOverheadMs, spread(report.single.apiOverheadMs).median) : null,
+    stacks10OverheadMs: stacks10?.freeMs.median ?? null,
+    stacks10OverheadRatio: stacks10?.ratio ?? null,
+    stacks10OverheadRatioMin: stacks10?.ratioMin ?? null,
+    stacks10OverheadRatioMax: stacks10?.ratioMax ?? null,
     apiOverheadMs: spread(report.single.apiOverheadMs).median,
     hostWaitMs: spread(report.single.hostWaitMs).median,
     freeOverheadMs: spread(report.single.freeOverheadMs).median,
-    contentionMs: spread(report.single.contention.map((c) => c.totalMs)).median,
+    contentionMs: spread(report.single.contention.map((c) => c.takenMs)).median,
     schemaViolations: report.schemaViolations,
     parallel: report.parallel.map((p) => ({
-      n: p.n, mode: p.mode, wallMs: p.wallMs, ratio: p.ratio, hostsUpMs: p.hostsUpMs ?? null, failures: p.failures, containers: p.containers, tracked: p.tracked,
+      n: p.n, mode: p.mode, run: p.run, wallMs: p.wallMs, ratio: p.ratio, hostsUpMs: p.hostsUpMs ?? null, failures: p.failures, containers: p.containers, tracked: p.tracked,
       duplicateVmids: p.duplicateVmids, refusedCreates: p.refusedCreates, createAttempts: p.createAttempts, maxCreateAttempts: p.maxCreateAttempts, requests: p.requests,
       requestsPerCreate: round(p.requests / p.n, 1), createRpcMedianMs: p.createRpcMedianMs, createRpcMaxMs: p.createRpcMaxMs,
       overheadMs: spread(p.overheadMs), freeOverheadMs: spread(p.freeOverheadMs), apiOverheadMs: spread(p.apiOverheadMs), hostWaitMs: spread(p.hostWaitMs), benchWaitMs: spread(p.benchWaitMs),
@@ -178,17 +233,22 @@ const SPLIT_LABELS: Record<keyof OverheadSplit, string> = {
 const describeSplitMedians = (medians: Record<keyof OverheadSplit, number>) =>
   Object.entries(medians).map(([key, ms]) => `${SPLIT_LABELS[key as keyof OverheadSplit]} ${ms} ms`).join(", ");
 
+const CONTENTION_KEYS: ReadonlyArray<keyof CriticalContention> = [
+  "beforeCreateMs", "lastAnswerMs", "totalMs", "engineMs", "benchBeforeCreateMs", "benchLastAnswerMs", "benchTotalMs", "takenBeforeCreateMs", "takenLastAnswerMs", "takenMs",
+];
+
 /** Each part's median of the critical-path waits. */
 function contentionMedians(contention: readonly CriticalContention[]): Record<keyof CriticalContention, number> {
   const of = (key: keyof CriticalContention) => spread(contention.map((c) => c[key])).median;
-  return { beforeCreateMs: of("beforeCreateMs"), lastAnswerMs: of("lastAnswerMs"), totalMs: of("totalMs"), engineMs: of("engineMs") };
+  return Object.fromEntries(CONTENTION_KEYS.map((key) => [key, of(key)])) as Record<keyof CriticalContention, number>;
 }
 
-const describeContention = (medians: Record<keyof CriticalContention, number>) => `${medians.beforeCreateMs} / ${medians.lastAnswerMs} ms`;
+const describeContention = (medians: Record<keyof CriticalContention, number>) =>
+  `host ${medians.totalMs} ms (${medians.beforeCreateMs} / ${medians.lastAnswerMs}), engine+sandbox ${medians.benchTotalMs} ms (${medians.benchBeforeCreateMs} / ${medians.benchLastAnswerMs})`;
 
-/** The overhead's parts with the host's critical-path wait taken out of the part it fell in. */
+/** The overhead's parts with the critical-path wait taken out of the part it fell in (the last answer's, all from the return). */
 function freeSplit(split: readonly OverheadSplit[], contention: readonly CriticalContention[]): OverheadSplit[] {
-  return split.map((s, i) => ({ ...s, beforeCreateMs: s.beforeCreateMs - contention[i].beforeCreateMs, returnMs: s.returnMs - contention[i].lastAnswerMs }));
+  return split.map((s, i) => ({ ...s, beforeCreateMs: s.beforeCreateMs - contention[i].takenBeforeCreateMs, returnMs: s.returnMs - contention[i].takenLastAnswerMs }));
 }
 
 function splitMedians(split: readonly OverheadSplit[]): Record<keyof OverheadSplit, number> {
@@ -208,7 +268,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["Create RPC wall time", `${round(median(single.createRpcMs))} ms  (runs: ${single.createRpcMs.map((ms) => round(ms)).join(", ")})`],
       ["provider overhead (RPC - actual task and address times)", `${fmtSpread(single.overheadMs)}  (runs: ${single.overheadMs.map((ms) => round(ms)).join(", ")})`],
       ["overhead in parts, median of each", describeSplitMedians(splitMedians(single.split))],
-      ["the same, the host's run-queue wait on its critical path taken out", `${fmtSpread(single.freeOverheadMs)}; that wait ${fmtSpread(single.contention.map((c) => c.totalMs))}; engine's side of the return ${fmtSpread(single.contention.map((c) => c.engineMs))}`],
+      ["the same, the run-queue wait on its critical path taken out", `${fmtSpread(single.freeOverheadMs)}; that wait ${fmtSpread(single.contention.map((c) => c.takenMs))} (${describeContention(contentionMedians(single.contention))}); engine's side of the return ${fmtSpread(single.contention.map((c) => c.engineMs))}`],
       ["API's view (create POST received to last answer - actual)", `${fmtSpread(single.apiOverheadMs)}  (runs: ${single.apiOverheadMs.map((ms) => round(ms)).join(", ")})`],
       ["local CPU contention, apart: host run-queue wait in the call", fmtSpread(single.hostWaitMs)],
       ...(report.baseline ? [["baseline build, same runs: overhead", `${fmtSpread(report.baseline.overheadMs)}; ${median(report.baseline.requests)} requests per create`] as [string, string]] : []),
@@ -237,7 +297,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
   ];
   for (const p of report.parallel) {
     const how = { "one program": "N resources in one program, one host", "separate stacks": "N stacks at once, N hosts", "fixed vmids": "one program, every vmid given (control: no allocation race)" }[p.mode];
-    lines.push("", `${p.n} parallel creates, ${how}`);
+    lines.push("", `${p.n} parallel creates, ${how}${p.mode === "separate stacks" && parameters.stackRuns > 1 ? `, run ${p.run} of ${parameters.stackRuns}` : ""}`);
     lines.push(table([
       ["wall time", `${p.wallMs} ms  (${p.ratio} x one up)`],
       ...(p.hostsUpMs === undefined ? [] : [["hosts started, apart (creates let go together after)", `${p.hostsUpMs} ms`] as [string, string]]),
@@ -245,10 +305,10 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["API's view (create POST received to last answer - actual)", fmtSpread(p.apiOverheadMs)],
       ["overhead in parts, median of each", describeSplitMedians(splitMedians(p.split))],
       ...(p.mode !== "separate stacks" ? [] : ([
-        ["the same, each host's run-queue wait on its critical path taken out", fmtSpread(p.freeOverheadMs)],
+        ["the same, the run-queue wait on each create's critical path taken out", fmtSpread(p.freeOverheadMs)],
         ["  in parts, median of each", describeSplitMedians(splitMedians(freeSplit(p.split, p.contention)))],
-        ["local CPU contention, apart: that wait (before the POST / at the last answer)", `${fmtSpread(p.contention.map((c) => c.totalMs))} (${describeContention(contentionMedians(p.contention))})`],
-        ["  of the return, on the engine's side (host's answer to the call's return), kept in", fmtSpread(p.contention.map((c) => c.engineMs))],
+        ["local CPU contention, apart: that wait (before the POST / at the end)", `${fmtSpread(p.contention.map((c) => c.takenMs))}; ${describeContention(contentionMedians(p.contention))}`],
+        ["  the engine's side of the return (host's answer to the call's return), its wait taken", fmtSpread(p.contention.map((c) => c.engineMs))],
       ] as Array<[string, string]>)),
       ["local CPU contention, apart: provider host run-queue wait in the whole call", fmtSpread(p.hostWaitMs)],
       ["local CPU contention, apart: engine+sandbox run-queue wait", fmtSpread(p.benchWaitMs)],
@@ -261,6 +321,20 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["sandbox answer time p50 / p95", `${p.serverMsP50} / ${p.serverMsP95} ms`],
       ["CPU: engine+sandbox / provider host(s)", `${p.benchCpuMs} / ${p.hostCpuMs} ms; event-loop delay p99 ${p.eventLoopDelayP99Ms} ms`],
       ["placement", Object.entries(p.nodes).sort().map(([node, count]) => `${node} ${count}`).join(", ")],
+    ]));
+  }
+  const lone = { freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median };
+  for (const n of parameters.stacks) {
+    const runs = report.parallel.filter((p) => p.n === n && p.mode === "separate stacks");
+    if (!runs.length) continue;
+    const a = acrossRuns(runs, lone);
+    lines.push("", `${n} separate stacks over ${a.runs} run(s): each run's median per stack, then the median of the runs`);
+    lines.push(table([
+      ["per-stack overhead, critical-path wait taken out", `${a.freeMs.median} ms median of runs (min ${a.freeMs.min}, max ${a.freeMs.max}); runs: ${a.runFreeMs.join(", ")}`],
+      ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.freeMs} ms`],
+      ["per-stack overhead, raw", `${a.rawMs.median} ms median of runs (min ${a.rawMs.min}, max ${a.rawMs.max}); ${a.rawRatio}x a lone stack's raw ${lone.rawMs} ms`],
+      ["the wait taken out, median over every stack", `${a.takenMs} ms (host ${a.hostCriticalWaitMs}, engine+sandbox ${a.benchCriticalWaitMs})`],
+      ["failures / duplicate vmids / refused creates, all runs", `${a.failures} / ${a.duplicates} / ${a.refused}`],
     ]));
   }
   if (report.image) {
@@ -295,6 +369,7 @@ async function main(): Promise<void> {
     runs: parameters.runs,
     parallel: parameters.parallel,
     stacks: parameters.stacks,
+    stackRuns: parameters.stackRuns,
     nodes: Array.from({ length: parameters.nodes }, (_, i) => `pve${i + 1}`),
     image: parameters.image,
     log,

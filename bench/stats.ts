@@ -217,6 +217,13 @@ export function actualCriticalPathMs(timeline: Timeline, vmid: number, pulls = 0
   return pulls + (create.endedMs! - create.startedMs) + (start.endedMs! - start.startedMs) + (lease.leasedMs - lease.startedMs);
 }
 
+/** Where one container's (last) create task started and its address showed, as the sandbox recorded them. */
+export function chainBounds(timeline: Timeline, vmid: number): { createStartedAt?: number; addressAt?: number } {
+  const create = timeline.tasks.filter((t) => (t.type === "vzcreate" || t.type === "vzclone") && t.id === String(vmid)).at(-1);
+  const lease = timeline.starts.filter((s) => s.vmid === vmid).at(-1);
+  return { createStartedAt: create?.startedMs, addressAt: lease?.leasedMs };
+}
+
 /** Median, min and max, rounded to whole ms. */
 export function spread(values: readonly number[]): { median: number; min: number; max: number } {
   const finite = values.filter(Number.isFinite);
@@ -236,41 +243,158 @@ export interface HostEvent {
   waitMs: number | null;
 }
 
-/** Local CPU contention on one create's critical path, ms (see `criticalContention`). */
-export interface CriticalContention {
-  /** The Create call's begin to the host sending its last create POST. */
-  beforeCreateMs: number;
-  /** The host sending its last request to it answering the Create call. */
-  lastAnswerMs: number;
-  totalMs: number;
-  /**
-   * Apart, not in `totalMs`: the host handing its answer back to the engine seeing the call return. The
-   * engine's side, which here shares one thread with the sandbox and every other stack's engine. NaN unknown.
-   */
-  engineMs: number;
+/** A thread's run-queue wait so far, ms, read by that thread itself at `at` (ms since the epoch): exact then. */
+export interface WaitSample {
+  at: number;
+  waitMs: number;
 }
 
 /**
- * The run-queue wait of the provider host's main thread over the two stretches of a create where nothing
- * else goes on but that host's own work:
- * - the Create call's begin to the host sending its create POST (its wake-up, its reads, the POST);
- * - the host sending its last request (the probe that found the address) to it answering the call.
- * A thread is running, runnable or asleep, so the wait over a stretch is never longer than the stretch, and
- * each ms of it held the create back. The host reads its own wait at each of its events, which is exact:
- * a wait is counted when it ends, and a running thread has none in progress. Only the reading at the call's
- * begin is taken from outside, where a wait may be in progress; the wake-up's wait is therefore taken as at
- * most the time from the call's begin to the handler's start. Waits elsewhere (a poll sent late) are not
- * taken: they may or may not have moved the end. NaN where a record is missing.
+ * The run-queue wait of one thread within the union of `intervals`, from its own readings `samples` (ascending
+ * by `at`). A thread takes a reading only while it runs, so no wait is under way at a reading: for each merged
+ * stretch [from, to], the waits counted between the last reading at or before `from` (p) and the last at or
+ * before `to` began after p and ended by `to`. Less the time from p to `from` (the part of a wait before the
+ * stretch, at most), and never more than the stretch: a lower bound that is exact when readings are dense. A
+ * wait still under way at `to` is left out. NaN when a stretch has no reading at or before its `from`.
  */
-export function criticalContention(call: { begunAt: number; returnedAt: number; waitAtBeginMs: number }, events: readonly HostEvent[]): CriticalContention {
+export function threadWaitWithin(samples: readonly WaitSample[], intervals: ReadonlyArray<readonly [number, number]>): number {
+  const lastAtOrBefore = (t: number) => {
+    let [lo, hi] = [0, samples.length - 1];
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (samples[mid].at <= t) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found < 0 ? undefined : samples[found];
+  };
+  const merged: Array<[number, number]> = [];
+  for (const [from, to] of [...intervals].filter(([from, to]) => to > from).sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  let total = 0;
+  for (const [from, to] of merged) {
+    const [p, q] = [lastAtOrBefore(from), lastAtOrBefore(to)];
+    if (!p || !q) return NaN;
+    total += Math.min(Math.max(q.waitMs - p.waitMs - (from - p.at), 0), to - from);
+  }
+  return total;
+}
+
+/** Local CPU contention on one create's critical path, ms (see `criticalContention`). */
+export interface CriticalContention {
+  /** The host's wait: the Create call's begin to the host sending its last create POST. */
+  beforeCreateMs: number;
+  /** The host's wait: the host sending its last request to it answering the Create call. */
+  lastAnswerMs: number;
+  /** The host's, both stretches. */
+  totalMs: number;
+  /**
+   * The host handing its answer back to the engine seeing the call return: the engine's side, which here shares
+   * one thread with the sandbox and every other stack's engine. NaN unknown.
+   */
+  engineMs: number;
+  /**
+   * The engine+sandbox thread's wait while this create waited on it: before its create task, over the engine's
+   * leg of the call and each request the host sent; at the end, over the last request from the address showing,
+   * and the engine's side of the return. Its CPU time (answering every stack) stays in the overhead.
+   */
+  benchBeforeCreateMs: number;
+  benchLastAnswerMs: number;
+  benchTotalMs: number;
+  /** What the figure net of contention takes out of each stretch, and in all (see `criticalContention`). */
+  takenBeforeCreateMs: number;
+  takenLastAnswerMs: number;
+  takenMs: number;
+}
+
+/**
+ * The run-queue wait on the two stretches of a create where nothing else goes on but this create's own chain:
+ * - the Create call's begin to its create task's start (the host's wake-up, its reads, the POST);
+ * - the host sending its last request (the probe that found the address; from the address showing, if later)
+ *   to the engine seeing the call return.
+ * Two threads carry that chain: the provider host's main thread, and the thread of this process (engine and
+ * sandbox: in life, the stack's own runner and the Proxmox node, not this machine).
+ * - The host's wait: the host reads its own wait at each of its events, which is exact: a wait is counted when
+ *   it ends, and a running thread has none in progress. Only the reading at the call's begin is taken from
+ *   outside, where a wait may be in progress; the wake-up's wait is therefore taken as at most the time from
+ *   the call's begin to the handler's start.
+ * - The engine+sandbox thread's wait, from its own readings (`samples`; see `threadWaitWithin`), only while the
+ *   chain was with it: the engine's leg of the call, each request from its sending to its answer, the engine's
+ *   side of the return. It answers every stack at once: its wait at other times held others back.
+ * While a request is out, both threads may wait at once (the answer sits unread while the host waits), so only
+ * the larger of the two waits is taken there; elsewhere each stretch has one thread's. Each stretch's take is
+ * held to the stretch's length (its part of the overhead), given `bounds` (the sandbox's record). Waits elsewhere
+ * (a poll sent late) are not taken: they may or may not have moved the end. NaN where a record is missing.
+ */
+export function criticalContention(
+  call: { begunAt: number; returnedAt: number; waitAtBeginMs: number },
+  events: readonly HostEvent[],
+  samples: readonly WaitSample[] = [],
+  bounds: { createStartedAt?: number; addressAt?: number } = {},
+): CriticalContention {
   const mine = events.filter((e) => e.at >= call.begunAt && e.at <= call.returnedAt && e.waitMs !== null);
   const begun = mine.find((e) => e.kind === "begun");
   const done = mine.filter((e) => e.kind === "done").at(-1);
   const post = mine.filter((e) => e.kind === "sent" && e.method === "POST" && CREATE_PATH.test(e.path.replace(/^\/api2\/json/, "").split("?")[0])).at(-1);
   const last = mine.filter((e) => e.kind === "sent").at(-1);
+  const answerTo = (sent: HostEvent) => mine.find((e) => e.kind === "answered" && e.at >= sent.at && e.method === sent.method && e.path === sent.path);
+  const hostWait = (from: HostEvent, to: HostEvent) => to.waitMs! - from.waitMs!;
+  const benchWait = (from: number, to: number) => threadWaitWithin(samples, [[from, to]]);
   const wake = (to: HostEvent) => Math.min(Math.max(to.waitMs! - call.waitAtBeginMs, 0), to.at - call.begunAt);
-  const beforeCreateMs = !post ? NaN : begun && begun.at <= post.at ? wake(begun) + post.waitMs! - begun.waitMs! : wake(post);
-  const end = done ?? (last && mine.find((e) => e.kind === "answered" && e.at >= last.at && e.method === last.method && e.path === last.path));
-  const lastAnswerMs = last && end ? end.waitMs! - last.waitMs! : NaN;
-  return { beforeCreateMs, lastAnswerMs, totalMs: beforeCreateMs + lastAnswerMs, engineMs: done ? call.returnedAt - done.at : NaN };
+  const handler = begun && post && begun.at <= post.at ? begun : undefined;
+  const beforeCreateMs = !post ? NaN : handler ? wake(handler) + hostWait(handler, post) : wake(post);
+  const end = done ?? (last && answerTo(last));
+  const lastAnswerMs = last && end ? hostWait(last, end) : NaN;
+  const engineMs = done ? call.returnedAt - done.at : NaN;
+
+  // Before the create task: the call's leg, then the requests before the POST (overlapping ones merged), the POST.
+  let benchBeforeCreateMs = NaN;
+  let takenBeforeCreateMs = NaN;
+  if (post && handler) {
+    const postAnswer = answerTo(post);
+    const taskAt = Math.min(bounds.createStartedAt ?? Infinity, postAnswer?.at ?? Infinity);
+    const groups: Array<{ sent: HostEvent; answered: HostEvent }> = [];
+    for (const sent of mine.filter((e) => e.kind === "sent" && e.at >= handler.at && e.at < post.at)) {
+      const answered = answerTo(sent);
+      if (!answered || answered.at > post.at) continue;
+      const group = groups.at(-1);
+      if (group && sent.at <= group.answered.at) {
+        if (answered.at > group.answered.at) group.answered = answered;
+      } else {
+        groups.push({ sent, answered });
+      }
+    }
+    const leg = { host: wake(handler), bench: benchWait(call.begunAt, handler.at) };
+    const reads = groups.map((g) => ({ host: hostWait(g.sent, g.answered), bench: benchWait(g.sent.at, g.answered.at) }));
+    const postBench = Number.isFinite(taskAt) ? benchWait(post.at, taskAt) : NaN;
+    const hostElsewhere = beforeCreateMs - leg.host - reads.reduce((sum, r) => sum + r.host, 0);
+    benchBeforeCreateMs = leg.bench + reads.reduce((sum, r) => sum + r.bench, 0) + postBench;
+    takenBeforeCreateMs = Math.min(
+      Math.max(leg.host, leg.bench) + hostElsewhere + reads.reduce((sum, r) => sum + Math.max(r.host, r.bench), 0) + postBench,
+      taskAt - call.begunAt,
+    );
+  }
+  // After the address showed: the last request, the host's answer, the engine's side of the return.
+  let benchLastAnswerMs = NaN;
+  let takenLastAnswerMs = NaN;
+  const lastAnswered = last && answerTo(last);
+  if (last && lastAnswered && done) {
+    const from = Math.max(last.at, bounds.addressAt ?? -Infinity);
+    const probe = { host: hostWait(last, lastAnswered), bench: benchWait(from, lastAnswered.at) };
+    const engine = benchWait(done.at, call.returnedAt);
+    benchLastAnswerMs = probe.bench + engine;
+    takenLastAnswerMs = Math.min(Math.max(probe.host, probe.bench) + hostWait(lastAnswered, done) + engine, call.returnedAt - from);
+  }
+  return {
+    beforeCreateMs, lastAnswerMs, totalMs: beforeCreateMs + lastAnswerMs, engineMs,
+    benchBeforeCreateMs, benchLastAnswerMs, benchTotalMs: benchBeforeCreateMs + benchLastAnswerMs,
+    takenBeforeCreateMs, takenLastAnswerMs, takenMs: takenBeforeCreateMs + takenLastAnswerMs,
+  };
 }

@@ -16,7 +16,7 @@ describe("bench (quick)", function () {
   before(() => {
     const run = spawnSync(process.execPath, [
       "-r", "ts-node/register/transpile-only", "bench/index.ts",
-      "--quick", "--seed", "7", "--runs", "1", "--ansible-runs", "0", "--parallel", "2", "--stacks", "2", "--no-image", "--no-replace",
+      "--quick", "--seed", "7", "--runs", "1", "--ansible-runs", "0", "--parallel", "2", "--stacks", "2", "--stack-runs", "2", "--no-image", "--no-replace",
     ], { cwd: ROOT, encoding: "utf8", timeout: 200_000, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
     stdout = run.stdout;
     stderr = run.stderr;
@@ -27,7 +27,8 @@ describe("bench (quick)", function () {
 
   it("ends with one JSON line carrying the documented keys", () => {
     for (const key of ["seed", "createOverheadMs", "overheadMsMin", "overheadMsMax", "requestsPerCreate", "noopRequests", "ansibleOverheadMs", "ansibleRatio",
-      "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "stacks50RawOverheadRatio", "stacks50ContentionMs", "overheadSplitMs",
+      "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "stacks50OverheadRatioMin", "stacks50OverheadRatioMax", "stacks50Runs",
+      "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks10OverheadRatio", "overheadSplitMs",
       "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
@@ -38,8 +39,8 @@ describe("bench (quick)", function () {
 
   it("runs both kinds of parallel create without a failure, a duplicate or a refused create; the stacks' creates go after every host is up", () => {
     const parallel = summary.parallel as Array<Record<string, unknown>>;
-    const modes = parallel.map((p) => p.mode).sort();
-    assert.deepEqual(modes, ["fixed vmids", "one program", "separate stacks"]);
+    const modes = parallel.map((p) => `${p.mode} ${p.run}`).sort();
+    assert.deepEqual(modes, ["fixed vmids 1", "one program 1", "separate stacks 1", "separate stacks 2"], "the separate stacks run twice (--stack-runs 2)");
     for (const p of parallel) {
       assert.equal(p.failures, 0, `${p.mode}: failures`);
       assert.deepEqual(p.duplicateVmids, [], `${p.mode}: duplicates`);
@@ -53,6 +54,8 @@ describe("bench (quick)", function () {
       const contention = p.contentionMs as Record<string, number>;
       assert.ok(contention.totalMs >= 0 && contention.beforeCreateMs >= 0 && contention.lastAnswerMs >= 0, `${p.mode}: ${JSON.stringify(contention)}`);
       assert.ok(contention.engineMs >= 0, `${p.mode}: the engine's side of the return`);
+      // The engine+sandbox thread's wait is read too (its own readings at every request it answers).
+      assert.ok(contention.benchTotalMs >= 0 && contention.takenMs >= contention.totalMs, `${p.mode}: ${JSON.stringify(contention)}`);
       const [raw, free] = [p.overheadMs, p.freeOverheadMs] as Array<Record<string, number>>;
       assert.ok(free.max <= raw.max && free.min <= raw.min && Number.isFinite(free.median), `${p.mode}: ${JSON.stringify({ raw, free })}`);
     }
@@ -61,19 +64,32 @@ describe("bench (quick)", function () {
     assert.equal(parallel.find((p) => p.mode === "one program")!.hostsUpMs, null);
   });
 
+  it("prints the separate stacks over their runs: each run's median, the median of the runs, the ratio to a lone stack's", () => {
+    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,6}/.exec(stdout);
+    assert.ok(across, stdout.slice(-3000));
+    const runs = /per-stack overhead, critical-path wait taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
+    assert.ok(runs, across[0]);
+    const [median, min, max, first, second] = runs.slice(1).map(Number);
+    assert.deepEqual([min, max], [Math.min(first, second), Math.max(first, second)]);
+    assert.equal(median, Math.round((first + second) / 2));
+    assert.match(across[0], /failures \/ duplicate vmids \/ refused creates, all runs\s+0 \/ 0 \/ 0/);
+  });
+
   it("prints the durations the seed draws for each run", () => {
     const quick = { createMs: 400, startMs: 100, ipMs: 150, pullMs: 1000 };
     const single = drawFor(quick, 7, "single-1");
     assert.match(stdout + stderr, new RegExp(`single create 1/1: drawn ${single.createMs}/${single.startMs}/${single.ipMs} ms`));
     // Separate stacks: each container its own draw, seeded by its VMID, the same on every run of the seed.
-    const perContainer = /2 parallel creates \(separate stacks\): drawn per container, create\/start\/address ms: (.*)/.exec(stdout + stderr);
-    assert.ok(perContainer, "the separate stacks' draws are printed");
-    const printed = [...perContainer[1].matchAll(/CT (\d+) (\d+)\/(\d+)\/(\d+)/g)];
-    assert.equal(printed.length, 2);
-    for (const [, vmid, createMs, startMs, ipMs] of printed) {
-      const own = drawFor(quick, 7, `separate-stacks-2-ct-${vmid}`);
-      assert.deepEqual([createMs, startMs, ipMs].map(Number), [own.createMs, own.startMs, own.ipMs], `CT ${vmid}`);
+    for (const [run, label] of [[1, "separate-stacks-2"], [2, "separate-stacks-2-r2"]] as const) {
+      const perContainer = new RegExp(`2 parallel creates \\(separate stacks, run ${run}/2\\): drawn per container, create/start/address ms: (.*)`).exec(stdout + stderr);
+      assert.ok(perContainer, `run ${run}: the separate stacks' draws are printed`);
+      const printed = [...perContainer[1].matchAll(/CT (\d+) (\d+)\/(\d+)\/(\d+)/g)];
+      assert.equal(printed.length, 2);
+      for (const [, vmid, createMs, startMs, ipMs] of printed) {
+        const own = drawFor(quick, 7, `${label}-ct-${vmid}`);
+        assert.deepEqual([createMs, startMs, ipMs].map(Number), [own.createMs, own.startMs, own.ipMs], `run ${run}, CT ${vmid}`);
+      }
+      assert.notDeepEqual(printed[0].slice(2), printed[1].slice(2), "two containers, two draws");
     }
-    assert.notDeepEqual(printed[0].slice(2), printed[1].slice(2), "two containers, two draws");
   });
 });

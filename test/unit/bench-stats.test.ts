@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
-import { parseFlags } from "../../bench/index";
+import { acrossRuns, parseFlags } from "../../bench/index";
+import type { ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, criticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, criticalContention, threadWaitWithin, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -53,8 +54,32 @@ describe("bench statistics", () => {
     assert.equal(parseFlags(["--seed", "42"]).seed, 42);
     const quick = parseFlags(["--quick", "--parallel", "5,20", "--create-ms=4000", "--stacks", "none"]);
     assert.deepEqual([quick.createMs, quick.startMs, quick.ipMs, quick.pullMs, quick.parallel, quick.stacks], [200, 100, 150, 1000, [5, 20], []]);
+    assert.equal(defaults.stackRuns, 5);
+    assert.equal(parseFlags(["--stack-runs", "3"]).stackRuns, 3);
+    assert.throws(() => parseFlags(["--stack-runs", "0"]), /--stack-runs needs a whole number >= 1/);
     assert.throws(() => parseFlags(["--parallel", "10,x"]), /--parallel needs a whole number/);
     assert.throws(() => parseFlags(["--fast"]), /Unknown option '--fast'/);
+  });
+});
+
+describe("separate stacks over their runs", () => {
+  const runOf = (free: number[], raw: number[], extra: Partial<ParallelFigures> = {}) => ({
+    n: free.length, mode: "separate stacks", freeOverheadMs: free, overheadMs: raw, contention: [], hostWaitMs: [], benchWaitMs: [], apiOverheadMs: [],
+    failures: 0, duplicateVmids: [], refusedCreates: 0, ...extra,
+  }) as unknown as ParallelFigures;
+
+  it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { freeMs: 100, rawMs: 150 });
+    assert.deepEqual(a.runFreeMs, [200, 500, 100]);
+    assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
+    assert.deepEqual([a.ratio, a.ratioMin, a.ratioMax], [2, 1, 5]);
+    assert.deepEqual(a.rawMs, { median: 250, min: 150, max: 550 });
+    assert.equal(a.rawRatio, 1.67);
+    assert.deepEqual([a.runs, a.failures, a.duplicates, a.refused], [3, 1, 1, 2], "summed over the runs");
+  });
+
+  it("has no ratio over a lone stack without a figure", () => {
+    assert.equal(acrossRuns([runOf([100], [150])], { freeMs: NaN, rawMs: 0 }).ratio, null);
   });
 });
 
@@ -178,7 +203,8 @@ describe("bench durations and overheads", () => {
     it("takes the wait from the call's begin to the create POST, and from the last request to the answer", () => {
       const c = criticalContention(call, events);
       // Wake-up 20 (70 - 50, within the 30 ms to the handler), then 190 to the POST; the last request's 34.
-      assert.deepEqual(c, { beforeCreateMs: 210, lastAnswerMs: 34, totalMs: 244, engineMs: 50 });
+      assert.deepEqual([c.beforeCreateMs, c.lastAnswerMs, c.totalMs, c.engineMs], [210, 34, 244, 50]);
+      assert.ok(Number.isNaN(c.benchTotalMs) && Number.isNaN(c.takenMs), "no figure without the engine+sandbox thread's readings (not zero)");
     });
 
     it("never takes more wake-up wait than the time to the handler: a wait under way at the begin started before it", () => {
@@ -196,6 +222,52 @@ describe("bench durations and overheads", () => {
       assert.equal(criticalContention({ ...call, waitAtBeginMs: 0 }, early).beforeCreateMs, 200, "never more than the 200 ms to the POST");
       assert.equal(c.lastAnswerMs, 30, "to the last answer when the handler's end is not recorded");
       assert.ok(Number.isNaN(c.engineMs));
+    });
+
+    // The engine+sandbox thread's own readings (at each request it receives and answers, and at the call's begin
+    // and return): it waited 15 ms while the read was pending, 8 while the POST was, 77 between the POST's
+    // answer and the last probe (other stacks' time: not this create's), 8 in the last probe, 12 on the way back.
+    const samples = [
+      { at: 1000, waitMs: 500 }, { at: 1040, waitMs: 500 }, { at: 1120, waitMs: 505 }, { at: 1199, waitMs: 515 }, { at: 1300, waitMs: 515 }, { at: 1309, waitMs: 523 },
+      { at: 1320, waitMs: 523 }, { at: 9001, waitMs: 600 }, { at: 14200, waitMs: 640 }, { at: 14239, waitMs: 648 }, { at: 14250, waitMs: 650 }, { at: 14300, waitMs: 662 },
+    ];
+
+    it("takes the engine+sandbox thread's wait only while this create waited on it; where both threads waited, the larger", () => {
+      const c = criticalContention(call, events, samples);
+      assert.equal(c.benchBeforeCreateMs, 0 + 15 + 8, "the call's leg, the read, the POST");
+      assert.equal(c.benchLastAnswerMs, 8 + 12, "the last probe, the way back");
+      // Before the POST: the wake-up's 20, the host's 65 outside the read, the larger of the read's two waits
+      // (the host's 125 over the thread's 15), the POST's 8. At the end: the probe's larger (the host's 30), the
+      // host's 4 after it, the way back's 12.
+      assert.deepEqual([c.takenBeforeCreateMs, c.takenLastAnswerMs, c.takenMs], [20 + 65 + 125 + 8, 30 + 4 + 12, 264]);
+      // Sparse readings: a wait counted since a reading before the stretch may have begun before it, so the time
+      // from that reading on is not taken: less, never more.
+      const sparse = samples.filter((x) => x.at !== 14200 && x.at !== 14250);
+      assert.equal(criticalContention(call, events, sparse).benchLastAnswerMs, 0 + (662 - 648 - (14250 - 14239)));
+      // The thread waited 150 of the read's 160 ms: now the larger of the two.
+      const starved = samples.map((x) => (x.at >= 1199 ? { ...x, waitMs: x.waitMs + 135 } : x));
+      assert.equal(criticalContention(call, events, starved).benchBeforeCreateMs, 150 + 8);
+      assert.equal(criticalContention(call, events, starved).takenBeforeCreateMs, 20 + 65 + 150 + 8);
+    });
+
+    it("takes nothing past the sandbox's record: before the create task's start, after the address showed", () => {
+      const early = criticalContention(call, events, samples, { createStartedAt: 1200 });
+      assert.equal(early.takenBeforeCreateMs, 200, "never more than the 200 ms to the create task");
+      // A probe sent before the address showed (at 14280): only the 20 ms from then on can be taken.
+      const late = criticalContention(call, events, samples, { createStartedAt: 1305, addressAt: 14280 });
+      assert.equal(late.takenLastAnswerMs, 20);
+      assert.equal(late.benchBeforeCreateMs, 15 + 0, "the POST's wait after its task began is the task's time");
+    });
+
+    it("a thread's wait within stretches: merged, from its own readings, a lower bound", () => {
+      const readings = [{ at: 0, waitMs: 0 }, { at: 10, waitMs: 5 }, { at: 20, waitMs: 5 }, { at: 30, waitMs: 20 }, { at: 40, waitMs: 20 }];
+      assert.equal(threadWaitWithin(readings, [[10, 20]]), 0);
+      assert.equal(threadWaitWithin(readings, [[20, 30], [25, 40]]), 15, "merged to [20, 40], counted once");
+      assert.equal(threadWaitWithin(readings, [[12, 30]]), 13, "15 since the reading at 10, less the 2 ms before the stretch");
+      assert.equal(threadWaitWithin(readings, [[0, 10], [20, 30]]), 5 + 10, "the 15 of [20, 30] held to its 10 ms");
+      assert.equal(threadWaitWithin(readings, [[5, 5]]), 0, "an empty stretch");
+      assert.ok(Number.isNaN(threadWaitWithin(readings, [[-5, 10]])), "no reading before the stretch: no figure");
+      assert.ok(Number.isNaN(threadWaitWithin([], [[0, 10]])));
     });
 
     it("has no figure without a create POST or a record (not zero)", () => {
