@@ -9,16 +9,24 @@
  */
 export class CreateGate {
   readonly #arrived = new Set<string>();
+  readonly #waiting: Array<() => void> = [];
   #ended = 0;
   #open!: () => void;
   readonly opened = new Promise<void>((resolve) => { this.#open = resolve; });
   readonly startedAt = Date.now();
   openedAt?: number;
   constructor(readonly expected: number) {}
+  /**
+   * Resolves when the gate opens: one stack per turn of the event loop, in the order they arrived. Here every
+   * stack's engine shares this process's one thread; let go in one go, the 50 engines would each serialize and
+   * send their Create call before any went out, and each stack's call would carry the others' engine work, which
+   * on CI runs on 50 other runners. One at a time, each call goes out before the next engine's begins.
+   */
   arrive(urn: string): Promise<void> {
     this.#arrived.add(urn.split("::").pop()!);
+    const released = new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#check();
-    return this.opened;
+    return released;
   }
   /** The stack of resource `name` ended its `up`: it may have failed before its create. */
   ended(name: string): void {
@@ -30,5 +38,14 @@ export class CreateGate {
       this.openedAt = Date.now();
       this.#open();
     }
+    if (this.openedAt !== undefined && !this.#releasing) this.#releaseNext();
   }
+  #releasing = false;
+  readonly #releaseNext = (): void => {
+    const next = this.#waiting.shift();
+    this.#releasing = next !== undefined;
+    if (!next) return;
+    next();
+    setImmediate(this.#releaseNext);
+  };
 }

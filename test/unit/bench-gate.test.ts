@@ -1,10 +1,11 @@
 import { strict as assert } from "assert";
 import { CreateGate } from "../../bench/gate";
 
-const settled = async (promise: Promise<unknown>) => {
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+const settled = async (promise: Promise<unknown>, turns = 5) => {
   let done = false;
   void promise.then(() => (done = true));
-  await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < turns; i++) await turn();
   return done;
 };
 
@@ -31,4 +32,21 @@ describe("bench create gate", () => {
     const third = gate.arrive("urn:c::bench-p3-3");
     assert.equal(await settled(Promise.all([first, third])), true);
   });
+
+  it("lets the stacks go one per turn of the event loop, in the order they arrived", async () => {
+    const gate = new CreateGate(3);
+    const order: string[] = [];
+    const names = ["bench-p3-1", "bench-p3-2", "bench-p3-3"];
+    const released = names.map((name) => gate.arrive(`urn:x::${name}`).then(() => order.push(name)));
+    await Promise.resolve();
+    assert.deepEqual(order, ["bench-p3-1"], "the first at once");
+    await turn();
+    assert.deepEqual(order, ["bench-p3-1", "bench-p3-2"], "the next a turn later");
+    await Promise.all(released);
+    assert.deepEqual(order, names);
+    // A stack arriving after the gate opened goes at once.
+    const late = gate.arrive("urn:x::bench-p3-4");
+    assert.equal(await settled(late, 1), true);
+  });
 });
+
