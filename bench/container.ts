@@ -153,9 +153,18 @@ function childCpu(): { stop(): number } {
   if (!fs.existsSync("/proc/self/stat")) return { stop: () => NaN };
   const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
   const last = new Map<number, number>();
+  // The main thread's children (the hosts are spawned from it), not every process: this runs on the thread
+  // that answers as the sandbox, and a scan of all /proc every 200 ms held it a few ms each time.
+  const childrenFile = `/proc/${process.pid}/task/${process.pid}/children`;
+  const candidates = () => {
+    try {
+      return fs.readFileSync(childrenFile, "utf8").split(/\s+/).filter(Boolean);
+    } catch {
+      return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry));
+    }
+  };
   const sample = () => {
-    for (const entry of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
+    for (const entry of candidates()) {
       try {
         const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

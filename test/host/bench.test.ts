@@ -34,6 +34,7 @@ describe("bench (quick)", function () {
     }
     assert.equal(summary.seed, 7);
     assert.equal(summary.noopRequests, 0);
+    assert.ok(Number(summary.hostCpuMs) > 0, "a lone host's CPU time is sampled");
     assert.ok(Number(summary.createOverheadMs) >= Number(summary.overheadMsMin) && Number(summary.createOverheadMs) <= Number(summary.overheadMsMax));
   });
 
@@ -46,6 +47,7 @@ describe("bench (quick)", function () {
       assert.deepEqual(p.duplicateVmids, [], `${p.mode}: duplicates`);
       assert.equal(p.refusedCreates, 0, `${p.mode}: refused`);
       assert.equal(p.containers, 2, `${p.mode}: containers left by the run (the warm-up's are destroyed)`);
+      assert.ok(Number(p.hostCpuMs) > 0, `${p.mode}: the provider hosts' CPU time is sampled (${p.hostCpuMs})`);
     }
     const stacks = parallel.find((p) => p.mode === "separate stacks")!;
     assert.equal(typeof stacks.hostsUpMs, "number");
