@@ -248,8 +248,8 @@ function yieldToSandbox(pid: number): void {
 }
 
 /**
- * This thread's own run-queue wait (engine and sandbox share it), read by itself at each request the sandbox
- * receives and each answer it sends, and at each Create call's begin and return: dense while stacks run, exact
+ * This thread's own run-queue wait (engine and sandbox share it), read by itself at each connection the sandbox
+ * accepts, each request it receives and each answer it sends, and at each Create call's begin and return: dense while stacks run, exact
  * at each reading (see `threadWaitWithin`). Kept from `runContainerBench`'s start to its end.
  */
 const ownWaits: WaitSample[] = [];
@@ -257,7 +257,7 @@ const sampleOwnWait = () => {
   const waitMs = runQueueWaitMs(process.pid);
   if (Number.isFinite(waitMs)) ownWaits.push({ at: Date.now(), waitMs });
 };
-const OWN_WAIT_CHANNELS = ["http.server.request.start", "http.server.response.finish"];
+const OWN_WAIT_CHANNELS = ["net.server.socket", "http.server.request.start", "http.server.response.finish"];
 
 /** Times every Create RPC any engine sends, by wrapping the host class the engine uses; CPU contention sampled around each. */
 function timeCreates(): { calls: CreateCall[]; restore(): void } {

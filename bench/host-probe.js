@@ -1,6 +1,6 @@
 // Loaded into every provider host the bench starts (`NODE_OPTIONS=--require`), never into the product.
 // When a Create call reaches the host's handler, at each request the host sends and each answer it reads,
-// and when the handler answers the call, it appends one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`:
+// as each new connection begins and ends its handshakes, and when the handler answers the call, it appends one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`:
 // the time, the request, and its main thread's run-queue wait so far (`/proc/PID/task/PID/schedstat`,
 // field 2). Read by the thread itself while it runs, that wait is exact: a wait is added to the counter when
 // it ends, and a running thread has none in progress. The bench takes the wait on a create's critical path
@@ -24,6 +24,11 @@ if (dir) {
   const record = (kind) => ({ request }) => write({ kind, method: request.method, path: request.path });
   channels.subscribe("undici:client:sendHeaders", record("sent"));
   channels.subscribe("undici:request:headers", record("answered"));
+  // A new connection's TCP and TLS handshakes: like a request, a round trip the sandbox answers.
+  const connection = (kind) => ({ connectParams }) => write({ kind, method: "CONNECT", path: `${connectParams.protocol}//${connectParams.host}` });
+  channels.subscribe("undici:client:beforeConnect", connection("connect"));
+  channels.subscribe("undici:client:connected", connection("connected"));
+  channels.subscribe("undici:client:connectError", connection("connected"));
 
   // The host's Create handler (`@pulumi/pulumi/cmd/dynamic-provider` registers it with grpc-js), whichever
   // copy of grpc-js it loads: "begun" as the handler is entered, "done" as it hands its answer back.

@@ -233,8 +233,11 @@ export function spread(values: readonly number[]): { median: number; min: number
 
 /** One line of what a provider host recorded (`bench/host-probe.js`). */
 export interface HostEvent {
-  /** A request sent, its answer read; the Create handler entered ("begun"), its answer handed back ("done"). */
-  kind: "sent" | "answered" | "begun" | "done";
+  /**
+   * A request sent, its answer read; a new connection begun and its handshakes done or failed ("connect",
+   * "connected"; method CONNECT); the Create handler entered ("begun"), its answer handed back ("done").
+   */
+  kind: "sent" | "answered" | "connect" | "connected" | "begun" | "done";
   /** ms since the epoch, the host's clock (the machine's). */
   at: number;
   method: string;
@@ -326,8 +329,8 @@ export interface CriticalContention {
  *   outside, where a wait may be in progress; the wake-up's wait is therefore taken as at most the time from
  *   the call's begin to the handler's start.
  * - The engine+sandbox thread's wait, from its own readings (`samples`; see `threadWaitWithin`), only while the
- *   chain was with it: the engine's leg of the call, each request from its sending to its answer, the engine's
- *   side of the return. It answers every stack at once: its wait at other times held others back.
+ *   chain was with it: the engine's leg of the call, each request from its sending to its answer and each new
+ *   connection's handshakes before the POST, the engine's side of the return. It answers every stack at once: its wait at other times held others back.
  * While a request is out, both threads may wait at once (the answer sits unread while the host waits), so only
  * the larger of the two waits is taken there; elsewhere each stretch has one thread's. Each stretch's take is
  * held to the stretch's length (its part of the overhead), given `bounds` (the sandbox's record). Waits elsewhere
@@ -344,7 +347,7 @@ export function criticalContention(
   const done = mine.filter((e) => e.kind === "done").at(-1);
   const post = mine.filter((e) => e.kind === "sent" && e.method === "POST" && CREATE_PATH.test(e.path.replace(/^\/api2\/json/, "").split("?")[0])).at(-1);
   const last = mine.filter((e) => e.kind === "sent").at(-1);
-  const answerTo = (sent: HostEvent) => mine.find((e) => e.kind === "answered" && e.at >= sent.at && e.method === sent.method && e.path === sent.path);
+  const answerTo = (sent: HostEvent) => mine.find((e) => e.kind === (sent.kind === "connect" ? "connected" : "answered") && e.at >= sent.at && e.method === sent.method && e.path === sent.path);
   const hostWait = (from: HostEvent, to: HostEvent) => to.waitMs! - from.waitMs!;
   const benchWait = (from: number, to: number) => threadWaitWithin(samples, [[from, to]]);
   const wake = (to: HostEvent) => Math.min(Math.max(to.waitMs! - call.waitAtBeginMs, 0), to.at - call.begunAt);
@@ -361,7 +364,7 @@ export function criticalContention(
     const postAnswer = answerTo(post);
     const taskAt = Math.min(bounds.createStartedAt ?? Infinity, postAnswer?.at ?? Infinity);
     const groups: Array<{ sent: HostEvent; answered: HostEvent }> = [];
-    for (const sent of mine.filter((e) => e.kind === "sent" && e.at >= handler.at && e.at < post.at)) {
+    for (const sent of mine.filter((e) => (e.kind === "sent" || e.kind === "connect") && e.at >= handler.at && e.at < post.at)) {
       const answered = answerTo(sent);
       if (!answered || answered.at > post.at) continue;
       const group = groups.at(-1);

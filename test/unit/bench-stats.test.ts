@@ -250,6 +250,22 @@ describe("bench durations and overheads", () => {
       assert.equal(criticalContention(call, events, starved).takenBeforeCreateMs, 20 + 65 + 150 + 8);
     });
 
+    it("takes a new connection's handshakes as a round trip to the sandbox, like a request", () => {
+      const connecting = [
+        ...events.slice(0, 2),
+        e("connect", 1031, 70, "CONNECT", "https://127.0.0.1:8006"),
+        e("connected", 1039, 71, "CONNECT", "https://127.0.0.1:8006"),
+        ...events.slice(2),
+      ];
+      // The thread waited 6 ms during the handshake (readings as it accepted the connection and at 1039).
+      const readings = [...samples.filter((x) => x.at < 1039), { at: 1031, waitMs: 500 }, { at: 1039, waitMs: 506 }, ...samples.filter((x) => x.at >= 1039).map((x) => ({ ...x, waitMs: x.waitMs + 6 }))].sort((a, b) => a.at - b.at);
+      const c = criticalContention(call, connecting, readings);
+      assert.equal(c.benchBeforeCreateMs, 6 + 15 + 8);
+      // The host's 1 ms in the handshake gives way to the thread's 6: 20 + 64 + 6 + 125 + 8.
+      assert.equal(c.takenBeforeCreateMs, 223);
+      assert.equal(criticalContention(call, events, readings).takenBeforeCreateMs, 218, "without the handshake's record, its wait is not taken");
+    });
+
     it("takes nothing past the sandbox's record: before the create task's start, after the address showed", () => {
       const early = criticalContention(call, events, samples, { createStartedAt: 1200 });
       assert.equal(early.takenBeforeCreateMs, 200, "never more than the 200 ms to the create task");
