@@ -11,8 +11,6 @@ export class CreateGate {
   readonly #arrived = new Set<string>();
   readonly #waiting: Array<() => void> = [];
   #ended = 0;
-  #open!: () => void;
-  readonly opened = new Promise<void>((resolve) => { this.#open = resolve; });
   readonly startedAt = Date.now();
   openedAt?: number;
   constructor(readonly expected: number) {}
@@ -36,7 +34,6 @@ export class CreateGate {
   #check(): void {
     if (this.openedAt === undefined && this.#arrived.size + this.#ended >= this.expected) {
       this.openedAt = Date.now();
-      this.#open();
     }
     if (this.openedAt !== undefined && !this.#releasing) this.#releaseNext();
   }

@@ -1,9 +1,9 @@
 // Loaded into every provider host the bench starts (`NODE_OPTIONS=--require`), never into the product.
 // When a Create call reaches the host's handler, at each request the host sends and each answer it reads,
-// as each new connection begins and ends its handshakes, and when the handler answers the call, it appends one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`:
-// the time, the request, and its main thread's run-queue wait so far (`/proc/PID/task/PID/schedstat`,
-// field 2). Read by the thread itself while it runs, that wait is exact: a wait is added to the counter when
-// it ends, and a running thread has none in progress. The bench takes the wait on a create's critical path
+// as each new connection begins and ends its handshakes, and when the handler answers the call, it appends
+// one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`: the time, the request, and its main thread's
+// run-queue wait so far (`/proc/PID/task/PID/schedstat`, field 2). Read by the thread itself while it runs,
+// that wait is exact: a wait is added to the counter when it ends, and a running thread has none in progress. The bench takes the wait on a create's critical path
 // from these (see `criticalContention` in stats.ts).
 "use strict";
 const fs = require("node:fs");

@@ -125,7 +125,6 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { freeMs: num
     freeMs: spread(free),
     rawMs: spread(raw),
     runFreeMs: free,
-    runRawMs: raw,
     ratio: ratio(median(free), lone.freeMs),
     ratioMin: ratio(Math.min(...free), lone.freeMs),
     ratioMax: ratio(Math.max(...free), lone.freeMs),
@@ -140,10 +139,13 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { freeMs: num
   };
 }
 
+/** A lone stack's medians, the ratios' denominators: net of the critical-path wait, and raw. */
+const loneOf = (single: ContainerBenchReport["single"]) => ({ freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median });
+
 export function summary(parameters: BenchParameters, report: ContainerBenchReport) {
   const oneProgram = (n: number) => report.parallel.find((p) => p.n === n && p.mode === "one program");
   const overhead = spread(report.single.overheadMs);
-  const lone = { freeMs: spread(report.single.freeOverheadMs).median, rawMs: overhead.median };
+  const lone = loneOf(report.single);
   const stacks = (n: number) => {
     const runs = report.parallel.filter((p) => p.n === n && p.mode === "separate stacks");
     return runs.length ? acrossRuns(runs, lone) : undefined;
@@ -323,7 +325,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["placement", Object.entries(p.nodes).sort().map(([node, count]) => `${node} ${count}`).join(", ")],
     ]));
   }
-  const lone = { freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median };
+  const lone = loneOf(single);
   for (const n of parameters.stacks) {
     const runs = report.parallel.filter((p) => p.n === n && p.mode === "separate stacks");
     if (!runs.length) continue;
