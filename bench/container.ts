@@ -327,14 +327,34 @@ function engineFor(sandbox: Sandbox, stack: string, cwd?: string): TestEngine {
     project: PROJECT,
     stack,
     cwd,
+    tempDir: scratchDir,
     ...proxmoxConfig(sandbox),
     // The bench's own environment must not point the provider at anything else.
     env: { PROXMOX_VE_ENDPOINT: undefined, PROXMOX_VE_API_TOKEN: undefined, PROXMOX_VE_USERNAME: undefined, PROXMOX_VE_PASSWORD: undefined, ...probeEnv() },
   });
 }
 
+/**
+ * Where the bench keeps what it writes while stacks run, for the run in progress: the hosts' probe lines
+ * (`probe/`) and the engines' state files. On a tmpfs when the machine has one, so no write waits for a disk.
+ * On a disk, one engine's checkpoint or one probe's line could stall for a journal commit: the thread all the
+ * engines and the sandbox share would stop for it, or a host mid-create would, and the stall, neither the
+ * provider's time nor Proxmox's nor a wait for a CPU, would be charged to some stack's overhead.
+ */
+let scratchDir: string | undefined;
 /** Where the hosts' probes write (`bench/host-probe.js`), for the run in progress. */
 let probeDir: string | undefined;
+
+/** `/dev/shm` (a tmpfs on Linux) when it is a directory the bench may write to, else the system's temp directory. */
+export function scratchRoot(shm = "/dev/shm"): string {
+  try {
+    fs.accessSync(shm, fs.constants.W_OK);
+    if (fs.statSync(shm).isDirectory()) return shm;
+  } catch {
+    // No tmpfs: the disk, as before.
+  }
+  return os.tmpdir();
+}
 
 /** The host probe, preloaded into every provider host the bench starts: the bench's, not the product's. */
 function probeEnv(): Record<string, string> {
@@ -624,7 +644,9 @@ async function imageCreates(options: ContainerBenchOptions, calls: CreateCall[])
 
 export async function runContainerBench(options: ContainerBenchOptions): Promise<ContainerBenchReport> {
   const timing = timeCreates();
-  probeDir = fs.mkdtempSync(path.join(os.tmpdir(), "launchpad-bench-probe-"));
+  scratchDir = fs.mkdtempSync(path.join(scratchRoot(), "launchpad-bench-"));
+  probeDir = path.join(scratchDir, "probe");
+  fs.mkdirSync(probeDir);
   // As `pulumi`'s own program runner does: a failed registration also rejects the resource's
   // promises; the engine records the failure, the bench must not die of the echo.
   const onRejection = (reason: unknown) => options.log(`program: ${String((reason as Error)?.message ?? reason).split("\n")[0]}`);
@@ -660,7 +682,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     for (const name of OWN_WAIT_CHANNELS) channels.unsubscribe(name, sampleOwnWait);
     ownWaits.splice(0);
     timing.restore();
-    fs.rmSync(probeDir, { recursive: true, force: true });
+    fs.rmSync(scratchDir, { recursive: true, force: true });
+    scratchDir = undefined;
     probeDir = undefined;
   }
 }

@@ -81,6 +81,8 @@ export interface TestEngineOptions {
   env?: Record<string, string | undefined>;
   /** The checkpoint file; a fresh temp file by default. Two engines on one file = two CI runs. */
   stateFile?: string;
+  /** The directory the default state file's temp directory goes in. @default os.tmpdir() */
+  tempDir?: string;
   /** Key material for secrets in the checkpoint (Pulumi's passphrase secrets provider, in spirit). */
   passphrase?: string;
   /** Working directory of the provider host, whose node_modules resolve `pulumi-launchpad` (the bench runs an older build this way). */
@@ -110,7 +112,7 @@ export class TestEngine {
   constructor(private readonly options: TestEngineOptions = {}) {
     this.project = options.project ?? "launchpad-test";
     this.stack = options.stack ?? "dev";
-    this.ownStateDir = options.stateFile ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "launchpad-engine-"));
+    this.ownStateDir = options.stateFile ? undefined : fs.mkdtempSync(path.join(options.tempDir ?? os.tmpdir(), "launchpad-engine-"));
     this.stateFile = options.stateFile ?? path.join(this.ownStateDir!, "state.json");
     this.salt = crypto.randomBytes(16).toString("base64");
     if (fs.existsSync(this.stateFile)) {

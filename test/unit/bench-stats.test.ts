@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { acrossRuns, parseFlags } from "../../bench/index";
-import type { ParallelFigures } from "../../bench/container";
+import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
   actualCriticalPathMs, apiOverheadMs, criticalContention, threadWaitWithin, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
@@ -292,6 +295,21 @@ describe("bench durations and overheads", () => {
       assert.ok(Number.isNaN(none.totalMs) && Number.isNaN(none.lastAnswerMs));
       const offLinux = criticalContention(call, events.map((x) => ({ ...x, waitMs: null })));
       assert.ok(Number.isNaN(offLinux.totalMs));
+    });
+  });
+
+  describe("scratchRoot", () => {
+    it("keeps the bench's files on a tmpfs when there is one, else in the temp directory", () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scratch-root-"));
+      try {
+        assert.equal(scratchRoot(dir), dir);
+        assert.equal(scratchRoot(path.join(dir, "absent")), os.tmpdir());
+        const file = path.join(dir, "file");
+        fs.writeFileSync(file, "");
+        assert.equal(scratchRoot(file), os.tmpdir(), "a file is no directory");
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });
