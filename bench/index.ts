@@ -18,7 +18,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --parallel LIST  sizes of the parallel runs, N resources in one program (default 10,50)
   --stacks LIST    sizes to run also as N separate stacks at once (default 10,50; "none" to skip)
   --stack-runs N   runs of each separate-stacks size, each on a fresh sandbox with its own draws (default 5)
-  --runs N         single creates to take the median of (default 10)
+  --runs N         single creates to take the median of (default 30: that median is the separate stacks'
+                   ratio's denominator, and each address falls anywhere in a 150 ms probe gap)
   --ansible-runs N single runs that also create+start with Ansible, alternating with ours (default 5; 0 for none)
   --baseline DIR   a checkout of an older build (built, node_modules linked): its single creates alternate with ours
   --nodes N        cluster nodes (default 3)
@@ -43,7 +44,7 @@ export interface BenchParameters extends TaskTimes {
 /** Flags to parameters; throws with the usage on anything it does not understand. */
 export function parseFlags(argv: readonly string[]): BenchParameters {
   const p: BenchParameters = {
-    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], stackRuns: 5, runs: 10, nodes: 3, image: true, replace: true,
+    createMs: 8000, startMs: 2000, ipMs: 3000, pullMs: 20000, seed: Math.floor(Math.random() * 2 ** 31), ansibleRuns: 5, quick: false, parallel: [10, 50], stacks: [10, 50], stackRuns: 5, runs: 30, nodes: 3, image: true, replace: true,
   };
   const number = (flag: string, value: string | undefined, min: number) => {
     const n = Number(value);

@@ -52,7 +52,7 @@ describe("bench statistics", () => {
 
   it("parses flags: defaults, --quick divides by 20, lists, bad values rejected", () => {
     const defaults = parseFlags([]);
-    assert.deepEqual([defaults.createMs, defaults.startMs, defaults.ipMs, defaults.pullMs, defaults.parallel, defaults.stacks, defaults.runs], [8000, 2000, 3000, 20000, [10, 50], [10, 50], 10]);
+    assert.deepEqual([defaults.createMs, defaults.startMs, defaults.ipMs, defaults.pullMs, defaults.parallel, defaults.stacks, defaults.runs], [8000, 2000, 3000, 20000, [10, 50], [10, 50], 30]);
     assert.ok(Number.isInteger(defaults.seed));
     assert.equal(parseFlags(["--seed", "42"]).seed, 42);
     const quick = parseFlags(["--quick", "--parallel", "5,20", "--create-ms=4000", "--stacks", "none"]);
