@@ -3,17 +3,23 @@
 // as each new connection begins and ends its handshakes, and when the handler answers the call, it appends
 // one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`: the time, the request, and its main thread's
 // run-queue wait so far (`/proc/PID/task/PID/schedstat`, field 2). Read by the thread itself while it runs,
-// that wait is exact: a wait is added to the counter when it ends, and a running thread has none in progress. The bench takes the wait on a create's critical path
-// from these (see `criticalContention` in stats.ts).
+// that wait is exact: a wait is added to the counter when it ends, and a running thread has none in progress.
+// The bench takes the wait on a create's critical path from these (see `criticalContention` in stats.ts).
 "use strict";
 const fs = require("node:fs");
 const channels = require("node:diagnostics_channel");
 
+// Both files opened once, as the host starts: no file is made, opened or closed on a create's critical path,
+// and the bench keeps the directory on a tmpfs when it can (`scratchRoot` in container.ts), so no write waits
+// for a disk. A directory it cannot write to leaves the host unprobed (no figure), never broken.
 const dir = process.env.LAUNCHPAD_BENCH_PROBE_DIR;
-if (dir) {
-  // Both opened once, as the host starts: no file is made, opened or closed on a create's critical path, and
-  // the bench keeps `dir` on a tmpfs when it can (see `scratchRoot` in container.ts), so no write waits for a disk.
-  const out = fs.openSync(`${dir}/${process.pid}.jsonl`, "a");
+let out;
+try {
+  out = dir ? fs.openSync(`${dir}/${process.pid}.jsonl`, "a") : undefined;
+} catch {
+  out = undefined;
+}
+if (out !== undefined) {
   let schedstat;
   try {
     schedstat = fs.openSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, "r");
