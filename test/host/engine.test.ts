@@ -243,6 +243,16 @@ describe("test engine (real dynamic-provider host)", function () {
     }
   });
 
+  it("keeps its default state file under tempDir when given one, and removes it on close", async () => {
+    const engine = newEngine({ tempDir: world });
+    assert.ok(engine.stateFile.startsWith(world + path.sep), engine.stateFile);
+    await engine.up(one({ name: "a" }));
+    assert.ok(fs.existsSync(engine.stateFile));
+    await engine.destroy();
+    await engine.close();
+    assert.ok(!fs.existsSync(path.dirname(engine.stateFile)), "its temp directory is gone");
+  });
+
   it("preview runs check and diff only, lets unknowns flow, and saves nothing", async () => {
     const engine = newEngine();
     await engine.up(one({ name: "a" }));
