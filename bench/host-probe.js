@@ -12,20 +12,17 @@ const channels = require("node:diagnostics_channel");
 // Both files opened once, as the host starts: no file is made, opened or closed on a create's critical path,
 // and the bench keeps the directory on a tmpfs when it can (`scratchRoot` in container.ts), so no write waits
 // for a disk. A directory it cannot write to leaves the host unprobed (no figure), never broken.
-const dir = process.env.LAUNCHPAD_BENCH_PROBE_DIR;
-let out;
-try {
-  out = dir ? fs.openSync(`${dir}/${process.pid}.jsonl`, "a") : undefined;
-} catch {
-  out = undefined;
-}
-if (out !== undefined) {
-  let schedstat;
+const openOrNone = (file, flags) => {
   try {
-    schedstat = fs.openSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, "r");
+    return fs.openSync(file, flags);
   } catch {
-    schedstat = undefined;
+    return undefined;
   }
+};
+const dir = process.env.LAUNCHPAD_BENCH_PROBE_DIR;
+const out = dir ? openOrNone(`${dir}/${process.pid}.jsonl`, "a") : undefined;
+if (out !== undefined) {
+  const schedstat = openOrNone(`/proc/${process.pid}/task/${process.pid}/schedstat`, "r");
   const buffer = Buffer.alloc(128);
   // Read at offset 0 each time: procfs makes the line afresh for each read from the start.
   const waitMs = () => {

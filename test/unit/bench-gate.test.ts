@@ -49,4 +49,3 @@ describe("bench create gate", () => {
     assert.equal(await settled(late, 1), true);
   });
 });
-
