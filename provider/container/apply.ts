@@ -194,7 +194,7 @@ async function waitCreatedStartedAddressed(client: ProxmoxClient, inputs: Contai
       if (taskWarnings(create.status) === undefined) await client.waitForTask(upid);
       createdAt = Date.now();
     }
-    const next = followUpOf(entries, "vzstart", String(vmid), task.starttime);
+    const next = followUpOf(entries, "vzstart", String(vmid), task);
     if (!next) return "none";
     if (!next.status || next.status === "RUNNING") return undefined;
     const warnings = taskWarnings(next.status);

@@ -469,8 +469,8 @@ export class ProxmoxClient {
           probesBefore = probes - 1;
           lastRunningAt = probeSentAt;
         }
-        const next = followUpOf(entries.values(), nextType, task.id, task.starttime)
-          ?? followUpOf((await this.#guestTasks(task.node, task.id, task.starttime, nextType)).values(), nextType, task.id, task.starttime);
+        const next = followUpOf(entries.values(), nextType, task.id, task)
+          ?? followUpOf((await this.#guestTasks(task.node, task.id, task.starttime, nextType)).values(), nextType, task.id, task);
         if (!next) return done<FollowUp>({ task: firstEnded.result });
         const state = listedState(next);
         if (state.status === "running") {

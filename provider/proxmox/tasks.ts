@@ -39,18 +39,27 @@ export interface TaskListEntry {
   type?: string;
   id?: string;
   starttime?: number;
+  /** The worker's start in clock ticks since boot. */
+  pstart?: number;
 }
 
 /**
- * The newest `type` task of guest `id` started at or after `since` (a create's `vzstart`) in a task list;
- * type, id and start time come from the UPID where the entry leaves them out.
+ * The newest `type` task of guest `id` that began after `first` (the create that forked it, for a
+ * `vzstart`) in a task list, by start second and then by the worker's start in clock ticks (the UPID's
+ * `pstart`). Not by place: API2/Tasks.pm node_tasks lists the active tasks, then the index read from its
+ * end, which is in the order tasks ended; and a vmid reused within one second lists the previous
+ * container's `vzstart` in the same second as this one. Type, id and times come from the UPID where the
+ * entry leaves them out.
  */
-export function followUpOf(entries: Iterable<TaskListEntry>, type: string, id: string, since: number): TaskListEntry | undefined {
-  let found: { entry: TaskListEntry; start: number } | undefined;
+export function followUpOf(entries: Iterable<TaskListEntry>, type: string, id: string, first: { starttime: number; pstart: number }): TaskListEntry | undefined {
+  const after = (a: readonly [number, number], b: readonly [number, number]) => a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]);
+  const floor = [first.starttime, first.pstart] as const;
+  let found: { entry: TaskListEntry; key: readonly [number, number] } | undefined;
   for (const entry of entries) {
     const upid = isUpid(entry.upid) ? parseUpid(entry.upid) : undefined;
-    const [entryType, entryId, start] = [entry.type ?? upid?.type, entry.id ?? upid?.id, entry.starttime ?? upid?.starttime ?? -1];
-    if (entryType === type && entryId === id && start >= since && (!found || start >= found.start)) found = { entry, start };
+    const [entryType, entryId] = [entry.type ?? upid?.type, entry.id ?? upid?.id];
+    const key = [entry.starttime ?? upid?.starttime ?? -1, entry.pstart ?? upid?.pstart ?? -1] as const;
+    if (entryType === type && entryId === id && after(key, floor) && (!found || after(key, found.key))) found = { entry, key };
   }
   return found?.entry;
 }

@@ -31,8 +31,8 @@ interface Seen {
 
 const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");
 let nextPid = 0x1000;
-function task(node: string, type: string, id: string | number, starttime: number, status?: string): FakeTask {
-  const upid = `UPID:${node}:${hex8(nextPid++)}:${hex8(0x5678)}:${hex8(starttime)}:${type}:${id}:ci@pve!launchpad:`;
+function task(node: string, type: string, id: string | number, starttime: number, status?: string, pstart = 0x5678): FakeTask {
+  const upid = `UPID:${node}:${hex8(nextPid++)}:${hex8(pstart)}:${hex8(starttime)}:${type}:${id}:ci@pve!launchpad:`;
   return { upid, node, type, id: String(id), starttime, status };
 }
 
@@ -170,6 +170,23 @@ describe("ProxmoxClient task waits against a scripted PVE", function () {
     assert.ok(nodeLists().some((s) => !s.params.has("vmid")), "the node's list was read");
     assert.deepEqual(nodeLists().filter((s) => s.params.has("typefilter")).map((s) => [s.params.get("vmid"), s.params.get("typefilter")]).sort(), [["121", "vzstart"], ["122", "vzstart"]]);
     assert.equal(statusReads().length, 2, "each create's state read alone");
+  });
+
+  it("a vmid reused within one second: the start the create forked is followed, not the previous container's, wherever the list puts it", async () => {
+    // The previous container of each vmid started in the same second, a few ticks before this create (pstart,
+    // clock ticks since boot); this create's own start failed. The fake lists ties in the order pushed.
+    const [old1, create1, start1] = [task("pve4", "vzstart", 131, T, "OK", 0x5000), task("pve4", "vzcreate", 131, T, "OK", 0x5010), task("pve4", "vzstart", 131, T, "startup for container '131' failed", 0x5020)];
+    const [start2, create2, old2] = [task("pve4", "vzstart", 132, T, "startup for container '132' failed", 0x5120), task("pve4", "vzcreate", 132, T, "OK", 0x5110), task("pve4", "vzstart", 132, T, "OK", 0x5100)];
+    tasks.push(old1, create1, start1, start2, create2, old2);
+    const outcomes = await Promise.all([create1, create2].map((c) => client().waitForTaskThen(c.upid, "vzstart")));
+    assert.deepEqual(outcomes.map((o) => [o.next?.upid, (o.nextError as PveTaskError | undefined)?.exitstatus]), [
+      [undefined, "startup for container '131' failed"],
+      [undefined, "startup for container '132' failed"],
+    ]);
+    // A start that began before the create, alone in the list, is no follow-up of it.
+    tasks = [task("pve4", "vzstart", 133, T, "OK", 0x5200), task("pve4", "vzcreate", 133, T, "OK", 0x5210)];
+    const alone = await client().waitForTaskThen(tasks[1].upid, "vzstart");
+    assert.deepEqual([alone.task.exitstatus, alone.next, alone.nextError], ["OK", undefined, undefined]);
   });
 
   it("a task read alone that answers running is asked again; one stopped without an exit status is a failure saying so", async () => {
