@@ -63,7 +63,14 @@ export interface TaskTiming {
 export class TaskRegistry {
   private readonly byUpid = new Map<string, Task>();
   private nextPid = 0x10000 + Math.floor(Math.random() * 0x100000);
-  private readonly pstart = Math.floor(Math.random() * 0x1000000) + 0x100000;
+  /**
+   * The node's clock ticks (USER_HZ, 100 a second) since boot when this registry began. A worker's `pstart`
+   * is its start in those ticks (pve-common PVE/ProcFSTools.pm read_proc_starttime, field 22 of
+   * /proc/PID/stat, put in the UPID by PVE/RESTEnvironment.pm fork_worker): it grows with time, never
+   * with the pid, and two workers forked in the same tick share it.
+   */
+  private readonly bootTicks = Math.floor(Math.random() * 0x1000000) + 0x100000;
+  private readonly bootMs = Date.now();
   private closed = false;
 
   constructor(private readonly timing: TaskTiming) {}
@@ -85,7 +92,8 @@ export class TaskRegistry {
     const pid = this.nextPid++;
     const startedMs = Date.now();
     const starttime = Math.floor(startedMs / 1000);
-    const fields = { node, pid, pstart: this.pstart + (pid % 1000), starttime, type, id, user };
+    const pstart = this.bootTicks + Math.floor((startedMs - this.bootMs) / 10);
+    const fields = { node, pid, pstart, starttime, type, id, user };
     const task: Task = { ...fields, upid: formatUpid(fields), status: "running", startedMs, log: [], aborted: false, done: Promise.resolve() };
     this.byUpid.set(task.upid, task);
     task.done = this.execute(task, work);

@@ -171,6 +171,15 @@ describe("sandbox API", function () {
         await slow.close();
       }
     });
+    it("a task's pstart is when its worker began, in clock ticks: a create's vzstart is 40 ms (4 ticks) or more after it", async () => {
+      const id = vmid();
+      await created(id, { start: 1 });
+      const listed = (await client.call("GET", "/nodes/pve1/tasks", { vmid: id, source: "all" })).body.data as Array<{ upid: string; type: string; pstart: number }>;
+      const [create, start] = ["vzcreate", "vzstart"].map((type) => listed.find((task) => task.type === type)!);
+      for (const task of [create, start]) assert.equal(task.pstart, parseInt(task.upid.split(":")[3], 16), "the UPID carries the same pstart");
+      // pve-common ProcFSTools read_proc_starttime: ticks since boot (USER_HZ 100), whatever the pids.
+      assert.ok(start.pstart - create.pstart >= 4 && start.pstart - create.pstart < 500, `${create.pstart} then ${start.pstart}`);
+    });
     it("fails a task by fault injection and rolls the create back", async () => {
       sandbox.faults.task({ type: "vzcreate", fail: "unable to create CT - disk full", count: 1 });
       const id = vmid();
