@@ -764,8 +764,11 @@ async function startedAfterCreate(client: ProxmoxClient, placement: Placement, t
   const { node, vmid } = placement;
   if (placement.start?.nextError !== undefined) throw placement.start.nextError;
   if (placement.start?.next) return;
-  // Not waited on with the create (its answer was lost and the create carried on): look the start up.
-  const [start] = placement.start ? [] : await client.nodeTasks(node, { vmid, typefilter: "vzstart" });
+  // Not waited on with the create (its answer was lost and the create carried on): look the start up, the one
+  // begun after the newest create of this vmid (an earlier container of the same vmid has its own).
+  const listed = placement.start ? [] : await client.nodeTasks(node, { vmid });
+  const create = followUpOf(listed, "vzcreate", String(vmid), { starttime: 0, pstart: 0 });
+  const start = create && followUpOf(listed, "vzstart", String(vmid), parseUpid(create.upid));
   if (start?.upid) await client.waitForTask(start.upid, { timeoutMs: timeoutSeconds * 1000 });
   else await startContainer(client, node, vmid, timeoutSeconds);
 }
