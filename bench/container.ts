@@ -374,6 +374,7 @@ function hostEvents(pid: number): HostEvent[] {
 
 const NO_CONTENTION: CriticalContention = {
   beforeCreateMs: NaN, lastAnswerMs: NaN, totalMs: NaN, engineMs: NaN, benchBeforeCreateMs: NaN, benchLastAnswerMs: NaN, benchTotalMs: NaN, takenBeforeCreateMs: NaN, takenLastAnswerMs: NaN, takenMs: NaN,
+  hostCpuBeforeCreateMs: NaN, hostCpuLastAnswerMs: NaN, beforeCreateSpanMs: NaN, lastAnswerSpanMs: NaN,
 };
 
 /** The run-queue wait on one create call's critical path, its host's and this thread's (see `criticalContention`). */

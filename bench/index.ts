@@ -5,7 +5,7 @@ import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
-import { median, round, spread, type CriticalContention, type OverheadSplit, type TaskTimes } from "./stats";
+import { cpuExcessMs, loneCpu, median, round, spread, type CriticalContention, type LoneCpu, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -108,12 +108,20 @@ function table(rows: Array<[string, string | number]>): string {
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join("\n");
 }
 
+/** Each create's overhead with the wait on its critical path and its host's CPU time beyond a lone host's taken out. */
+const netOverheads = (freeOverheadMs: readonly number[], contention: readonly CriticalContention[], cpu: LoneCpu) =>
+  freeOverheadMs.map((ms, i) => ms - (contention[i] ? cpuExcessMs(contention[i], cpu) : 0));
+
 /**
  * N separate stacks over their runs. The per-stack figure of a run is the median of its N stacks; across runs,
  * the median of those and their min and max, since the whole run moves with the machine (how the creates and
  * the 2 cores' time fall), not only each stack in it. Ratios are over the lone stack's median, taken the same way.
+ * The per-stack figure is net of local CPU contention, both kinds: the run-queue wait on each create's critical
+ * path, and its host's CPU time there beyond a lone host's (`cpuExcessMs`); with only the wait out, and raw,
+ * beside it.
  */
-export function acrossRuns(runs: readonly ParallelFigures[], lone: { freeMs: number; rawMs: number }) {
+export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: number; freeMs: number; rawMs: number; cpu: LoneCpu }) {
+  const net = runs.map((p) => spread(netOverheads(p.freeOverheadMs, p.contention, lone.cpu)).median);
   const free = runs.map((p) => spread(p.freeOverheadMs).median);
   const raw = runs.map((p) => spread(p.overheadMs).median);
   const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);
@@ -123,13 +131,22 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { freeMs: num
     failures: runs.reduce((sum, p) => sum + p.failures, 0),
     duplicates: runs.reduce((sum, p) => sum + p.duplicateVmids.length, 0),
     refused: runs.reduce((sum, p) => sum + p.refusedCreates, 0),
+    netMs: spread(net),
+    runNetMs: net,
+    ratio: ratio(median(net), lone.netMs),
+    ratioMin: ratio(Math.min(...net), lone.netMs),
+    ratioMax: ratio(Math.max(...net), lone.netMs),
     freeMs: spread(free),
     rawMs: spread(raw),
     runFreeMs: free,
-    ratio: ratio(median(free), lone.freeMs),
-    ratioMin: ratio(Math.min(...free), lone.freeMs),
-    ratioMax: ratio(Math.max(...free), lone.freeMs),
+    freeRatio: ratio(median(free), lone.freeMs),
+    freeRatioMin: ratio(Math.min(...free), lone.freeMs),
+    freeRatioMax: ratio(Math.max(...free), lone.freeMs),
     rawRatio: ratio(median(raw), lone.rawMs),
+    /** Over every stack of every run: the host's CPU time beyond a lone host's, and that CPU time on each stretch. */
+    cpuExcessMs: spread(contention.map((c) => cpuExcessMs(c, lone.cpu))).median,
+    hostCpuBeforeCreateMs: spread(contention.map((c) => c.hostCpuBeforeCreateMs)).median,
+    hostCpuLastAnswerMs: spread(contention.map((c) => c.hostCpuLastAnswerMs)).median,
     /** Over every stack of every run. */
     takenMs: spread(contention.map((c) => c.takenMs)).median,
     hostCriticalWaitMs: spread(contention.map((c) => c.totalMs)).median,
@@ -140,8 +157,15 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { freeMs: num
   };
 }
 
-/** A lone stack's medians, the ratios' denominators: net of the critical-path wait, and raw. */
-const loneOf = (single: ContainerBenchReport["single"]) => ({ freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median });
+/**
+ * A lone stack's medians, the ratios' denominators, each taken as the stacks' are: net of both kinds of local
+ * contention (its own CPU time beyond the lone median is taken out as a stack's is), net of the wait, and raw.
+ * `cpu`: the lone host's CPU time on each stretch, the reference of every stack's excess.
+ */
+export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverheadMs" | "overheadMs" | "contention">) {
+  const cpu = loneCpu(single.contention);
+  return { netMs: spread(netOverheads(single.freeOverheadMs, single.contention, cpu)).median, freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu };
+}
 
 export function summary(parameters: BenchParameters, report: ContainerBenchReport) {
   const oneProgram = (n: number) => report.parallel.find((p) => p.n === n && p.mode === "one program");
@@ -183,33 +207,43 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50Duplicates: stacks50?.duplicates ?? null,
     stacks50Refused: stacks50?.refused ?? null,
     stacks50Runs: stacks50?.runs ?? null,
-    // Each stack's own Create RPC minus its container's actual time and minus the run-queue wait on the create's
-    // critical path, its host's and the engine+sandbox thread's (local CPU contention: see `criticalContention`);
-    // the median of a run's stacks, then the median of the runs (min, max beside), over a lone stack's taken the
-    // same way. The raw ratio, nothing taken out, is beside it, and the contention apart.
-    stacks50OverheadMs: stacks50?.freeMs.median ?? null,
-    stacks50OverheadMsMin: stacks50?.freeMs.min ?? null,
-    stacks50OverheadMsMax: stacks50?.freeMs.max ?? null,
-    stacks50RunOverheadMs: stacks50?.runFreeMs ?? null,
+    // Each stack's own Create RPC minus its container's actual time and minus local CPU contention on the create's
+    // critical path: the run-queue wait there, its host's and the engine+sandbox thread's (see
+    // `criticalContention`), and its host's CPU time there beyond a lone host's (see `cpuExcessMs`); the median
+    // of a run's stacks, then the median of the runs (min, max beside), over a lone stack's taken the same way.
+    // Beside it: the same with only the wait taken out (WaitFree), raw, and the contention apart.
+    stacks50OverheadMs: stacks50?.netMs.median ?? null,
+    stacks50OverheadMsMin: stacks50?.netMs.min ?? null,
+    stacks50OverheadMsMax: stacks50?.netMs.max ?? null,
+    stacks50RunOverheadMs: stacks50?.runNetMs ?? null,
     stacks50OverheadRatio: stacks50?.ratio ?? null,
     stacks50OverheadRatioMin: stacks50?.ratioMin ?? null,
     stacks50OverheadRatioMax: stacks50?.ratioMax ?? null,
+    stacks50WaitFreeOverheadMs: stacks50?.freeMs.median ?? null,
+    stacks50WaitFreeOverheadRatio: stacks50?.freeRatio ?? null,
+    stacks50WaitFreeOverheadRatioMin: stacks50?.freeRatioMin ?? null,
+    stacks50WaitFreeOverheadRatioMax: stacks50?.freeRatioMax ?? null,
     stacks50RawOverheadMs: stacks50?.rawMs.median ?? null,
     stacks50RawOverheadRatio: stacks50?.rawRatio ?? null,
     stacks50ContentionMs: stacks50?.takenMs ?? null,
+    stacks50CpuExcessMs: stacks50?.cpuExcessMs ?? null,
+    stacks50HostCpuMs: stacks50 ? { beforeCreate: stacks50.hostCpuBeforeCreateMs, lastAnswer: stacks50.hostCpuLastAnswerMs } : null,
+    loneHostCpuMs: { beforeCreate: round(lone.cpu.beforeCreateMs, 1), lastAnswer: round(lone.cpu.lastAnswerMs, 1) },
     stacks50HostCriticalWaitMs: stacks50?.hostCriticalWaitMs ?? null,
     stacks50BenchCriticalWaitMs: stacks50?.benchCriticalWaitMs ?? null,
     stacks50HostWaitMs: stacks50?.hostWaitMs ?? null,
     stacks50BenchWaitMs: stacks50?.benchWaitMs ?? null,
     stacks50ApiOverheadMs: stacks50?.apiOverheadMs ?? null,
     stacks50ApiOverheadRatio: stacks50 ? ratio(stacks50.apiOverheadMs, spread(report.single.apiOverheadMs).median) : null,
-    stacks10OverheadMs: stacks10?.freeMs.median ?? null,
+    stacks10OverheadMs: stacks10?.netMs.median ?? null,
+    stacks10WaitFreeOverheadRatio: stacks10?.freeRatio ?? null,
     stacks10OverheadRatio: stacks10?.ratio ?? null,
     stacks10OverheadRatioMin: stacks10?.ratioMin ?? null,
     stacks10OverheadRatioMax: stacks10?.ratioMax ?? null,
     apiOverheadMs: spread(report.single.apiOverheadMs).median,
     hostWaitMs: spread(report.single.hostWaitMs).median,
     freeOverheadMs: spread(report.single.freeOverheadMs).median,
+    netOverheadMs: lone.netMs,
     contentionMs: spread(report.single.contention.map((c) => c.takenMs)).median,
     schemaViolations: report.schemaViolations,
     parallel: report.parallel.map((p) => ({
@@ -238,6 +272,7 @@ const describeSplitMedians = (medians: Record<keyof OverheadSplit, number>) =>
 
 const CONTENTION_KEYS: ReadonlyArray<keyof CriticalContention> = [
   "beforeCreateMs", "lastAnswerMs", "totalMs", "engineMs", "benchBeforeCreateMs", "benchLastAnswerMs", "benchTotalMs", "takenBeforeCreateMs", "takenLastAnswerMs", "takenMs",
+  "hostCpuBeforeCreateMs", "hostCpuLastAnswerMs", "beforeCreateSpanMs", "lastAnswerSpanMs",
 ];
 
 /** Each part's median of the critical-path waits. */
@@ -272,6 +307,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["provider overhead (RPC - actual task and address times)", `${fmtSpread(single.overheadMs)}  (runs: ${single.overheadMs.map((ms) => round(ms)).join(", ")})`],
       ["overhead in parts, median of each", describeSplitMedians(splitMedians(single.split))],
       ["the same, the run-queue wait on its critical path taken out", `${fmtSpread(single.freeOverheadMs)}; that wait ${fmtSpread(single.contention.map((c) => c.takenMs))} (${describeContention(contentionMedians(single.contention))}); engine's side of the return ${fmtSpread(single.contention.map((c) => c.engineMs))}`],
+      ["the host's CPU time on its critical path (before the POST / at the end)", `${fmtSpread(single.contention.map((c) => c.hostCpuBeforeCreateMs))} / ${fmtSpread(single.contention.map((c) => c.hostCpuLastAnswerMs))}`],
       ["API's view (create POST received to last answer - actual)", `${fmtSpread(single.apiOverheadMs)}  (runs: ${single.apiOverheadMs.map((ms) => round(ms)).join(", ")})`],
       ["local CPU contention, apart: host run-queue wait in the call", fmtSpread(single.hostWaitMs)],
       ...(report.baseline ? [["baseline build, same runs: overhead", `${fmtSpread(report.baseline.overheadMs)}; ${median(report.baseline.requests)} requests per create`] as [string, string]] : []),
@@ -312,6 +348,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
         ["  in parts, median of each", describeSplitMedians(splitMedians(freeSplit(p.split, p.contention)))],
         ["local CPU contention, apart: that wait (before the POST / at the end)", `${fmtSpread(p.contention.map((c) => c.takenMs))}; ${describeContention(contentionMedians(p.contention))}`],
         ["  the engine's side of the return (host's answer to the call's return), its wait taken", fmtSpread(p.contention.map((c) => c.engineMs))],
+        ["the host's CPU time on its critical path (before the POST / at the end)", `${fmtSpread(p.contention.map((c) => c.hostCpuBeforeCreateMs))} / ${fmtSpread(p.contention.map((c) => c.hostCpuLastAnswerMs))}`],
       ] as Array<[string, string]>)),
       ["local CPU contention, apart: provider host run-queue wait in the whole call", fmtSpread(p.hostWaitMs)],
       ["local CPU contention, apart: engine+sandbox run-queue wait", fmtSpread(p.benchWaitMs)],
@@ -333,10 +370,12 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     const a = acrossRuns(runs, lone);
     lines.push("", `${n} separate stacks over ${a.runs} run(s): each run's median per stack, then the median of the runs`);
     lines.push(table([
-      ["per-stack overhead, critical-path wait taken out", `${a.freeMs.median} ms median of runs (min ${a.freeMs.min}, max ${a.freeMs.max}); runs: ${a.runFreeMs.join(", ")}`],
-      ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.freeMs} ms`],
+      ["per-stack overhead, local CPU contention taken out", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}`],
+      ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.netMs} ms`],
+      ["per-stack overhead, only the critical-path wait taken out", `${a.freeMs.median} ms median of runs (min ${a.freeMs.min}, max ${a.freeMs.max}); ${a.freeRatio}x (min ${a.freeRatioMin}, max ${a.freeRatioMax}) a lone stack's ${lone.freeMs} ms`],
       ["per-stack overhead, raw", `${a.rawMs.median} ms median of runs (min ${a.rawMs.min}, max ${a.rawMs.max}); ${a.rawRatio}x a lone stack's raw ${lone.rawMs} ms`],
       ["the wait taken out, median over every stack", `${a.takenMs} ms (host ${a.hostCriticalWaitMs}, engine+sandbox ${a.benchCriticalWaitMs})`],
+      ["the host's CPU time beyond a lone host's, taken out, median over every stack", `${a.cpuExcessMs} ms; host CPU before the POST / at the end ${a.hostCpuBeforeCreateMs} / ${a.hostCpuLastAnswerMs} ms, lone ${round(lone.cpu.beforeCreateMs, 1)} / ${round(lone.cpu.lastAnswerMs, 1)} ms`],
       ["failures / duplicate vmids / refused creates, all runs", `${a.failures} / ${a.duplicates} / ${a.refused}`],
     ]));
   }

@@ -244,6 +244,8 @@ export interface HostEvent {
   path: string;
   /** Its main thread's run-queue wait so far, ms, read by that thread itself (exact); null off Linux. */
   waitMs: number | null;
+  /** Its main thread's time on a CPU so far, ms, read the same way; null off Linux (absent in older lines). */
+  cpuMs?: number | null;
 }
 
 /** A thread's run-queue wait so far, ms, read by that thread itself at `at` (ms since the epoch): exact then. */
@@ -315,6 +317,15 @@ export interface CriticalContention {
   takenBeforeCreateMs: number;
   takenLastAnswerMs: number;
   takenMs: number;
+  /**
+   * The host's main thread's time on a CPU over each stretch, from its own readings: the handler's start to its
+   * create POST, its last request to its answer to the call. The same steps for every create (see `cpuExcessMs`).
+   */
+  hostCpuBeforeCreateMs: number;
+  hostCpuLastAnswerMs: number;
+  /** Each stretch's length, what anything taken out of it is held to: the call's begin to the create task's start; the last request (or the address showing) to the call's return. */
+  beforeCreateSpanMs: number;
+  lastAnswerSpanMs: number;
 }
 
 /**
@@ -360,6 +371,9 @@ export function criticalContention(
   // Before the create task: the call's leg, then the requests before the POST (overlapping ones merged), the POST.
   let benchBeforeCreateMs = NaN;
   let takenBeforeCreateMs = NaN;
+  let beforeCreateSpanMs = NaN;
+  const hostCpu = (from: HostEvent | undefined, to: HostEvent | undefined) => (from && to && typeof from.cpuMs === "number" && typeof to.cpuMs === "number" ? to.cpuMs - from.cpuMs : NaN);
+  const hostCpuBeforeCreateMs = hostCpu(handler, post);
   if (post && handler) {
     const postAnswer = answerTo(post);
     const taskAt = Math.min(bounds.createStartedAt ?? Infinity, postAnswer?.at ?? Infinity);
@@ -379,25 +393,59 @@ export function criticalContention(
     const postBench = Number.isFinite(taskAt) ? benchWait(post.at, taskAt) : NaN;
     const hostElsewhere = beforeCreateMs - leg.host - reads.reduce((sum, r) => sum + r.host, 0);
     benchBeforeCreateMs = leg.bench + reads.reduce((sum, r) => sum + r.bench, 0) + postBench;
+    beforeCreateSpanMs = taskAt - call.begunAt;
     takenBeforeCreateMs = Math.min(
       Math.max(leg.host, leg.bench) + hostElsewhere + reads.reduce((sum, r) => sum + Math.max(r.host, r.bench), 0) + postBench,
-      taskAt - call.begunAt,
+      beforeCreateSpanMs,
     );
   }
   // After the address showed: the last request, the host's answer, the engine's side of the return.
   let benchLastAnswerMs = NaN;
   let takenLastAnswerMs = NaN;
+  let lastAnswerSpanMs = NaN;
   const lastAnswered = last && answerTo(last);
   if (last && lastAnswered && done) {
     const from = Math.max(last.at, bounds.addressAt ?? -Infinity);
     const probe = { host: hostWait(last, lastAnswered), bench: benchWait(from, lastAnswered.at) };
     const engine = benchWait(done.at, call.returnedAt);
     benchLastAnswerMs = probe.bench + engine;
-    takenLastAnswerMs = Math.min(Math.max(probe.host, probe.bench) + hostWait(lastAnswered, done) + engine, call.returnedAt - from);
+    lastAnswerSpanMs = call.returnedAt - from;
+    takenLastAnswerMs = Math.min(Math.max(probe.host, probe.bench) + hostWait(lastAnswered, done) + engine, lastAnswerSpanMs);
   }
   return {
     beforeCreateMs, lastAnswerMs, totalMs: beforeCreateMs + lastAnswerMs, engineMs,
     benchBeforeCreateMs, benchLastAnswerMs, benchTotalMs: benchBeforeCreateMs + benchLastAnswerMs,
     takenBeforeCreateMs, takenLastAnswerMs, takenMs: takenBeforeCreateMs + takenLastAnswerMs,
+    hostCpuBeforeCreateMs, hostCpuLastAnswerMs: hostCpu(last, done), beforeCreateSpanMs, lastAnswerSpanMs,
   };
+}
+
+/** A lone host's CPU time on each stretch, the median over the lone creates: what the steps cost it with the CPUs to itself. */
+export interface LoneCpu {
+  beforeCreateMs: number;
+  lastAnswerMs: number;
+}
+
+export function loneCpu(contention: readonly CriticalContention[]): LoneCpu {
+  const of = (values: number[]) => median(values.filter(Number.isFinite));
+  return { beforeCreateMs: of(contention.map((c) => c.hostCpuBeforeCreateMs)), lastAnswerMs: of(contention.map((c) => c.hostCpuLastAnswerMs)) };
+}
+
+/**
+ * Local CPU contention that is not a wait: the host's CPU time on a create's two stretches beyond a lone host's
+ * for the same steps (the same code sending the same requests), what sharing 2 cores with 49 other processes
+ * cost it (caches and TLBs cold after each switch). Neither Proxmox's time nor the provider's own: taken out
+ * with the wait. Each stretch's excess is held so that it and the wait taken there never pass the stretch's
+ * length; none when the host's CPU time or the lone reference is unknown. The engine+sandbox thread's CPU
+ * time stays in: answering every stack at once is the node's load, not this machine's.
+ */
+export function cpuExcessMs(c: CriticalContention, lone: LoneCpu): number {
+  const excess = (cpu: number, reference: number, taken: number, span: number) => {
+    const over = cpu - reference;
+    if (!Number.isFinite(over) || over <= 0) return 0;
+    const room = Number.isFinite(span) ? span - (Number.isFinite(taken) ? taken : 0) : 0;
+    return Math.max(0, Math.min(over, room));
+  };
+  return excess(c.hostCpuBeforeCreateMs, lone.beforeCreateMs, c.takenBeforeCreateMs, c.beforeCreateSpanMs)
+    + excess(c.hostCpuLastAnswerMs, lone.lastAnswerMs, c.takenLastAnswerMs, c.lastAnswerSpanMs);
 }

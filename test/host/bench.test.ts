@@ -28,13 +28,16 @@ describe("bench (quick)", function () {
   it("ends with one JSON line carrying the documented keys", () => {
     for (const key of ["seed", "createOverheadMs", "overheadMsMin", "overheadMsMax", "requestsPerCreate", "noopRequests", "ansibleOverheadMs", "ansibleRatio",
       "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "stacks50OverheadRatioMin", "stacks50OverheadRatioMax", "stacks50Runs",
-      "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks10OverheadRatio", "overheadSplitMs",
+      "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50CpuExcessMs", "stacks10OverheadRatio", "overheadSplitMs",
       "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
     assert.equal(summary.seed, 7);
     assert.equal(summary.noopRequests, 0);
     assert.ok(Number(summary.hostCpuMs) > 0, "a lone host's CPU time is sampled");
+    // The lone host's probe read its CPU time at its handler, its create POST, its last request and its answer.
+    const loneCpu = summary.loneHostCpuMs as Record<string, number>;
+    assert.ok(loneCpu.beforeCreate > 0 && loneCpu.lastAnswer > 0, JSON.stringify(loneCpu));
     assert.ok(Number(summary.createOverheadMs) >= Number(summary.overheadMsMin) && Number(summary.createOverheadMs) <= Number(summary.overheadMsMax));
   });
 
@@ -58,6 +61,9 @@ describe("bench (quick)", function () {
       assert.ok(contention.engineMs >= 0, `${p.mode}: the engine's side of the return`);
       // The engine+sandbox thread's wait is read too (its own readings at every request it answers).
       assert.ok(contention.benchTotalMs >= 0 && contention.takenMs >= contention.totalMs, `${p.mode}: ${JSON.stringify(contention)}`);
+      // And the host's own CPU time on both stretches, within each stretch's length.
+      assert.ok(contention.hostCpuBeforeCreateMs > 0 && contention.hostCpuBeforeCreateMs <= contention.beforeCreateSpanMs, `${p.mode}: ${JSON.stringify(contention)}`);
+      assert.ok(contention.hostCpuLastAnswerMs >= 0 && contention.hostCpuLastAnswerMs <= contention.lastAnswerSpanMs, `${p.mode}: ${JSON.stringify(contention)}`);
       const [raw, free] = [p.overheadMs, p.freeOverheadMs] as Array<Record<string, number>>;
       assert.ok(free.max <= raw.max && free.min <= raw.min && Number.isFinite(free.median), `${p.mode}: ${JSON.stringify({ raw, free })}`);
     }
@@ -67,13 +73,14 @@ describe("bench (quick)", function () {
   });
 
   it("prints the separate stacks over their runs: each run's median, the median of the runs, the ratio to a lone stack's", () => {
-    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,6}/.exec(stdout);
+    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,8}/.exec(stdout);
     assert.ok(across, stdout.slice(-3000));
-    const runs = /per-stack overhead, critical-path wait taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
+    const runs = /per-stack overhead, local CPU contention taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
     assert.ok(runs, across[0]);
     const [median, min, max, first, second] = runs.slice(1).map(Number);
     assert.deepEqual([min, max], [Math.min(first, second), Math.max(first, second)]);
     assert.equal(median, Math.round((first + second) / 2));
+    assert.match(across[0], /per-stack overhead, only the critical-path wait taken out\s+-?\d+ ms median of runs/);
     assert.match(across[0], /failures \/ duplicate vmids \/ refused creates, all runs\s+0 \/ 0 \/ 0/);
   });
 

@@ -2,10 +2,10 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { acrossRuns, parseFlags } from "../../bench/index";
+import { acrossRuns, loneOf, parseFlags } from "../../bench/index";
 import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, criticalContention, threadWaitWithin, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -72,17 +72,51 @@ describe("separate stacks over their runs", () => {
   }) as unknown as ParallelFigures;
 
   it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
-    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { freeMs: 100, rawMs: 150 });
+    const noCpu = { beforeCreateMs: NaN, lastAnswerMs: NaN };
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu });
     assert.deepEqual(a.runFreeMs, [200, 500, 100]);
+    assert.deepEqual(a.runNetMs, [200, 500, 100], "no host CPU record: nothing more taken out");
     assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
     assert.deepEqual([a.ratio, a.ratioMin, a.ratioMax], [2, 1, 5]);
+    assert.deepEqual([a.freeRatio, a.freeRatioMin, a.freeRatioMax], [2.5, 1.25, 6.25]);
     assert.deepEqual(a.rawMs, { median: 250, min: 150, max: 550 });
     assert.equal(a.rawRatio, 1.67);
     assert.deepEqual([a.runs, a.failures, a.duplicates, a.refused], [3, 1, 1, 2], "summed over the runs");
   });
 
   it("has no ratio over a lone stack without a figure", () => {
-    assert.equal(acrossRuns([runOf([100], [150])], { freeMs: NaN, rawMs: 0 }).ratio, null);
+    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 } }).ratio, null);
+  });
+
+  // A contention record with only what `cpuExcessMs` reads: the host's CPU time on each stretch, the wait taken
+  // there, each stretch's length.
+  const used = (before: number, last: number, taken = [0, 0], span = [100, 100]) => ({
+    hostCpuBeforeCreateMs: before, hostCpuLastAnswerMs: last, takenBeforeCreateMs: taken[0], takenLastAnswerMs: taken[1], beforeCreateSpanMs: span[0], lastAnswerSpanMs: span[1],
+  }) as CriticalContention;
+
+  it("takes a host's CPU time beyond a lone host's out of each stack, and a lone stack's beyond its own median the same way", () => {
+    // Lone hosts: 10, 12 and 14 ms of CPU before the POST (median 12), 2, 3 and 4 at the end (median 3).
+    const lone = loneOf({ freeOverheadMs: [100, 110, 120], overheadMs: [130, 140, 150], contention: [used(10, 2), used(12, 3), used(14, 4)] });
+    assert.deepEqual(lone.cpu, { beforeCreateMs: 12, lastAnswerMs: 3 });
+    assert.deepEqual([lone.netMs, lone.freeMs, lone.rawMs], [110, 110, 140], "the slowest lone host's 2 + 1 ms over the median: 120 - 3 = 117, still the largest");
+    // A run of three stacks: hosts 8 and 1 ms over the lone median, one under it (nothing given back), one with no record.
+    const run = runOf([150, 130, 140], [200, 180, 190], { contention: [used(20, 4), used(11, 2), used(NaN, NaN)] });
+    const a = acrossRuns([run], lone);
+    assert.deepEqual(a.runNetMs, [140], "150 - 9 = 141, 130, 140: median 140");
+    assert.deepEqual(a.runFreeMs, [140]);
+    assert.equal(a.cpuExcessMs, 0, "median over the three stacks: 9, 0, 0");
+    assert.equal(a.ratio, 1.27);
+  });
+
+  it("never takes out more CPU time than is left of a stretch after its wait, nor any without both records", () => {
+    const lone = { beforeCreateMs: 10, lastAnswerMs: 3 };
+    assert.equal(cpuExcessMs(used(25, 8), lone), 15 + 5);
+    assert.equal(cpuExcessMs(used(25, 8, [95, 0]), lone), 5 + 5, "95 of the 100 ms stretch taken as a wait: 5 left");
+    assert.equal(cpuExcessMs(used(25, 8, [120, 0], [100, 100]), lone), 0 + 5);
+    assert.equal(cpuExcessMs(used(25, 8, [NaN, NaN]), lone), 15 + 5, "no wait figure: the stretch is the bound");
+    assert.equal(cpuExcessMs(used(25, 8, [0, 0], [NaN, 4]), lone), 0 + 4, "no stretch: nothing taken there");
+    assert.equal(cpuExcessMs(used(5, 1), lone), 0, "under the lone host's: nothing given back");
+    assert.equal(cpuExcessMs(used(25, 8), { beforeCreateMs: NaN, lastAnswerMs: NaN }), 0);
   });
 });
 
@@ -287,6 +321,19 @@ describe("bench durations and overheads", () => {
       assert.equal(threadWaitWithin(readings, [[5, 5]]), 0, "an empty stretch");
       assert.ok(Number.isNaN(threadWaitWithin(readings, [[-5, 10]])), "no reading before the stretch: no figure");
       assert.ok(Number.isNaN(threadWaitWithin([], [[0, 10]])));
+    });
+
+    it("reads the host's CPU time on each stretch from its own readings, and each stretch's length", () => {
+      // The host's CPU so far at each event: 3 ms at the handler, 17 at its create POST, 40 at its last probe, 43 as it answers.
+      const cpu: Record<number, number> = { 1030: 3, 1040: 4, 1200: 9, 1300: 17, 1310: 18, 9000: 30, 9002: 31, 14200: 40, 14240: 42, 14250: 43 };
+      const timed = events.map((x) => ({ ...x, cpuMs: cpu[x.at] ?? 0 }));
+      const c = criticalContention(call, timed, samples);
+      assert.deepEqual([c.hostCpuBeforeCreateMs, c.hostCpuLastAnswerMs], [17 - 3, 43 - 40]);
+      assert.deepEqual([c.beforeCreateSpanMs, c.lastAnswerSpanMs], [1310 - 1000, 14300 - 14200], "to the POST's answer; from the last probe to the return");
+      const bounded = criticalContention(call, timed, samples, { createStartedAt: 1305, addressAt: 14280 });
+      assert.deepEqual([bounded.beforeCreateSpanMs, bounded.lastAnswerSpanMs], [305, 20]);
+      const older = criticalContention(call, events, samples);
+      assert.ok(Number.isNaN(older.hostCpuBeforeCreateMs) && Number.isNaN(older.hostCpuLastAnswerMs), "lines without a CPU reading: no figure (not zero)");
     });
 
     it("has no figure without a create POST or a record (not zero)", () => {
