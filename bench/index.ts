@@ -5,7 +5,7 @@ import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
-import { cpuExcessMs, loneCpu, median, round, spread, type CriticalContention, type LoneCpu, type OverheadSplit, type TaskTimes } from "./stats";
+import { cpuExcessMs, loneCpu, meanPhaseOverheads, median, round, spread, type CriticalContention, type LoneCpu, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -120,8 +120,9 @@ const netOverheads = (freeOverheadMs: readonly number[], contention: readonly Cr
  * path, and its host's CPU time there beyond a lone host's (`cpuExcessMs`); with only the wait out, and raw,
  * beside it.
  */
-export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: number; freeMs: number; rawMs: number; cpu: LoneCpu }) {
+export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: number; meanPhaseMs: number; freeMs: number; rawMs: number; cpu: LoneCpu }) {
   const net = runs.map((p) => spread(netOverheads(p.freeOverheadMs, p.contention, lone.cpu)).median);
+  const meanPhase = runs.map((p) => spread(meanPhaseOverheads(netOverheads(p.freeOverheadMs, p.contention, lone.cpu), p.split ?? [])).median);
   const free = runs.map((p) => spread(p.freeOverheadMs).median);
   const raw = runs.map((p) => spread(p.overheadMs).median);
   const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);
@@ -136,6 +137,12 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: numb
     ratio: ratio(median(net), lone.netMs),
     ratioMin: ratio(Math.min(...net), lone.netMs),
     ratioMax: ratio(Math.max(...net), lone.netMs),
+    /** The same, each address's phase in its probe gap at its mean (`meanPhaseOverheads`). */
+    meanPhaseMs: spread(meanPhase),
+    runMeanPhaseMs: meanPhase,
+    meanPhaseRatio: ratio(median(meanPhase), lone.meanPhaseMs),
+    meanPhaseRatioMin: ratio(Math.min(...meanPhase), lone.meanPhaseMs),
+    meanPhaseRatioMax: ratio(Math.max(...meanPhase), lone.meanPhaseMs),
     freeMs: spread(free),
     rawMs: spread(raw),
     runFreeMs: free,
@@ -162,9 +169,10 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: numb
  * contention (its own CPU time beyond the lone median is taken out as a stack's is), net of the wait, and raw.
  * `cpu`: the lone host's CPU time on each stretch, the reference of every stack's excess.
  */
-export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverheadMs" | "overheadMs" | "contention">) {
+export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverheadMs" | "overheadMs" | "contention" | "split">) {
   const cpu = loneCpu(single.contention);
-  return { netMs: spread(netOverheads(single.freeOverheadMs, single.contention, cpu)).median, freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu };
+  const net = netOverheads(single.freeOverheadMs, single.contention, cpu);
+  return { netMs: spread(net).median, meanPhaseMs: spread(meanPhaseOverheads(net, single.split)).median, freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu };
 }
 
 export function summary(parameters: BenchParameters, report: ContainerBenchReport) {
@@ -219,6 +227,11 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50OverheadRatio: stacks50?.ratio ?? null,
     stacks50OverheadRatioMin: stacks50?.ratioMin ?? null,
     stacks50OverheadRatioMax: stacks50?.ratioMax ?? null,
+    // The same with each address's phase in its probe gap at its mean, lone and 50 alike (`meanPhaseOverheads`).
+    stacks50MeanPhaseOverheadMs: stacks50?.meanPhaseMs.median ?? null,
+    stacks50MeanPhaseOverheadRatio: stacks50?.meanPhaseRatio ?? null,
+    stacks50MeanPhaseOverheadRatioMin: stacks50?.meanPhaseRatioMin ?? null,
+    stacks50MeanPhaseOverheadRatioMax: stacks50?.meanPhaseRatioMax ?? null,
     stacks50WaitFreeOverheadMs: stacks50?.freeMs.median ?? null,
     stacks50WaitFreeOverheadRatio: stacks50?.freeRatio ?? null,
     stacks50WaitFreeOverheadRatioMin: stacks50?.freeRatioMin ?? null,
@@ -263,7 +276,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
 }
 
 const SPLIT_LABELS: Record<keyof OverheadSplit, string> = {
-  beforeCreateMs: "RPC begin to create task", addressLagMs: "address shown to its answer", returnMs: "answer to RPC return", gapsMs: "between tasks", probeGapMs: "the probe gap it fell in",
+  beforeCreateMs: "RPC begin to create task", addressLagMs: "address shown to its answer", returnMs: "answer to RPC return", gapsMs: "between tasks", probeGapMs: "the probe gap it fell in", phaseMs: "where in it",
 };
 
 /** Each part's median over the runs (the parts' medians need not add up to the overhead's). */
@@ -372,6 +385,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     lines.push(table([
       ["per-stack overhead, local CPU contention taken out", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}`],
       ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.netMs} ms`],
+      ["  the same, each address's phase in its probe gap at its mean", `${a.meanPhaseMs.median} ms median of runs (min ${a.meanPhaseMs.min}, max ${a.meanPhaseMs.max}); ${a.meanPhaseRatio}x (min ${a.meanPhaseRatioMin}, max ${a.meanPhaseRatioMax}) a lone stack's ${lone.meanPhaseMs} ms`],
       ["per-stack overhead, only the critical-path wait taken out", `${a.freeMs.median} ms median of runs (min ${a.freeMs.min}, max ${a.freeMs.max}); ${a.freeRatio}x (min ${a.freeRatioMin}, max ${a.freeRatioMax}) a lone stack's ${lone.freeMs} ms`],
       ["per-stack overhead, raw", `${a.rawMs.median} ms median of runs (min ${a.rawMs.min}, max ${a.rawMs.max}); ${a.rawRatio}x a lone stack's raw ${lone.rawMs} ms`],
       ["the wait taken out, median over every stack", `${a.takenMs} ms (host ${a.hostCriticalWaitMs}, engine+sandbox ${a.benchCriticalWaitMs})`],

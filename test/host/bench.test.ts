@@ -28,7 +28,7 @@ describe("bench (quick)", function () {
   it("ends with one JSON line carrying the documented keys", () => {
     for (const key of ["seed", "createOverheadMs", "overheadMsMin", "overheadMsMax", "requestsPerCreate", "noopRequests", "ansibleOverheadMs", "ansibleRatio",
       "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "stacks50OverheadRatioMin", "stacks50OverheadRatioMax", "stacks50Runs",
-      "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50CpuExcessMs", "stacks10OverheadRatio", "overheadSplitMs",
+      "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50MeanPhaseOverheadRatio", "stacks50CpuExcessMs", "stacks10OverheadRatio", "overheadSplitMs",
       "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
@@ -73,7 +73,7 @@ describe("bench (quick)", function () {
   });
 
   it("prints the separate stacks over their runs: each run's median, the median of the runs, the ratio to a lone stack's", () => {
-    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,8}/.exec(stdout);
+    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,9}/.exec(stdout);
     assert.ok(across, stdout.slice(-3000));
     const runs = /per-stack overhead, local CPU contention taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
     assert.ok(runs, across[0]);

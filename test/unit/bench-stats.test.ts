@@ -5,7 +5,7 @@ import * as path from "path";
 import { acrossRuns, loneOf, parseFlags } from "../../bench/index";
 import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, meanPhaseOverheads, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -73,7 +73,7 @@ describe("separate stacks over their runs", () => {
 
   it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
     const noCpu = { beforeCreateMs: NaN, lastAnswerMs: NaN };
-    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu });
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu });
     assert.deepEqual(a.runFreeMs, [200, 500, 100]);
     assert.deepEqual(a.runNetMs, [200, 500, 100], "no host CPU record: nothing more taken out");
     assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
@@ -85,7 +85,7 @@ describe("separate stacks over their runs", () => {
   });
 
   it("has no ratio over a lone stack without a figure", () => {
-    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 } }).ratio, null);
+    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 } }).ratio, null);
   });
 
   // A contention record with only what `cpuExcessMs` reads: the host's CPU time on each stretch, the wait taken
@@ -96,7 +96,7 @@ describe("separate stacks over their runs", () => {
 
   it("takes a host's CPU time beyond a lone host's out of each stack, and a lone stack's beyond its own median the same way", () => {
     // Lone hosts: 10, 12 and 14 ms of CPU before the POST (median 12), 2, 3 and 4 at the end (median 3).
-    const lone = loneOf({ freeOverheadMs: [100, 110, 120], overheadMs: [130, 140, 150], contention: [used(10, 2), used(12, 3), used(14, 4)] });
+    const lone = loneOf({ freeOverheadMs: [100, 110, 120], overheadMs: [130, 140, 150], contention: [used(10, 2), used(12, 3), used(14, 4)], split: [] });
     assert.deepEqual(lone.cpu, { beforeCreateMs: 12, lastAnswerMs: 3 });
     assert.deepEqual([lone.netMs, lone.freeMs, lone.rawMs], [110, 110, 140], "the slowest lone host's 2 + 1 ms over the median: 120 - 3 = 117, still the largest");
     // A run of three stacks: hosts 8 and 1 ms over the lone median, one under it (nothing given back), one with no record.
@@ -106,6 +106,18 @@ describe("separate stacks over their runs", () => {
     assert.deepEqual(a.runFreeMs, [140]);
     assert.equal(a.cpuExcessMs, 0, "median over the three stacks: 9, 0, 0");
     assert.equal(a.ratio, 1.27);
+  });
+
+  it("puts each address's phase in its probe gap at its mean, lone and separate stacks alike, and leaves a create without a gap as it is", () => {
+    const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
+    assert.deepEqual(meanPhaseOverheads([100, 200, 150, 90], [split(20, 150), split(140, 150), split(NaN, NaN), split(10, 40)]), [100 - 20 + 75, 200 - 140 + 75, 150, 90 - 10 + 20]);
+    // Lone creates whose addresses showed early in their gaps: their median rises to the mean phase's.
+    const lone = loneOf({ freeOverheadMs: [60, 70, 80], overheadMs: [60, 70, 80], contention: [], split: [split(5, 150), split(10, 150), split(15, 150)] });
+    assert.deepEqual([lone.netMs, lone.meanPhaseMs], [70, 135]);
+    const run = runOf([150, 160, 170], [150, 160, 170], { split: [split(75, 150), split(100, 150), split(50, 150)] });
+    const a = acrossRuns([run], lone);
+    assert.deepEqual([a.runNetMs, a.runMeanPhaseMs], [[160], [150]], "150, 135, 195: median 150");
+    assert.deepEqual([a.ratio, a.meanPhaseRatio], [2.29, 1.11]);
   });
 
   it("never takes out more CPU time than is left of a stretch after its wait, nor any without both records", () => {
@@ -192,11 +204,13 @@ describe("bench durations and overheads", () => {
       r("/nodes/pve1/lxc/101/interfaces", 14400, 5),
     ];
     const split = overheadSplit(timeline, requests, 100, { begunAt: 1000, returnedAt: 14263 });
-    assert.deepEqual(split, { beforeCreateMs: 40, addressLagMs: 53, returnMs: 10, gapsMs: 1, probeGapMs: 150 });
+    assert.deepEqual(split, { beforeCreateMs: 40, addressLagMs: 53, returnMs: 10, gapsMs: 1, probeGapMs: 150, phaseMs: 50 });
     const overhead = 14263 - 1000 - actualCriticalPathMs(timeline, 100);
     assert.equal(split.beforeCreateMs + split.addressLagMs + split.returnMs + split.gapsMs, overhead);
     const none = overheadSplit({ tasks: [], starts: [] }, [], 100, { begunAt: 1000, returnedAt: 2000 });
-    assert.ok(Number.isNaN(none.beforeCreateMs) && Number.isNaN(none.addressLagMs) && Number.isNaN(none.probeGapMs), "no record: no figure, not zero");
+    assert.ok(Number.isNaN(none.beforeCreateMs) && Number.isNaN(none.addressLagMs) && Number.isNaN(none.probeGapMs) && Number.isNaN(none.phaseMs), "no record: no figure, not zero");
+    // Found by the first probe: no gap, so no phase either.
+    assert.ok(Number.isNaN(overheadSplit(timeline, requests.filter((x) => x.startMs !== 14100), 100, { begunAt: 1000, returnedAt: 14263 }).phaseMs));
   });
 
   it("the actual critical path is the container's own create, start and address times as recorded", () => {
