@@ -121,8 +121,9 @@ const netOverheads = (freeOverheadMs: readonly number[], contention: readonly Cr
  * beside it.
  */
 export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: number; meanPhaseMs: number; freeMs: number; rawMs: number; cpu: LoneCpu }) {
-  const net = runs.map((p) => spread(netOverheads(p.freeOverheadMs, p.contention, lone.cpu)).median);
-  const meanPhase = runs.map((p) => spread(meanPhaseOverheads(netOverheads(p.freeOverheadMs, p.contention, lone.cpu), p.split ?? [])).median);
+  const perRun = runs.map((p) => netOverheads(p.freeOverheadMs, p.contention, lone.cpu));
+  const net = perRun.map((ms) => spread(ms).median);
+  const meanPhase = perRun.map((ms, i) => spread(meanPhaseOverheads(ms, runs[i].split)).median);
   const free = runs.map((p) => spread(p.freeOverheadMs).median);
   const raw = runs.map((p) => spread(p.overheadMs).median);
   const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);

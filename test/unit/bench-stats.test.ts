@@ -67,7 +67,7 @@ describe("bench statistics", () => {
 
 describe("separate stacks over their runs", () => {
   const runOf = (free: number[], raw: number[], extra: Partial<ParallelFigures> = {}) => ({
-    n: free.length, mode: "separate stacks", freeOverheadMs: free, overheadMs: raw, contention: [], hostWaitMs: [], benchWaitMs: [], apiOverheadMs: [],
+    n: free.length, mode: "separate stacks", freeOverheadMs: free, overheadMs: raw, contention: [], split: [], hostWaitMs: [], benchWaitMs: [], apiOverheadMs: [],
     failures: 0, duplicateVmids: [], refusedCreates: 0, ...extra,
   }) as unknown as ParallelFigures;
 
