@@ -3,6 +3,8 @@
 // read right (whole seconds, successes only), the create+start pair's expectation, the 400 a status read
 // can get right after a fork (and only then), a failed task's context, and which dispatches are resent.
 // Each test has a sandbox of its own: the history is read once per endpoint and node in a process.
+// Each sandbox listens on a loopback address of its own (127.41.0.N): an ephemeral port alone can come back
+// in the same mocha worker, whose earlier sandbox on it would already have taught this process its tasks.
 import { strict as assert } from "assert";
 import { startSandbox, type Sandbox } from "../../sandbox";
 import { isLaunchpadError, type PveHttpError, type PveTaskError } from "../../provider/errors";
@@ -15,11 +17,15 @@ const FAST_RETRY = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 5, maxDelayMs: 20 };
 describe("ProxmoxClient waits: history, expectations, early status reads (sandbox, in process)", function () {
   this.timeout(60_000);
   const opened: Array<{ sandbox: Sandbox; client: ProxmoxClient }> = [];
+  let worlds = 0;
   async function world(taskDurationsMs: Record<string, number>): Promise<{ sandbox: Sandbox; client: ProxmoxClient; node: string; kind: (type: string) => string }> {
-    const sandbox = await startSandbox({ taskDurationsMs });
+    const sandbox = await startSandbox({ taskDurationsMs, host: `127.41.0.${++worlds}` });
     const client = new ProxmoxClient({ endpoint: sandbox.endpoint, apiToken: sandbox.apiToken, fingerprint: sandbox.fingerprint }, { retry: FAST_RETRY });
     opened.push({ sandbox, client });
-    return { sandbox, client, node: sandbox.nodes[0], kind: (type) => `${client.connection.endpoint}|${type}` };
+    const kind = (type: string) => `${client.connection.endpoint}|${type}`;
+    // The premise of every test here: a node this process has learned nothing of.
+    assert.equal(taskDurations.count(kind("vzcreate")), 0, `${sandbox.endpoint} is new to this process`);
+    return { sandbox, client, node: sandbox.nodes[0], kind };
   }
   afterEach(async () => {
     for (const { sandbox, client } of opened.splice(0)) {
