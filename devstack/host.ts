@@ -53,6 +53,16 @@ export interface HostOptions {
 }
 
 /**
+ * Hosts not stopped yet. A test process that exits without `stop()` (mocha --exit after a failure) must not
+ * leave them behind: one exit listener kills them all, not one per host (the bench runs 50 at once, past
+ * Node's 10-listener warning).
+ */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/**
  * The real `@pulumi/pulumi/cmd/dynamic-provider` host in a child process, driven over gRPC
  * exactly as `pulumi up` drives it. Its stdout/stderr (the provider's console passthrough)
  * land in `logs`.
@@ -65,12 +75,14 @@ export class DynamicProviderHost {
   private client: any;
   private port = 0;
 
-  // A test process that exits without `stop()` (mocha --exit after a failure) must not leave hosts behind.
-  private readonly killOnExit = () => this.child.kill("SIGKILL");
+  /** The host process's id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
 
   private constructor(private readonly child: ChildProcess) {
-    child.once("exit", () => { this.exited = true; process.off("exit", this.killOnExit); });
-    process.once("exit", this.killOnExit);
+    running.add(child);
+    child.once("exit", () => { this.exited = true; running.delete(child); });
   }
 
   static async start(options: HostOptions = {}): Promise<DynamicProviderHost> {

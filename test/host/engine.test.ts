@@ -1,10 +1,12 @@
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { EngineError, moduleProgram, TestEngine, unwrapSecrets } from "../../devstack/engine";
+import { REPO_ROOT } from "../../devstack/host";
 import { Thing, ThingArgs } from "../support/fixtures/fileProvider";
 
 /** The test engine itself, driven with a file-backed fixture provider through the real host. */
@@ -413,5 +415,36 @@ describe("test engine (real dynamic-provider host)", function () {
     });
     await Promise.all(runs.map((engine) => engine.destroy()));
     assert.deepStrictEqual(thingFiles(), []);
+  });
+});
+
+describe("provider hosts a test process leaves running when it exits", function () {
+  this.timeout(60_000);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("are killed by one exit listener, however many hosts it started (50 would pass Node's limit of 10)", async () => {
+    // A process that starts two hosts and exits without stopping them, as mocha --exit does after a failure.
+    const script = `
+      const { DynamicProviderHost } = require(${JSON.stringify(path.join(REPO_ROOT, "devstack/host"))});
+      (async () => {
+        const before = process.listenerCount("exit");
+        const hosts = [await DynamicProviderHost.start(), await DynamicProviderHost.start()];
+        console.log(JSON.stringify({ added: process.listenerCount("exit") - before, pids: hosts.map((h) => h.pid) }));
+        process.exit(0);
+      })();`;
+    const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    const { added, pids } = JSON.parse(out.trim().split("\n").pop()!) as { added: number; pids: number[] };
+    assert.equal(added, 0, "no exit listener per host");
+    assert.equal(pids.length, 2);
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(pids.filter(alive), [], "every host the process left running is gone");
   });
 });
