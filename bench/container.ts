@@ -373,7 +373,7 @@ function hostEvents(pid: number): HostEvent[] {
 }
 
 const NO_CONTENTION: CriticalContention = {
-  beforeCreateMs: NaN, lastAnswerMs: NaN, totalMs: NaN, engineMs: NaN, benchBeforeCreateMs: NaN, benchLastAnswerMs: NaN, benchTotalMs: NaN, takenBeforeCreateMs: NaN, takenLastAnswerMs: NaN, takenMs: NaN,
+  beforeCreateMs: NaN, lastAnswerMs: NaN, totalMs: NaN, engineMs: NaN, engineBeginMs: NaN, takenEngineBeginMs: NaN, takenEngineReturnMs: NaN, benchBeforeCreateMs: NaN, benchLastAnswerMs: NaN, benchTotalMs: NaN, takenBeforeCreateMs: NaN, takenLastAnswerMs: NaN, takenMs: NaN,
   hostCpuBeforeCreateMs: NaN, hostCpuLastAnswerMs: NaN, beforeCreateSpanMs: NaN, lastAnswerSpanMs: NaN,
 };
 

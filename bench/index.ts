@@ -5,7 +5,7 @@ import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
-import { cpuExcessMs, loneCpu, meanPhaseOverheads, median, round, spread, type CriticalContention, type LoneCpu, type OverheadSplit, type TaskTimes } from "./stats";
+import { cpuExcessMs, engineExcessMs, loneCpu, loneEngine, meanPhaseOverheads, median, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -108,21 +108,37 @@ function table(rows: Array<[string, string | number]>): string {
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join("\n");
 }
 
-/** Each create's overhead with the wait on its critical path and its host's CPU time beyond a lone host's taken out. */
-const netOverheads = (freeOverheadMs: readonly number[], contention: readonly CriticalContention[], cpu: LoneCpu) =>
-  freeOverheadMs.map((ms, i) => ms - (contention[i] ? cpuExcessMs(contention[i], cpu) : 0));
+/**
+ * Each create's overhead with the wait on its critical path, its host's CPU time beyond a lone host's and, unless
+ * `engine` is left out, the engine's legs beyond a lone stack's taken out.
+ */
+const netOverheads = (freeOverheadMs: readonly number[], contention: readonly CriticalContention[], cpu: LoneCpu, engine?: LoneEngine) =>
+  freeOverheadMs.map((ms, i) => ms - (contention[i] ? cpuExcessMs(contention[i], cpu) + (engine ? engineExcessMs(contention[i], cpu, engine) : 0) : 0));
+
+/** The lone stack's references and medians, the ratios' denominators (see `loneOf`). */
+export interface Lone {
+  netMs: number;
+  meanPhaseMs: number;
+  /** With the engine's legs left in: the wait and the host's CPU excess only. */
+  engineInMs: number;
+  freeMs: number;
+  rawMs: number;
+  cpu: LoneCpu;
+  engine: LoneEngine;
+}
 
 /**
  * N separate stacks over their runs. The per-stack figure of a run is the median of its N stacks; across runs,
  * the median of those and their min and max, since the whole run moves with the machine (how the creates and
  * the 2 cores' time fall), not only each stack in it. Ratios are over the lone stack's median, taken the same way.
- * The per-stack figure is net of local CPU contention, both kinds: the run-queue wait on each create's critical
- * path, and its host's CPU time there beyond a lone host's (`cpuExcessMs`); with only the wait out, and raw,
- * beside it.
+ * The per-stack figure is net of local CPU contention: the run-queue wait on each create's critical path, its
+ * host's CPU time there beyond a lone host's (`cpuExcessMs`), and the engine's legs of the call beyond a lone
+ * stack's (`engineExcessMs`); with the engine's legs left in, with only the wait out, and raw, beside it.
  */
-export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: number; meanPhaseMs: number; freeMs: number; rawMs: number; cpu: LoneCpu }) {
-  const perRun = runs.map((p) => netOverheads(p.freeOverheadMs, p.contention, lone.cpu));
+export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
+  const perRun = runs.map((p) => netOverheads(p.freeOverheadMs, p.contention, lone.cpu, lone.engine));
   const net = perRun.map((ms) => spread(ms).median);
+  const engineIn = runs.map((p) => spread(netOverheads(p.freeOverheadMs, p.contention, lone.cpu)).median);
   const meanPhase = perRun.map((ms, i) => spread(meanPhaseOverheads(ms, runs[i].split)).median);
   const free = runs.map((p) => spread(p.freeOverheadMs).median);
   const raw = runs.map((p) => spread(p.overheadMs).median);
@@ -144,6 +160,9 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: numb
     meanPhaseRatio: ratio(median(meanPhase), lone.meanPhaseMs),
     meanPhaseRatioMin: ratio(Math.min(...meanPhase), lone.meanPhaseMs),
     meanPhaseRatioMax: ratio(Math.max(...meanPhase), lone.meanPhaseMs),
+    /** The same with the engine's legs left in (the wait and the host's CPU excess taken out only). */
+    engineInMs: spread(engineIn),
+    engineInRatio: ratio(median(engineIn), lone.engineInMs),
     freeMs: spread(free),
     rawMs: spread(raw),
     runFreeMs: free,
@@ -153,6 +172,10 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: numb
     rawRatio: ratio(median(raw), lone.rawMs),
     /** Over every stack of every run: the host's CPU time beyond a lone host's, and that CPU time on each stretch. */
     cpuExcessMs: spread(contention.map((c) => cpuExcessMs(c, lone.cpu))).median,
+    /** Over every stack of every run: the engine's legs beyond a lone stack's, and each leg with its wait taken out. */
+    engineExcessMs: spread(contention.map((c) => engineExcessMs(c, lone.cpu, lone.engine))).median,
+    engineBeginMs: spread(contention.map((c) => c.engineBeginMs - c.takenEngineBeginMs).filter(Number.isFinite)).median,
+    engineReturnMs: spread(contention.map((c) => c.engineMs - c.takenEngineReturnMs).filter(Number.isFinite)).median,
     hostCpuBeforeCreateMs: spread(contention.map((c) => c.hostCpuBeforeCreateMs)).median,
     hostCpuLastAnswerMs: spread(contention.map((c) => c.hostCpuLastAnswerMs)).median,
     /** Over every stack of every run. */
@@ -166,14 +189,20 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: { netMs: numb
 }
 
 /**
- * A lone stack's medians, the ratios' denominators, each taken as the stacks' are: net of both kinds of local
- * contention (its own CPU time beyond the lone median is taken out as a stack's is), net of the wait, and raw.
- * `cpu`: the lone host's CPU time on each stretch, the reference of every stack's excess.
+ * A lone stack's medians, the ratios' denominators, each taken as the stacks' are: net of local contention (its
+ * own CPU time and engine legs beyond the lone medians are taken out as a stack's are), with the engine's legs
+ * left in, net of the wait only, and raw. `cpu`, `engine`: the lone host's CPU time on each stretch and the lone
+ * engine's legs, the references of every stack's excess.
  */
-export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverheadMs" | "overheadMs" | "contention" | "split">) {
+export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverheadMs" | "overheadMs" | "contention" | "split">): Lone {
   const cpu = loneCpu(single.contention);
-  const net = netOverheads(single.freeOverheadMs, single.contention, cpu);
-  return { netMs: spread(net).median, meanPhaseMs: spread(meanPhaseOverheads(net, single.split)).median, freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu };
+  const engine = loneEngine(single.contention);
+  const net = netOverheads(single.freeOverheadMs, single.contention, cpu, engine);
+  return {
+    netMs: spread(net).median, meanPhaseMs: spread(meanPhaseOverheads(net, single.split)).median,
+    engineInMs: spread(netOverheads(single.freeOverheadMs, single.contention, cpu)).median,
+    freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu, engine,
+  };
 }
 
 export function summary(parameters: BenchParameters, report: ContainerBenchReport) {
@@ -218,9 +247,10 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50Runs: stacks50?.runs ?? null,
     // Each stack's own Create RPC minus its container's actual time and minus local CPU contention on the create's
     // critical path: the run-queue wait there, its host's and the engine+sandbox thread's (see
-    // `criticalContention`), and its host's CPU time there beyond a lone host's (see `cpuExcessMs`); the median
-    // of a run's stacks, then the median of the runs (min, max beside), over a lone stack's taken the same way.
-    // Beside it: the same with only the wait taken out (WaitFree), raw, and the contention apart.
+    // `criticalContention`), its host's CPU time there beyond a lone host's (see `cpuExcessMs`), and the engine's
+    // legs of the call beyond a lone stack's (see `engineExcessMs`); the median of a run's stacks, then the median
+    // of the runs (min, max beside), over a lone stack's taken the same way. Beside it: the same with the engine's
+    // legs left in (EngineIn), with only the wait taken out (WaitFree), raw, and the contention apart.
     stacks50OverheadMs: stacks50?.netMs.median ?? null,
     stacks50OverheadMsMin: stacks50?.netMs.min ?? null,
     stacks50OverheadMsMax: stacks50?.netMs.max ?? null,
@@ -233,6 +263,8 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50MeanPhaseOverheadRatio: stacks50?.meanPhaseRatio ?? null,
     stacks50MeanPhaseOverheadRatioMin: stacks50?.meanPhaseRatioMin ?? null,
     stacks50MeanPhaseOverheadRatioMax: stacks50?.meanPhaseRatioMax ?? null,
+    stacks50EngineInOverheadMs: stacks50?.engineInMs.median ?? null,
+    stacks50EngineInOverheadRatio: stacks50?.engineInRatio ?? null,
     stacks50WaitFreeOverheadMs: stacks50?.freeMs.median ?? null,
     stacks50WaitFreeOverheadRatio: stacks50?.freeRatio ?? null,
     stacks50WaitFreeOverheadRatioMin: stacks50?.freeRatioMin ?? null,
@@ -243,6 +275,9 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50CpuExcessMs: stacks50?.cpuExcessMs ?? null,
     stacks50HostCpuMs: stacks50 ? { beforeCreate: stacks50.hostCpuBeforeCreateMs, lastAnswer: stacks50.hostCpuLastAnswerMs } : null,
     loneHostCpuMs: { beforeCreate: round(lone.cpu.beforeCreateMs, 1), lastAnswer: round(lone.cpu.lastAnswerMs, 1) },
+    stacks50EngineExcessMs: stacks50?.engineExcessMs ?? null,
+    stacks50EngineLegsMs: stacks50 ? { begin: stacks50.engineBeginMs, return: stacks50.engineReturnMs } : null,
+    loneEngineLegsMs: { begin: round(lone.engine.beginMs, 1), return: round(lone.engine.returnMs, 1) },
     stacks50HostCriticalWaitMs: stacks50?.hostCriticalWaitMs ?? null,
     stacks50BenchCriticalWaitMs: stacks50?.benchCriticalWaitMs ?? null,
     stacks50HostWaitMs: stacks50?.hostWaitMs ?? null,
@@ -285,7 +320,7 @@ const describeSplitMedians = (medians: Record<keyof OverheadSplit, number>) =>
   Object.entries(medians).map(([key, ms]) => `${SPLIT_LABELS[key as keyof OverheadSplit]} ${ms} ms`).join(", ");
 
 const CONTENTION_KEYS: ReadonlyArray<keyof CriticalContention> = [
-  "beforeCreateMs", "lastAnswerMs", "totalMs", "engineMs", "benchBeforeCreateMs", "benchLastAnswerMs", "benchTotalMs", "takenBeforeCreateMs", "takenLastAnswerMs", "takenMs",
+  "beforeCreateMs", "lastAnswerMs", "totalMs", "engineMs", "engineBeginMs", "takenEngineBeginMs", "takenEngineReturnMs", "benchBeforeCreateMs", "benchLastAnswerMs", "benchTotalMs", "takenBeforeCreateMs", "takenLastAnswerMs", "takenMs",
   "hostCpuBeforeCreateMs", "hostCpuLastAnswerMs", "beforeCreateSpanMs", "lastAnswerSpanMs",
 ];
 
@@ -387,10 +422,12 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["per-stack overhead, local CPU contention taken out", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}`],
       ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.netMs} ms`],
       ["  the same, each address's phase in its probe gap at its mean", `${a.meanPhaseMs.median} ms median of runs (min ${a.meanPhaseMs.min}, max ${a.meanPhaseMs.max}); ${a.meanPhaseRatio}x (min ${a.meanPhaseRatioMin}, max ${a.meanPhaseRatioMax}) a lone stack's ${lone.meanPhaseMs} ms`],
+      ["per-stack overhead, the engine's legs left in", `${a.engineInMs.median} ms median of runs (min ${a.engineInMs.min}, max ${a.engineInMs.max}); ${a.engineInRatio}x a lone stack's ${lone.engineInMs} ms`],
       ["per-stack overhead, only the critical-path wait taken out", `${a.freeMs.median} ms median of runs (min ${a.freeMs.min}, max ${a.freeMs.max}); ${a.freeRatio}x (min ${a.freeRatioMin}, max ${a.freeRatioMax}) a lone stack's ${lone.freeMs} ms`],
       ["per-stack overhead, raw", `${a.rawMs.median} ms median of runs (min ${a.rawMs.min}, max ${a.rawMs.max}); ${a.rawRatio}x a lone stack's raw ${lone.rawMs} ms`],
       ["the wait taken out, median over every stack", `${a.takenMs} ms (host ${a.hostCriticalWaitMs}, engine+sandbox ${a.benchCriticalWaitMs})`],
       ["the host's CPU time beyond a lone host's, taken out, median over every stack", `${a.cpuExcessMs} ms; host CPU before the POST / at the end ${a.hostCpuBeforeCreateMs} / ${a.hostCpuLastAnswerMs} ms, lone ${round(lone.cpu.beforeCreateMs, 1)} / ${round(lone.cpu.lastAnswerMs, 1)} ms`],
+      ["the engine's legs beyond a lone stack's, taken out, median over every stack", `${a.engineExcessMs} ms; the call's leg / the return's, wait out, ${a.engineBeginMs} / ${a.engineReturnMs} ms, lone ${round(lone.engine.beginMs, 1)} / ${round(lone.engine.returnMs, 1)} ms`],
       ["failures / duplicate vmids / refused creates, all runs", `${a.failures} / ${a.duplicates} / ${a.refused}`],
     ]));
   }

@@ -326,6 +326,14 @@ export interface CriticalContention {
    */
   engineMs: number;
   /**
+   * The engine's leg of the call: its begin to the host entering the Create handler (the engine's send, gRPC,
+   * the host's wake-up). NaN unknown.
+   */
+  engineBeginMs: number;
+  /** The wait taken on each engine leg: the larger of the two threads' over the begin leg, the engine's over the return. */
+  takenEngineBeginMs: number;
+  takenEngineReturnMs: number;
+  /**
    * The engine+sandbox thread's wait while this create waited on it: before its create task, over the engine's
    * leg of the call and each request the host sent; at the end, over the last request from the address showing,
    * and the engine's side of the return. Its CPU time (answering every stack) stays in the overhead.
@@ -387,6 +395,9 @@ export function criticalContention(
   const end = done ?? (last && answerTo(last));
   const lastAnswerMs = last && end ? hostWait(last, end) : NaN;
   const engineMs = done ? call.returnedAt - done.at : NaN;
+  const engineBeginMs = handler ? handler.at - call.begunAt : NaN;
+  let takenEngineBeginMs = NaN;
+  const takenEngineReturnMs = done ? Math.min(benchWait(done.at, call.returnedAt), engineMs) : NaN;
 
   // Before the create task: the call's leg, then the requests before the POST (overlapping ones merged), the POST.
   let benchBeforeCreateMs = NaN;
@@ -409,6 +420,7 @@ export function criticalContention(
       }
     }
     const leg = { host: wake(handler), bench: benchWait(call.begunAt, handler.at) };
+    takenEngineBeginMs = Math.min(Math.max(leg.host, leg.bench), engineBeginMs);
     const reads = groups.map((g) => ({ host: hostWait(g.sent, g.answered), bench: benchWait(g.sent.at, g.answered.at) }));
     const postBench = Number.isFinite(taskAt) ? benchWait(post.at, taskAt) : NaN;
     const hostElsewhere = beforeCreateMs - leg.host - reads.reduce((sum, r) => sum + r.host, 0);
@@ -433,7 +445,7 @@ export function criticalContention(
     takenLastAnswerMs = Math.min(Math.max(probe.host, probe.bench) + hostWait(lastAnswered, done) + engine, lastAnswerSpanMs);
   }
   return {
-    beforeCreateMs, lastAnswerMs, totalMs: beforeCreateMs + lastAnswerMs, engineMs,
+    beforeCreateMs, lastAnswerMs, totalMs: beforeCreateMs + lastAnswerMs, engineMs, engineBeginMs, takenEngineBeginMs, takenEngineReturnMs,
     benchBeforeCreateMs, benchLastAnswerMs, benchTotalMs: benchBeforeCreateMs + benchLastAnswerMs,
     takenBeforeCreateMs, takenLastAnswerMs, takenMs: takenBeforeCreateMs + takenLastAnswerMs,
     hostCpuBeforeCreateMs, hostCpuLastAnswerMs: hostCpu(last, done), beforeCreateSpanMs, lastAnswerSpanMs,
@@ -460,12 +472,51 @@ export function loneCpu(contention: readonly CriticalContention[]): LoneCpu {
  * time stays in: answering every stack at once is the node's load, not this machine's.
  */
 export function cpuExcessMs(c: CriticalContention, lone: LoneCpu): number {
-  const excess = (cpu: number, reference: number, taken: number, span: number) => {
-    const over = cpu - reference;
-    if (!Number.isFinite(over) || over <= 0) return 0;
-    const room = Number.isFinite(span) ? span - (Number.isFinite(taken) ? taken : 0) : 0;
-    return Math.max(0, Math.min(over, room));
+  const [before, last] = cpuExcessByStretch(c, lone);
+  return before + last;
+}
+
+/** What is beyond `reference`, held to what is left of the stretch (`span` less what was `taken` there); 0 where unknown. */
+const excessWithin = (used: number, reference: number, taken: number, span: number) => {
+  const over = used - reference;
+  if (!Number.isFinite(over) || over <= 0) return 0;
+  const room = Number.isFinite(span) ? span - (Number.isFinite(taken) ? taken : 0) : 0;
+  return Math.max(0, Math.min(over, room));
+};
+
+function cpuExcessByStretch(c: CriticalContention, lone: LoneCpu): [number, number] {
+  return [
+    excessWithin(c.hostCpuBeforeCreateMs, lone.beforeCreateMs, c.takenBeforeCreateMs, c.beforeCreateSpanMs),
+    excessWithin(c.hostCpuLastAnswerMs, lone.lastAnswerMs, c.takenLastAnswerMs, c.lastAnswerSpanMs),
+  ];
+}
+
+/** A lone stack's engine legs, their waits taken out, the median over the lone creates. */
+export interface LoneEngine {
+  beginMs: number;
+  returnMs: number;
+}
+
+export function loneEngine(contention: readonly CriticalContention[]): LoneEngine {
+  const of = (values: number[]) => median(values.filter(Number.isFinite));
+  return {
+    beginMs: of(contention.map((c) => c.engineBeginMs - c.takenEngineBeginMs)),
+    returnMs: of(contention.map((c) => c.engineMs - c.takenEngineReturnMs)),
   };
-  return excess(c.hostCpuBeforeCreateMs, lone.beforeCreateMs, c.takenBeforeCreateMs, c.beforeCreateSpanMs)
-    + excess(c.hostCpuLastAnswerMs, lone.lastAnswerMs, c.takenLastAnswerMs, c.lastAnswerSpanMs);
+}
+
+/**
+ * The engine's legs of the call beyond a lone stack's, their waits taken out: the engine sending the call to the
+ * host entering its handler, and the host handing its answer back to the engine seeing the call return. No request
+ * to the API is out over either, and the host has not begun, or has answered: what is in them is the engine's work
+ * and gRPC's. Here every stack's engine shares one thread with the sandbox, busy with the other 49 stacks; in life
+ * each stack's engine is on its own runner. So what a leg takes beyond a lone stack's is this machine's, like the
+ * host's CPU time beyond a lone host's, and is taken out with it. Each is held to what is left of its stretch after
+ * the wait and the host's CPU excess there; none where a record is missing.
+ */
+export function engineExcessMs(c: CriticalContention, cpu: LoneCpu, lone: LoneEngine): number {
+  const [cpuBefore, cpuLast] = cpuExcessByStretch(c, cpu);
+  const taken = (wait: number, excess: number) => (Number.isFinite(wait) ? wait : 0) + excess;
+  return excessWithin(c.engineBeginMs - c.takenEngineBeginMs, lone.beginMs, taken(c.takenBeforeCreateMs, cpuBefore), c.beforeCreateSpanMs)
+    + excessWithin(c.engineMs - c.takenEngineReturnMs, lone.returnMs, taken(c.takenLastAnswerMs, cpuLast), c.lastAnswerSpanMs);
 }

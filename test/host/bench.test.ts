@@ -28,7 +28,8 @@ describe("bench (quick)", function () {
   it("ends with one JSON line carrying the documented keys", () => {
     for (const key of ["seed", "createOverheadMs", "overheadMsMin", "overheadMsMax", "requestsPerCreate", "noopRequests", "ansibleOverheadMs", "ansibleRatio",
       "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "stacks50OverheadRatioMin", "stacks50OverheadRatioMax", "stacks50Runs",
-      "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50MeanPhaseOverheadRatio", "stacks50CpuExcessMs", "stacks10OverheadRatio", "overheadSplitMs",
+      "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50MeanPhaseOverheadRatio", "stacks50CpuExcessMs",
+      "stacks50EngineInOverheadRatio", "stacks50EngineExcessMs", "stacks50EngineLegsMs", "loneEngineLegsMs", "stacks10OverheadRatio", "overheadSplitMs",
       "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
@@ -38,6 +39,9 @@ describe("bench (quick)", function () {
     // The lone host's probe read its CPU time at its handler, its create POST, its last request and its answer.
     const loneCpu = summary.loneHostCpuMs as Record<string, number>;
     assert.ok(loneCpu.beforeCreate > 0 && loneCpu.lastAnswer > 0, JSON.stringify(loneCpu));
+    // And the lone engine's two legs of the call, the references of the stacks' engine excess.
+    const loneEngine = summary.loneEngineLegsMs as Record<string, number>;
+    assert.ok(typeof loneEngine.begin === "number" && typeof loneEngine.return === "number" && loneEngine.begin >= 0 && loneEngine.return >= 0, JSON.stringify(loneEngine));
     assert.ok(Number(summary.createOverheadMs) >= Number(summary.overheadMsMin) && Number(summary.createOverheadMs) <= Number(summary.overheadMsMax));
   });
 
@@ -59,6 +63,7 @@ describe("bench (quick)", function () {
       const contention = p.contentionMs as Record<string, number>;
       assert.ok(contention.totalMs >= 0 && contention.beforeCreateMs >= 0 && contention.lastAnswerMs >= 0, `${p.mode}: ${JSON.stringify(contention)}`);
       assert.ok(contention.engineMs >= 0, `${p.mode}: the engine's side of the return`);
+      assert.ok(typeof contention.engineBeginMs === "number" && contention.engineBeginMs >= 0 && contention.takenEngineBeginMs <= contention.engineBeginMs && contention.takenEngineReturnMs <= contention.engineMs, `${p.mode}: the engine's legs and their waits: ${JSON.stringify(contention)}`);
       // The engine+sandbox thread's wait is read too (its own readings at every request it answers).
       assert.ok(contention.benchTotalMs >= 0 && contention.takenMs >= contention.totalMs, `${p.mode}: ${JSON.stringify(contention)}`);
       // And the host's own CPU time on both stretches, within each stretch's length.
@@ -73,14 +78,16 @@ describe("bench (quick)", function () {
   });
 
   it("prints the separate stacks over their runs: each run's median, the median of the runs, the ratio to a lone stack's", () => {
-    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,9}/.exec(stdout);
+    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,12}/.exec(stdout);
     assert.ok(across, stdout.slice(-3000));
     const runs = /per-stack overhead, local CPU contention taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
     assert.ok(runs, across[0]);
     const [median, min, max, first, second] = runs.slice(1).map(Number);
     assert.deepEqual([min, max], [Math.min(first, second), Math.max(first, second)]);
     assert.equal(median, Math.round((first + second) / 2));
+    assert.match(across[0], /per-stack overhead, the engine's legs left in\s+-?\d+ ms median of runs/);
     assert.match(across[0], /per-stack overhead, only the critical-path wait taken out\s+-?\d+ ms median of runs/);
+    assert.match(across[0], /the engine's legs beyond a lone stack's, taken out, median over every stack\s+-?\d+ ms/);
     assert.match(across[0], /failures \/ duplicate vmids \/ refused creates, all runs\s+0 \/ 0 \/ 0/);
   });
 

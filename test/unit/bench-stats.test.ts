@@ -5,7 +5,7 @@ import * as path from "path";
 import { acrossRuns, loneOf, parseFlags } from "../../bench/index";
 import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, meanPhaseOverheads, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, meanPhaseOverheads, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -73,7 +73,8 @@ describe("separate stacks over their runs", () => {
 
   it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
     const noCpu = { beforeCreateMs: NaN, lastAnswerMs: NaN };
-    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu });
+    const noEngine = { beginMs: NaN, returnMs: NaN };
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine });
     assert.deepEqual(a.runFreeMs, [200, 500, 100]);
     assert.deepEqual(a.runNetMs, [200, 500, 100], "no host CPU record: nothing more taken out");
     assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
@@ -85,7 +86,7 @@ describe("separate stacks over their runs", () => {
   });
 
   it("has no ratio over a lone stack without a figure", () => {
-    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 } }).ratio, null);
+    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 } }).ratio, null);
   });
 
   // A contention record with only what `cpuExcessMs` reads: the host's CPU time on each stretch, the wait taken
@@ -106,6 +107,39 @@ describe("separate stacks over their runs", () => {
     assert.deepEqual(a.runFreeMs, [140]);
     assert.equal(a.cpuExcessMs, 0, "median over the three stacks: 9, 0, 0");
     assert.equal(a.ratio, 1.27);
+  });
+
+  // A contention record with the engine's legs too: each leg, the wait taken on it, and the stretches as `used`.
+  const legs = (begin: number, ret: number, legWaits = [0, 0], extra: Partial<CriticalContention> = {}) => ({
+    ...used(NaN, NaN, [legWaits[0], legWaits[1]]), engineBeginMs: begin, engineMs: ret, takenEngineBeginMs: legWaits[0], takenEngineReturnMs: legWaits[1], ...extra,
+  }) as CriticalContention;
+
+  it("takes the engine's legs beyond a lone stack's out of each stack, their waits first, and leaves them in beside", () => {
+    // Lone engines: 3, 4 and 5 ms to the handler (median 4), 6, 8 and 10 ms back (median 8), no wait on either.
+    const lone = loneOf({ freeOverheadMs: [100, 110, 120], overheadMs: [100, 110, 120], contention: [legs(3, 6), legs(4, 8), legs(5, 10)], split: [] });
+    assert.deepEqual(lone.engine, { beginMs: 4, returnMs: 8 });
+    assert.deepEqual([lone.netMs, lone.engineInMs], [110, 110], "the slowest lone stack's 1 + 2 ms over the medians: 117, still the largest");
+    // Three stacks: legs 14 / 58 (10 + 50 over), one whose 20 ms return leg was a wait already taken (nothing
+    // more), one under the lone's (nothing given back).
+    const run = runOf([160, 150, 140], [160, 150, 140], { contention: [legs(14, 58), legs(4, 28, [0, 20]), legs(2, 5)] });
+    const a = acrossRuns([run], lone);
+    assert.deepEqual(a.runNetMs, [140], "160 - 60 = 100, 150, 140: median 140");
+    assert.deepEqual(a.engineInMs.median, 150, "the engine's legs left in");
+    assert.equal(a.engineExcessMs, 0, "median over the three stacks: 60, 0, 0");
+    assert.deepEqual([a.engineBeginMs, a.engineReturnMs], [4, 8], "each leg with its wait out, median over every stack: 14, 4, 2 and 58, 8, 5");
+    assert.deepEqual([a.ratio, a.engineInRatio], [1.27, 1.36]);
+  });
+
+  it("never takes out more of an engine leg than is left of its stretch after the wait and the host's CPU excess there", () => {
+    const cpu = { beforeCreateMs: 10, lastAnswerMs: 3 };
+    const engine = { beginMs: 4, returnMs: 8 };
+    const c = (extra: Partial<CriticalContention>) => legs(14, 58, [0, 0], extra);
+    assert.equal(engineExcessMs(c({}), { beforeCreateMs: NaN, lastAnswerMs: NaN }, engine), 10 + 50);
+    assert.equal(engineExcessMs(c({ hostCpuBeforeCreateMs: 15, hostCpuLastAnswerMs: 3 }), cpu, engine), 10 + 50, "5 ms of CPU excess leaves 95 of the 100 ms stretch");
+    assert.equal(engineExcessMs(c({ hostCpuBeforeCreateMs: 15, takenBeforeCreateMs: 90 }), cpu, engine), 5 + 50, "90 waited and 5 CPU excess: 5 left before the POST");
+    assert.equal(engineExcessMs(c({ lastAnswerSpanMs: 30 }), cpu, engine), 10 + 30, "a 30 ms stretch at the end holds the return leg's 50 to 30");
+    assert.equal(engineExcessMs(c({ engineBeginMs: NaN, engineMs: NaN }), cpu, engine), 0, "no legs recorded: nothing taken");
+    assert.equal(engineExcessMs(c({}), cpu, { beginMs: NaN, returnMs: NaN }), 0, "no lone reference: nothing taken");
   });
 
   it("puts each address's phase in its probe gap at its mean, lone and separate stacks alike, and leaves a create without a gap as it is", () => {
@@ -291,6 +325,8 @@ describe("bench durations and overheads", () => {
       // (the host's 125 over the thread's 15), the POST's 8. At the end: the probe's larger (the host's 30), the
       // host's 4 after it, the way back's 12.
       assert.deepEqual([c.takenBeforeCreateMs, c.takenLastAnswerMs, c.takenMs], [20 + 65 + 125 + 8, 30 + 4 + 12, 264]);
+      // The engine's legs: 30 ms to the handler, of which the host's wake-up's 20 was a wait; 50 back, 12 of it the thread's.
+      assert.deepEqual([c.engineBeginMs, c.takenEngineBeginMs, c.engineMs, c.takenEngineReturnMs], [30, 20, 50, 12]);
       // Sparse readings: a wait counted since a reading before the stretch may have begun before it, so the time
       // from that reading on is not taken: less, never more.
       const sparse = samples.filter((x) => x.at !== 14200 && x.at !== 14250);
