@@ -264,7 +264,7 @@ function timeCreates(): { calls: CreateCall[]; restore(): void } {
   const calls: CreateCall[] = [];
   const original = DynamicProviderHost.prototype.create;
   DynamicProviderHost.prototype.create = async function (this: DynamicProviderHost, ...args: Parameters<typeof original>) {
-    const pid = (this as unknown as { child: { pid: number } }).child.pid;
+    const pid = this.pid!;
     yieldToSandbox(pid);
     if (createGate) await createGate.arrive(args[0]);
     const [hostBefore, selfBefore] = [runQueueWaitMs(pid), runQueueWaitMs(process.pid)];

@@ -5,7 +5,7 @@ import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
-import { cpuExcessMs, engineExcessMs, loneCpu, loneEngine, meanPhaseOverheads, median, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
+import { cpuExcessMs, engineExcessMs, engineLegs, loneCpu, meanPhaseOverheads, median, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -144,6 +144,7 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
   const raw = runs.map((p) => spread(p.overheadMs).median);
   const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);
   const contention = runs.flatMap((p) => p.contention);
+  const legs = engineLegs(contention);
   return {
     runs: runs.length,
     failures: runs.reduce((sum, p) => sum + p.failures, 0),
@@ -174,8 +175,8 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
     cpuExcessMs: spread(contention.map((c) => cpuExcessMs(c, lone.cpu))).median,
     /** Over every stack of every run: the engine's legs beyond a lone stack's, and each leg with its wait taken out. */
     engineExcessMs: spread(contention.map((c) => engineExcessMs(c, lone.cpu, lone.engine))).median,
-    engineBeginMs: spread(contention.map((c) => c.engineBeginMs - c.takenEngineBeginMs).filter(Number.isFinite)).median,
-    engineReturnMs: spread(contention.map((c) => c.engineMs - c.takenEngineReturnMs).filter(Number.isFinite)).median,
+    engineBeginMs: round(legs.beginMs),
+    engineReturnMs: round(legs.returnMs),
     hostCpuBeforeCreateMs: spread(contention.map((c) => c.hostCpuBeforeCreateMs)).median,
     hostCpuLastAnswerMs: spread(contention.map((c) => c.hostCpuLastAnswerMs)).median,
     /** Over every stack of every run. */
@@ -196,7 +197,7 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
  */
 export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverheadMs" | "overheadMs" | "contention" | "split">): Lone {
   const cpu = loneCpu(single.contention);
-  const engine = loneEngine(single.contention);
+  const engine = engineLegs(single.contention);
   const net = netOverheads(single.freeOverheadMs, single.contention, cpu, engine);
   return {
     netMs: spread(net).median, meanPhaseMs: spread(meanPhaseOverheads(net, single.split)).median,

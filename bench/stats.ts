@@ -491,18 +491,21 @@ function cpuExcessByStretch(c: CriticalContention, lone: LoneCpu): [number, numb
   ];
 }
 
-/** A lone stack's engine legs, their waits taken out, the median over the lone creates. */
-export interface LoneEngine {
+/** The engine's two legs of a call, their waits taken out: one create's, or a median over creates. */
+export interface EngineLegs {
   beginMs: number;
   returnMs: number;
 }
+/** A lone stack's engine legs, the median over the lone creates: the reference of every stack's excess. */
+export type LoneEngine = EngineLegs;
 
-export function loneEngine(contention: readonly CriticalContention[]): LoneEngine {
+const freeLegs = (c: CriticalContention): EngineLegs => ({ beginMs: c.engineBeginMs - c.takenEngineBeginMs, returnMs: c.engineMs - c.takenEngineReturnMs });
+
+/** Each engine leg's median over `contention`, its wait taken out; creates without a record left aside. */
+export function engineLegs(contention: readonly CriticalContention[]): EngineLegs {
+  const legs = contention.map(freeLegs);
   const of = (values: number[]) => median(values.filter(Number.isFinite));
-  return {
-    beginMs: of(contention.map((c) => c.engineBeginMs - c.takenEngineBeginMs)),
-    returnMs: of(contention.map((c) => c.engineMs - c.takenEngineReturnMs)),
-  };
+  return { beginMs: of(legs.map((l) => l.beginMs)), returnMs: of(legs.map((l) => l.returnMs)) };
 }
 
 /**
@@ -517,6 +520,7 @@ export function loneEngine(contention: readonly CriticalContention[]): LoneEngin
 export function engineExcessMs(c: CriticalContention, cpu: LoneCpu, lone: LoneEngine): number {
   const [cpuBefore, cpuLast] = cpuExcessByStretch(c, cpu);
   const taken = (wait: number, excess: number) => (Number.isFinite(wait) ? wait : 0) + excess;
-  return excessWithin(c.engineBeginMs - c.takenEngineBeginMs, lone.beginMs, taken(c.takenBeforeCreateMs, cpuBefore), c.beforeCreateSpanMs)
-    + excessWithin(c.engineMs - c.takenEngineReturnMs, lone.returnMs, taken(c.takenLastAnswerMs, cpuLast), c.lastAnswerSpanMs);
+  const legs = freeLegs(c);
+  return excessWithin(legs.beginMs, lone.beginMs, taken(c.takenBeforeCreateMs, cpuBefore), c.beforeCreateSpanMs)
+    + excessWithin(legs.returnMs, lone.returnMs, taken(c.takenLastAnswerMs, cpuLast), c.lastAnswerSpanMs);
 }
