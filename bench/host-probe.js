@@ -2,7 +2,7 @@
 // When a Create call reaches the host's handler, at each request the host sends and each answer it reads,
 // as each new connection begins and ends its handshakes, and when the handler answers the call, it appends
 // one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`: the time, the request, and its main thread's time on
-// a CPU and run-queue wait so far (`/proc/PID/task/PID/schedstat`, fields 1 and 2). Read by the thread itself
+// a CPU, run-queue wait and times put on a CPU so far (`/proc/PID/task/PID/schedstat`). Read by the thread itself
 // while it runs, the wait is exact: a wait is added to the counter when it ends, and a running thread has none
 // in progress.
 // The bench takes the wait on a create's critical path from these (see `criticalContention` in stats.ts).
@@ -25,15 +25,16 @@ const out = dir ? openOrNone(`${dir}/${process.pid}.jsonl`, "a") : undefined;
 if (out !== undefined) {
   const schedstat = openOrNone(`/proc/${process.pid}/task/${process.pid}/schedstat`, "r");
   const buffer = Buffer.alloc(128);
-  // Read at offset 0 each time: procfs makes the line afresh for each read from the start. Its first two
-  // fields: the thread's time on a CPU so far, and its run-queue wait so far (ns).
+  // Read at offset 0 each time: procfs makes the line afresh for each read from the start. Its three fields:
+  // the thread's time on a CPU so far, its run-queue wait so far (ns), and how many times it has been put on a
+  // CPU (each wake-up or resumption after a preemption counts one).
   const times = () => {
-    if (schedstat === undefined) return { cpuMs: null, waitMs: null };
+    if (schedstat === undefined) return { cpuMs: null, waitMs: null, slices: null };
     try {
-      const [cpu, wait] = buffer.toString("latin1", 0, fs.readSync(schedstat, buffer, 0, buffer.length, 0)).split(" ");
-      return { cpuMs: Number(cpu) / 1e6, waitMs: Number(wait) / 1e6 };
+      const [cpu, wait, slices] = buffer.toString("latin1", 0, fs.readSync(schedstat, buffer, 0, buffer.length, 0)).split(" ");
+      return { cpuMs: Number(cpu) / 1e6, waitMs: Number(wait) / 1e6, slices: Number(slices) };
     } catch {
-      return { cpuMs: null, waitMs: null };
+      return { cpuMs: null, waitMs: null, slices: null };
     }
   };
   const write = (event) => fs.writeSync(out, `${JSON.stringify({ ...event, at: Date.now(), ...times() })}\n`);

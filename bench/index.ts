@@ -5,7 +5,7 @@ import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
-import { cpuExcessMs, engineExcessMs, engineLegs, loneCpu, meanPhaseOverheads, median, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
+import { cpuExcessMs, engineExcessMs, engineLegs, lateProbeWaitMs, loneCpu, meanPhaseOverheads, median, probeCadenceMs, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -110,10 +110,22 @@ function table(rows: Array<[string, string | number]>): string {
 
 /**
  * Each create's overhead with the wait on its critical path, its host's CPU time beyond a lone host's and, unless
- * `engine` is left out, the engine's legs beyond a lone stack's taken out.
+ * left out, the engine's legs beyond a lone stack's (`engine`) and the wait that held back the probe that found the
+ * address (`cadenceMs`, a lone host's probe cadence) taken out.
  */
-const netOverheads = (freeOverheadMs: readonly number[], contention: readonly CriticalContention[], cpu: LoneCpu, engine?: LoneEngine) =>
-  freeOverheadMs.map((ms, i) => ms - (contention[i] ? cpuExcessMs(contention[i], cpu) + (engine ? engineExcessMs(contention[i], cpu, engine) : 0) : 0));
+const netOverheads = (freeOverheadMs: readonly number[], contention: readonly CriticalContention[], cpu: LoneCpu, engine?: LoneEngine, cadenceMs?: number) =>
+  freeOverheadMs.map((ms, i) => {
+    const c = contention[i];
+    if (!c) return ms;
+    return ms - cpuExcessMs(c, cpu) - (engine ? engineExcessMs(c, cpu, engine) : 0) - (cadenceMs !== undefined ? lateProbeWaitMs(c, cadenceMs) : 0);
+  });
+
+/**
+ * With each address's phase in its probe gap at its mean: from the overheads net of all but the late probe's wait
+ * (the phase goes, and with it that lateness), each gap less the wait that stretched it (`lateProbeWaitMs`, any phase).
+ */
+const meanPhaseNet = (lateIn: readonly number[], contention: readonly CriticalContention[], split: readonly OverheadSplit[], cadenceMs: number) =>
+  meanPhaseOverheads(lateIn, split, lateIn.map((_, i) => (contention[i] ? lateProbeWaitMs(contention[i], cadenceMs, true) : 0)));
 
 /** The lone stack's references and medians, the ratios' denominators (see `loneOf`). */
 export interface Lone {
@@ -125,6 +137,10 @@ export interface Lone {
   rawMs: number;
   cpu: LoneCpu;
   engine: LoneEngine;
+  /** With the found probe's late wait left in (the headline before it was taken out). */
+  lateInMs: number;
+  /** A lone host's address-probe cadence (`probeCadenceMs`): when each probe was due. */
+  cadenceMs: number;
 }
 
 /**
@@ -136,10 +152,12 @@ export interface Lone {
  * stack's (`engineExcessMs`); with the engine's legs left in, with only the wait out, and raw, beside it.
  */
 export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
-  const perRun = runs.map((p) => netOverheads(p.freeOverheadMs, p.contention, lone.cpu, lone.engine));
+  const perRun = runs.map((p) => netOverheads(p.freeOverheadMs, p.contention, lone.cpu, lone.engine, lone.cadenceMs));
   const net = perRun.map((ms) => spread(ms).median);
+  const lateInPerRun = runs.map((p) => netOverheads(p.freeOverheadMs, p.contention, lone.cpu, lone.engine));
+  const lateIn = lateInPerRun.map((ms) => spread(ms).median);
   const engineIn = runs.map((p) => spread(netOverheads(p.freeOverheadMs, p.contention, lone.cpu)).median);
-  const meanPhase = perRun.map((ms, i) => spread(meanPhaseOverheads(ms, runs[i].split)).median);
+  const meanPhase = lateInPerRun.map((ms, i) => spread(meanPhaseNet(ms, runs[i].contention, runs[i].split, lone.cadenceMs)).median);
   const free = runs.map((p) => spread(p.freeOverheadMs).median);
   const raw = runs.map((p) => spread(p.overheadMs).median);
   const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);
@@ -161,7 +179,14 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
     meanPhaseRatio: ratio(median(meanPhase), lone.meanPhaseMs),
     meanPhaseRatioMin: ratio(Math.min(...meanPhase), lone.meanPhaseMs),
     meanPhaseRatioMax: ratio(Math.max(...meanPhase), lone.meanPhaseMs),
-    /** The same with the engine's legs left in (the wait and the host's CPU excess taken out only). */
+    /** The same with the found probe's late wait left in (the headline before it was taken out). */
+    lateInMs: spread(lateIn),
+    lateInRatio: ratio(median(lateIn), lone.lateInMs),
+    /** Over every stack of every run: the wait taken that held back the probe that found the address. */
+    lateProbeMs: spread(contention.map((c) => lateProbeWaitMs(c, lone.cadenceMs))).median,
+    /** Of every stack with a found probe on record: the share whose late wait was taken (the address had shown when it was due). */
+    lateProbeTakenShare: round(contention.filter((c) => lateProbeWaitMs(c, lone.cadenceMs) > 0).length / Math.max(1, contention.filter((c) => c.probe).length), 2),
+    /** The same with the engine's legs left in too (the wait and the host's CPU excess taken out only). */
     engineInMs: spread(engineIn),
     engineInRatio: ratio(median(engineIn), lone.engineInMs),
     freeMs: spread(free),
@@ -198,11 +223,14 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
 export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverheadMs" | "overheadMs" | "contention" | "split">): Lone {
   const cpu = loneCpu(single.contention);
   const engine = engineLegs(single.contention);
-  const net = netOverheads(single.freeOverheadMs, single.contention, cpu, engine);
+  const cadenceMs = probeCadenceMs(single.contention);
+  const net = netOverheads(single.freeOverheadMs, single.contention, cpu, engine, cadenceMs);
+  const lateIn = netOverheads(single.freeOverheadMs, single.contention, cpu, engine);
   return {
-    netMs: spread(net).median, meanPhaseMs: spread(meanPhaseOverheads(net, single.split)).median,
+    netMs: spread(net).median, meanPhaseMs: spread(meanPhaseNet(lateIn, single.contention, single.split, cadenceMs)).median,
+    lateInMs: spread(lateIn).median,
     engineInMs: spread(netOverheads(single.freeOverheadMs, single.contention, cpu)).median,
-    freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu, engine,
+    freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu, engine, cadenceMs,
   };
 }
 
@@ -264,6 +292,10 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50MeanPhaseOverheadRatio: stacks50?.meanPhaseRatio ?? null,
     stacks50MeanPhaseOverheadRatioMin: stacks50?.meanPhaseRatioMin ?? null,
     stacks50MeanPhaseOverheadRatioMax: stacks50?.meanPhaseRatioMax ?? null,
+    stacks50LateProbeInOverheadMs: stacks50?.lateInMs.median ?? null,
+    stacks50LateProbeInOverheadRatio: stacks50?.lateInRatio ?? null,
+    stacks50LateProbeMs: stacks50?.lateProbeMs ?? null,
+    loneProbeCadenceMs: round(lone.cadenceMs, 1),
     stacks50EngineInOverheadMs: stacks50?.engineInMs.median ?? null,
     stacks50EngineInOverheadRatio: stacks50?.engineInRatio ?? null,
     stacks50WaitFreeOverheadMs: stacks50?.freeMs.median ?? null,
@@ -320,18 +352,19 @@ const SPLIT_LABELS: Record<keyof OverheadSplit, string> = {
 const describeSplitMedians = (medians: Record<keyof OverheadSplit, number>) =>
   Object.entries(medians).map(([key, ms]) => `${SPLIT_LABELS[key as keyof OverheadSplit]} ${ms} ms`).join(", ");
 
-const CONTENTION_KEYS: ReadonlyArray<keyof CriticalContention> = [
+type ContentionFigure = Exclude<keyof CriticalContention, "probe">;
+const CONTENTION_KEYS: ReadonlyArray<ContentionFigure> = [
   "beforeCreateMs", "lastAnswerMs", "totalMs", "engineMs", "engineBeginMs", "takenEngineBeginMs", "takenEngineReturnMs", "benchBeforeCreateMs", "benchLastAnswerMs", "benchTotalMs", "takenBeforeCreateMs", "takenLastAnswerMs", "takenMs",
   "hostCpuBeforeCreateMs", "hostCpuLastAnswerMs", "beforeCreateSpanMs", "lastAnswerSpanMs",
 ];
 
 /** Each part's median of the critical-path waits. */
-function contentionMedians(contention: readonly CriticalContention[]): Record<keyof CriticalContention, number> {
-  const of = (key: keyof CriticalContention) => spread(contention.map((c) => c[key])).median;
-  return Object.fromEntries(CONTENTION_KEYS.map((key) => [key, of(key)])) as Record<keyof CriticalContention, number>;
+function contentionMedians(contention: readonly CriticalContention[]): Record<ContentionFigure, number> {
+  const of = (key: ContentionFigure) => spread(contention.map((c) => c[key])).median;
+  return Object.fromEntries(CONTENTION_KEYS.map((key) => [key, of(key)])) as Record<ContentionFigure, number>;
 }
 
-const describeContention = (medians: Record<keyof CriticalContention, number>) =>
+const describeContention = (medians: Record<ContentionFigure, number>) =>
   `host ${medians.totalMs} ms (${medians.beforeCreateMs} / ${medians.lastAnswerMs}), engine+sandbox ${medians.benchTotalMs} ms (${medians.benchBeforeCreateMs} / ${medians.benchLastAnswerMs})`;
 
 /** The overhead's parts with the critical-path wait taken out of the part it fell in (the last answer's, all from the return). */
@@ -423,10 +456,12 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["per-stack overhead, local CPU contention taken out", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}`],
       ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.netMs} ms`],
       ["  the same, each address's phase in its probe gap at its mean", `${a.meanPhaseMs.median} ms median of runs (min ${a.meanPhaseMs.min}, max ${a.meanPhaseMs.max}); ${a.meanPhaseRatio}x (min ${a.meanPhaseRatioMin}, max ${a.meanPhaseRatioMax}) a lone stack's ${lone.meanPhaseMs} ms`],
-      ["per-stack overhead, the engine's legs left in", `${a.engineInMs.median} ms median of runs (min ${a.engineInMs.min}, max ${a.engineInMs.max}); ${a.engineInRatio}x a lone stack's ${lone.engineInMs} ms`],
+      ["per-stack overhead, the found probe's late wait left in", `${a.lateInMs.median} ms median of runs (min ${a.lateInMs.min}, max ${a.lateInMs.max}); ${a.lateInRatio}x a lone stack's ${lone.lateInMs} ms`],
+      ["per-stack overhead, the engine's legs left in too", `${a.engineInMs.median} ms median of runs (min ${a.engineInMs.min}, max ${a.engineInMs.max}); ${a.engineInRatio}x a lone stack's ${lone.engineInMs} ms`],
       ["per-stack overhead, only the critical-path wait taken out", `${a.freeMs.median} ms median of runs (min ${a.freeMs.min}, max ${a.freeMs.max}); ${a.freeRatio}x (min ${a.freeRatioMin}, max ${a.freeRatioMax}) a lone stack's ${lone.freeMs} ms`],
       ["per-stack overhead, raw", `${a.rawMs.median} ms median of runs (min ${a.rawMs.min}, max ${a.rawMs.max}); ${a.rawRatio}x a lone stack's raw ${lone.rawMs} ms`],
       ["the wait taken out, median over every stack", `${a.takenMs} ms (host ${a.hostCriticalWaitMs}, engine+sandbox ${a.benchCriticalWaitMs})`],
+      ["the wait that held back the probe that found the address, taken out", `${a.lateProbeMs} ms median over every stack, taken for ${Math.round(a.lateProbeTakenShare * 100)}% of them; due ${round(lone.cadenceMs, 1)} ms after the one before (a lone host's cadence)`],
       ["the host's CPU time beyond a lone host's, taken out, median over every stack", `${a.cpuExcessMs} ms; host CPU before the POST / at the end ${a.hostCpuBeforeCreateMs} / ${a.hostCpuLastAnswerMs} ms, lone ${round(lone.cpu.beforeCreateMs, 1)} / ${round(lone.cpu.lastAnswerMs, 1)} ms`],
       ["the engine's legs beyond a lone stack's, taken out, median over every stack", `${a.engineExcessMs} ms; the call's leg / the return's, wait out, ${a.engineBeginMs} / ${a.engineReturnMs} ms, lone ${round(lone.engine.beginMs, 1)} / ${round(lone.engine.returnMs, 1)} ms`],
       ["failures / duplicate vmids / refused creates, all runs", `${a.failures} / ${a.duplicates} / ${a.refused}`],

@@ -200,11 +200,13 @@ export function overheadSplit(timeline: Timeline, requests: ReadonlyArray<TimedR
  * (`phaseMs`), plus half the gap. The provider's probe cadence is still charged in full, on average; what goes
  * is the draw. A lone median of n creates moves by about gap/(2√n) with that draw alone (14 ms at n = 30 and a
  * 150 ms gap), as much as the 50 stacks' excess it is compared with. A create without a gap is left as it is.
+ * `gapWaitMs`: per create, the host's wait for a CPU that stretched its gap (`lateProbeWaitMs` with `anyPhase`),
+ * out of the gap before it is halved.
  */
-export function meanPhaseOverheads(overheadMs: readonly number[], split: readonly OverheadSplit[]): number[] {
+export function meanPhaseOverheads(overheadMs: readonly number[], split: readonly OverheadSplit[], gapWaitMs: readonly number[] = []): number[] {
   return overheadMs.map((ms, i) => {
     const s = split[i];
-    return s && Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) ? ms - s.phaseMs + s.probeGapMs / 2 : ms;
+    return s && Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) ? ms - s.phaseMs + (s.probeGapMs - (gapWaitMs[i] ?? 0)) / 2 : ms;
   });
 }
 
@@ -266,12 +268,17 @@ export interface HostEvent {
   waitMs: number | null;
   /** Its main thread's time on a CPU so far, ms, read the same way; null off Linux (absent in older lines). */
   cpuMs?: number | null;
+  /** How many times its main thread has been put on a CPU so far (schedstat's third field); null off Linux (absent in older lines). */
+  slices?: number | null;
 }
 
 /** A thread's run-queue wait so far, ms, read by that thread itself at `at` (ms since the epoch): exact then. */
 export interface WaitSample {
   at: number;
   waitMs: number;
+  /** The thread's time on a CPU so far, and times put on one, read with it: where known, they place a wait (see `lateProbeWaitMs`). */
+  cpuMs?: number | null;
+  slices?: number | null;
 }
 
 /**
@@ -354,6 +361,13 @@ export interface CriticalContention {
   /** Each stretch's length, what anything taken out of it is held to: the call's begin to the create task's start; the last request (or the address showing) to the call's return. */
   beforeCreateSpanMs: number;
   lastAnswerSpanMs: number;
+  /**
+   * The address probe that found the address and the probe before it, as the host sent them (its clock), the
+   * host's own wait readings from the one to the other, and where the address showed (the sandbox's record):
+   * what `lateProbeWaitMs` reads. `waits` runs from the one's sending to the other's, in the order read.
+   * Undefined when the last request was not an address probe, or had none before it.
+   */
+  probe?: { previousAt: number; sentAt: number; addressAt: number; waits: WaitSample[] };
 }
 
 /**
@@ -373,7 +387,9 @@ export interface CriticalContention {
  * While a request is out, both threads may wait at once (the answer sits unread while the host waits), so only
  * the larger of the two waits is taken there; elsewhere each stretch has one thread's. Each stretch's take is
  * held to the stretch's length (its part of the overhead), given `bounds` (the sandbox's record). Waits elsewhere
- * (a poll sent late) are not taken: they may or may not have moved the end. NaN where a record is missing.
+ * (a poll sent late) are not taken here: they may or may not have moved the end. The probe that found the address
+ * is recorded with the one before it (`probe`), for `lateProbeWaitMs` to take its lateness where it did. NaN where
+ * a record is missing.
  */
 export function criticalContention(
   call: { begunAt: number; returnedAt: number; waitAtBeginMs: number },
@@ -444,12 +460,63 @@ export function criticalContention(
     lastAnswerSpanMs = call.returnedAt - from;
     takenLastAnswerMs = Math.min(Math.max(probe.host, probe.bench) + hostWait(lastAnswered, done) + engine, lastAnswerSpanMs);
   }
+  // The probe that found the address, the one before it, and the host's readings between: see `lateProbeWaitMs`.
+  const isProbe = (e: HostEvent) => e.kind === "sent" && e.method === "GET" && ADDRESS_PROBE_PATH.test(e.path.split("?")[0]);
+  const previous = last && isProbe(last) ? mine.filter((e) => isProbe(e) && e.at < last.at).at(-1) : undefined;
+  const probe = last && previous && bounds.addressAt !== undefined
+    ? { previousAt: previous.at, sentAt: last.at, addressAt: bounds.addressAt, waits: mine.slice(mine.indexOf(previous), mine.indexOf(last) + 1).map((e) => ({ at: e.at, waitMs: e.waitMs!, cpuMs: e.cpuMs, slices: e.slices })) }
+    : undefined;
   return {
     beforeCreateMs, lastAnswerMs, totalMs: beforeCreateMs + lastAnswerMs, engineMs, engineBeginMs, takenEngineBeginMs, takenEngineReturnMs,
     benchBeforeCreateMs, benchLastAnswerMs, benchTotalMs: benchBeforeCreateMs + benchLastAnswerMs,
     takenBeforeCreateMs, takenLastAnswerMs, takenMs: takenBeforeCreateMs + takenLastAnswerMs,
-    hostCpuBeforeCreateMs, hostCpuLastAnswerMs: hostCpu(last, done), beforeCreateSpanMs, lastAnswerSpanMs,
+    hostCpuBeforeCreateMs, hostCpuLastAnswerMs: hostCpu(last, done), beforeCreateSpanMs, lastAnswerSpanMs, probe,
   };
+}
+
+const ADDRESS_PROBE_PATH = /\/lxc\/\d+\/interfaces$/;
+
+/**
+ * A lone host's address-probe cadence: the median, over the lone creates, of the time from the probe before the
+ * address showed to the one that found it, as the host sent them. What a probe is due after the one before it.
+ */
+export function probeCadenceMs(contention: readonly CriticalContention[]): number {
+  return median(contention.flatMap((c) => (c.probe ? [c.probe.sentAt - c.probe.previousAt] : [])));
+}
+
+/**
+ * The probe that found the address, sent late because its host waited for a CPU: its host's run-queue wait from
+ * when it was due (`cadenceMs` after the probe before it, a lone host's cadence) to its sending, read by the host
+ * itself, never more than that lateness. Taken only when the address had shown by the time the probe was due, so
+ * that the probe sent on time would have found it: the end moved by that wait. When the address showed later, a
+ * probe sent on time would have missed it and the next come a whole cadence later; the lateness did not delay the
+ * end, and nothing is taken. Waits elsewhere in the probe train (each probe is paced from the last one's sending,
+ * so a late one shifts the rest) are left in. With `anyPhase`, the same wait wherever the address showed: what a
+ * probe gap held of waits, for the gap with its phase at its mean (`meanPhaseOverheads`). 0 without a record.
+ *
+ * Where the wait lay: the host's readings are sparse between probes (it sleeps until the next is due), so a wait
+ * since the last reading might have come before the due time (`threadWaitWithin`, a lower bound, counts none of it
+ * then). But when the thread was put on a CPU only once between its last reading and the probe's sending
+ * (`slices`), it neither was preempted after that reading nor woke before: its whole wait since then came just
+ * before that one run, which ended at the sending and used at most the CPU time read between the two. So the
+ * wait lay within the `wait + CPU time` before the sending, and at least what of it falls after the due time is
+ * taken. Either way a lower bound: the larger of the two is taken.
+ */
+export function lateProbeWaitMs(c: CriticalContention, cadenceMs: number, anyPhase = false): number {
+  const p = c.probe;
+  if (!p || !Number.isFinite(cadenceMs)) return 0;
+  const due = p.previousAt + cadenceMs;
+  if (due >= p.sentAt || (!anyPhase && !(p.addressAt <= due))) return 0;
+  const spread = threadWaitWithin(p.waits, [[due, p.sentAt]]);
+  const [before, sent] = p.waits.slice(-2);
+  let woken = NaN;
+  if (before && sent && before.at <= due && typeof before.slices === "number" && typeof sent.slices === "number" && sent.slices - before.slices === 1
+    && typeof before.cpuMs === "number" && typeof sent.cpuMs === "number") {
+    const wait = sent.waitMs - before.waitMs;
+    woken = Math.min(wait, Math.max(0, sent.at - (sent.cpuMs - before.cpuMs) - due));
+  }
+  const taken = Math.max(Number.isFinite(spread) ? spread : 0, Number.isFinite(woken) ? woken : 0);
+  return Math.min(taken, p.sentAt - due);
 }
 
 /** A lone host's CPU time on each stretch, the median over the lone creates: what the steps cost it with the CPUs to itself. */

@@ -30,6 +30,7 @@ describe("bench (quick)", function () {
       "stacks50Failures", "stacks50Duplicates", "stacks50Refused", "stacks50OverheadRatio", "stacks50OverheadRatioMin", "stacks50OverheadRatioMax", "stacks50Runs",
       "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50MeanPhaseOverheadRatio", "stacks50CpuExcessMs",
       "stacks50EngineInOverheadRatio", "stacks50EngineExcessMs", "stacks50EngineLegsMs", "loneEngineLegsMs", "stacks10OverheadRatio", "overheadSplitMs",
+      "stacks50LateProbeInOverheadRatio", "stacks50LateProbeMs", "loneProbeCadenceMs",
       "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
@@ -78,14 +79,16 @@ describe("bench (quick)", function () {
   });
 
   it("prints the separate stacks over their runs: each run's median, the median of the runs, the ratio to a lone stack's", () => {
-    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,12}/.exec(stdout);
+    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,14}/.exec(stdout);
     assert.ok(across, stdout.slice(-3000));
     const runs = /per-stack overhead, local CPU contention taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
     assert.ok(runs, across[0]);
     const [median, min, max, first, second] = runs.slice(1).map(Number);
     assert.deepEqual([min, max], [Math.min(first, second), Math.max(first, second)]);
     assert.equal(median, Math.round((first + second) / 2));
-    assert.match(across[0], /per-stack overhead, the engine's legs left in\s+-?\d+ ms median of runs/);
+    assert.match(across[0], /per-stack overhead, the found probe's late wait left in\s+-?\d+ ms median of runs/);
+    assert.match(across[0], /per-stack overhead, the engine's legs left in too\s+-?\d+ ms median of runs/);
+    assert.match(across[0], /the wait that held back the probe that found the address, taken out\s+-?\d+ ms median over every stack, taken for \d+% of them/);
     assert.match(across[0], /per-stack overhead, only the critical-path wait taken out\s+-?\d+ ms median of runs/);
     assert.match(across[0], /the engine's legs beyond a lone stack's, taken out, median over every stack\s+-?\d+ ms/);
     assert.match(across[0], /failures \/ duplicate vmids \/ refused creates, all runs\s+0 \/ 0 \/ 0/);

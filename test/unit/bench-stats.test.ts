@@ -5,7 +5,7 @@ import * as path from "path";
 import { acrossRuns, loneOf, parseFlags } from "../../bench/index";
 import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, meanPhaseOverheads, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, lateProbeWaitMs, meanPhaseOverheads, probeCadenceMs, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -74,7 +74,7 @@ describe("separate stacks over their runs", () => {
   it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
     const noCpu = { beforeCreateMs: NaN, lastAnswerMs: NaN };
     const noEngine = { beginMs: NaN, returnMs: NaN };
-    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine });
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, lateInMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine, cadenceMs: NaN });
     assert.deepEqual(a.runFreeMs, [200, 500, 100]);
     assert.deepEqual(a.runNetMs, [200, 500, 100], "no host CPU record: nothing more taken out");
     assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
@@ -86,7 +86,7 @@ describe("separate stacks over their runs", () => {
   });
 
   it("has no ratio over a lone stack without a figure", () => {
-    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 } }).ratio, null);
+    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, lateInMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 }, cadenceMs: 150 }).ratio, null);
   });
 
   // A contention record with only what `cpuExcessMs` reads: the host's CPU time on each stretch, the wait taken
@@ -152,6 +152,53 @@ describe("separate stacks over their runs", () => {
     const a = acrossRuns([run], lone);
     assert.deepEqual([a.runNetMs, a.runMeanPhaseMs], [[160], [150]], "150, 135, 195: median 150");
     assert.deepEqual([a.ratio, a.meanPhaseRatio], [2.29, 1.11]);
+  });
+
+  // A contention record with only the found probe: the one before it sent at 1000, this one at `sentAt`, the
+  // address showing at `addressAt`; the host read its wait, CPU time and times put on a CPU at the one's sending,
+  // at its answer (3 ms on) and at this one's sending, where it had waited `wait` more, used 1 ms more CPU, and
+  // been put on a CPU `slices` more times.
+  const late = (sentAt: number, addressAt: number, wait: number, slices = 1) => ({
+    ...used(NaN, NaN),
+    probe: {
+      previousAt: 1000, sentAt, addressAt,
+      waits: [{ at: 1000, waitMs: 10, cpuMs: 50, slices: 7 }, { at: 1003, waitMs: 10, cpuMs: 51, slices: 7 }, { at: sentAt, waitMs: 10 + wait, cpuMs: 52, slices: 7 + slices }],
+    },
+  }) as CriticalContention;
+
+  it("takes the wait that held back the probe that found the address, only where the probe due would have found it", () => {
+    // Due at 1150; sent at 1210 after one wake-up with 50 ms of wait and 1 ms of CPU before the sending: the wait
+    // lay within 1159 to 1209, all after the due time.
+    assert.equal(lateProbeWaitMs(late(1210, 1100, 50), 150), 50);
+    assert.equal(lateProbeWaitMs(late(1210, 1100, 80), 150), 59, "80 ms of wait ending at 1209: only the 59 after the due time");
+    assert.equal(lateProbeWaitMs(late(1210, 1180, 50), 150), 0, "the address showed after the due time: a probe on time would have missed it");
+    assert.equal(lateProbeWaitMs(late(1210, 1180, 50), 150, true), 50, "any phase: what the gap held of waits");
+    assert.equal(lateProbeWaitMs(late(1210, 1100, 50, 2), 150), 0, "put on a CPU twice: the wait may have come before the due time (the reading 147 ms before it)");
+    assert.equal(lateProbeWaitMs(late(1210, 1100, 190, 2), 150), 43, "190 ms of wait in the 207 since the last reading: at least 43 after the due time");
+    assert.equal(lateProbeWaitMs(late(1140, 1100, 50), 150), 0, "sent before it was due: not late");
+    assert.equal(lateProbeWaitMs(late(1210, 1100, 50), NaN), 0, "no lone cadence: nothing taken");
+    assert.equal(lateProbeWaitMs(used(NaN, NaN), 150), 0, "no probe on record: nothing taken");
+    const unread = late(1210, 1100, 50);
+    unread.probe!.waits = unread.probe!.waits.map((w) => ({ ...w, slices: null, cpuMs: null }));
+    assert.equal(lateProbeWaitMs(unread, 150), 0, "no CPU readings: the wait is placed only by its readings");
+  });
+
+  it("takes the late probe's wait out of each stack and the lone stack alike, and leaves it in beside; the mean phase takes it from the gap", () => {
+    // Lone hosts' probes 149, 150 and 151 ms apart, none late: a cadence of 150, nothing taken.
+    const lone = loneOf({ freeOverheadMs: [100, 110, 120], overheadMs: [100, 110, 120], contention: [late(1149, 1100, 0), late(1150, 1100, 0), late(1151, 1100, 0)], split: [] });
+    assert.equal(lone.cadenceMs, 150);
+    assert.deepEqual([lone.netMs, lone.lateInMs, lone.meanPhaseMs], [110, 110, 110]);
+    // Three stacks: 50 ms of wait held the first back, the second's address showed after its due time (its 30 ms
+    // stays in), 40 ms held the third back.
+    const split = (phaseMs: number) => ({ phaseMs, probeGapMs: 210 }) as OverheadSplit;
+    const run = runOf([200, 220, 240], [200, 220, 240], { contention: [late(1210, 1100, 50), late(1210, 1180, 30), late(1210, 1100, 40)], split: [split(100), split(30), split(100)] });
+    const a = acrossRuns([run], lone);
+    assert.deepEqual([a.runNetMs, a.lateInMs.median], [[200], 220], "150, 220, 200: median 200; left in, 220");
+    assert.deepEqual([a.ratio, a.lateInRatio], [1.82, 2]);
+    assert.deepEqual([a.lateProbeMs, a.lateProbeTakenShare], [40, 0.67], "50, 0, 40");
+    // Mean phase, from the overheads with the late wait in: 200 - 100 + (210 - 50) / 2, 220 - 30 + (210 - 30) / 2, 240 - 100 + (210 - 40) / 2.
+    assert.deepEqual(a.runMeanPhaseMs, [225], "180, 280, 225");
+    assert.ok(Number.isNaN(probeCadenceMs([used(NaN, NaN)])), "no probe on record: no cadence");
   });
 
   it("never takes out more CPU time than is left of a stretch after its wait, nor any without both records", () => {
@@ -384,6 +431,19 @@ describe("bench durations and overheads", () => {
       assert.deepEqual([bounded.beforeCreateSpanMs, bounded.lastAnswerSpanMs], [305, 20]);
       const older = criticalContention(call, events, samples);
       assert.ok(Number.isNaN(older.hostCpuBeforeCreateMs) && Number.isNaN(older.hostCpuLastAnswerMs), "lines without a CPU reading: no figure (not zero)");
+    });
+
+    it("records the probe that found the address with the one before it and the host's readings between", () => {
+      const c = criticalContention(call, events, samples, { addressAt: 14150 });
+      assert.deepEqual(c.probe, {
+        previousAt: 9000, sentAt: 14200, addressAt: 14150,
+        waits: [{ at: 9000, waitMs: 900, cpuMs: undefined, slices: undefined }, { at: 9002, waitMs: 900, cpuMs: undefined, slices: undefined }, { at: 14200, waitMs: 1500, cpuMs: undefined, slices: undefined }],
+      });
+      assert.equal(criticalContention(call, events, samples).probe, undefined, "no record of the address");
+      const onlyOne = events.filter((x) => x.at !== 9000 && x.at !== 9002);
+      assert.equal(criticalContention(call, onlyOne, samples, { addressAt: 14150 }).probe, undefined, "no probe before it");
+      const taskLast = [...events.slice(0, -1), e("sent", 14245, 1534, "GET", "/api2/json/nodes/pve1/tasks"), events.at(-1)!];
+      assert.equal(criticalContention(call, taskLast, samples, { addressAt: 14150 }).probe, undefined, "the last request not an address probe");
     });
 
     it("has no figure without a create POST or a record (not zero)", () => {
