@@ -507,7 +507,7 @@ export function lateProbeWaitMs(c: CriticalContention, cadenceMs: number, anyPha
   if (!p || !Number.isFinite(cadenceMs)) return 0;
   const due = p.previousAt + cadenceMs;
   if (due >= p.sentAt || (!anyPhase && !(p.addressAt <= due))) return 0;
-  const spread = threadWaitWithin(p.waits, [[due, p.sentAt]]);
+  const bounded = threadWaitWithin(p.waits, [[due, p.sentAt]]);
   const [before, sent] = p.waits.slice(-2);
   let woken = NaN;
   if (before && sent && before.at <= due && typeof before.slices === "number" && typeof sent.slices === "number" && sent.slices - before.slices === 1
@@ -515,7 +515,7 @@ export function lateProbeWaitMs(c: CriticalContention, cadenceMs: number, anyPha
     const wait = sent.waitMs - before.waitMs;
     woken = Math.min(wait, Math.max(0, sent.at - (sent.cpuMs - before.cpuMs) - due));
   }
-  const taken = Math.max(Number.isFinite(spread) ? spread : 0, Number.isFinite(woken) ? woken : 0);
+  const taken = Math.max(Number.isFinite(bounded) ? bounded : 0, Number.isFinite(woken) ? woken : 0);
   return Math.min(taken, p.sentAt - due);
 }
 
