@@ -1,11 +1,12 @@
 // `npm run bench -- [flags]`: figures for humans on stdout, then one JSON line (the last line) for
 // machines. Progress goes to stderr. Figures only: nothing here passes or fails on speed.
 
+import * as fs from "fs";
 import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
-import { cpuExcessMs, engineExcessMs, engineLegs, lateProbeWaitMs, loneCpu, meanPhaseOverheads, median, probeCadenceMs, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
+import { cpuExcessMs, engineExcessMs, engineLegs, lateProbeWaitMs, loneCpu, meanPhaseOverheads, median, phaseIntegratedMedian, probeCadenceMs, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -25,11 +26,14 @@ const USAGE = `Usage: npm run bench -- [flags]
   --nodes N        cluster nodes (default 3)
   --no-image       skip the OCI image figures
   --no-replace     skip the image-replace figures on LXC (minutes of real containers)
+  --report FILE    also write every create's own figures (the whole report, JSON) to FILE, to look into a median
 `;
 
 export interface BenchParameters extends TaskTimes {
   seed: number;
   baseline?: string;
+  /** Where to write the whole report (every create's own figures), if anywhere. */
+  report?: string;
   ansibleRuns: number;
   quick: boolean;
   parallel: number[];
@@ -62,7 +66,7 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
       args: [...argv],
       options: {
         "create-ms": { type: "string" }, "start-ms": { type: "string" }, "ip-ms": { type: "string" }, "pull-ms": { type: "string" },
-        seed: { type: "string" }, baseline: { type: "string" }, "ansible-runs": { type: "string" }, quick: { type: "boolean" },
+        seed: { type: "string" }, baseline: { type: "string" }, report: { type: "string" }, "ansible-runs": { type: "string" }, quick: { type: "boolean" },
         parallel: { type: "string" }, stacks: { type: "string" }, "stack-runs": { type: "string" }, runs: { type: "string" }, nodes: { type: "string" },
         "no-image": { type: "boolean" }, "no-replace": { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
@@ -78,6 +82,7 @@ export function parseFlags(argv: readonly string[]): BenchParameters {
   if (given("pull-ms") !== undefined) p.pullMs = number("--pull-ms", given("pull-ms"), 0);
   if (given("seed") !== undefined) p.seed = number("--seed", given("seed"), 0);
   if (given("baseline") !== undefined) p.baseline = given("baseline");
+  if (given("report") !== undefined) p.report = given("report");
   if (given("ansible-runs") !== undefined) p.ansibleRuns = number("--ansible-runs", given("ansible-runs"), 0);
   if (values.quick) p.quick = true;
   if (given("parallel") !== undefined) p.parallel = list("--parallel", given("parallel"));
@@ -124,13 +129,20 @@ const netOverheads = (freeOverheadMs: readonly number[], contention: readonly Cr
  * With each address's phase in its probe gap at its mean: from the overheads net of all but the late probe's wait
  * (the phase goes, and with it that lateness), each gap less the wait that stretched it (`lateProbeWaitMs`, any phase).
  */
+const gapWaits = (lateIn: readonly number[], contention: readonly CriticalContention[], cadenceMs: number) => lateIn.map((_, i) => (contention[i] ? lateProbeWaitMs(contention[i], cadenceMs, true) : 0));
 const meanPhaseNet = (lateIn: readonly number[], contention: readonly CriticalContention[], split: readonly OverheadSplit[], cadenceMs: number) =>
-  meanPhaseOverheads(lateIn, split, lateIn.map((_, i) => (contention[i] ? lateProbeWaitMs(contention[i], cadenceMs, true) : 0)));
+  meanPhaseOverheads(lateIn, split, gapWaits(lateIn, contention, cadenceMs));
+
+/** The same overheads' median with each address's phase integrated over its gap (`phaseIntegratedMedian`), rounded. */
+const phaseIntegratedNet = (lateIn: readonly number[], contention: readonly CriticalContention[], split: readonly OverheadSplit[], cadenceMs: number) =>
+  round(phaseIntegratedMedian(lateIn, split, gapWaits(lateIn, contention, cadenceMs)));
 
 /** The lone stack's references and medians, the ratios' denominators (see `loneOf`). */
 export interface Lone {
   netMs: number;
   meanPhaseMs: number;
+  /** With each address's phase integrated over its probe gap (`phaseIntegratedMedian`). */
+  phaseIntegratedMs: number;
   /** With the engine's legs left in: the wait and the host's CPU excess only. */
   engineInMs: number;
   freeMs: number;
@@ -158,6 +170,7 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
   const lateIn = lateInPerRun.map((ms) => spread(ms).median);
   const engineIn = runs.map((p) => spread(netOverheads(p.freeOverheadMs, p.contention, lone.cpu)).median);
   const meanPhase = lateInPerRun.map((ms, i) => spread(meanPhaseNet(ms, runs[i].contention, runs[i].split, lone.cadenceMs)).median);
+  const integrated = lateInPerRun.map((ms, i) => phaseIntegratedNet(ms, runs[i].contention, runs[i].split, lone.cadenceMs));
   const free = runs.map((p) => spread(p.freeOverheadMs).median);
   const raw = runs.map((p) => spread(p.overheadMs).median);
   const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);
@@ -179,6 +192,12 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
     meanPhaseRatio: ratio(median(meanPhase), lone.meanPhaseMs),
     meanPhaseRatioMin: ratio(Math.min(...meanPhase), lone.meanPhaseMs),
     meanPhaseRatioMax: ratio(Math.max(...meanPhase), lone.meanPhaseMs),
+    /** The same, each address's phase integrated over its probe gap (`phaseIntegratedMedian`). */
+    phaseIntegratedMs: spread(integrated),
+    runPhaseIntegratedMs: integrated,
+    phaseIntegratedRatio: ratio(median(integrated), lone.phaseIntegratedMs),
+    phaseIntegratedRatioMin: ratio(Math.min(...integrated), lone.phaseIntegratedMs),
+    phaseIntegratedRatioMax: ratio(Math.max(...integrated), lone.phaseIntegratedMs),
     /** The same with the found probe's late wait left in (the headline before it was taken out). */
     lateInMs: spread(lateIn),
     lateInRatio: ratio(median(lateIn), lone.lateInMs),
@@ -228,6 +247,7 @@ export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverhea
   const lateIn = netOverheads(single.freeOverheadMs, single.contention, cpu, engine);
   return {
     netMs: spread(net).median, meanPhaseMs: spread(meanPhaseNet(lateIn, single.contention, single.split, cadenceMs)).median,
+    phaseIntegratedMs: phaseIntegratedNet(lateIn, single.contention, single.split, cadenceMs),
     lateInMs: spread(lateIn).median,
     engineInMs: spread(netOverheads(single.freeOverheadMs, single.contention, cpu)).median,
     freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu, engine, cadenceMs,
@@ -292,6 +312,13 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50MeanPhaseOverheadRatio: stacks50?.meanPhaseRatio ?? null,
     stacks50MeanPhaseOverheadRatioMin: stacks50?.meanPhaseRatioMin ?? null,
     stacks50MeanPhaseOverheadRatioMax: stacks50?.meanPhaseRatioMax ?? null,
+    // The same with each address's phase integrated over its probe gap, lone and 50 alike (`phaseIntegratedMedian`).
+    stacks50PhaseIntegratedOverheadMs: stacks50?.phaseIntegratedMs.median ?? null,
+    stacks50RunPhaseIntegratedOverheadMs: stacks50?.runPhaseIntegratedMs ?? null,
+    stacks50PhaseIntegratedOverheadRatio: stacks50?.phaseIntegratedRatio ?? null,
+    stacks50PhaseIntegratedOverheadRatioMin: stacks50?.phaseIntegratedRatioMin ?? null,
+    stacks50PhaseIntegratedOverheadRatioMax: stacks50?.phaseIntegratedRatioMax ?? null,
+    lonePhaseIntegratedOverheadMs: lone.phaseIntegratedMs,
     stacks50LateProbeInOverheadMs: stacks50?.lateInMs.median ?? null,
     stacks50LateProbeInOverheadRatio: stacks50?.lateInRatio ?? null,
     stacks50LateProbeMs: stacks50?.lateProbeMs ?? null,
@@ -322,6 +349,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks10OverheadRatio: stacks10?.ratio ?? null,
     stacks10OverheadRatioMin: stacks10?.ratioMin ?? null,
     stacks10OverheadRatioMax: stacks10?.ratioMax ?? null,
+    stacks10PhaseIntegratedOverheadRatio: stacks10?.phaseIntegratedRatio ?? null,
     apiOverheadMs: spread(report.single.apiOverheadMs).median,
     hostWaitMs: spread(report.single.hostWaitMs).median,
     freeOverheadMs: spread(report.single.freeOverheadMs).median,
@@ -455,6 +483,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     lines.push(table([
       ["per-stack overhead, local CPU contention taken out", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}`],
       ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.netMs} ms`],
+      ["  the same, each address's phase integrated over its probe gap", `${a.phaseIntegratedMs.median} ms median of runs (min ${a.phaseIntegratedMs.min}, max ${a.phaseIntegratedMs.max}); runs: ${a.runPhaseIntegratedMs.join(", ")}; ${a.phaseIntegratedRatio}x (min ${a.phaseIntegratedRatioMin}, max ${a.phaseIntegratedRatioMax}) a lone stack's ${lone.phaseIntegratedMs} ms`],
       ["  the same, each address's phase in its probe gap at its mean", `${a.meanPhaseMs.median} ms median of runs (min ${a.meanPhaseMs.min}, max ${a.meanPhaseMs.max}); ${a.meanPhaseRatio}x (min ${a.meanPhaseRatioMin}, max ${a.meanPhaseRatioMax}) a lone stack's ${lone.meanPhaseMs} ms`],
       ["per-stack overhead, the found probe's late wait left in", `${a.lateInMs.median} ms median of runs (min ${a.lateInMs.min}, max ${a.lateInMs.max}); ${a.lateInRatio}x a lone stack's ${lone.lateInMs} ms`],
       ["per-stack overhead, the engine's legs left in too", `${a.engineInMs.median} ms median of runs (min ${a.engineInMs.min}, max ${a.engineInMs.max}); ${a.engineInRatio}x a lone stack's ${lone.engineInMs} ms`],
@@ -506,6 +535,10 @@ async function main(): Promise<void> {
   });
   const replace = parameters.replace ? await runReplaceBench(log) : { figures: { skipped: "--no-replace" }, text: "Image replace: skipped (--no-replace)" };
   log(`done in ${round((Date.now() - started) / 1000, 1)} s`);
+  if (parameters.report) {
+    fs.writeFileSync(parameters.report, JSON.stringify({ parameters, report }) + "\n");
+    log(`every create's figures written to ${parameters.report}`);
+  }
   process.stdout.write(render(parameters, report) + "\n\n" + replace.text + "\n\n");
   process.stdout.write(JSON.stringify({ ...summary(parameters, report), imageReplace: replace.figures }) + "\n");
 }

@@ -210,6 +210,40 @@ export function meanPhaseOverheads(overheadMs: readonly number[], split: readonl
   });
 }
 
+/**
+ * The median of overheads with each address's phase in its probe gap integrated over rather than drawn: each
+ * create counts as spread evenly over [its overhead less its phase, that plus its gap] (the gap less
+ * `gapWaitMs`, as in `meanPhaseOverheads`), every place the address could have fallen; the median of that mixture.
+ * The address delay is drawn continuous over a range many gaps wide, so the phase is even over the gap and
+ * apart from everything else in the overhead: this is the same median, less the draw's noise. Unlike putting
+ * each phase at its mean it keeps the spread the phase adds, so a skewed rest still lifts the median as the
+ * drawn phases would on average. A create without a gap counts where it is; with none, this is `median`.
+ */
+export function phaseIntegratedMedian(overheadMs: readonly number[], split: readonly OverheadSplit[], gapWaitMs: readonly number[] = []): number {
+  const pieces = overheadMs.map((ms, i) => {
+    const s = split[i];
+    return s && Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) ? { from: ms - s.phaseMs, width: Math.max(0, s.probeGapMs - (gapWaitMs[i] ?? 0)) } : { from: ms, width: 0 };
+  });
+  if (!pieces.length) return NaN;
+  // The share of the mixture at or below m (`below`: strictly below, for the point masses).
+  const share = (m: number, strict: boolean) =>
+    pieces.reduce((sum, p) => sum + (p.width > 0 ? Math.min(1, Math.max(0, (m - p.from) / p.width)) : (strict ? m > p.from : m >= p.from) ? 1 : 0), 0) / pieces.length;
+  // The lowest m with half at or below it, and the highest with half at or above it: their midpoint, as `median`
+  // takes the middle two's when the half falls between two point masses.
+  const search = (half: (m: number) => boolean) => {
+    let [lo, hi] = [Math.min(...pieces.map((p) => p.from)) - 1, Math.max(...pieces.map((p) => p.from + p.width)) + 1];
+    for (let k = 0; k < 64; k++) {
+      const mid = (lo + hi) / 2;
+      if (half(mid)) hi = mid;
+      else lo = mid;
+    }
+    return hi;
+  };
+  const low = search((m) => share(m, false) >= 0.5);
+  const high = search((m) => share(m, true) > 0.5);
+  return (low + high) / 2;
+}
+
 /** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */
 export const DURATION_SPREAD = 0.25;
 

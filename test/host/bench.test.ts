@@ -2,6 +2,8 @@
 // warmed cluster; it must end with the one JSON line the README documents, and print the seed's own draws.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { drawFor } from "../../bench/stats";
 
@@ -12,11 +14,13 @@ describe("bench (quick)", function () {
   let stdout = "";
   let stderr = "";
   let summary: Record<string, unknown>;
+  const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-report-")), "every-create.json");
+  after(() => fs.rmSync(path.dirname(reportFile), { recursive: true, force: true }));
 
   before(() => {
     const run = spawnSync(process.execPath, [
       "-r", "ts-node/register/transpile-only", "bench/index.ts",
-      "--quick", "--seed", "7", "--runs", "1", "--ansible-runs", "0", "--parallel", "2", "--stacks", "2", "--stack-runs", "2", "--no-image", "--no-replace",
+      "--quick", "--seed", "7", "--runs", "1", "--ansible-runs", "0", "--parallel", "2", "--stacks", "2", "--stack-runs", "2", "--no-image", "--no-replace", "--report", reportFile,
     ], { cwd: ROOT, encoding: "utf8", timeout: 200_000, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
     stdout = run.stdout;
     stderr = run.stderr;
@@ -31,6 +35,8 @@ describe("bench (quick)", function () {
       "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50MeanPhaseOverheadRatio", "stacks50CpuExcessMs",
       "stacks50EngineInOverheadRatio", "stacks50EngineExcessMs", "stacks50EngineLegsMs", "loneEngineLegsMs", "stacks10OverheadRatio", "overheadSplitMs",
       "stacks50LateProbeInOverheadRatio", "stacks50LateProbeMs", "loneProbeCadenceMs",
+      "stacks50PhaseIntegratedOverheadMs", "stacks50RunPhaseIntegratedOverheadMs", "stacks50PhaseIntegratedOverheadRatio", "stacks50PhaseIntegratedOverheadRatioMin",
+      "stacks50PhaseIntegratedOverheadRatioMax", "lonePhaseIntegratedOverheadMs", "stacks10PhaseIntegratedOverheadRatio",
       "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
@@ -79,19 +85,30 @@ describe("bench (quick)", function () {
   });
 
   it("prints the separate stacks over their runs: each run's median, the median of the runs, the ratio to a lone stack's", () => {
-    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,14}/.exec(stdout);
+    const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,15}/.exec(stdout);
     assert.ok(across, stdout.slice(-3000));
     const runs = /per-stack overhead, local CPU contention taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
     assert.ok(runs, across[0]);
     const [median, min, max, first, second] = runs.slice(1).map(Number);
     assert.deepEqual([min, max], [Math.min(first, second), Math.max(first, second)]);
     assert.equal(median, Math.round((first + second) / 2));
+    assert.match(across[0], /the same, each address's phase integrated over its probe gap\s+-?\d+ ms median of runs \(min -?\d+, max -?\d+\); runs: -?\d+, -?\d+; [\d.]+x \(min [\d.]+, max [\d.]+\) a lone stack's -?\d+ ms/);
     assert.match(across[0], /per-stack overhead, the found probe's late wait left in\s+-?\d+ ms median of runs/);
     assert.match(across[0], /per-stack overhead, the engine's legs left in too\s+-?\d+ ms median of runs/);
     assert.match(across[0], /the wait that held back the probe that found the address, taken out\s+-?\d+ ms median over every stack, taken for \d+% of them/);
     assert.match(across[0], /per-stack overhead, only the critical-path wait taken out\s+-?\d+ ms median of runs/);
     assert.match(across[0], /the engine's legs beyond a lone stack's, taken out, median over every stack\s+-?\d+ ms/);
     assert.match(across[0], /failures \/ duplicate vmids \/ refused creates, all runs\s+0 \/ 0 \/ 0/);
+  });
+
+  it("writes every create's own figures to --report, the figures the medians are taken of", () => {
+    const { parameters, report } = JSON.parse(fs.readFileSync(reportFile, "utf8"));
+    assert.equal(parameters.seed, 7);
+    assert.equal(report.single.overheadMs.length, 1);
+    assert.equal(report.single.split.length, 1);
+    const stacks = report.parallel.filter((p: { mode: string }) => p.mode === "separate stacks");
+    assert.equal(stacks.length, 2);
+    for (const p of stacks) assert.deepEqual([p.freeOverheadMs.length, p.contention.length, p.split.length], [2, 2, 2]);
   });
 
   it("prints the durations the seed draws for each run", () => {

@@ -5,7 +5,7 @@ import * as path from "path";
 import { acrossRuns, loneOf, parseFlags } from "../../bench/index";
 import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, lateProbeWaitMs, meanPhaseOverheads, probeCadenceMs, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, lateProbeWaitMs, meanPhaseOverheads, phaseIntegratedMedian, probeCadenceMs, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -62,6 +62,8 @@ describe("bench statistics", () => {
     assert.throws(() => parseFlags(["--stack-runs", "0"]), /--stack-runs needs a whole number >= 1/);
     assert.throws(() => parseFlags(["--parallel", "10,x"]), /--parallel needs a whole number/);
     assert.throws(() => parseFlags(["--fast"]), /Unknown option '--fast'/);
+    assert.equal(defaults.report, undefined);
+    assert.equal(parseFlags(["--report", "/tmp/every-create.json"]).report, "/tmp/every-create.json");
   });
 });
 
@@ -74,7 +76,7 @@ describe("separate stacks over their runs", () => {
   it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
     const noCpu = { beforeCreateMs: NaN, lastAnswerMs: NaN };
     const noEngine = { beginMs: NaN, returnMs: NaN };
-    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, lateInMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine, cadenceMs: NaN });
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, phaseIntegratedMs: 100, lateInMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine, cadenceMs: NaN });
     assert.deepEqual(a.runFreeMs, [200, 500, 100]);
     assert.deepEqual(a.runNetMs, [200, 500, 100], "no host CPU record: nothing more taken out");
     assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
@@ -86,7 +88,7 @@ describe("separate stacks over their runs", () => {
   });
 
   it("has no ratio over a lone stack without a figure", () => {
-    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, lateInMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 }, cadenceMs: 150 }).ratio, null);
+    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, phaseIntegratedMs: NaN, lateInMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 }, cadenceMs: 150 }).ratio, null);
   });
 
   // A contention record with only what `cpuExcessMs` reads: the host's CPU time on each stretch, the wait taken
@@ -152,6 +154,49 @@ describe("separate stacks over their runs", () => {
     const a = acrossRuns([run], lone);
     assert.deepEqual([a.runNetMs, a.runMeanPhaseMs], [[160], [150]], "150, 135, 195: median 150");
     assert.deepEqual([a.ratio, a.meanPhaseRatio], [2.29, 1.11]);
+  });
+
+  it("integrates each address's phase over its probe gap: the mixture's median, the spread kept where the mean phase drops it", () => {
+    const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
+    // Without gaps, the plain median, odd and even.
+    assert.equal(phaseIntegratedMedian([30, 10, 20], []), 20);
+    assert.equal(phaseIntegratedMedian([40, 10, 30, 20], [split(NaN, NaN)]), 25);
+    assert.ok(Number.isNaN(phaseIntegratedMedian([], [])));
+    // One create: even over [100 - 30, 100 - 30 + 150], its middle 145 wherever its phase fell.
+    assert.ok(Math.abs(phaseIntegratedMedian([100], [split(30, 150)]) - 145) < 1e-6);
+    assert.ok(Math.abs(phaseIntegratedMedian([200], [split(130, 150)]) - 145) < 1e-6);
+    // Rests 0, 0, 0, 300 with a 100 ms gap: three even over [0, 100], one over [300, 400]. Half the mixture lies
+    // below 2/3 x 100, where the mean phase would say 50 and the drawn phases anything from 0 to 100.
+    const rests = [0, 0, 0, 300];
+    const phases = [10, 50, 90, 20];
+    const overheads = rests.map((rest, i) => rest + phases[i]);
+    const splits = phases.map((phase) => split(phase, 100));
+    assert.ok(Math.abs(phaseIntegratedMedian(overheads, splits) - 200 / 3) < 1e-6);
+    assert.deepEqual(meanPhaseOverheads(overheads, splits).sort((a, b) => a - b), [50, 50, 50, 350], "the mean phase: median 50");
+    // The gap's own wait comes out of the gap first, as the mean phase takes it: [100 - 30, 100 - 30 + 100].
+    assert.ok(Math.abs(phaseIntegratedMedian([100], [split(30, 150)], [50]) - 120) < 1e-6);
+    // 100 creates on the same rests (75 at 0, 25 at 300), their phases drawn afresh 2000 times: the integrated
+    // median is 200/3 whatever was drawn, and the drawn medians average it (66.4 expected): the draw's noise is what goes.
+    const many = Array.from({ length: 100 }, (_, i) => (i < 75 ? 0 : 300));
+    const random = seededRandom(7);
+    const medians = Array.from({ length: 2000 }, () => {
+      const drawn = many.map(() => random() * 100);
+      const integrated = phaseIntegratedMedian(many.map((rest, i) => rest + drawn[i]), drawn.map((phase) => split(phase, 100)));
+      assert.ok(Math.abs(integrated - 200 / 3) < 1e-6);
+      return median(many.map((rest, i) => rest + drawn[i]));
+    });
+    assert.ok(Math.abs(medians.reduce((a, b) => a + b, 0) / medians.length - 200 / 3) < 1.5, "the drawn medians average the integrated one");
+    assert.ok(Math.max(...medians) - Math.min(...medians) > 20, "while each drawn median moves with its draw");
+  });
+
+  it("carries the phase-integrated median per run and over a lone stack's", () => {
+    const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
+    const lone = loneOf({ freeOverheadMs: [60, 70, 80], overheadMs: [60, 70, 80], contention: [], split: [split(5, 150), split(10, 150), split(15, 150)] });
+    assert.equal(lone.phaseIntegratedMs, 135, "rests 55, 60, 65, each over 150: the middle one's middle");
+    const run = runOf([150, 160, 170], [150, 160, 170], { split: [split(75, 150), split(100, 150), split(50, 150)] });
+    const a = acrossRuns([run], lone);
+    // Rests 75, 60, 120, each over 150: (3m - 255) / 450 = 1/2 at 160.
+    assert.deepEqual([a.runPhaseIntegratedMs, a.phaseIntegratedMs.median, a.phaseIntegratedRatio], [[160], 160, 1.19]);
   });
 
   // A contention record with only the found probe: the one before it sent at 1000, this one at `sentAt`, the
