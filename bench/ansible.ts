@@ -39,7 +39,7 @@ export function ansibleSkipReason(log: (line: string) => void): string | undefin
 }
 
 /** Runs the playbook: create CT `vmid` on `node`, then start it. Resolves when ansible-playbook exits. */
-export async function ansibleCreateStart(sandbox: Sandbox, vmid: number, node: string): Promise<void> {
+export async function ansibleCreateStart(sandbox: Pick<Sandbox, "endpoint" | "apiToken" | "caCert">, vmid: number, node: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "launchpad-ansible-"));
   try {
     const url = new URL(sandbox.endpoint);

@@ -2,12 +2,12 @@
 // top of Proxmox's own time, how many requests it makes, and how it behaves under parallel creates.
 // Every create goes through the real dynamic-provider host (TestEngine), as `pulumi up` runs it.
 
-import * as channels from "node:diagnostics_channel";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { monitorEventLoopDelay, performance } from "perf_hooks";
-import { startSandbox, type RequestLogEntry, type Sandbox, type SchemaViolation } from "../sandbox";
+import type { RequestLogEntry, SchemaViolation } from "../sandbox";
+import { sandboxTimings, startSandboxThread, type ThreadSandbox } from "./sandbox-thread";
 import { DEFAULT_TEMPLATE } from "../sandbox/server/cluster";
 import { LaunchpadContainer } from "../src/container";
 import { EngineError, TestEngine, proxmoxConfig } from "../devstack/engine";
@@ -15,7 +15,7 @@ import { ansibleCreateStart, ansibleSkipReason } from "./ansible";
 import { CreateGate } from "./gate";
 import { DynamicProviderHost } from "../devstack/host";
 import {
-  actualCriticalPathMs, apiOverheadMs, chainBounds, criticalContention, type Timeline, type CriticalContention, type HostEvent, overheadSplit, type OverheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
+  actualCriticalPathMs, apiOverheadMs, chainBounds, criticalContention, type CriticalContention, type HostEvent, overheadSplit, type OverheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, duplicates, median, refusedCreates, requestBreakdown, round,
   spread, wallRatio, type CreatePhases, type TaskTimes, type WaitSample,
 } from "./stats";
 
@@ -248,16 +248,15 @@ function yieldToSandbox(pid: number): void {
 }
 
 /**
- * This thread's own run-queue wait (engine and sandbox share it), read by itself at each connection the sandbox
- * accepts, each request it receives and each answer it sends, and at each Create call's begin and return: dense while stacks run, exact
- * at each reading (see `threadWaitWithin`). Kept from `runContainerBench`'s start to its end.
+ * This thread's own run-queue wait (the engines'; the sandbox has its own thread, `bench/sandbox-thread.ts`, and
+ * reads its own), read by itself at each Create call's begin and return: exact at each reading (see
+ * `threadWaitWithin`). Kept from `runContainerBench`'s start to its end.
  */
 const ownWaits: WaitSample[] = [];
 const sampleOwnWait = () => {
   const waitMs = runQueueWaitMs(process.pid);
   if (Number.isFinite(waitMs)) ownWaits.push({ at: Date.now(), waitMs });
 };
-const OWN_WAIT_CHANNELS = ["net.server.socket", "http.server.request.start", "http.server.response.finish"];
 
 /** Times every Create RPC any engine sends, by wrapping the host class the engine uses; CPU contention sampled around each. */
 function timeCreates(): { calls: CreateCall[]; restore(): void } {
@@ -281,8 +280,6 @@ function timeCreates(): { calls: CreateCall[]; restore(): void } {
   return { calls, restore: () => { DynamicProviderHost.prototype.create = original; } };
 }
 
-/** Drawn durations as the sandbox takes them: its tasks' by type, and the address delay. */
-const sandboxTimings = (drawn: TaskTimes) => ({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs, ociregistrypull: drawn.pullMs }, ipDelayMs: drawn.ipMs });
 
 const describeSplit = (split: OverheadSplit) =>
   `to the create task ${round(split.beforeCreateMs)} ms, address lag ${round(split.addressLagMs)} ms of a ${round(split.probeGapMs)} ms probe gap, return ${round(split.returnMs)} ms`;
@@ -306,9 +303,9 @@ function program(names: string[], source: Source, pin: { node?: string; firstVmi
  * first runs one create and destroy per node, with durations drawn for it, so that every figure, the lone
  * stack's and the 50 stacks' alike, is taken on a cluster that has run a create before.
  */
-async function warmHistory(sandbox: Sandbox, options: ContainerBenchOptions, label: string): Promise<void> {
+async function warmHistory(sandbox: ThreadSandbox, options: ContainerBenchOptions, label: string): Promise<void> {
   const drawn = drawFor(options.times, options.seed, `warm-${label}`);
-  sandbox.setTimings(sandboxTimings(drawn));
+  await sandbox.setTimings(sandboxTimings(drawn));
   const engine = engineFor(sandbox, `warm-${label}`);
   try {
     await engine.up(() => {
@@ -319,10 +316,10 @@ async function warmHistory(sandbox: Sandbox, options: ContainerBenchOptions, lab
   } finally {
     await engine.close();
   }
-  sandbox.resetRequests();
+  await sandbox.resetRequests();
 }
 
-function engineFor(sandbox: Sandbox, stack: string, cwd?: string): TestEngine {
+function engineFor(sandbox: ThreadSandbox, stack: string, cwd?: string): TestEngine {
   return new TestEngine({
     project: PROJECT,
     stack,
@@ -377,23 +374,28 @@ const NO_CONTENTION: CriticalContention = {
   hostCpuBeforeCreateMs: NaN, hostCpuLastAnswerMs: NaN, beforeCreateSpanMs: NaN, lastAnswerSpanMs: NaN,
 };
 
-/** The run-queue wait on one create call's critical path, its host's and this thread's (see `criticalContention`). */
-const contentionOf = (call: CreateCall, timeline: Timeline, vmid: number): CriticalContention => criticalContention(call, hostEvents(call.pid), ownWaits, chainBounds(timeline, vmid));
+/** The run-queue wait on one create call's critical path: its host's, the engines' thread's and the sandbox's (see `criticalContention`). */
+const contentionOf = (call: CreateCall, sandbox: ThreadSandbox, vmid: number): CriticalContention =>
+  criticalContention(call, hostEvents(call.pid), { engine: ownWaits, sandbox: sandbox.waits }, chainBounds(sandbox.timeline(), vmid));
 
 /** Schema rejections of the sandboxes this run closed. */
 const schemaRejections: SchemaViolation[] = [];
 
-async function sandboxFor(options: ContainerBenchOptions): Promise<Sandbox> {
+async function sandboxFor(options: ContainerBenchOptions): Promise<ThreadSandbox> {
   const { times } = options;
-  const sandbox = await startSandbox({
+  const sandbox = await startSandboxThread({
     nodes: options.nodes,
     taskDurationsMs: { vzcreate: times.createMs, vzstart: times.startMs, ociregistrypull: times.pullMs },
     ipDelayMs: times.ipMs,
   });
   const close = sandbox.close;
-  sandbox.close = () => {
-    schemaRejections.push(...sandbox.schemaViolations.splice(0));
-    return close();
+  sandbox.close = async () => {
+    try {
+      await sandbox.sync();
+      schemaRejections.push(...sandbox.schemaViolations);
+    } finally {
+      await close();
+    }
   };
   return sandbox;
 }
@@ -437,10 +439,11 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   /** Ansible's create+start: from its first request to its last answer (its own start-up excluded), minus the tasks' actual times. */
   const ansibleOnce = async (run: number) => {
     const drawn = drawFor(options.times, options.seed, `ansible-${run}`);
-    sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs }, ipDelayMs: drawn.ipMs });
+    await sandbox.setTimings({ taskDurationsMs: { vzcreate: drawn.createMs, vzstart: drawn.startMs }, ipDelayMs: drawn.ipMs });
     const vmid = 5000 + run;
-    sandbox.resetRequests();
+    await sandbox.resetRequests();
     await ansibleCreateStart(sandbox, vmid, options.nodes[0]);
+    await sandbox.sync();
     const first = Math.min(...sandbox.requests.map((r) => r.time.getTime()));
     const last = Math.max(...sandbox.requests.map((r) => r.time.getTime() + r.durationMs));
     const timeline = sandbox.timeline();
@@ -455,17 +458,18 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
   let deleteRequests = NaN;
   const once = async (run: number, figures: SingleCreateFigures, label: string, cwd?: string) => {
     const drawn = drawFor(options.times, options.seed, `${label}-${run}`);
-    sandbox.setTimings(sandboxTimings(drawn));
+    await sandbox.setTimings(sandboxTimings(drawn));
     const engine = engineFor(sandbox, `${label}-${run}`, cwd);
     try {
       const name = `bench-${label}-${run}`;
       const deploy = program([name], { template: DEFAULT_TEMPLATE });
-      sandbox.resetRequests();
+      await sandbox.resetRequests();
       const before = calls.length;
       const hostCpu = childCpu();
       const up = await timed(() => engine.up(deploy));
       figures.hostCpuMs.push(round(hostCpu.stop()));
       if (up.error) throw up.error;
+      await sandbox.sync();
       const vmid = vmidOf(engine, name)!;
       const rpc = calls[before].ms;
       const actual = actualCriticalPathMs(sandbox.timeline(), vmid);
@@ -475,7 +479,7 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
       figures.overheadMs.push(rpc - actual);
       figures.apiOverheadMs.push(apiOverheadMs(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, actual));
       figures.hostWaitMs.push(calls[before].hostWaitMs);
-      figures.contention.push(contentionOf(calls[before], sandbox.timeline(), vmid));
+      figures.contention.push(contentionOf(calls[before], sandbox, vmid));
       figures.freeOverheadMs.push(rpc - actual - figures.contention.at(-1)!.takenMs);
       figures.split.push(overheadSplit(sandbox.timeline(), sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, calls[before]));
       figures.requests.push(sandbox.requests.length);
@@ -486,15 +490,17 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
 
       if (run === 1 && figures === single) {
         const callsBefore = { ...engine.hostCalls };
-        sandbox.resetRequests();
+        await sandbox.resetRequests();
         const again = await engine.up(deploy);
+        await sandbox.sync();
         const hostCalls = Object.fromEntries(Object.entries(engine.hostCalls).map(([rpc, n]) => [rpc, n - callsBefore[rpc as keyof typeof callsBefore]]).filter(([, n]) => Number(n) > 0));
         noop = { requests: sandbox.requests.length, operations: again.operations.map((o) => `${o.name}: ${o.op}`), hostCalls };
         options.log(`no-op up: ${noop.requests} requests, ${noop.operations.join(", ")}`);
       }
-      sandbox.resetRequests();
+      await sandbox.resetRequests();
       await engine.destroy();
       if (run === 1 && figures === single) {
+        await sandbox.sync();
         deleteRequests = sandbox.requests.length;
         options.log(`destroy: ${deleteRequests} requests`);
       }
@@ -529,12 +535,12 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
   const title = `${n} parallel creates (${mode}${runs > 1 ? `, run ${run}/${runs}` : ""})`;
   await warmHistory(sandbox, options, label);
   const drawn = drawFor(options.times, options.seed, label);
-  sandbox.setTimings(sandboxTimings(drawn));
+  await sandbox.setTimings(sandboxTimings(drawn));
   // Separate stacks are N CI jobs, each with its own container, whose tasks take their own time on Proxmox:
   // each container draws its own durations (seeded by its VMID), so the N creates start together and end
   // apart. One program's N resources share one draw: its figure is the wall time against one up.
   const perContainer = (vmid: number) => drawFor(options.times, options.seed, `${label}-ct-${vmid}`);
-  if (mode === "separate stacks") sandbox.setTimings({ perContainer: (vmid) => sandboxTimings(perContainer(vmid)) });
+  if (mode === "separate stacks") await sandbox.setTimings({ perContainer: { means: options.times, seed: options.seed, label } });
   const names = Array.from({ length: n }, (_, i) => `bench-p${n}-${i + 1}`);
   const engines = mode !== "separate stacks" ? [engineFor(sandbox, `parallel-${n}`)] : names.map((name) => engineFor(sandbox, name));
   try {
@@ -552,6 +558,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
         results.flatMap((r) => (r.status === "rejected" ? failuresOf(r.reason) : []))));
     createGate = undefined;
     loop.disable();
+    await sandbox.sync();
     const hostCpuMs = hostCpu.stop();
     const cpu = process.cpuUsage(cpuBefore);
     const serverMs = sandbox.requests.map((r) => r.durationMs);
@@ -569,7 +576,7 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
     if (mode === "separate stacks") options.log(`${title}: drawn per container, create/start/address ms: ${vmids.map((vmid) => { const own = perContainer(vmid); return `CT ${vmid} ${own.createMs}/${own.startMs}/${own.ipMs}`; }).join(", ")}`);
     const overheadMs = made.map((call, i) => call.ms - actual[i]);
     // One host per create: its own wait is that create's. One program's host serves all N at once.
-    const contention = made.map((call) => (mode === "separate stacks" ? contentionOf(call, timeline, vmidOfUrn(call.urn)) : NO_CONTENTION));
+    const contention = made.map((call) => (mode === "separate stacks" ? contentionOf(call, sandbox, vmidOfUrn(call.urn)) : NO_CONTENTION));
     const freeOverheadMs = overheadMs.map((ms, i) => ms - contention[i].takenMs);
     const logged = sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() }));
     const apiOverhead = made.map((call, i) => apiOverheadMs(logged, vmidOfUrn(call.urn), actual[i]));
@@ -622,10 +629,11 @@ async function imageCreates(options: ContainerBenchOptions, calls: CreateCall[])
   const one = async (stack: string, node?: string) => {
     const engine = engineFor(sandbox, stack);
     try {
-      sandbox.resetRequests();
+      await sandbox.resetRequests();
       const before = calls.length;
       const up = await timed(() => engine.up(program([stack], { image }, { node })));
       if (up.error) throw up.error;
+      await sandbox.sync();
       const figures = { createRpcMs: round(calls[before].ms), requests: sandbox.requests.length, pulls: pullsIn(sandbox.requests), node: String(engine.resource(stack)?.plainOutputs.node) };
       options.log(`image create ${stack}: Create RPC ${figures.createRpcMs} ms, ${figures.requests} requests, ${figures.pulls} pulls, on ${figures.node}`);
       return figures;
@@ -654,7 +662,6 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   process.on("unhandledRejection", onRejection);
   schemaRejections.splice(0);
   ownWaits.splice(0);
-  for (const name of OWN_WAIT_CHANNELS) channels.subscribe(name, sampleOwnWait);
   try {
     const { single, baseline, noop, deleteRequests, ansible } = await singleCreates(options, timing.calls);
     const singleWallMs = median(single.upWallMs);
@@ -680,7 +687,6 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     };
   } finally {
     process.off("unhandledRejection", onRejection);
-    for (const name of OWN_WAIT_CHANNELS) channels.unsubscribe(name, sampleOwnWait);
     ownWaits.splice(0);
     timing.restore();
     fs.rmSync(scratchDir, { recursive: true, force: true });

@@ -462,7 +462,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
         ["the host's CPU time on its critical path (before the POST / at the end)", `${fmtSpread(p.contention.map((c) => c.hostCpuBeforeCreateMs))} / ${fmtSpread(p.contention.map((c) => c.hostCpuLastAnswerMs))}`],
       ] as Array<[string, string]>)),
       ["local CPU contention, apart: provider host run-queue wait in the whole call", fmtSpread(p.hostWaitMs)],
-      ["local CPU contention, apart: engine+sandbox run-queue wait", fmtSpread(p.benchWaitMs)],
+      ["local CPU contention, apart: the engines' thread run-queue wait", fmtSpread(p.benchWaitMs)],
       ["Create RPC median / max", `${p.createRpcMedianMs} / ${p.createRpcMaxMs} ms`],
       ["failures", p.failures + (p.failureMessages.length ? `  (${p.failureMessages.join(" | ")})` : "")],
       ["containers in the sandbox / tracked", `${p.containers} / ${p.tracked}`],

@@ -225,7 +225,7 @@ export function phaseIntegratedMedian(overheadMs: readonly number[], split: read
     return s && Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) ? { from: ms - s.phaseMs, width: Math.max(0, s.probeGapMs - (gapWaitMs[i] ?? 0)) } : { from: ms, width: 0 };
   });
   if (!pieces.length) return NaN;
-  // The share of the mixture at or below m (`below`: strictly below, for the point masses).
+  // The share of the mixture at or below m (`strict`: strictly below, for the point masses).
   const share = (m: number, strict: boolean) =>
     pieces.reduce((sum, p) => sum + (p.width > 0 ? Math.min(1, Math.max(0, (m - p.from) / p.width)) : (strict ? m > p.from : m >= p.from) ? 1 : 0), 0) / pieces.length;
   // The lowest m with half at or below it, and the highest with half at or above it: their midpoint, as `median`
@@ -409,15 +409,17 @@ export interface CriticalContention {
  * - the Create call's begin to its create task's start (the host's wake-up, its reads, the POST);
  * - the host sending its last request (the probe that found the address; from the address showing, if later)
  *   to the engine seeing the call return.
- * Two threads carry that chain: the provider host's main thread, and the thread of this process (engine and
- * sandbox: in life, the stack's own runner and the Proxmox node, not this machine).
+ * Three threads carry that chain: the provider host's main thread, this process's main thread (the engines: in
+ * life, the stack's own runner) and the sandbox's (in life, the Proxmox node). Given one series of `samples`,
+ * the engines and the sandbox share one thread, as they did before the sandbox had its own.
  * - The host's wait: the host reads its own wait at each of its events, which is exact: a wait is counted when
  *   it ends, and a running thread has none in progress. Only the reading at the call's begin is taken from
  *   outside, where a wait may be in progress; the wake-up's wait is therefore taken as at most the time from
  *   the call's begin to the handler's start.
- * - The engine+sandbox thread's wait, from its own readings (`samples`; see `threadWaitWithin`), only while the
- *   chain was with it: the engine's leg of the call, each request from its sending to its answer and each new
- *   connection's handshakes before the POST, the engine's side of the return. It answers every stack at once: its wait at other times held others back.
+ * - The engines' and the sandbox's threads' waits, from their own readings (`samples`; see `threadWaitWithin`),
+ *   only while the chain was with them: the engines' over the engine's leg of the call and its side of the
+ *   return; the sandbox's over each request from its sending to its answer and each new connection's handshakes
+ *   before the POST. The sandbox answers every stack at once: its wait at other times held others back.
  * While a request is out, both threads may wait at once (the answer sits unread while the host waits), so only
  * the larger of the two waits is taken there; elsewhere each stretch has one thread's. Each stretch's take is
  * held to the stretch's length (its part of the overhead), given `bounds` (the sandbox's record). Waits elsewhere
@@ -428,9 +430,10 @@ export interface CriticalContention {
 export function criticalContention(
   call: { begunAt: number; returnedAt: number; waitAtBeginMs: number },
   events: readonly HostEvent[],
-  samples: readonly WaitSample[] = [],
+  samples: readonly WaitSample[] | { engine: readonly WaitSample[]; sandbox: readonly WaitSample[] } = [],
   bounds: { createStartedAt?: number; addressAt?: number } = {},
 ): CriticalContention {
+  const threads = Array.isArray(samples) ? { engine: samples as readonly WaitSample[], sandbox: samples as readonly WaitSample[] } : (samples as { engine: readonly WaitSample[]; sandbox: readonly WaitSample[] });
   const mine = events.filter((e) => e.at >= call.begunAt && e.at <= call.returnedAt && e.waitMs !== null);
   const begun = mine.find((e) => e.kind === "begun");
   const done = mine.filter((e) => e.kind === "done").at(-1);
@@ -438,7 +441,9 @@ export function criticalContention(
   const last = mine.filter((e) => e.kind === "sent").at(-1);
   const answerTo = (sent: HostEvent) => mine.find((e) => e.kind === (sent.kind === "connect" ? "connected" : "answered") && e.at >= sent.at && e.method === sent.method && e.path === sent.path);
   const hostWait = (from: HostEvent, to: HostEvent) => to.waitMs! - from.waitMs!;
-  const benchWait = (from: number, to: number) => threadWaitWithin(samples, [[from, to]]);
+  // The engines' thread over the call's legs, the sandbox's while a request is out.
+  const engineWait = (from: number, to: number) => threadWaitWithin(threads.engine, [[from, to]]);
+  const sandboxWait = (from: number, to: number) => threadWaitWithin(threads.sandbox, [[from, to]]);
   const wake = (to: HostEvent) => Math.min(Math.max(to.waitMs! - call.waitAtBeginMs, 0), to.at - call.begunAt);
   const handler = begun && post && begun.at <= post.at ? begun : undefined;
   const beforeCreateMs = !post ? NaN : handler ? wake(handler) + hostWait(handler, post) : wake(post);
@@ -447,7 +452,7 @@ export function criticalContention(
   const engineMs = done ? call.returnedAt - done.at : NaN;
   const engineBeginMs = handler ? handler.at - call.begunAt : NaN;
   let takenEngineBeginMs = NaN;
-  const takenEngineReturnMs = done ? Math.min(benchWait(done.at, call.returnedAt), engineMs) : NaN;
+  const takenEngineReturnMs = done ? Math.min(engineWait(done.at, call.returnedAt), engineMs) : NaN;
 
   // Before the create task: the call's leg, then the requests before the POST (overlapping ones merged), the POST.
   let benchBeforeCreateMs = NaN;
@@ -469,10 +474,10 @@ export function criticalContention(
         groups.push({ sent, answered });
       }
     }
-    const leg = { host: wake(handler), bench: benchWait(call.begunAt, handler.at) };
+    const leg = { host: wake(handler), bench: engineWait(call.begunAt, handler.at) };
     takenEngineBeginMs = Math.min(Math.max(leg.host, leg.bench), engineBeginMs);
-    const reads = groups.map((g) => ({ host: hostWait(g.sent, g.answered), bench: benchWait(g.sent.at, g.answered.at) }));
-    const postBench = Number.isFinite(taskAt) ? benchWait(post.at, taskAt) : NaN;
+    const reads = groups.map((g) => ({ host: hostWait(g.sent, g.answered), bench: sandboxWait(g.sent.at, g.answered.at) }));
+    const postBench = Number.isFinite(taskAt) ? sandboxWait(post.at, taskAt) : NaN;
     const hostElsewhere = beforeCreateMs - leg.host - reads.reduce((sum, r) => sum + r.host, 0);
     benchBeforeCreateMs = leg.bench + reads.reduce((sum, r) => sum + r.bench, 0) + postBench;
     beforeCreateSpanMs = taskAt - call.begunAt;
@@ -488,8 +493,8 @@ export function criticalContention(
   const lastAnswered = last && answerTo(last);
   if (last && lastAnswered && done) {
     const from = Math.max(last.at, bounds.addressAt ?? -Infinity);
-    const probe = { host: hostWait(last, lastAnswered), bench: benchWait(from, lastAnswered.at) };
-    const engine = benchWait(done.at, call.returnedAt);
+    const probe = { host: hostWait(last, lastAnswered), bench: sandboxWait(from, lastAnswered.at) };
+    const engine = engineWait(done.at, call.returnedAt);
     benchLastAnswerMs = probe.bench + engine;
     lastAnswerSpanMs = call.returnedAt - from;
     takenLastAnswerMs = Math.min(Math.max(probe.host, probe.bench) + hostWait(lastAnswered, done) + engine, lastAnswerSpanMs);

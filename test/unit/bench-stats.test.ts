@@ -429,6 +429,21 @@ describe("bench durations and overheads", () => {
       assert.equal(criticalContention(call, events, starved).takenBeforeCreateMs, 20 + 65 + 150 + 8);
     });
 
+    it("with the sandbox on its own thread, takes the engines' thread's wait over the call's legs and the sandbox's while a request is out", () => {
+      // The same readings split: the sandbox's thread waited as above while requests were out; the engines' thread
+      // read at the call's begin, as the host answered and at the return, and waited 12 ms on the way back.
+      const engine = [{ at: 1000, waitMs: 100 }, { at: 14250, waitMs: 100 }, { at: 14300, waitMs: 112 }];
+      const sandbox = samples.filter((x) => x.at !== 1000 && x.at !== 14300).map((x) => ({ ...x, waitMs: x.waitMs + 1000 }));
+      const c = criticalContention(call, events, { engine, sandbox });
+      assert.equal(c.benchBeforeCreateMs, 0 + 15 + 8, "the read's and the POST's from the sandbox's readings");
+      // The last probe's 8 from the sandbox's readings; the way back's 12 from the engines'.
+      assert.equal(c.benchLastAnswerMs, 8 + 12);
+      assert.equal(c.takenEngineReturnMs, 12);
+      // One series for both: the engines' readings alone put no wait in the read (no reading of theirs in it).
+      assert.equal(criticalContention(call, events, engine).benchBeforeCreateMs, 0);
+      assert.equal(criticalContention(call, events, { engine: sandbox, sandbox: engine }).benchLastAnswerMs, 0 + 0, "swapped: neither stretch has its thread's readings");
+    });
+
     it("takes a new connection's handshakes as a round trip to the sandbox, like a request", () => {
       const connecting = [
         ...events.slice(0, 2),
