@@ -25,13 +25,13 @@ export type ThreadTimings = { taskDurationsMs?: Partial<Record<string, number>>;
  */
 export interface ThreadSandbox extends Pick<Sandbox, "endpoint" | "apiToken" | "fingerprint" | "caCert" | "nodes"> {
   /** Every request received since the last reset, as of the last `sync()`. */
-  requests: RequestLogEntry[];
-  /** Schema rejections since the last `takeSchemaViolations()`, as of the last `sync()`. */
-  schemaViolations: SchemaViolation[];
+  readonly requests: RequestLogEntry[];
+  /** Every schema rejection since the sandbox started, as of the last `sync()`. */
+  readonly schemaViolations: SchemaViolation[];
   timeline(): Timeline;
   containers(): SandboxContainer[];
   /** The sandbox thread's run-queue wait, read by that thread itself (see `threadWaitWithin`), as of the last `sync()`. */
-  waits: WaitSample[];
+  readonly waits: WaitSample[];
   /** Brings the copies up to date. */
   sync(): Promise<void>;
   resetRequests(): Promise<void>;
@@ -42,6 +42,9 @@ export interface ThreadSandbox extends Pick<Sandbox, "endpoint" | "apiToken" | "
 type Request = { id: number; op: "sync" | "resetRequests" | "setTimings" | "close"; arg?: unknown };
 type Reply = { id: number; value?: unknown; error?: string };
 type Ready = { ready: Pick<Sandbox, "endpoint" | "apiToken" | "fingerprint" | "caCert" | "nodes"> } | { failed: string };
+/** The sandbox's HTTP events at which its thread reads its own wait. */
+const WAIT_CHANNELS = ["net.server.socket", "http.server.request.start", "http.server.response.finish"];
+
 type Records = { requests: RequestLogEntry[]; schemaViolations: SchemaViolation[]; timeline: Timeline; containers: SandboxContainer[]; waits: WaitSample[] };
 
 /** Starts a sandbox on a new thread; resolves once it listens. */
@@ -79,22 +82,25 @@ export async function startSandboxThread(options: SandboxOptions): Promise<Threa
       worker.postMessage({ id, op, arg } satisfies Request);
     });
   let records: Records = { requests: [], schemaViolations: [], timeline: { tasks: [], starts: [] } as unknown as Timeline, containers: [], waits: [] };
-  const sandbox: ThreadSandbox = {
+  return {
     ...ready.ready,
-    requests: [],
-    schemaViolations: [],
-    waits: [],
+    get requests() {
+      return records.requests;
+    },
+    get schemaViolations() {
+      return records.schemaViolations;
+    },
+    get waits() {
+      return records.waits;
+    },
     timeline: () => records.timeline,
     containers: () => records.containers,
     async sync() {
       records = (await call("sync")) as Records;
-      sandbox.requests = records.requests;
-      sandbox.schemaViolations = records.schemaViolations;
-      sandbox.waits = records.waits;
     },
     async resetRequests() {
       await call("resetRequests");
-      sandbox.requests = [];
+      records.requests = [];
     },
     async setTimings(timings) {
       await call("setTimings", timings);
@@ -107,7 +113,6 @@ export async function startSandboxThread(options: SandboxOptions): Promise<Threa
       }
     },
   };
-  return sandbox;
 }
 
 /** On the sandbox's thread: reads its own wait, serves the requests of the bench's thread. */
@@ -131,7 +136,7 @@ async function serve(): Promise<void> {
       // No reading: a lower bound with fewer readings (see `threadWaitWithin`).
     }
   };
-  for (const name of ["net.server.socket", "http.server.request.start", "http.server.response.finish"]) channels.subscribe(name, sample);
+  for (const name of WAIT_CHANNELS) channels.subscribe(name, sample);
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox((workerData as { options: SandboxOptions }).options);
@@ -157,7 +162,7 @@ async function serve(): Promise<void> {
           sandbox.setTimings(timings);
         }
       } else if (op === "close") {
-        for (const name of ["net.server.socket", "http.server.request.start", "http.server.response.finish"]) channels.unsubscribe(name, sample);
+        for (const name of WAIT_CHANNELS) channels.unsubscribe(name, sample);
         await sandbox.close();
       }
       port.postMessage({ id, value } satisfies Reply);

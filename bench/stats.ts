@@ -404,6 +404,14 @@ export interface CriticalContention {
   probe?: { previousAt: number; sentAt: number; addressAt: number; waits: WaitSample[] };
 }
 
+/** The engines' thread's readings and the sandbox's, each read by that thread itself. */
+export interface ThreadWaits {
+  engine: readonly WaitSample[];
+  sandbox: readonly WaitSample[];
+}
+
+const isThreadWaits = (samples: readonly WaitSample[] | ThreadWaits): samples is ThreadWaits => !Array.isArray(samples);
+
 /**
  * The run-queue wait on the two stretches of a create where nothing else goes on but this create's own chain:
  * - the Create call's begin to its create task's start (the host's wake-up, its reads, the POST);
@@ -430,10 +438,10 @@ export interface CriticalContention {
 export function criticalContention(
   call: { begunAt: number; returnedAt: number; waitAtBeginMs: number },
   events: readonly HostEvent[],
-  samples: readonly WaitSample[] | { engine: readonly WaitSample[]; sandbox: readonly WaitSample[] } = [],
+  samples: readonly WaitSample[] | ThreadWaits = [],
   bounds: { createStartedAt?: number; addressAt?: number } = {},
 ): CriticalContention {
-  const threads = Array.isArray(samples) ? { engine: samples as readonly WaitSample[], sandbox: samples as readonly WaitSample[] } : (samples as { engine: readonly WaitSample[]; sandbox: readonly WaitSample[] });
+  const threads: ThreadWaits = isThreadWaits(samples) ? samples : { engine: samples, sandbox: samples };
   const mine = events.filter((e) => e.at >= call.begunAt && e.at <= call.returnedAt && e.waitMs !== null);
   const begun = mine.find((e) => e.kind === "begun");
   const done = mine.filter((e) => e.kind === "done").at(-1);
