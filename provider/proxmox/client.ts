@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Proxmox } from "proxmox-api";
 import type { Dispatcher } from "undici";
 import { ConfigError, registerSecret, PveHttpError, PveNetworkError, PveTaskError, PveTimeoutError, isLaunchpadError } from "../errors";
@@ -690,6 +691,10 @@ export class ProxmoxClient {
       statusText = response.statusText ?? "";
       contentType = String(response.headers["content-type"] ?? "");
       text = await response.body.text();
+      // undici hands the connection back to its pool only after this turn of the event loop: a request sent
+      // now, as a wait's next read often is, would open a second connection (a TLS handshake here and on the
+      // node) while this one sits idle. One turn later it rides this one.
+      if (idempotent) await nextTurn();
     } catch (error) {
       report(0);
       throw this.#networkError(method, relative, error, timeoutMs);
