@@ -117,6 +117,16 @@ export interface ParallelFigures {
   /** This process's event-loop delay, p99: high means the engine and sandbox were starved of CPU. */
   eventLoopDelayP99Ms: number;
   nodes: Record<string, number>;
+  /**
+   * Separate stacks: what the figures above were read from, for `--report` (never in the JSON line): each create's
+   * call and its host's probe lines, the sandbox's log of every request (when it read it, how long it took) and its
+   * thread's own readings (run-queue wait, time on a CPU, times put on one), all on this machine's clock.
+   */
+  trace?: {
+    creates: Array<{ urn: string; vmid: number; begunAt: number; returnedAt: number; events: HostEvent[] }>;
+    requests: Array<{ method: string; path: string; vmid?: unknown; status: number; at: number; durationMs: number }>;
+    sandboxReadings: WaitSample[];
+  };
 }
 
 export interface ImageFigures {
@@ -613,6 +623,11 @@ async function parallelCreates(options: ContainerBenchOptions, calls: CreateCall
       hostCpuMs: round(hostCpuMs),
       eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6),
       nodes,
+      trace: mode !== "separate stacks" ? undefined : {
+        creates: made.map((call) => ({ urn: call.urn, vmid: vmidOfUrn(call.urn), begunAt: call.begunAt, returnedAt: call.returnedAt, events: hostEvents(call.pid) })),
+        requests: logged.map((r) => ({ method: r.method, path: r.path, vmid: r.params.vmid, status: r.status, at: r.startMs, durationMs: r.durationMs })),
+        sandboxReadings: sandbox.waits.filter((w) => w.at >= (gate?.startedAt ?? 0)),
+      },
     };
     options.log(`${title}: ${figures.wallMs} ms, ${figures.failures} failures, ${figures.containers} containers, ${figures.refusedCreates} refused creates, overhead median ${spread(overheadMs).median} ms (${mode === "separate stacks" ? `${spread(freeOverheadMs).median} ms with the wait on each create's critical path, median ${spread(contention.map((c) => c.takenMs)).median} ms (host ${spread(contention.map((c) => c.totalMs)).median}, engine/sandbox ${spread(contention.map((c) => c.benchTotalMs)).median}), taken out; ` : ""}API side ${spread(apiOverhead).median} ms; host run-queue wait ${spread(made.map((c) => c.hostWaitMs)).median} ms)`);
     return figures;

@@ -130,8 +130,10 @@ async function serve(): Promise<void> {
   const sample = () => {
     if (schedstat === undefined) return;
     try {
-      const waitMs = Number(buffer.toString("latin1", 0, fs.readSync(schedstat, buffer, 0, buffer.length, 0)).split(" ")[1]) / 1e6;
-      if (Number.isFinite(waitMs)) waits.push({ at: Date.now(), waitMs });
+      // Its three fields: time on a CPU so far, run-queue wait so far (ns), times put on a CPU.
+      const [cpu, wait, slices] = buffer.toString("latin1", 0, fs.readSync(schedstat, buffer, 0, buffer.length, 0)).split(" ");
+      const waitMs = Number(wait) / 1e6;
+      if (Number.isFinite(waitMs)) waits.push({ at: Date.now(), waitMs, cpuMs: Number(cpu) / 1e6, slices: Number(slices) });
     } catch {
       // No reading: a lower bound with fewer readings (see `threadWaitWithin`).
     }
