@@ -290,10 +290,12 @@ export function spread(values: readonly number[]): { median: number; min: number
 /** One line of what a provider host recorded (`bench/host-probe.js`). */
 export interface HostEvent {
   /**
-   * A request sent, its answer read; a new connection begun and its handshakes done or failed ("connect",
-   * "connected"; method CONNECT); the Create handler entered ("begun"), its answer handed back ("done").
+   * A request sent, its answer read; a request's body handed to the socket ("written": its bytes are on the
+   * wire, where "sent" is read just before undici writes anything); a new connection begun and its handshakes
+   * done or failed ("connect", "connected"; method CONNECT); the Create handler entered ("begun"), its answer
+   * handed back ("done").
    */
-  kind: "sent" | "answered" | "connect" | "connected" | "begun" | "done";
+  kind: "sent" | "written" | "answered" | "connect" | "connected" | "begun" | "done";
   /** ms since the epoch, the host's clock (the machine's). */
   at: number;
   method: string;
@@ -355,7 +357,10 @@ export function threadWaitWithin(samples: readonly WaitSample[], intervals: Read
 
 /** Local CPU contention on one create's critical path, ms (see `criticalContention`). */
 export interface CriticalContention {
-  /** The host's wait: the Create call's begin to the host sending its last create POST. */
+  /**
+   * The host's wait: the Create call's begin to its last create POST on the wire (its body handed to the socket,
+   * "written"; where not recorded, as undici began to send it).
+   */
   beforeCreateMs: number;
   /** The host's wait: the host sending its last request to it answering the Create call. */
   lastAnswerMs: number;
@@ -388,7 +393,7 @@ export interface CriticalContention {
   takenMs: number;
   /**
    * The host's main thread's time on a CPU over each stretch, from its own readings: the handler's start to its
-   * create POST, its last request to its answer to the call. The same steps for every create (see `cpuExcessMs`).
+   * create POST on the wire, its last request to its answer to the call. The same steps for every create (see `cpuExcessMs`).
    */
   hostCpuBeforeCreateMs: number;
   hostCpuLastAnswerMs: number;
@@ -423,11 +428,12 @@ const isThreadWaits = (samples: readonly WaitSample[] | ThreadWaits): samples is
  * - The host's wait: the host reads its own wait at each of its events, which is exact: a wait is counted when
  *   it ends, and a running thread has none in progress. Only the reading at the call's begin is taken from
  *   outside, where a wait may be in progress; the wake-up's wait is therefore taken as at most the time from
- *   the call's begin to the handler's start.
+ *   the call's begin to the handler's start. Its wait runs to the create POST on the wire ("written"), not to
+ *   undici's "sent": between the two the request is still the host's to write.
  * - The engines' and the sandbox's threads' waits, from their own readings (`samples`; see `threadWaitWithin`),
  *   only while the chain was with them: the engines' over the engine's leg of the call and its side of the
- *   return; the sandbox's over each request from its sending to its answer and each new connection's handshakes
- *   before the POST. The sandbox answers every stack at once: its wait at other times held others back.
+ *   return; the sandbox's over each request from its sending to its answer (the POST's from its being on the wire
+ *   to the create task's start) and each new connection's handshakes before the POST. The sandbox answers every stack at once: its wait at other times held others back.
  * While a request is out, both threads may wait at once (the answer sits unread while the host waits), so only
  * the larger of the two waits is taken there; elsewhere each stretch has one thread's. Each stretch's take is
  * held to the stretch's length (its part of the overhead), given `bounds` (the sandbox's record). Waits elsewhere
@@ -446,6 +452,9 @@ export function criticalContention(
   const begun = mine.find((e) => e.kind === "begun");
   const done = mine.filter((e) => e.kind === "done").at(-1);
   const post = mine.filter((e) => e.kind === "sent" && e.method === "POST" && CREATE_PATH.test(e.path.replace(/^\/api2\/json/, "").split("?")[0])).at(-1);
+  // The POST on the wire: a host put off a CPU between undici's "sent" (read before any byte is written) and the
+  // write, as 50 hosts on 2 cores often are, holds the request back itself; the node has nothing to read yet.
+  const onWire = post && (mine.find((e) => e.kind === "written" && e.method === post.method && e.path === post.path && e.at >= post.at) ?? post);
   const last = mine.filter((e) => e.kind === "sent").at(-1);
   const answerTo = (sent: HostEvent) => mine.find((e) => e.kind === (sent.kind === "connect" ? "connected" : "answered") && e.at >= sent.at && e.method === sent.method && e.path === sent.path);
   const hostWait = (from: HostEvent, to: HostEvent) => to.waitMs! - from.waitMs!;
@@ -454,7 +463,7 @@ export function criticalContention(
   const sandboxWait = (from: number, to: number) => threadWaitWithin(threads.sandbox, [[from, to]]);
   const wake = (to: HostEvent) => Math.min(Math.max(to.waitMs! - call.waitAtBeginMs, 0), to.at - call.begunAt);
   const handler = begun && post && begun.at <= post.at ? begun : undefined;
-  const beforeCreateMs = !post ? NaN : handler ? wake(handler) + hostWait(handler, post) : wake(post);
+  const beforeCreateMs = !onWire ? NaN : handler ? wake(handler) + hostWait(handler, onWire) : wake(onWire);
   const end = done ?? (last && answerTo(last));
   const lastAnswerMs = last && end ? hostWait(last, end) : NaN;
   const engineMs = done ? call.returnedAt - done.at : NaN;
@@ -467,8 +476,8 @@ export function criticalContention(
   let takenBeforeCreateMs = NaN;
   let beforeCreateSpanMs = NaN;
   const hostCpu = (from: HostEvent | undefined, to: HostEvent | undefined) => (from && to && typeof from.cpuMs === "number" && typeof to.cpuMs === "number" ? to.cpuMs - from.cpuMs : NaN);
-  const hostCpuBeforeCreateMs = hostCpu(handler, post);
-  if (post && handler) {
+  const hostCpuBeforeCreateMs = hostCpu(handler, onWire);
+  if (post && onWire && handler) {
     const postAnswer = answerTo(post);
     const taskAt = Math.min(bounds.createStartedAt ?? Infinity, postAnswer?.at ?? Infinity);
     const groups: Array<{ sent: HostEvent; answered: HostEvent }> = [];
@@ -485,7 +494,7 @@ export function criticalContention(
     const leg = { host: wake(handler), bench: engineWait(call.begunAt, handler.at) };
     takenEngineBeginMs = Math.min(Math.max(leg.host, leg.bench), engineBeginMs);
     const reads = groups.map((g) => ({ host: hostWait(g.sent, g.answered), bench: sandboxWait(g.sent.at, g.answered.at) }));
-    const postBench = Number.isFinite(taskAt) ? sandboxWait(post.at, taskAt) : NaN;
+    const postBench = Number.isFinite(taskAt) ? sandboxWait(onWire.at, taskAt) : NaN;
     const hostElsewhere = beforeCreateMs - leg.host - reads.reduce((sum, r) => sum + r.host, 0);
     benchBeforeCreateMs = leg.bench + reads.reduce((sum, r) => sum + r.bench, 0) + postBench;
     beforeCreateSpanMs = taskAt - call.begunAt;

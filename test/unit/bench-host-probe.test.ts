@@ -56,6 +56,25 @@ describe("bench host probe", function () {
     assert.ok(sent[2].cpuMs! > sent[0].cpuMs!, "it ran between its requests");
   });
 
+  it("writes a request with a body once more as its bytes go to the socket, between its sending and its answer", async () => {
+    const { port } = server.address() as AddressInfo;
+    const sub = fs.mkdtempSync(path.join(dir, "post-"));
+    const script = `(async () => { await (await fetch("http://127.0.0.1:${port}/api2/json/nodes/pve1/lxc", { method: "POST", body: "vmid=100" })).text(); })();`;
+    const child = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const proc = spawn(process.execPath, ["--require", PROBE, "-e", script], { env: { ...process.env, LAUNCHPAD_BENCH_PROBE_DIR: sub, NODE_OPTIONS: "" } });
+      let stderr = "";
+      proc.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+      proc.on("close", (status) => resolve({ status, stderr }));
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const [file] = fs.readdirSync(sub);
+    const events = fs.readFileSync(path.join(sub, file), "utf8").trim().split("\n").map((line) => JSON.parse(line) as HostEvent);
+    const request = events.filter((e) => e.method === "POST");
+    assert.deepEqual(request.map((e) => e.kind), ["sent", "written", "answered"]);
+    assert.ok(request.every((e) => e.path === "/api2/json/nodes/pve1/lxc" && typeof e.waitMs === "number"), JSON.stringify(request));
+    assert.ok(request[0].at <= request[1].at && request[1].at <= request[2].at);
+  });
+
   it("leaves a process it cannot write for unprobed, not broken", () => {
     const run = spawnSync(process.execPath, ["--require", PROBE, "-e", "process.stdout.write('ran')"], { env: { ...process.env, LAUNCHPAD_BENCH_PROBE_DIR: path.join(dir, "missing"), NODE_OPTIONS: "" }, encoding: "utf8" });
     assert.equal(run.status, 0, run.stderr);

@@ -384,6 +384,23 @@ describe("bench durations and overheads", () => {
       assert.ok(Number.isNaN(c.benchTotalMs) && Number.isNaN(c.takenMs), "no figure without the engine+sandbox thread's readings (not zero)");
     });
 
+    it("counts the host's wait to the create POST on the wire: put off a CPU after undici's \"sent\", it still held the request", () => {
+      // 120 ms between undici beginning to send the POST and its body going to the socket, 110 of them a wait.
+      const POST = "/api2/json/nodes/pve1/lxc";
+      const late = [...events.slice(0, 5), e("written", 1420, 370, "POST", POST), ...events.slice(5).map((x) => (x.method === "POST" ? { ...x, at: 1430, waitMs: 372 } : x))];
+      const c = criticalContention(call, late, samples, { createStartedAt: 1425 });
+      assert.equal(c.beforeCreateMs, 20 + 300, "the wake-up's, then to the POST on the wire");
+      // The sandbox's wait from the POST on the wire to the task's start (1420 to 1425: none of its readings);
+      // the host's 110 before the write is the host's, outside the read.
+      assert.equal(c.takenBeforeCreateMs, 20 + (65 + 110) + 125 + 0);
+      // The same lines without the write recorded: the wait is counted to undici's "sent", as before.
+      const unrecorded = late.filter((x) => x.kind !== "written");
+      assert.equal(criticalContention(call, unrecorded, samples, { createStartedAt: 1425 }).beforeCreateMs, 20 + 190);
+      // A write recorded for an earlier POST (a refused one's) is not this POST's.
+      const earlier = [...events.slice(0, 4), e("sent", 1250, 240, "POST", POST), e("written", 1251, 240, "POST", POST), ...events.slice(4)];
+      assert.equal(criticalContention(call, earlier).beforeCreateMs, 20 + 190);
+    });
+
     it("never takes more wake-up wait than the time to the handler: a wait under way at the begin started before it", () => {
       const c = criticalContention({ ...call, waitAtBeginMs: 0 }, events);
       assert.equal(c.beforeCreateMs, 30 + 190);
