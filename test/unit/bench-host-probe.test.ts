@@ -12,6 +12,17 @@ import type { HostEvent } from "../../bench/stats";
 
 const PROBE = path.resolve(__dirname, "../../bench/host-probe.js");
 
+/** Runs `script` in a Node process with the probe preloaded, writing to `dir`. */
+function runProbed(script: string, dir: string): Promise<{ status: number | null; stderr: string }> {
+  // spawnSync would block this process's server: the child runs while this event loop answers it.
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, ["--require", PROBE, "-e", script], { env: { ...process.env, LAUNCHPAD_BENCH_PROBE_DIR: dir, NODE_OPTIONS: "" } });
+    let stderr = "";
+    proc.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+    proc.on("close", (status) => resolve({ status, stderr }));
+  });
+}
+
 describe("bench host probe", function () {
   this.timeout(30_000);
   let dir: string;
@@ -30,13 +41,7 @@ describe("bench host probe", function () {
   it("writes each request sent and answered with the thread's CPU time, run-queue wait and times put on a CPU so far", async () => {
     const { port } = server.address() as AddressInfo;
     const script = `(async () => { for (let i = 0; i < 3; i++) { await (await fetch("http://127.0.0.1:${port}/api2/json/nodes/pve1/lxc/100/interfaces")).text(); await new Promise((r) => setTimeout(r, 20)); } })();`;
-    // spawnSync would block this process's server: the child runs while this event loop answers it.
-    const child = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const proc = spawn(process.execPath, ["--require", PROBE, "-e", script], { env: { ...process.env, LAUNCHPAD_BENCH_PROBE_DIR: dir, NODE_OPTIONS: "" } });
-      let stderr = "";
-      proc.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-      proc.on("close", (status) => resolve({ status, stderr }));
-    });
+    const child = await runProbed(script, dir);
     assert.equal(child.status, 0, child.stderr);
     const files = fs.readdirSync(dir);
     assert.equal(files.length, 1, "one file, named for the process");
@@ -60,12 +65,7 @@ describe("bench host probe", function () {
     const { port } = server.address() as AddressInfo;
     const sub = fs.mkdtempSync(path.join(dir, "post-"));
     const script = `(async () => { await (await fetch("http://127.0.0.1:${port}/api2/json/nodes/pve1/lxc", { method: "POST", body: "vmid=100" })).text(); })();`;
-    const child = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const proc = spawn(process.execPath, ["--require", PROBE, "-e", script], { env: { ...process.env, LAUNCHPAD_BENCH_PROBE_DIR: sub, NODE_OPTIONS: "" } });
-      let stderr = "";
-      proc.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-      proc.on("close", (status) => resolve({ status, stderr }));
-    });
+    const child = await runProbed(script, sub);
     assert.equal(child.status, 0, child.stderr);
     const [file] = fs.readdirSync(sub);
     const events = fs.readFileSync(path.join(sub, file), "utf8").trim().split("\n").map((line) => JSON.parse(line) as HostEvent);
