@@ -1,6 +1,6 @@
 // Loaded into every provider host the bench starts (`NODE_OPTIONS=--require`), never into the product.
-// When a Create call reaches the host's handler, at each request the host sends (and, for one with a body, as
-// its bytes go to the socket) and each answer it reads,
+// When a Create call reaches the host's handler, at each request the host sends (and again as its bytes go to
+// the socket) and each answer it reads,
 // as each new connection begins and ends its handshakes, and when the handler answers the call, it appends
 // one line to `$LAUNCHPAD_BENCH_PROBE_DIR/<pid>.jsonl`: the time, the request, and its main thread's time on
 // a CPU, run-queue wait and times put on a CPU so far (`/proc/PID/task/PID/schedstat`). Read by the thread itself
@@ -42,7 +42,7 @@ if (out !== undefined) {
   const record = (kind) => ({ request }) => write({ kind, method: request.method, path: request.path });
   channels.subscribe("undici:client:sendHeaders", record("sent"));
   channels.subscribe("undici:request:headers", record("answered"));
-  // "sent" is read before undici writes a byte; a body's bytes are handed to the socket when this is published.
+  // "sent" is read before undici writes a byte; the request's bytes (its body too) are with the socket when this is published.
   // A host put off a CPU between the two (a syscall's return is a point where it may be) still holds the request.
   channels.subscribe("undici:request:bodySent", record("written"));
   // A new connection's TCP and TLS handshakes: like a request, a round trip the sandbox answers.

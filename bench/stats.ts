@@ -290,7 +290,7 @@ export function spread(values: readonly number[]): { median: number; min: number
 /** One line of what a provider host recorded (`bench/host-probe.js`). */
 export interface HostEvent {
   /**
-   * A request sent, its answer read; a request's body handed to the socket ("written": its bytes are on the
+   * A request sent, its answer read; a request's bytes, body and all, handed to the socket ("written": on the
    * wire, where "sent" is read just before undici writes anything); a new connection begun and its handshakes
    * done or failed ("connect", "connected"; method CONNECT); the Create handler entered ("begun"), its answer
    * handed back ("done").
@@ -358,7 +358,7 @@ export function threadWaitWithin(samples: readonly WaitSample[], intervals: Read
 /** Local CPU contention on one create's critical path, ms (see `criticalContention`). */
 export interface CriticalContention {
   /**
-   * The host's wait: the Create call's begin to its last create POST on the wire (its body handed to the socket,
+   * The host's wait: the Create call's begin to its last create POST on the wire (handed to the socket,
    * "written"; where not recorded, as undici began to send it).
    */
   beforeCreateMs: number;
@@ -393,7 +393,8 @@ export interface CriticalContention {
   takenMs: number;
   /**
    * The host's main thread's time on a CPU over each stretch, from its own readings: the handler's start to its
-   * create POST on the wire, its last request to its answer to the call. The same steps for every create (see `cpuExcessMs`).
+   * create POST on the wire, its last request to its answer to the call. The same steps for every create (see
+   * `cpuExcessMs`).
    */
   hostCpuBeforeCreateMs: number;
   hostCpuLastAnswerMs: number;
@@ -433,7 +434,8 @@ const isThreadWaits = (samples: readonly WaitSample[] | ThreadWaits): samples is
  * - The engines' and the sandbox's threads' waits, from their own readings (`samples`; see `threadWaitWithin`),
  *   only while the chain was with them: the engines' over the engine's leg of the call and its side of the
  *   return; the sandbox's over each request from its sending to its answer (the POST's from its being on the wire
- *   to the create task's start) and each new connection's handshakes before the POST. The sandbox answers every stack at once: its wait at other times held others back.
+ *   to the create task's start) and each new connection's handshakes before the POST. The sandbox answers every
+ *   stack at once: its wait at other times held others back.
  * While a request is out, both threads may wait at once (the answer sits unread while the host waits), so only
  * the larger of the two waits is taken there; elsewhere each stretch has one thread's. Each stretch's take is
  * held to the stretch's length (its part of the overhead), given `bounds` (the sandbox's record). Waits elsewhere

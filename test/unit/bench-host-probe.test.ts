@@ -61,7 +61,7 @@ describe("bench host probe", function () {
     assert.ok(sent[2].cpuMs! > sent[0].cpuMs!, "it ran between its requests");
   });
 
-  it("writes a request with a body once more as its bytes go to the socket, between its sending and its answer", async () => {
+  it("writes a request once more as its bytes, body and all, go to the socket, between its sending and its answer", async () => {
     const { port } = server.address() as AddressInfo;
     const sub = fs.mkdtempSync(path.join(dir, "post-"));
     const script = `(async () => { await (await fetch("http://127.0.0.1:${port}/api2/json/nodes/pve1/lxc", { method: "POST", body: "vmid=100" })).text(); })();`;
