@@ -244,6 +244,17 @@ export function phaseIntegratedMedian(overheadMs: readonly number[], split: read
   return (low + high) / 2;
 }
 
+/**
+ * Where the addresses fell in their probe gaps, as a share of each gap (0: the address showed just as the probe
+ * that found it arrived, 1: just after the one before it): the mean over the creates with a gap, and how many there were.
+ * Integrating the phase over its gap (`phaseIntegratedMedian`) holds it even, a mean of 0.5; the bench prints this
+ * beside it so a run shows whether its own phases were. NaN without a gap.
+ */
+export function phaseShare(split: readonly OverheadSplit[]): { mean: number; creates: number } {
+  const shares = split.filter((s) => Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) && s.probeGapMs > 0).map((s) => s.phaseMs / s.probeGapMs);
+  return { mean: shares.length ? round(shares.reduce((a, b) => a + b, 0) / shares.length, 2) : NaN, creates: shares.length };
+}
+
 /** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */
 export const DURATION_SPREAD = 0.25;
 

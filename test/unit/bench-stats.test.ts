@@ -2,10 +2,10 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { acrossRuns, loneOf, parseFlags } from "../../bench/index";
+import { acrossRuns, loneOf, parseFlags, summary } from "../../bench/index";
 import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, lateProbeWaitMs, meanPhaseOverheads, phaseIntegratedMedian, probeCadenceMs, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, lateProbeWaitMs, meanPhaseOverheads, phaseIntegratedMedian, phaseShare, probeCadenceMs, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -76,7 +76,7 @@ describe("separate stacks over their runs", () => {
   it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
     const noCpu = { beforeCreateMs: NaN, lastAnswerMs: NaN };
     const noEngine = { beginMs: NaN, returnMs: NaN };
-    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, phaseIntegratedMs: 100, lateInMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine, cadenceMs: NaN });
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, phaseIntegratedMs: 100, lateInMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine, cadenceMs: NaN, phaseShare: NaN });
     assert.deepEqual(a.runFreeMs, [200, 500, 100]);
     assert.deepEqual(a.runNetMs, [200, 500, 100], "no host CPU record: nothing more taken out");
     assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
@@ -88,7 +88,7 @@ describe("separate stacks over their runs", () => {
   });
 
   it("has no ratio over a lone stack without a figure", () => {
-    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, phaseIntegratedMs: NaN, lateInMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 }, cadenceMs: 150 }).ratio, null);
+    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, phaseIntegratedMs: NaN, lateInMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 }, cadenceMs: 150, phaseShare: NaN }).ratio, null);
   });
 
   // A contention record with only what `cpuExcessMs` reads: the host's CPU time on each stretch, the wait taken
@@ -197,6 +197,37 @@ describe("separate stacks over their runs", () => {
     const a = acrossRuns([run], lone);
     // Rests 75, 60, 120, each over 150: (3m - 255) / 450 = 1/2 at 160.
     assert.deepEqual([a.runPhaseIntegratedMs, a.phaseIntegratedMs.median, a.phaseIntegratedRatio], [[160], 160, 1.19]);
+  });
+
+  it("leads the JSON line with the phase-integrated figures, the measured ones beside them under their own keys", () => {
+    const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
+    const lone = [60, 70, 80];
+    const single = {
+      criticalPathMs: 13_000, overheadMs: lone, apiOverheadMs: lone, hostWaitMs: [0, 0, 0], contention: [], freeOverheadMs: lone, split: [split(5, 150), split(10, 150), split(15, 150)],
+      drawn: [], createRpcMs: [13_060, 13_070, 13_080], upWallMs: [14_000, 14_000, 14_000], requests: [28, 28, 28], breakdown: [], phases: [], hostCpuMs: [1500, 1500, 1500],
+    };
+    const stacks = (n: number, phases: number[]) => ({
+      ...runOf([150, 160, 170], [150, 160, 170], { n, split: phases.map((phase) => split(phase, 150)) }),
+      run: 1, wallMs: 1, ratio: 1, containers: n, tracked: n, createAttempts: n, maxCreateAttempts: 1, requests: 28 * n, nodes: {},
+    });
+    const report = {
+      single, noop: { requests: 0, operations: [], hostCalls: {} }, deleteRequests: 8, schemaViolations: 0, createOverheadMs: 70,
+      parallel: [stacks(50, [75, 100, 50]), stacks(10, [140, 145, 130])],
+    } as unknown as Parameters<typeof summary>[1];
+    const line = summary(parseFlags(["--seed", "1"]), report);
+    // Lone: rests 55, 60, 65 each over 150, 135 ms; measured 70. The 50: rests 75, 60, 120, 160 ms; measured 160.
+    assert.deepEqual([line.stacks50OverheadMs, line.stacks50RunOverheadMs, line.loneOverheadMs, line.stacks50OverheadRatio], [160, [160], 135, 1.19]);
+    assert.deepEqual([line.stacks50MeasuredOverheadMs, line.stacks50RunMeasuredOverheadMs, line.loneMeasuredOverheadMs, line.stacks50MeasuredOverheadRatio], [160, [160], 70, 2.29]);
+    // The 10: rests 10, 15, 40, each over 150: (3m - 65) / 450 = 1/2 at 96.67.
+    assert.deepEqual([line.stacks10OverheadRatio, line.stacks10MeasuredOverheadRatio], [0.72, 2.29]);
+    // Where the addresses fell: (5 + 10 + 15) / 3 of 150 lone, (75 + 100 + 50) / 3 of 150 for the 50.
+    assert.deepEqual([line.lonePhaseShare, line.stacks50PhaseShare], [0.07, 0.5]);
+  });
+
+  it("takes where each address fell in its probe gap as a share of the gap, and leaves out a create without a gap", () => {
+    const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
+    assert.deepEqual(phaseShare([split(0, 150), split(150, 150), split(30, 60), split(NaN, NaN), split(5, 0)]), { mean: 0.5, creates: 3 });
+    assert.deepEqual(phaseShare([split(NaN, 150)]), { mean: NaN, creates: 0 });
   });
 
   // A contention record with only the found probe: the one before it sent at 1000, this one at `sentAt`, the
