@@ -201,7 +201,7 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
     phaseIntegratedRatioMin: ratio(Math.min(...integrated), lone.phaseIntegratedMs),
     phaseIntegratedRatioMax: ratio(Math.max(...integrated), lone.phaseIntegratedMs),
     /** Over every stack of every run: where the addresses fell in their probe gaps, the mean share of the gap. */
-    phaseShare: phaseShare(runs.flatMap((p) => p.split)).mean,
+    phaseShare: phaseShare(runs.flatMap((p) => p.split)),
     /** The same with the found probe's late wait left in (the headline before it was taken out). */
     lateInMs: spread(lateIn),
     lateInRatio: ratio(median(lateIn), lone.lateInMs),
@@ -255,7 +255,7 @@ export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverhea
     lateInMs: spread(lateIn).median,
     engineInMs: spread(netOverheads(single.freeOverheadMs, single.contention, cpu)).median,
     freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu, engine, cadenceMs,
-    phaseShare: phaseShare(single.split).mean,
+    phaseShare: phaseShare(single.split),
   };
 }
 

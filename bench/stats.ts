@@ -246,13 +246,13 @@ export function phaseIntegratedMedian(overheadMs: readonly number[], split: read
 
 /**
  * Where the addresses fell in their probe gaps, as a share of each gap (0: the address showed just as the probe
- * that found it arrived, 1: just after the one before it): the mean over the creates with a gap, and how many there were.
+ * that found it arrived, 1: just after the one before it): the mean over the creates with a gap, to 2 decimals.
  * Integrating the phase over its gap (`phaseIntegratedMedian`) holds it even, a mean of 0.5; the bench prints this
  * beside it so a run shows whether its own phases were. NaN without a gap.
  */
-export function phaseShare(split: readonly OverheadSplit[]): { mean: number; creates: number } {
+export function phaseShare(split: readonly OverheadSplit[]): number {
   const shares = split.filter((s) => Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) && s.probeGapMs > 0).map((s) => s.phaseMs / s.probeGapMs);
-  return { mean: shares.length ? round(shares.reduce((a, b) => a + b, 0) / shares.length, 2) : NaN, creates: shares.length };
+  return shares.length ? round(shares.reduce((a, b) => a + b, 0) / shares.length, 2) : NaN;
 }
 
 /** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */

@@ -226,8 +226,8 @@ describe("separate stacks over their runs", () => {
 
   it("takes where each address fell in its probe gap as a share of the gap, and leaves out a create without a gap", () => {
     const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
-    assert.deepEqual(phaseShare([split(0, 150), split(150, 150), split(30, 60), split(NaN, NaN), split(5, 0)]), { mean: 0.5, creates: 3 });
-    assert.deepEqual(phaseShare([split(NaN, 150)]), { mean: NaN, creates: 0 });
+    assert.equal(phaseShare([split(0, 150), split(150, 150), split(30, 60), split(NaN, NaN), split(5, 0)]), 0.5, "(0 + 1 + 0.5) / 3");
+    assert.ok(Number.isNaN(phaseShare([split(NaN, 150)])));
   });
 
   // A contention record with only the found probe: the one before it sent at 1000, this one at `sentAt`, the
