@@ -67,6 +67,21 @@ export interface SingleCreateFigures {
   phases: CreatePhases[];
   /** Per run, CPU time of the provider host process (its start-up included). */
   hostCpuMs: number[];
+  /**
+   * Per run, what its figures were read from, for `--report` (never in the JSON line): the Create RPC's begin and
+   * return, every request the sandbox read (when, how long it took, its status), the container's tasks and when
+   * its address showed, all on this machine's clock: to see which probe found each address, and where it fell.
+   */
+  trace: LoneTrace[];
+}
+
+export interface LoneTrace {
+  vmid: number;
+  begunAt: number;
+  returnedAt: number;
+  requests: Array<{ method: string; path: string; status: number; at: number; durationMs: number }>;
+  tasks: Array<{ type: string; startedMs: number; endedMs?: number }>;
+  started?: { startedMs: number; leasedMs: number };
 }
 
 export interface ParallelFigures {
@@ -434,7 +449,7 @@ function vmidOf(engine: TestEngine, name: string): number | undefined {
   return typeof vmid === "number" ? vmid : undefined;
 }
 
-const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], apiOverheadMs: [], hostWaitMs: [], contention: [], freeOverheadMs: [], split: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [] });
+const emptySingle = (): SingleCreateFigures => ({ criticalPathMs: NaN, overheadMs: [], apiOverheadMs: [], hostWaitMs: [], contention: [], freeOverheadMs: [], split: [], drawn: [], createRpcMs: [], upWallMs: [], requests: [], breakdown: [], phases: [], hostCpuMs: [], trace: [] });
 
 /**
  * Single creates, one at a time, each with durations drawn for it; with a baseline build, each run
@@ -496,6 +511,14 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
       if (run === 1) figures.breakdown = requestBreakdown(sandbox.requests);
       const createTask = sandbox.timeline().tasks.filter((t) => t.type === "vzcreate" && t.id === String(vmid)).at(-1);
       figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), createTask?.endedMs));
+      const timeline = sandbox.timeline();
+      const started = timeline.starts.filter((s) => s.vmid === vmid).at(-1);
+      figures.trace.push({
+        vmid, begunAt: calls[before].begunAt, returnedAt: calls[before].returnedAt,
+        requests: sandbox.requests.map((r) => ({ method: r.method, path: r.path, status: r.status, at: r.time.getTime(), durationMs: r.durationMs })),
+        tasks: timeline.tasks.filter((t) => t.id === String(vmid)).map((t) => ({ type: t.type, startedMs: t.startedMs, endedMs: t.endedMs })),
+        started: started && { startedMs: started.startedMs, leasedMs: started.leasedMs },
+      });
       options.log(`${label} create ${run}/${options.runs}: drawn ${drawn.createMs}/${drawn.startMs}/${drawn.ipMs} ms, Create RPC ${round(rpc)} ms, overhead ${round(figures.overheadMs.at(-1)!)} ms (${round(figures.freeOverheadMs.at(-1)!)} ms with the wait on its critical path, host ${round(figures.contention.at(-1)!.totalMs)} + engine/sandbox ${round(figures.contention.at(-1)!.benchTotalMs)} ms, taken out; API side ${round(figures.apiOverheadMs.at(-1)!)} ms, host run-queue wait ${round(figures.hostWaitMs.at(-1)!)} ms; ${describeSplit(figures.split.at(-1)!)}), ${sandbox.requests.length} requests, CT ${vmid}`);
 
       if (run === 1 && figures === single) {

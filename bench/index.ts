@@ -302,29 +302,31 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     // Each stack's own Create RPC minus its container's actual time and minus local CPU contention on the create's
     // critical path: the run-queue wait there, its host's and the engine+sandbox thread's (see
     // `criticalContention`), its host's CPU time there beyond a lone host's (see `cpuExcessMs`), and the engine's
-    // legs of the call beyond a lone stack's (see `engineExcessMs`); the median of a run's stacks, then the median
-    // of the runs (min, max beside), over a lone stack's taken the same way. Beside it: the same with each phase
-    // integrated over its probe gap (PhaseIntegrated) or at its mean (MeanPhase), with the late probe's wait left in
-    // (LateProbeIn), the engine's legs left in (EngineIn), only the wait taken out (WaitFree), raw, and the
-    // contention apart.
-    stacks50OverheadMs: stacks50?.netMs.median ?? null,
-    stacks50OverheadMsMin: stacks50?.netMs.min ?? null,
-    stacks50OverheadMsMax: stacks50?.netMs.max ?? null,
-    stacks50RunOverheadMs: stacks50?.runNetMs ?? null,
-    stacks50OverheadRatio: stacks50?.ratio ?? null,
-    stacks50OverheadRatioMin: stacks50?.ratioMin ?? null,
-    stacks50OverheadRatioMax: stacks50?.ratioMax ?? null,
-    // The same with each address's phase integrated over its probe gap, lone and 50 alike (`phaseIntegratedMedian`).
-    stacks50PhaseIntegratedOverheadMs: stacks50?.phaseIntegratedMs.median ?? null,
-    stacks50RunPhaseIntegratedOverheadMs: stacks50?.runPhaseIntegratedMs ?? null,
-    stacks50PhaseIntegratedOverheadRatio: stacks50?.phaseIntegratedRatio ?? null,
-    stacks50PhaseIntegratedOverheadRatioMin: stacks50?.phaseIntegratedRatioMin ?? null,
-    stacks50PhaseIntegratedOverheadRatioMax: stacks50?.phaseIntegratedRatioMax ?? null,
-    lonePhaseIntegratedOverheadMs: lone.phaseIntegratedMs,
-    // Where the addresses fell in their probe gaps, the mean share of the gap: 0.5 where even, as integration assumes.
+    // legs of the call beyond a lone stack's (see `engineExcessMs`), with where each address fell in its probe gap
+    // integrated over that gap (`phaseIntegratedMedian`); the median of a run's stacks, then the median of the runs
+    // (min, max beside), over a lone stack's taken the same way (`loneOverheadMs`). Beside it: the same measured,
+    // each phase as drawn (Measured, the headline until session 21), with the phase at its mean (MeanPhase), with
+    // the late probe's wait left in (LateProbeIn), the engine's legs left in (EngineIn), only the wait taken out
+    // (WaitFree), raw, and the contention apart.
+    stacks50OverheadMs: stacks50?.phaseIntegratedMs.median ?? null,
+    stacks50OverheadMsMin: stacks50?.phaseIntegratedMs.min ?? null,
+    stacks50OverheadMsMax: stacks50?.phaseIntegratedMs.max ?? null,
+    stacks50RunOverheadMs: stacks50?.runPhaseIntegratedMs ?? null,
+    stacks50OverheadRatio: stacks50?.phaseIntegratedRatio ?? null,
+    stacks50OverheadRatioMin: stacks50?.phaseIntegratedRatioMin ?? null,
+    stacks50OverheadRatioMax: stacks50?.phaseIntegratedRatioMax ?? null,
+    loneOverheadMs: lone.phaseIntegratedMs,
+    stacks50MeasuredOverheadMs: stacks50?.netMs.median ?? null,
+    stacks50MeasuredOverheadMsMin: stacks50?.netMs.min ?? null,
+    stacks50MeasuredOverheadMsMax: stacks50?.netMs.max ?? null,
+    stacks50RunMeasuredOverheadMs: stacks50?.runNetMs ?? null,
+    stacks50MeasuredOverheadRatio: stacks50?.ratio ?? null,
+    stacks50MeasuredOverheadRatioMin: stacks50?.ratioMin ?? null,
+    stacks50MeasuredOverheadRatioMax: stacks50?.ratioMax ?? null,
+    loneMeasuredOverheadMs: lone.netMs,
+    // Where the addresses fell in their probe gaps, the mean share of the gap: 0.5 where they fell evenly, as integrated.
     stacks50PhaseShare: stacks50?.phaseShare ?? null,
     lonePhaseShare: lone.phaseShare,
-    // The same with each address's phase in its probe gap at its mean, lone and 50 alike (`meanPhaseOverheads`).
     stacks50MeanPhaseOverheadMs: stacks50?.meanPhaseMs.median ?? null,
     stacks50MeanPhaseOverheadRatio: stacks50?.meanPhaseRatio ?? null,
     stacks50MeanPhaseOverheadRatioMin: stacks50?.meanPhaseRatioMin ?? null,
@@ -354,12 +356,12 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     stacks50BenchWaitMs: stacks50?.benchWaitMs ?? null,
     stacks50ApiOverheadMs: stacks50?.apiOverheadMs ?? null,
     stacks50ApiOverheadRatio: stacks50 ? ratio(stacks50.apiOverheadMs, spread(report.single.apiOverheadMs).median) : null,
-    stacks10OverheadMs: stacks10?.netMs.median ?? null,
+    stacks10OverheadMs: stacks10?.phaseIntegratedMs.median ?? null,
+    stacks10OverheadRatio: stacks10?.phaseIntegratedRatio ?? null,
+    stacks10OverheadRatioMin: stacks10?.phaseIntegratedRatioMin ?? null,
+    stacks10OverheadRatioMax: stacks10?.phaseIntegratedRatioMax ?? null,
+    stacks10MeasuredOverheadRatio: stacks10?.ratio ?? null,
     stacks10WaitFreeOverheadRatio: stacks10?.freeRatio ?? null,
-    stacks10OverheadRatio: stacks10?.ratio ?? null,
-    stacks10OverheadRatioMin: stacks10?.ratioMin ?? null,
-    stacks10OverheadRatioMax: stacks10?.ratioMax ?? null,
-    stacks10PhaseIntegratedOverheadRatio: stacks10?.phaseIntegratedRatio ?? null,
     apiOverheadMs: spread(report.single.apiOverheadMs).median,
     hostWaitMs: spread(report.single.hostWaitMs).median,
     freeOverheadMs: spread(report.single.freeOverheadMs).median,
@@ -494,10 +496,10 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
     const a = acrossRuns(runs, lone);
     lines.push("", `${n} separate stacks over ${a.runs} run(s): each run's median per stack, then the median of the runs`);
     lines.push(table([
-      ["per-stack overhead, local CPU contention taken out", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}`],
-      ["  over a lone stack's (the same way)", `${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}); lone ${lone.netMs} ms`],
-      ["  the same, each address's phase integrated over its probe gap", `${a.phaseIntegratedMs.median} ms median of runs (min ${a.phaseIntegratedMs.min}, max ${a.phaseIntegratedMs.max}); runs: ${a.runPhaseIntegratedMs.join(", ")}; ${a.phaseIntegratedRatio}x (min ${a.phaseIntegratedRatioMin}, max ${a.phaseIntegratedRatioMax}) a lone stack's ${lone.phaseIntegratedMs} ms`],
-      ["  where the addresses fell in their gaps, mean share of the gap", `${a.phaseShare} (lone ${lone.phaseShare}; 0.5 where they fell evenly, as the integration assumes)`],
+      ["per-stack overhead, local CPU contention taken out, each address's phase integrated over its probe gap", `${a.phaseIntegratedMs.median} ms median of runs (min ${a.phaseIntegratedMs.min}, max ${a.phaseIntegratedMs.max}); runs: ${a.runPhaseIntegratedMs.join(", ")}`],
+      ["  over a lone stack's (the same way)", `${a.phaseIntegratedRatio}x (min ${a.phaseIntegratedRatioMin}, max ${a.phaseIntegratedRatioMax}); lone ${lone.phaseIntegratedMs} ms`],
+      ["  the same measured, each address's phase as drawn", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}; ${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}) a lone stack's ${lone.netMs} ms`],
+      ["  where the addresses fell in their gaps, mean share of the gap", `${a.phaseShare} (lone ${lone.phaseShare}; 0.5 where they fell evenly, as integrated)`],
       ["  the same, each address's phase in its probe gap at its mean", `${a.meanPhaseMs.median} ms median of runs (min ${a.meanPhaseMs.min}, max ${a.meanPhaseMs.max}); ${a.meanPhaseRatio}x (min ${a.meanPhaseRatioMin}, max ${a.meanPhaseRatioMax}) a lone stack's ${lone.meanPhaseMs} ms`],
       ["per-stack overhead, the found probe's late wait left in", `${a.lateInMs.median} ms median of runs (min ${a.lateInMs.min}, max ${a.lateInMs.max}); ${a.lateInRatio}x a lone stack's ${lone.lateInMs} ms`],
       ["per-stack overhead, the engine's legs left in too", `${a.engineInMs.median} ms median of runs (min ${a.engineInMs.min}, max ${a.engineInMs.max}); ${a.engineInRatio}x a lone stack's ${lone.engineInMs} ms`],

@@ -35,8 +35,8 @@ describe("bench (quick)", function () {
       "stacks50RawOverheadRatio", "stacks50ContentionMs", "stacks50WaitFreeOverheadRatio", "stacks50MeanPhaseOverheadRatio", "stacks50CpuExcessMs",
       "stacks50EngineInOverheadRatio", "stacks50EngineExcessMs", "stacks50EngineLegsMs", "loneEngineLegsMs", "stacks10OverheadRatio", "overheadSplitMs",
       "stacks50LateProbeInOverheadRatio", "stacks50LateProbeMs", "loneProbeCadenceMs",
-      "stacks50OverheadMs", "stacks50RunOverheadMs", "stacks50PhaseIntegratedOverheadMs", "stacks50RunPhaseIntegratedOverheadMs", "stacks50PhaseIntegratedOverheadRatio",
-      "stacks50PhaseIntegratedOverheadRatioMin", "stacks50PhaseIntegratedOverheadRatioMax", "lonePhaseIntegratedOverheadMs", "stacks10PhaseIntegratedOverheadRatio", "stacks50PhaseShare", "lonePhaseShare",
+      "stacks50OverheadMs", "stacks50RunOverheadMs", "loneOverheadMs", "stacks50MeasuredOverheadMs", "stacks50RunMeasuredOverheadMs", "stacks50MeasuredOverheadRatio",
+      "stacks50MeasuredOverheadRatioMin", "stacks50MeasuredOverheadRatioMax", "loneMeasuredOverheadMs", "stacks10MeasuredOverheadRatio", "stacks50PhaseShare", "lonePhaseShare",
       "freeOverheadMs", "contentionMs", "parallel"]) {
       assert.ok(key in summary, `key ${key}`);
     }
@@ -87,13 +87,13 @@ describe("bench (quick)", function () {
   it("prints the separate stacks over their runs: each run's median, the median of the runs, the ratio to a lone stack's", () => {
     const across = /2 separate stacks over 2 run\(s\)[^\n]*\n(?:.*\n){0,15}/.exec(stdout);
     assert.ok(across, stdout.slice(-3000));
-    const runs = /per-stack overhead, local CPU contention taken out\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
+    const runs = /per-stack overhead, local CPU contention taken out, each address's phase integrated over its probe gap\s+(-?\d+) ms median of runs \(min (-?\d+), max (-?\d+)\); runs: (-?\d+), (-?\d+)/.exec(across[0]);
     assert.ok(runs, across[0]);
     const [median, min, max, first, second] = runs.slice(1).map(Number);
     assert.deepEqual([min, max], [Math.min(first, second), Math.max(first, second)]);
     assert.equal(median, Math.round((first + second) / 2));
     assert.match(across[0], /over a lone stack's \(the same way\)\s+[\d.]+x \(min [\d.]+, max [\d.]+\); lone -?\d+ ms/);
-    assert.match(across[0], /the same, each address's phase integrated over its probe gap\s+-?\d+ ms median of runs \(min -?\d+, max -?\d+\); runs: -?\d+, -?\d+; [\d.]+x \(min [\d.]+, max [\d.]+\) a lone stack's -?\d+ ms/);
+    assert.match(across[0], /the same measured, each address's phase as drawn\s+-?\d+ ms median of runs \(min -?\d+, max -?\d+\); runs: -?\d+, -?\d+; [\d.]+x \(min [\d.]+, max [\d.]+\) a lone stack's -?\d+ ms/);
     // At --quick a create may find its address on its first probe, with no gap to fall in: NaN, not a share.
     assert.match(across[0], /where the addresses fell in their gaps, mean share of the gap\s+(?:0(?:\.\d+)?|1|NaN) \(lone (?:0(?:\.\d+)?|1|NaN); 0\.5 where they fell evenly/);
     assert.match(across[0], /per-stack overhead, the found probe's late wait left in\s+-?\d+ ms median of runs/);
