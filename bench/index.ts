@@ -6,7 +6,7 @@ import * as os from "os";
 import { parseArgs } from "node:util";
 import { runContainerBench, type ContainerBenchReport, type ParallelFigures } from "./container";
 import { runReplaceBench } from "./replace";
-import { cpuExcessMs, engineExcessMs, engineLegs, lateProbeWaitMs, loneCpu, meanPhaseOverheads, median, phaseIntegratedMedian, phaseShare, probeCadenceMs, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
+import { cpuExcessMs, engineExcessMs, engineLegs, lateProbeWaitMs, loneCpu, meanPhaseOverheads, median, phaseIntegratedMedian, phaseShare, phaseShareZ, probeCadenceMs, round, spread, type CriticalContention, type LoneCpu, type LoneEngine, type OverheadSplit, type TaskTimes } from "./stats";
 
 const USAGE = `Usage: npm run bench -- [flags]
   --create-ms N    mean vzcreate task duration (default 8000)
@@ -155,6 +155,8 @@ export interface Lone {
   cadenceMs: number;
   /** Where the lone addresses fell in their probe gaps, the mean share of the gap (`phaseShare`). */
   phaseShare: number;
+  /** That share's distance from the even 0.5, in standard errors (`phaseShareZ`). */
+  phaseShareZ: number;
 }
 
 /**
@@ -202,6 +204,7 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
     phaseIntegratedRatioMax: ratio(Math.max(...integrated), lone.phaseIntegratedMs),
     /** Over every stack of every run: where the addresses fell in their probe gaps, the mean share of the gap. */
     phaseShare: phaseShare(runs.flatMap((p) => p.split)),
+    phaseShareZ: phaseShareZ(runs.flatMap((p) => p.split)),
     /** The same with the found probe's late wait left in (the headline before it was taken out). */
     lateInMs: spread(lateIn),
     lateInRatio: ratio(median(lateIn), lone.lateInMs),
@@ -256,6 +259,7 @@ export function loneOf(single: Pick<ContainerBenchReport["single"], "freeOverhea
     engineInMs: spread(netOverheads(single.freeOverheadMs, single.contention, cpu)).median,
     freeMs: spread(single.freeOverheadMs).median, rawMs: spread(single.overheadMs).median, cpu, engine, cadenceMs,
     phaseShare: phaseShare(single.split),
+    phaseShareZ: phaseShareZ(single.split),
   };
 }
 
@@ -305,7 +309,8 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     // legs of the call beyond a lone stack's (see `engineExcessMs`), with where each address fell in its probe gap
     // integrated over that gap (`phaseIntegratedMedian`); the median of a run's stacks, then the median of the runs
     // (min, max beside), over a lone stack's taken the same way (`loneOverheadMs`). Beside it: the same measured,
-    // each phase as drawn (Measured, the headline until session 21), with the phase at its mean (MeanPhase), with
+    // each phase as drawn (Measured, the headline through session 21: its lone median moves by about 14 ms with where
+    // 30 addresses happened to fall, as much as the excess it is compared with), with the phase at its mean (MeanPhase), with
     // the late probe's wait left in (LateProbeIn), the engine's legs left in (EngineIn), only the wait taken out
     // (WaitFree), raw, and the contention apart.
     stacks50OverheadMs: stacks50?.phaseIntegratedMs.median ?? null,
@@ -327,6 +332,9 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     // Where the addresses fell in their probe gaps, the mean share of the gap: 0.5 where they fell evenly, as integrated.
     stacks50PhaseShare: stacks50?.phaseShare ?? null,
     lonePhaseShare: lone.phaseShare,
+    // Their distance from 0.5 in standard errors: beyond about ±2, the integrated figures above are not to be trusted.
+    stacks50PhaseShareZ: stacks50?.phaseShareZ ?? null,
+    lonePhaseShareZ: lone.phaseShareZ,
     stacks50MeanPhaseOverheadMs: stacks50?.meanPhaseMs.median ?? null,
     stacks50MeanPhaseOverheadRatio: stacks50?.meanPhaseRatio ?? null,
     stacks50MeanPhaseOverheadRatioMin: stacks50?.meanPhaseRatioMin ?? null,
@@ -499,7 +507,7 @@ function render(parameters: BenchParameters, report: ContainerBenchReport): stri
       ["per-stack overhead, local CPU contention taken out, each address's phase integrated over its probe gap", `${a.phaseIntegratedMs.median} ms median of runs (min ${a.phaseIntegratedMs.min}, max ${a.phaseIntegratedMs.max}); runs: ${a.runPhaseIntegratedMs.join(", ")}`],
       ["  over a lone stack's (the same way)", `${a.phaseIntegratedRatio}x (min ${a.phaseIntegratedRatioMin}, max ${a.phaseIntegratedRatioMax}); lone ${lone.phaseIntegratedMs} ms`],
       ["  the same measured, each address's phase as drawn", `${a.netMs.median} ms median of runs (min ${a.netMs.min}, max ${a.netMs.max}); runs: ${a.runNetMs.join(", ")}; ${a.ratio}x (min ${a.ratioMin}, max ${a.ratioMax}) a lone stack's ${lone.netMs} ms`],
-      ["  where the addresses fell in their gaps, mean share of the gap", `${a.phaseShare} (lone ${lone.phaseShare}; 0.5 where they fell evenly, as integrated)`],
+      ["  where the addresses fell in their gaps, mean share of the gap", `${a.phaseShare}, ${a.phaseShareZ} standard errors from even (lone ${lone.phaseShare}, ${lone.phaseShareZ}); 0.5 and within about ±2 where they fell evenly, as integrated`],
       ["  the same, each address's phase in its probe gap at its mean", `${a.meanPhaseMs.median} ms median of runs (min ${a.meanPhaseMs.min}, max ${a.meanPhaseMs.max}); ${a.meanPhaseRatio}x (min ${a.meanPhaseRatioMin}, max ${a.meanPhaseRatioMax}) a lone stack's ${lone.meanPhaseMs} ms`],
       ["per-stack overhead, the found probe's late wait left in", `${a.lateInMs.median} ms median of runs (min ${a.lateInMs.min}, max ${a.lateInMs.max}); ${a.lateInRatio}x a lone stack's ${lone.lateInMs} ms`],
       ["per-stack overhead, the engine's legs left in too", `${a.engineInMs.median} ms median of runs (min ${a.engineInMs.min}, max ${a.engineInMs.max}); ${a.engineInRatio}x a lone stack's ${lone.engineInMs} ms`],

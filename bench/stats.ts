@@ -251,9 +251,24 @@ export function phaseIntegratedMedian(overheadMs: readonly number[], split: read
  * beside it so a run shows whether its own phases were. NaN without a gap.
  */
 export function phaseShare(split: readonly OverheadSplit[]): number {
-  const shares = split.filter((s) => Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) && s.probeGapMs > 0).map((s) => s.phaseMs / s.probeGapMs);
-  return shares.length ? round(shares.reduce((a, b) => a + b, 0) / shares.length, 2) : NaN;
+  const shares = gapShares(split);
+  return shares.length ? round(mean(shares), 2) : NaN;
 }
+
+/**
+ * How far the mean share (`phaseShare`) is from the even 0.5, in standard errors of a mean of that many shares
+ * drawn evenly (each has standard deviation √(1/12)), to 1 decimal: beyond about ±2, the phases of this run do
+ * not look even, and integrating them over their gaps (`phaseIntegratedMedian`) should not be trusted. NaN without a gap.
+ */
+export function phaseShareZ(split: readonly OverheadSplit[]): number {
+  const shares = gapShares(split);
+  // `|| 0`: a mean a hair under 0.5 rounds to -0, which JSON prints as 0 but deepEqual tells apart.
+  return shares.length ? round((mean(shares) - 0.5) * Math.sqrt(12 * shares.length), 1) || 0 : NaN;
+}
+
+const gapShares = (split: readonly OverheadSplit[]) =>
+  split.filter((s) => Number.isFinite(s.phaseMs) && Number.isFinite(s.probeGapMs) && s.probeGapMs > 0).map((s) => s.phaseMs / s.probeGapMs);
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 /** How far a drawn duration may stray from its mean: uniform in [mean x (1 - SPREAD), mean x (1 + SPREAD)]. */
 export const DURATION_SPREAD = 0.25;

@@ -5,7 +5,7 @@ import * as path from "path";
 import { acrossRuns, loneOf, parseFlags, summary } from "../../bench/index";
 import { scratchRoot, type ParallelFigures } from "../../bench/container";
 import {
-  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, lateProbeWaitMs, meanPhaseOverheads, phaseIntegratedMedian, phaseShare, probeCadenceMs, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
+  actualCriticalPathMs, apiOverheadMs, cpuExcessMs, criticalContention, engineExcessMs, lateProbeWaitMs, meanPhaseOverheads, phaseIntegratedMedian, phaseShare, phaseShareZ, probeCadenceMs, type OverheadSplit, threadWaitWithin, type CriticalContention, type HostEvent, overheadSplit, createAttemptsByHostname, createPhases, criticalPathMs, drawFor, drawTimes, duplicates, median, refusedCreates, requestBreakdown, seededRandom, spread, wallRatio,
 } from "../../bench/stats";
 
 describe("bench statistics", () => {
@@ -76,7 +76,7 @@ describe("separate stacks over their runs", () => {
   it("takes each run's median per stack, then the median of the runs with their min and max, over the lone stack's", () => {
     const noCpu = { beforeCreateMs: NaN, lastAnswerMs: NaN };
     const noEngine = { beginMs: NaN, returnMs: NaN };
-    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, phaseIntegratedMs: 100, lateInMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine, cadenceMs: NaN, phaseShare: NaN });
+    const a = acrossRuns([runOf([100, 300, 200], [150, 350, 250]), runOf([500, 400, 600], [550, 450, 650], { failures: 1, refusedCreates: 2 }), runOf([90, 110, 100], [140, 160, 150], { duplicateVmids: [7] })], { netMs: 100, meanPhaseMs: 100, phaseIntegratedMs: 100, lateInMs: 100, engineInMs: 100, freeMs: 80, rawMs: 150, cpu: noCpu, engine: noEngine, cadenceMs: NaN, phaseShare: NaN, phaseShareZ: NaN });
     assert.deepEqual(a.runFreeMs, [200, 500, 100]);
     assert.deepEqual(a.runNetMs, [200, 500, 100], "no host CPU record: nothing more taken out");
     assert.deepEqual(a.freeMs, { median: 200, min: 100, max: 500 });
@@ -88,7 +88,7 @@ describe("separate stacks over their runs", () => {
   });
 
   it("has no ratio over a lone stack without a figure", () => {
-    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, phaseIntegratedMs: NaN, lateInMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 }, cadenceMs: 150, phaseShare: NaN }).ratio, null);
+    assert.equal(acrossRuns([runOf([100], [150])], { netMs: NaN, meanPhaseMs: NaN, phaseIntegratedMs: NaN, lateInMs: NaN, engineInMs: NaN, freeMs: NaN, rawMs: 0, cpu: { beforeCreateMs: 10, lastAnswerMs: 2 }, engine: { beginMs: 1, returnMs: 1 }, cadenceMs: 150, phaseShare: NaN, phaseShareZ: NaN }).ratio, null);
   });
 
   // A contention record with only what `cpuExcessMs` reads: the host's CPU time on each stretch, the wait taken
@@ -222,12 +222,23 @@ describe("separate stacks over their runs", () => {
     assert.deepEqual([line.stacks10OverheadRatio, line.stacks10MeasuredOverheadRatio], [0.72, 2.29]);
     // Where the addresses fell: (5 + 10 + 15) / 3 of 150 lone, (75 + 100 + 50) / 3 of 150 for the 50.
     assert.deepEqual([line.lonePhaseShare, line.stacks50PhaseShare], [0.07, 0.5]);
+    // Their distance from 0.5: (0.0667 - 0.5) x √(12 x 3) lone, none for the 50.
+    assert.deepEqual([line.lonePhaseShareZ, line.stacks50PhaseShareZ], [-2.6, 0]);
   });
 
   it("takes where each address fell in its probe gap as a share of the gap, and leaves out a create without a gap", () => {
     const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
     assert.equal(phaseShare([split(0, 150), split(150, 150), split(30, 60), split(NaN, NaN), split(5, 0)]), 0.5, "(0 + 1 + 0.5) / 3");
     assert.ok(Number.isNaN(phaseShare([split(NaN, 150)])));
+  });
+
+  it("measures how far the phases' mean share is from even in standard errors of that many even draws", () => {
+    const split = (phaseMs: number, probeGapMs: number) => ({ phaseMs, probeGapMs }) as OverheadSplit;
+    assert.equal(phaseShareZ([split(0, 150), split(150, 150), split(30, 60), split(5, 0)]), 0, "a mean of 0.5");
+    // Four at a quarter: (0.25 - 0.5) x √(12 x 4) = -1.73; twelve at 0.75: 0.25 x 12 = 3.
+    assert.equal(phaseShareZ(Array.from({ length: 4 }, () => split(25, 100))), -1.7);
+    assert.equal(phaseShareZ(Array.from({ length: 12 }, () => split(75, 100))), 3);
+    assert.ok(Number.isNaN(phaseShareZ([split(NaN, 150)])));
   });
 
   // A contention record with only the found probe: the one before it sent at 1000, this one at `sentAt`, the
