@@ -509,9 +509,9 @@ async function singleCreates(options: ContainerBenchOptions, calls: CreateCall[]
       figures.split.push(overheadSplit(sandbox.timeline(), sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), vmid, calls[before]));
       figures.requests.push(sandbox.requests.length);
       if (run === 1) figures.breakdown = requestBreakdown(sandbox.requests);
-      const createTask = sandbox.timeline().tasks.filter((t) => t.type === "vzcreate" && t.id === String(vmid)).at(-1);
-      figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), createTask?.endedMs));
       const timeline = sandbox.timeline();
+      const createTask = timeline.tasks.filter((t) => t.type === "vzcreate" && t.id === String(vmid)).at(-1);
+      figures.phases.push(createPhases(sandbox.requests.map((r) => ({ ...r, startMs: r.time.getTime() })), createTask?.endedMs));
       const started = timeline.starts.filter((s) => s.vmid === vmid).at(-1);
       figures.trace.push({
         vmid, begunAt: calls[before].begunAt, returnedAt: calls[before].returnedAt,

@@ -179,6 +179,7 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
   const raw = runs.map((p) => spread(p.overheadMs).median);
   const all = <K extends keyof ParallelFigures>(key: K) => runs.flatMap((p) => p[key] as unknown as number[]);
   const contention = runs.flatMap((p) => p.contention);
+  const splits = runs.flatMap((p) => p.split);
   const legs = engineLegs(contention);
   return {
     runs: runs.length,
@@ -203,8 +204,8 @@ export function acrossRuns(runs: readonly ParallelFigures[], lone: Lone) {
     phaseIntegratedRatioMin: ratio(Math.min(...integrated), lone.phaseIntegratedMs),
     phaseIntegratedRatioMax: ratio(Math.max(...integrated), lone.phaseIntegratedMs),
     /** Over every stack of every run: where the addresses fell in their probe gaps, the mean share of the gap. */
-    phaseShare: phaseShare(runs.flatMap((p) => p.split)),
-    phaseShareZ: phaseShareZ(runs.flatMap((p) => p.split)),
+    phaseShare: phaseShare(splits),
+    phaseShareZ: phaseShareZ(splits),
     /** The same with the found probe's late wait left in (the headline before it was taken out). */
     lateInMs: spread(lateIn),
     lateInRatio: ratio(median(lateIn), lone.lateInMs),
@@ -335,6 +336,7 @@ export function summary(parameters: BenchParameters, report: ContainerBenchRepor
     // Their distance from 0.5 in standard errors: beyond about ±2, the integrated figures above are not to be trusted.
     stacks50PhaseShareZ: stacks50?.phaseShareZ ?? null,
     lonePhaseShareZ: lone.phaseShareZ,
+    // The same with each address's phase in its probe gap at its mean, lone and 50 alike (`meanPhaseOverheads`).
     stacks50MeanPhaseOverheadMs: stacks50?.meanPhaseMs.median ?? null,
     stacks50MeanPhaseOverheadRatio: stacks50?.meanPhaseRatio ?? null,
     stacks50MeanPhaseOverheadRatioMin: stacks50?.meanPhaseRatioMin ?? null,
